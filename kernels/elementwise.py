@@ -1,0 +1,632 @@
+"""Elementwise kernels: unary, binary (NumPy broadcasting through strides), where, clamp, fused
+backward ops, fill, strided copy with casts (also `contiguous` and `astype`), arange.
+
+Every kernel here walks one flat index range over a (collapsed) shape of at most MAX_DIMS dims and
+reads each operand through its own strides (0 along broadcast dims), so one kernel serves
+contiguous, transposed, sliced and broadcast operands; the contiguous case collapses to one dim of
+stride 1, which Triton specializes into vectorized loads. Outputs are new C-contiguous arrays
+except for the in-place wrappers (`binary_`, `fill_`, `copy_`), whose destination may be any view.
+
+NOTE: fp16 / bf16 compute in fp32, float64 in fp64, integers in their own type (wrapping as
+NumPy does); bool in int8, stored back as != 0.
+"""
+import math
+
+import numpy as np
+import triton
+import triton.language as tl
+
+from .._dtype import bfloat16, bool_, float16, float32, float64, int64
+from . import _utils as U
+
+UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "sign", "square", "sin", "cos", "reciprocal", "tanh", "relu",
+             "sigmoid", "logical_not")
+FLOAT_UNARY = {"exp", "log", "sqrt", "sin", "cos", "reciprocal", "tanh", "sigmoid"}
+BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
+              "logical_and", "logical_or")
+BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not"}
+
+# b operand of binary_fwd_kernel
+_B_TENSOR, _B_ALPHA, _B_SCALAR, _B_LEFT_SCALAR, _B_POWI = 0, 1, 2, 3, 4
+
+NAN = tl.constexpr(float("nan"))
+
+
+# ----------------------------------------------------------------------------------------------------
+# jit helpers
+# ----------------------------------------------------------------------------------------------------
+@triton.jit
+def _flat_index(BLOCK: tl.constexpr, I64: tl.constexpr):
+    # NOTE: int64 whenever a flat index or an offset could pass 2**31 (decided by the wrapper).
+    if I64:
+        offs = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    else:
+        offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    return offs
+
+
+@triton.jit
+def _strided(idx, S1, S2, S3, T0, T1, T2, T3, NDIM: tl.constexpr):
+    """Element offset of row-major index `idx` over shape (S0, S1, S2, S3)[4 - NDIM:], strides T."""
+    if NDIM == 1:
+        off = idx * T3
+    else:
+        off = (idx % S3) * T3
+        idx = idx // S3
+        if NDIM == 2:
+            off += idx * T2
+        else:
+            off += (idx % S2) * T2
+            idx = idx // S2
+            if NDIM == 3:
+                off += idx * T1
+            else:
+                off += (idx % S1) * T1 + (idx // S1) * T0
+    return off
+
+
+@triton.jit
+def _up(x):
+    """Compute type of a loaded value: fp32 for fp16 / bf16, int8 for bool, else itself."""
+    y = x
+    if x.dtype == tl.float16 or x.dtype == tl.bfloat16:
+        y = x.to(tl.float32)
+    elif x.dtype == tl.int1:
+        y = x.to(tl.int8)
+    return y
+
+
+@triton.jit
+def _down(y, dtype: tl.constexpr):
+    """Cast a computed value to a storage dtype; float -> integer goes through int64 as NumPy does."""
+    if dtype.is_int() and not dtype.is_int1() and y.dtype.is_floating():
+        y = y.to(tl.int64)
+    return y.to(dtype)
+
+
+@triton.jit
+def _scalar(sf, si, dtype: tl.constexpr):
+    """A kernel's scalar argument pair (fp64 `sf`, int64 `si`) as a 0-d value of `dtype`."""
+    if dtype.is_floating():
+        v = tl.full((), sf, dtype)
+    else:
+        v = tl.full((), si, dtype)
+    return v
+
+
+@triton.jit
+def _isnan(x):
+    return x != x
+
+
+@triton.jit
+def _tanh(x):
+    ax = tl.abs(x)
+    # NOTE: exp of a non-positive number only (no overflow); the polynomial near 0 avoids the
+    # cancellation in 1 - e that would cost relative accuracy for small |x|.
+    e = tl.exp(-2.0 * ax)
+    big = (1.0 - e) / (1.0 + e)
+    t = x * x
+    p = -0.00023912911424355248 * t + 0.000590027440945586
+    p = p * t - 0.0014558343870513183
+    p = p * t + 0.003592128036572481
+    p = p * t - 0.008863235529902197
+    p = p * t + 0.021869488536155203
+    p = p * t - 0.05396825396825397
+    p = p * t + 0.13333333333333333
+    p = p * t - 0.3333333333333333
+    p = p * t + 1.0
+    return tl.where(ax < 0.25, x * p, tl.where(x < 0, -big, big))
+
+
+@triton.jit
+def _sigmoid(x):
+    # NOTE: exp of a non-positive number only, so large |x| never overflows.
+    e = tl.exp(-tl.abs(x))
+    return tl.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+@triton.jit
+def _powf(x, y):
+    """x ** y for floats, as C's pow: negative x needs an integer y (sign from its parity)."""
+    r = tl.exp2(y * tl.log2(tl.abs(x)))
+    y_int = tl.floor(y) == y
+    y_odd = y_int & (tl.floor(y * 0.5) * 2.0 != y)
+    r = tl.where(x < 0, tl.where(y_int, tl.where(y_odd, -r, r), NAN), r)
+    return tl.where((y == 0) | (x == 1), 1.0, r)
+
+
+@triton.jit
+def _powi(x, k, nbits):
+    """x ** k for a scalar integer k with |k| < 2**nbits, by squaring (exact for integers)."""
+    kk = tl.abs(k)
+    r = tl.zeros_like(x) + 1
+    b = x
+    for i in range(nbits):
+        r = tl.where(((kk >> i) & 1) == 1, r * b, r)
+        b = b * b
+    if x.dtype.is_floating():
+        r = tl.where(k < 0, 1.0 / r, r)
+    else:
+        r = tl.where(k < 0, _int_neg_pow(x, (kk & 1) == 1), r)
+    return r
+
+
+@triton.jit
+def _int_neg_pow(x, odd):
+    """integer x ** (negative): only 1 and -1 are not 0 (PyTorch's answer; NumPy raises)."""
+    if x.dtype.is_int_unsigned():
+        r = (x == 1).to(x.dtype)
+    else:
+        r = tl.where(x == 1, 1, tl.where(x == -1, tl.where(odd, -1, 1), 0)).to(x.dtype)
+    return r
+
+
+@triton.jit
+def _powi_tensor(x, y):
+    """x ** y elementwise for integer tensors (wrapping like NumPy; negative y as in _powi)."""
+    yy = tl.abs(y)
+    r = tl.zeros_like(x) + 1
+    b = x
+    for i in range(x.dtype.primitive_bitwidth - 1):  # NOTE: never shift by the full bit width
+        r = tl.where(((yy >> i) & 1) == 1, r * b, r)
+        b = b * b
+    if x.dtype.is_int_signed():
+        r = tl.where(y < 0, _int_neg_pow(x, (yy & 1) == 1), r)
+    return r
+
+
+@triton.jit
+def _unary_op(x, OP: tl.constexpr):
+    if OP == "neg":
+        y = -x
+    elif OP == "exp":
+        y = tl.exp(x)
+    elif OP == "log":
+        y = tl.log(x)
+    elif OP == "sqrt":
+        y = tl.sqrt_rn(x)
+    elif OP == "abs":
+        y = tl.abs(x)
+    elif OP == "sign":
+        if x.dtype.is_floating():
+            y = tl.where(_isnan(x), x, tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0)).to(x.dtype))
+        else:
+            y = (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
+    elif OP == "square":
+        y = x * x
+    elif OP == "sin":
+        y = tl.sin(x)
+    elif OP == "cos":
+        y = tl.cos(x)
+    elif OP == "reciprocal":
+        y = 1.0 / x
+    elif OP == "tanh":
+        y = _tanh(x)
+    elif OP == "relu":
+        y = tl.where(x < 0, 0, x).to(x.dtype)  # NOTE: NaN stays NaN, as np.maximum(x, 0)
+    elif OP == "sigmoid":
+        y = _sigmoid(x)
+    else:  # logical_not
+        y = x == 0
+    return y
+
+
+@triton.jit
+def _binary_op(a, b, OP: tl.constexpr):
+    if OP == "add":
+        y = a + b
+    elif OP == "sub":
+        y = a - b
+    elif OP == "mul":
+        y = a * b
+    elif OP == "div":
+        if a.dtype.is_floating():
+            y = a / b
+        else:  # NOTE: only in place (binary_): true division, truncated into the integer output
+            y = a.to(tl.float64) / b.to(tl.float64)
+    elif OP == "pow":
+        if a.dtype.is_floating():
+            y = _powf(a, b)
+        else:
+            y = _powi_tensor(a, b)
+    elif OP == "maximum":
+        y = tl.where((a > b) | _isnan(a), a, b)  # NOTE: NaN propagates from either side
+    elif OP == "minimum":
+        y = tl.where((a < b) | _isnan(a), a, b)
+    elif OP == "eq":
+        y = a == b
+    elif OP == "ne":
+        y = a != b
+    elif OP == "lt":
+        y = a < b
+    elif OP == "le":
+        y = a <= b
+    elif OP == "gt":
+        y = a > b
+    elif OP == "ge":
+        y = a >= b
+    elif OP == "logical_and":
+        y = (a != 0) & (b != 0)
+    else:  # logical_or
+        y = (a != 0) | (b != 0)
+    return y
+
+
+# ----------------------------------------------------------------------------------------------------
+# kernels
+# ----------------------------------------------------------------------------------------------------
+_DNS = ["S1", "S2", "S3"]  # NOTE: sizes are not specialized: fewer compiled variants, no loss
+
+
+@triton.jit(do_not_specialize=_DNS + ["k", "nbits"])
+def unary_fwd_kernel(x_ptr, out_ptr, k: "i64", nbits: "i32", n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3,
+                     OP: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out = OP(x) elementwise; OP == "powi" is x ** k for an integer scalar k, |k| < 2**nbits."""
+    idx = _flat_index(BLOCK, I64)
+    mask = idx < n
+    x = _up(tl.load(x_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
+    if OP == "powi":
+        y = _powi(x, k, nbits)
+    else:
+        y = _unary_op(x, OP)
+    tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), _down(y, out_ptr.dtype.element_ty),
+             mask=mask)
+
+
+@triton.jit(do_not_specialize=_DNS + ["sf", "si"])
+def binary_fwd_kernel(a_ptr, b_ptr, out_ptr, sf: "fp64", si: "i64", n, S1, S2, S3, A0, A1, A2, A3, B0, B1, B2, B3,
+                      O0, O1, O2, O3, OP: tl.constexpr, B_MODE: tl.constexpr, NDIM: tl.constexpr,
+                      I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out = a OP b with broadcasting through strides.
+
+    B_MODE: 0 b is a tensor; 1 b is a tensor scaled by the scalar (sf, si) (`alpha`);
+    2 b is the scalar; 3 the scalar is the left operand (s OP a).
+    """
+    idx = _flat_index(BLOCK, I64)
+    mask = idx < n
+    a = _up(tl.load(a_ptr + _strided(idx, S1, S2, S3, A0, A1, A2, A3, NDIM), mask=mask))
+    if B_MODE <= 1:
+        b = _up(tl.load(b_ptr + _strided(idx, S1, S2, S3, B0, B1, B2, B3, NDIM), mask=mask))
+        if B_MODE == 1:
+            b = b * _scalar(sf, si, b.dtype)
+    else:
+        b = _scalar(sf, si, a.dtype)
+    if B_MODE == 3:
+        y = _binary_op(b, a, OP)
+    else:
+        y = _binary_op(a, b, OP)
+    tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), _down(y, out_ptr.dtype.element_ty),
+             mask=mask)
+
+
+@triton.jit(do_not_specialize=_DNS)
+def where_fwd_kernel(c_ptr, a_ptr, b_ptr, out_ptr, n, S1, S2, S3, C0, C1, C2, C3, A0, A1, A2, A3,
+                     B0, B1, B2, B3, O0, O1, O2, O3, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out = a where c else b (c of any dtype: nonzero is true)."""
+    idx = _flat_index(BLOCK, I64)
+    mask = idx < n
+    c = tl.load(c_ptr + _strided(idx, S1, S2, S3, C0, C1, C2, C3, NDIM), mask=mask)
+    a = tl.load(a_ptr + _strided(idx, S1, S2, S3, A0, A1, A2, A3, NDIM), mask=mask)
+    b = tl.load(b_ptr + _strided(idx, S1, S2, S3, B0, B1, B2, B3, NDIM), mask=mask)
+    tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), tl.where(c != 0, a, b), mask=mask)
+
+
+@triton.jit(do_not_specialize=_DNS + ["lof", "loi", "hif", "hii"])
+def clamp_fwd_kernel(x_ptr, out_ptr, lof: "fp64", loi: "i64", hif: "fp64", hii: "i64", n, S1, S2, S3,
+                     X0, X1, X2, X3, O0, O1, O2, O3, HAS_LO: tl.constexpr, HAS_HI: tl.constexpr,
+                     NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out = min(max(x, lo), hi), either bound optional; NaN in x stays NaN."""
+    idx = _flat_index(BLOCK, I64)
+    mask = idx < n
+    y = _up(tl.load(x_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
+    if HAS_LO:
+        lo = _scalar(lof, loi, y.dtype)
+        y = tl.where(y < lo, lo, y)
+    if HAS_HI:
+        hi = _scalar(hif, hii, y.dtype)
+        y = tl.where(y > hi, hi, y)
+    tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), _down(y, out_ptr.dtype.element_ty),
+             mask=mask)
+
+
+@triton.jit(do_not_specialize=_DNS + ["p", "q", "k", "nbits"])
+def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: "fp64", q: "fp64", k: "i64", nbits: "i32", n, S1, S2, S3,
+                         G0, G1, G2, G3, X0, X1, X2, X3, O0, O1, O2, O3, OP: tl.constexpr, HAS_P: tl.constexpr,
+                         HAS_Q: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """Fused backward of a pointwise op, one pass over grad g and the saved x (or output y):
+
+    threshold: g if x > p else 0          clamp: g if p <= x <= q else 0 (bounds optional)
+    pow:       g * p * x ** (p - 1)       (x ** k by squaring when HAS_Q, k = p - 1 an integer)
+    sigmoid:   g * y * (1 - y)            tanh:  g * (1 - y * y)
+    """
+    idx = _flat_index(BLOCK, I64)
+    mask = idx < n
+    g = _up(tl.load(g_ptr + _strided(idx, S1, S2, S3, G0, G1, G2, G3, NDIM), mask=mask))
+    x = _up(tl.load(x_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
+    if OP == "threshold":
+        out = tl.where(x > _scalar(p, 0, x.dtype), g, 0.0)
+    elif OP == "clamp":
+        out = g
+        if HAS_P:
+            out = tl.where(x >= _scalar(p, 0, x.dtype), out, 0.0)
+        if HAS_Q:
+            out = tl.where(x <= _scalar(q, 0, x.dtype), out, 0.0)
+    elif OP == "pow":
+        n_ = _scalar(p, 0, x.dtype)
+        if HAS_Q:
+            xp = _powi(x, k, nbits)
+        else:
+            xp = _powf(x, n_ - 1.0)
+        out = g * (n_ * xp)
+    elif OP == "sigmoid":
+        out = g * (x * (1.0 - x))
+    else:  # tanh
+        out = g * (1.0 - x * x)
+    tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), out.to(out_ptr.dtype.element_ty),
+             mask=mask)
+
+
+@triton.jit(do_not_specialize=_DNS + ["vf", "vi"])
+def fill_kernel(out_ptr, vf: "fp64", vi: "i64", n, S1, S2, S3, O0, O1, O2, O3, NDIM: tl.constexpr,
+                I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out[...] = value (out may be any strided view)."""
+    idx = _flat_index(BLOCK, I64)
+    v = _scalar(vf, vi, out_ptr.dtype.element_ty)
+    tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), tl.full([BLOCK], v, v.dtype),
+             mask=idx < n)
+
+
+@triton.jit(do_not_specialize=_DNS)
+def copy_kernel(src_ptr, dst_ptr, n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3, NDIM: tl.constexpr,
+                I64: tl.constexpr, BLOCK: tl.constexpr):
+    """dst[...] = src, both strided (src may broadcast), cast to dst's dtype."""
+    idx = _flat_index(BLOCK, I64)
+    mask = idx < n
+    x = tl.load(src_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask)
+    if x.dtype != dst_ptr.dtype.element_ty:
+        if x.dtype == tl.bfloat16 or x.dtype == tl.float16:
+            x = x.to(tl.float32)  # NOTE: no direct half <-> bfloat16 / half -> integer conversions
+        x = _down(x, dst_ptr.dtype.element_ty)
+    tl.store(dst_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), x, mask=mask)
+
+
+@triton.jit(do_not_specialize=["sf", "stepf", "si", "stepi"])
+def arange_kernel(out_ptr, sf: "fp64", stepf: "fp64", si: "i64", stepi: "i64", n, BLOCK: tl.constexpr):
+    """out[i] = start + i * step (in fp64 for floats, int64 for integers), i < n."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    dtype = out_ptr.dtype.element_ty
+    if dtype.is_floating():
+        v = tl.full((), sf, tl.float64) + idx.to(tl.float64) * tl.full((), stepf, tl.float64)
+    else:
+        v = tl.full((), si, tl.int64) + idx * tl.full((), stepi, tl.int64)
+    tl.store(out_ptr + idx, v.to(dtype), mask=idx < n)
+
+
+# ----------------------------------------------------------------------------------------------------
+# launch wrappers
+# ----------------------------------------------------------------------------------------------------
+def _block(n):
+    if U.INTERPRET:  # NOTE: ~1 ms per program instance in the interpreter: as few as possible
+        return max(16, min(triton.next_power_of_2(n), 1 << 15))
+    return 1024
+
+
+def _launch(kernel, shape, operands, scalars=(), **meta):
+    """Launch a strided kernel over `shape`; operands: (DeviceArray, strides) pairs, output last."""
+    if U.numel(shape) == 0:
+        return
+    arrays = [a for a, _ in operands]
+    for arrs, n, sizes, strides, nd, i64 in U.nd_launches(shape, arrays, [s for _, s in operands]):
+        block = _block(n)
+        kernel[(U.cdiv(n, block),)](*arrs, *scalars, n, *sizes, *strides, NDIM=nd, I64=i64, BLOCK=block,
+                                    num_warps=4, **meta)
+
+
+def _same(a, shape):
+    return a, U.broadcast_strides(a, shape)
+
+
+def _check_float(op, dtype):
+    if dtype not in U.FLOATS:
+        raise TypeError(f"{op} needs a floating-point array, got {dtype.name}")
+
+
+def unary_fwd(op, x):
+    """out = op(x) for op in UNARY_OPS (float-only ops need float x); bool out for logical_not."""
+    if op not in UNARY_OPS:
+        raise ValueError(f"unknown unary op {op!r}")
+    if op in FLOAT_UNARY:
+        _check_float(op, x.dtype)
+    out = U.empty(x.shape, bool_ if op in BOOL_RESULT else x.dtype)
+    _launch(unary_fwd_kernel, x.shape, [_same(x, x.shape), _same(out, x.shape)], (0, 0), OP=op)
+    return out
+
+
+def _int_exponent(e):
+    """(k, nbits) if e is an integer exponent worth squaring for, else None."""
+    if isinstance(e, bool) or float(e) != int(e) or abs(int(e)) >= 2**16:
+        return None
+    k = int(e)
+    return k, max(abs(k).bit_length(), 1)
+
+
+def _binary(op, a, b, alpha, out, mode_left=False):
+    if op not in BINARY_OPS:
+        raise ValueError(f"unknown binary op {op!r}")
+    shape = out.shape
+    if isinstance(b, U.DeviceArray):
+        mode = _B_TENSOR if alpha == 1 else _B_ALPHA
+        sf, si = U.scalar_args(alpha, b.dtype)
+        ops = [_same(a, shape), _same(b, shape), _same(out, shape)]
+    else:
+        if alpha != 1:
+            b = b * alpha
+        if op == "pow" and not mode_left and _int_exponent(b) and a.dtype is not bool_:
+            k, nbits = _int_exponent(b)
+            _launch(unary_fwd_kernel, shape, [_same(a, shape), _same(out, shape)], (k, nbits), OP="powi")
+            return out
+        mode = _B_LEFT_SCALAR if mode_left else _B_SCALAR
+        sf, si = U.scalar_args(b, a.dtype)
+        ops = [_same(a, shape), (a, (0,) * len(shape)), _same(out, shape)]
+    _launch(binary_fwd_kernel, shape, ops, (sf, si), OP=op, B_MODE=mode)
+    return out
+
+
+def _scalar_fits(s, dtype):
+    """Whether a Python scalar keeps its value in `dtype` (else comparisons must widen)."""
+    if dtype in U.FLOATS or isinstance(s, bool):
+        return True
+    if dtype is bool_:
+        return s in (0, 1)
+    info = np.iinfo(dtype.np)
+    return float(s) == int(s) and info.min <= s <= info.max
+
+
+def binary_fwd(op, a, b, alpha=1):
+    """out = a op (alpha * b), broadcast; b may be a Python scalar. Comparisons give bool.
+
+    a and an array b share one dtype (ops promote first); integer `div` must be promoted too.
+    """
+    if op == "div" and a.dtype not in U.FLOATS:
+        raise TypeError(f"div needs floating-point arrays (promote first), got {a.dtype.name}")
+    if not isinstance(b, U.DeviceArray) and op in BOOL_RESULT and not _scalar_fits(b, a.dtype):
+        a = astype(a, float64 if isinstance(b, float) else int64)  # NOTE: 2 < 2.5 on an int array
+    shape = a.shape if not isinstance(b, U.DeviceArray) else U.broadcast_shapes(a.shape, b.shape)
+    return _binary(op, a, b, alpha, U.empty(shape, bool_ if op in BOOL_RESULT else a.dtype))
+
+
+def rbinary_fwd(op, s, a):
+    """out = s op a for a Python scalar s (`2 - x`, `2 / x`, `2 ** x`)."""
+    if op == "div" and a.dtype not in U.FLOATS:
+        raise TypeError(f"div needs floating-point arrays (promote first), got {a.dtype.name}")
+    if op in BOOL_RESULT and not _scalar_fits(s, a.dtype):
+        a = astype(a, float64 if isinstance(s, float) else int64)
+    return _binary(op, a, s, 1, U.empty(a.shape, bool_ if op in BOOL_RESULT else a.dtype), mode_left=True)
+
+
+def binary_(op, out, b, alpha=1):
+    """In place: out = out op (alpha * b), b broadcast to out's shape; out may be any view.
+
+    NOTE: b must not overlap out other than element for element (as PyTorch requires).
+    """
+    if isinstance(b, U.DeviceArray) and U.broadcast_shapes(out.shape, b.shape) != tuple(out.shape):
+        raise ValueError(f"output with shape {list(out.shape)} doesn't match the broadcast shape "
+                         f"{list(U.broadcast_shapes(out.shape, b.shape))}")
+    return _binary(op, out, b, alpha, out)
+
+
+def _as_array(v, like):
+    if isinstance(v, U.DeviceArray):
+        return v
+    return full((), v, like.dtype if isinstance(like, U.DeviceArray) else U.float32)
+
+
+def where_fwd(c, a, b):
+    """out = a where c else b, broadcast; a or b may be a Python scalar (takes the other's dtype)."""
+    a, b = _as_array(a, b), _as_array(b, a)
+    b = b if b.dtype is a.dtype else astype(b, a.dtype)
+    shape = U.broadcast_shapes(c.shape, a.shape, b.shape)
+    out = U.empty(shape, a.dtype)
+    _launch(where_fwd_kernel, shape, [_same(c, shape), _same(a, shape), _same(b, shape), _same(out, shape)])
+    return out
+
+
+def clamp_fwd(x, lo, hi):
+    """out = min(max(x, lo), hi); lo / hi are Python scalars or None (arrays: maximum / minimum)."""
+    if isinstance(lo, U.DeviceArray) or isinstance(hi, U.DeviceArray):
+        out = x if lo is None else binary_fwd("maximum", x, lo)
+        out = out if hi is None else binary_fwd("minimum", out, hi)
+        return copy(x) if out is x else out
+    out = U.empty(x.shape, x.dtype)
+    lof, loi = U.scalar_args(0 if lo is None else lo, x.dtype)
+    hif, hii = U.scalar_args(0 if hi is None else hi, x.dtype)
+    _launch(clamp_fwd_kernel, x.shape, [_same(x, x.shape), _same(out, x.shape)], (lof, loi, hif, hii),
+            HAS_LO=lo is not None, HAS_HI=hi is not None)
+    return out
+
+
+def _bwd(op, g, x, p=None, q=None, k=0, nbits=0, int_exp=False):
+    shape = U.broadcast_shapes(g.shape, x.shape)
+    out = U.empty(shape, g.dtype)
+    _launch(pointwise_bwd_kernel, shape, [_same(g, shape), _same(x, shape), _same(out, shape)],
+            (0.0 if p is None else float(p), 0.0 if q is None else float(q), k, nbits), OP=op,
+            HAS_P=p is not None, HAS_Q=(q is not None) or int_exp)
+    return out
+
+
+def threshold_bwd(g, x, threshold):
+    """g where x > threshold, else 0 (relu's backward)."""
+    return _bwd("threshold", g, x, threshold)
+
+
+def clamp_bwd(g, x, lo, hi):
+    """g where lo <= x <= hi, else 0 (either bound may be None)."""
+    return _bwd("clamp", g, x, lo, hi)
+
+
+def pow_bwd(g, x, n):
+    """g * n * x ** (n - 1) for a scalar exponent n (0 for n == 0)."""
+    if n == 0:
+        return full(U.broadcast_shapes(g.shape, x.shape), 0, g.dtype)
+    e = _int_exponent(n - 1)
+    if e:
+        return _bwd("pow", g, x, n, None, e[0], e[1], int_exp=True)
+    return _bwd("pow", g, x, n)
+
+
+def sigmoid_bwd(g, y):
+    """g * y * (1 - y), y = sigmoid(x) saved from the forward."""
+    return _bwd("sigmoid", g, y)
+
+
+def tanh_bwd(g, y):
+    """g * (1 - y * y), y = tanh(x) saved from the forward."""
+    return _bwd("tanh", g, y)
+
+
+def fill_(out, value):
+    """out[...] = value, for any view `out`."""
+    vf, vi = U.scalar_args(value, out.dtype)
+    _launch(fill_kernel, out.shape, [_same(out, out.shape)], (vf, vi))
+    return out
+
+
+def full(shape, value, dtype):
+    return fill_(U.empty(shape, dtype), value)
+
+
+def copy_(dst, src):
+    """dst[...] = src, src broadcast to dst's shape and cast to its dtype; src may be a scalar."""
+    if not isinstance(src, U.DeviceArray):
+        return fill_(dst, src)
+    _launch(copy_kernel, dst.shape, [_same(src, dst.shape), _same(dst, dst.shape)])
+    return dst
+
+
+def copy(a, dtype=None):
+    """A new C-contiguous array with a's values (cast to `dtype`)."""
+    return copy_(U.empty(a.shape, dtype or a.dtype), a)
+
+
+def contiguous(a):
+    return a if a.is_contiguous() else copy(a)
+
+
+def astype(a, dtype):
+    return copy(a, dtype)
+
+
+def arange(start, end, step, dtype):
+    """[start, start + step, ...) up to end, as np.arange (length ceil((end - start) / step))."""
+    if step == 0:
+        raise ValueError("step must be nonzero")
+    if all(isinstance(v, int) for v in (start, end, step)):
+        n = max(0, -(-(end - start) // step))
+    else:
+        n = max(0, math.ceil((end - start) / step))
+    out = U.empty((n,), dtype)
+    if n:
+        block = _block(n)
+        arange_kernel[(U.cdiv(n, block),)](out, float(start), float(step), int(start), int(step), n, BLOCK=block)
+    return out

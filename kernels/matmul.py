@@ -1,0 +1,228 @@
+"""Matrix multiplication with NumPy's matmul semantics: 1-D operands, broadcast batch dims.
+
+`matmul_kernel` is the tiled tensor-core kernel (fp32, fp16, bf16 inputs; fp32 accumulation;
+output in the input dtype) with grouped program order, autotuned over a few configs keyed on
+M, N, K, the operands' layout and dtype. A and B are read through arbitrary strides, so the
+backward of `x @ w` passes transposed views (`w.T`, `x.T`) without copying them.
+`matmul_fma_kernel` is a CUDA-core fallback for float64 and integers, which tl.dot does not
+cover everywhere.
+
+Pin one config (reproducible benchmarks, no autotuning) with `pin_config(BLOCK_M=128, ...)` or
+the environment variable TRITONGRAD_MATMUL_CONFIG="BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,GROUP_M=8,
+num_warps=4,num_stages=4". Under Triton's interpreter there is no autotuning: one config is used.
+"""
+import os
+
+import triton
+import triton.language as tl
+
+from .._dtype import bfloat16, bool_, float16, float32, float64
+from . import _utils as U
+
+_CONFIGS = [
+    # (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, num_warps, num_stages): Triton's tutorial set for Hopper/Ampere
+    (128, 256, 64, 8, 8, 3),
+    (256, 128, 64, 8, 8, 3),
+    (64, 256, 32, 8, 4, 4),
+    (128, 128, 32, 8, 4, 4),
+    (128, 128, 64, 8, 8, 3),
+    (128, 64, 32, 8, 4, 4),
+    (64, 128, 32, 8, 4, 4),
+    (64, 64, 32, 8, 4, 4),
+    (32, 64, 32, 8, 2, 5),
+]
+_MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y: the batch axis
+
+
+@triton.jit(do_not_specialize=["LAYOUT"])
+def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk, stride_bn, stride_cm, stride_cn,
+                  stride_ab, stride_bb, stride_cb, LAYOUT, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
+                  BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr):
+    """c[z] = a[z] @ b[z] for batch z = program_id(1); a (M, K), b (K, N), c (M, N), all strided.
+
+    LAYOUT only keys the autotuner (which operands are K-contiguous); the kernel ignores it.
+    """
+    pid = tl.program_id(0)
+    z = tl.program_id(1).to(tl.int64)
+    num_m = tl.cdiv(M, BLOCK_M)
+    num_n = tl.cdiv(N, BLOCK_N)
+    # NOTE: grouped order: GROUP_M row-blocks share the B columns they read while in L2
+    group = pid // (GROUP_M * num_n)
+    first_m = group * GROUP_M
+    group_m = min(num_m - first_m, GROUP_M)
+    pid_m = first_m + (pid % (GROUP_M * num_n)) % group_m
+    pid_n = (pid % (GROUP_M * num_n)) // group_m
+    # NOTE: rows / cols wrap modulo M / N: loads stay in bounds without masks; stores are masked
+    rm = (pid_m * BLOCK_M + tl.arange(0, BLOCK_M)) % M
+    rn = (pid_n * BLOCK_N + tl.arange(0, BLOCK_N)) % N
+    rk = tl.arange(0, BLOCK_K)
+    # NOTE: int64 offsets: batched operands can span more than 2**31 elements
+    a_ptrs = a_ptr + z * stride_ab + rm.to(tl.int64)[:, None] * stride_am + rk[None, :] * stride_ak
+    b_ptrs = b_ptr + z * stride_bb + rk[:, None] * stride_bk + rn.to(tl.int64)[None, :] * stride_bn
+    acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)  # NOTE: fp32 accumulation for every input type
+    for k in range(0, tl.cdiv(K, BLOCK_K)):
+        k_ok = rk < K - k * BLOCK_K
+        a = tl.load(a_ptrs, mask=k_ok[None, :], other=0.0)
+        b = tl.load(b_ptrs, mask=k_ok[:, None], other=0.0)
+        # NOTE: fp32 inputs: "ieee" unless the user allowed tf32 (tg.backends.cuda.matmul.allow_tf32)
+        acc = tl.dot(a, b, acc, input_precision=PRECISION)
+        a_ptrs += BLOCK_K * stride_ak
+        b_ptrs += BLOCK_K * stride_bk
+    cm = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    cn = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    c_ptrs = c_ptr + z * stride_cb + cm.to(tl.int64)[:, None] * stride_cm + cn.to(tl.int64)[None, :] * stride_cn
+    tl.store(c_ptrs, acc.to(c_ptr.dtype.element_ty), mask=(cm[:, None] < M) & (cn[None, :] < N))
+
+
+@triton.jit
+def matmul_fma_kernel(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk, stride_bn, stride_cm,
+                      stride_cn, stride_ab, stride_bb, stride_cb, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
+                      BLOCK_K: tl.constexpr):
+    """c[z] = a[z] @ b[z] on CUDA cores, accumulating in fp64 (float64) or int64 (integers)."""
+    pid_m = tl.program_id(0) // tl.cdiv(N, BLOCK_N)
+    pid_n = tl.program_id(0) % tl.cdiv(N, BLOCK_N)
+    z = tl.program_id(1).to(tl.int64)
+    rm = (pid_m * BLOCK_M + tl.arange(0, BLOCK_M)).to(tl.int64)
+    rn = (pid_n * BLOCK_N + tl.arange(0, BLOCK_N)).to(tl.int64)
+    rk = tl.arange(0, BLOCK_K)
+    a_ptrs = a_ptr + z * stride_ab + rm[:, None] * stride_am + rk[None, :] * stride_ak
+    b_ptrs = b_ptr + z * stride_bb + rk[:, None] * stride_bk + rn[None, :] * stride_bn
+    if c_ptr.dtype.element_ty.is_floating():
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float64)
+    else:
+        acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.int64)
+    for k in range(0, tl.cdiv(K, BLOCK_K)):
+        k_ok = rk < K - k * BLOCK_K
+        a = tl.load(a_ptrs, mask=(rm[:, None] < M) & k_ok[None, :], other=0).to(acc.dtype)
+        b = tl.load(b_ptrs, mask=k_ok[:, None] & (rn[None, :] < N), other=0).to(acc.dtype)
+        acc += tl.sum(a[:, :, None] * b[None, :, :], axis=1)
+        a_ptrs += BLOCK_K * stride_ak
+        b_ptrs += BLOCK_K * stride_bk
+    c_ptrs = c_ptr + z * stride_cb + rm[:, None] * stride_cm + rn[None, :] * stride_cn
+    tl.store(c_ptrs, acc.to(c_ptr.dtype.element_ty), mask=(rm[:, None] < M) & (rn[None, :] < N))
+
+
+# ----------------------------------------------------------------------------------------------------
+# config selection
+# ----------------------------------------------------------------------------------------------------
+_pinned = None
+_tuned = None
+
+
+def pin_config(BLOCK_M=None, BLOCK_N=128, BLOCK_K=32, GROUP_M=8, num_warps=4, num_stages=4):
+    """Use one matmul config from now on instead of autotuning; pin_config() (no BLOCK_M) unpins."""
+    global _pinned
+    _pinned = None if BLOCK_M is None else dict(BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
+                                                GROUP_M=GROUP_M, num_warps=num_warps, num_stages=num_stages)
+
+
+def _pin_from_env():
+    spec = os.environ.get("TRITONGRAD_MATMUL_CONFIG")
+    if spec:
+        pin_config(**{k.strip(): int(v) for k, v in (kv.split("=") for kv in spec.split(","))})
+
+
+_pin_from_env()
+
+
+def _prune(configs, named_args, **kwargs):
+    """Drop configs whose pipelined tiles cannot fit in an H100's 228 KiB of shared memory."""
+    size = named_args["a_ptr"].dtype.itemsize
+    keep = [c for c in configs if (c.kwargs["BLOCK_M"] + c.kwargs["BLOCK_N"]) * c.kwargs["BLOCK_K"] * size *
+            c.num_stages <= 200 * 1024]
+    return keep or configs[-1:]
+
+
+def _autotuned():
+    global _tuned
+    if _tuned is None:
+        configs = [triton.Config(dict(BLOCK_M=m, BLOCK_N=n, BLOCK_K=k, GROUP_M=g), num_warps=w, num_stages=s)
+                   for m, n, k, g, w, s in _CONFIGS]
+        # NOTE: the benchmarker is driver.active.get_benchmarker(): tritongrad's driver times with
+        # CUDA events on its own stream, no torch.
+        _tuned = triton.autotune(configs, key=["M", "N", "K", "LAYOUT"],
+                                 prune_configs_by={"early_config_prune": _prune})(matmul_kernel)
+    return _tuned
+
+
+def _interpret_config(M, N, K):
+    p2 = triton.next_power_of_2
+    return dict(BLOCK_M=min(max(p2(M), 16), 64), BLOCK_N=min(max(p2(N), 16), 64),
+                BLOCK_K=min(max(p2(K), 16), 64), GROUP_M=8)
+
+
+# ----------------------------------------------------------------------------------------------------
+# launch wrappers
+# ----------------------------------------------------------------------------------------------------
+def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
+    """c[z] = a[z] @ b[z] for z < batch; sa, sb, sc are (row, col, batch) strides."""
+    dtype = a.dtype
+    for z0 in range(0, batch, _MAX_GRID_Y):
+        nz = min(batch, z0 + _MAX_GRID_Y) - z0
+        aa, bb, cc = (U.DeviceArray(x.buf, x.offset + z0 * s[2], x.shape, x.strides, x.dtype)
+                      for x, s in ((a, sa), (b, sb), (c, sc)))
+        args = (aa, bb, cc, M, N, K, sa[0], sa[1], sb[0], sb[1], sc[0], sc[1], sa[2], sb[2], sc[2])
+        if dtype in (float32, float16, bfloat16):
+            prec = ("tf32" if allow_tf32 else "ieee") if dtype is float32 else None
+            layout = 2 * (sa[1] == 1) + (sb[0] == 1)
+            if U.INTERPRET or _pinned:
+                cfg = dict(_pinned or _interpret_config(M, N, K))
+                grid = (U.cdiv(M, cfg["BLOCK_M"]) * U.cdiv(N, cfg["BLOCK_N"]), nz)
+                matmul_kernel[grid](*args, layout, PRECISION=prec, **cfg)
+            else:
+                grid = lambda meta: (U.cdiv(M, meta["BLOCK_M"]) * U.cdiv(N, meta["BLOCK_N"]), nz)
+                _autotuned()[grid](*args, layout, PRECISION=prec)
+        else:
+            bm, bn, bk = (64, 64, 16) if U.INTERPRET else (32, 32, 8)
+            grid = (U.cdiv(M, bm) * U.cdiv(N, bn), nz)
+            matmul_fma_kernel[grid](*args, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=4)
+
+
+def matmul(a, b, allow_tf32=False):
+    """NumPy's matmul of two arrays of one dtype: (..., M, K) @ (..., K, N) -> (..., M, N).
+
+    1-D operands get a dim added (then removed), batch dims broadcast. `allow_tf32` lets fp32
+    products use TF32 tensor cores (faster, ~10 mantissa bits), as torch's flag of that name.
+    """
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: Input operand {0 if a.ndim == 0 else 1} does not have enough dimensions")
+    if a.dtype is not b.dtype:
+        raise TypeError(f"matmul needs one dtype, got {a.dtype.name} and {b.dtype.name}")
+    if a.dtype is bool_:
+        raise TypeError("matmul is not implemented for bool")
+    a2 = a if a.ndim > 1 else a.view((1,) + a.shape)
+    b2 = b if b.ndim > 1 else b.view(b.shape + (1,))
+    (M, K), (K2, N) = a2.shape[-2:], b2.shape[-2:]
+    if K != K2:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+                         f"signature (n?,k),(k,m?)->(n?,m?) (size {K2} is different from {K})")
+    batch = U.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    c = U.empty(batch + (M, N), a.dtype)
+    if U.numel(c.shape):
+        if K == 0:
+            from .elementwise import fill_
+            fill_(c, 0)
+        else:
+            _batched(a2, b2, c, batch, M, N, K, allow_tf32)
+    shape = batch + ((M,) if a.ndim > 1 else ()) + ((N,) if b.ndim > 1 else ())
+    return c if shape == c.shape else c.view(shape)
+
+
+def _batched(a, b, c, batch, M, N, K, allow_tf32):
+    full = batch + (M, K)
+    sa = U.broadcast_strides(a, full)
+    sb = U.broadcast_strides(b, batch + (K, N))
+    sc = c.strides
+    nb = len(batch)
+    shp, (ba, bb, bc) = U.collapse(batch, [sa[:nb], sb[:nb], sc[:nb]])
+    # NOTE: batch dims that do not merge (rare broadcasts) loop here, one launch per leading index
+    import itertools
+    for idx in itertools.product(*(range(s) for s in shp[:-1])):
+        oa = sum(i * s for i, s in zip(idx, ba))
+        ob = sum(i * s for i, s in zip(idx, bb))
+        oc = sum(i * s for i, s in zip(idx, bc))
+        _launch_2d(U.DeviceArray(a.buf, a.offset + oa, a.shape, a.strides, a.dtype),
+                   U.DeviceArray(b.buf, b.offset + ob, b.shape, b.strides, b.dtype),
+                   U.DeviceArray(c.buf, c.offset + oc, c.shape, c.strides, c.dtype), M, N, K,
+                   (sa[-2], sa[-1], ba[-1]), (sb[-2], sb[-1], bb[-1]), (sc[-2], sc[-1], bc[-1]), shp[-1],
+                   allow_tf32)

@@ -1,0 +1,142 @@
+"""The CUDA backend: every primitive of backends/__init__.py as a Triton launch (kernels/).
+
+Arrays are tritongrad.cuda.array.DeviceArray. Importing this module is cheap: Triton and the
+kernel modules load on the first primitive that needs them (`CUDABackend._load()`, which then
+binds the kernel wrappers onto the class, so later calls go straight to them). Semantics are the
+CPU backend's (cpu.py); where they differ it is said below.
+
+`matmul.allow_tf32` (False by default, as in PyTorch) lets float32 matmuls use TF32 tensor cores:
+`tg.backends.cuda.matmul.allow_tf32 = True`.
+"""
+
+
+class _MatmulFlags:
+    """torch.backends.cuda.matmul's flag of the same name."""
+
+    __slots__ = ("allow_tf32",)
+
+    def __init__(self):
+        self.allow_tf32 = False
+
+    def __repr__(self):
+        return f"matmul(allow_tf32={self.allow_tf32})"
+
+
+matmul = _MatmulFlags()
+
+
+def _lazy(name):
+    def stub(*args, **kwargs):
+        CUDABackend._load()
+        return getattr(CUDABackend, name)(*args, **kwargs)
+
+    stub.__name__ = stub.__qualname__ = name
+    return staticmethod(stub)
+
+
+class CUDABackend:
+    """Primitives on DeviceArray, launched on tritongrad's current stream; outputs are new arrays.
+
+    Differences from the CPU backend: float-only unary ops (exp, log, ...) and `div` refuse
+    integer arrays instead of returning float64 (ops promote first); sum / prod of unsigned
+    integers give int64 (PyTorch), not NumPy's uint64; to_numpy returns a copy.
+    """
+
+    name = "cuda"
+    _loaded = False
+
+    # --- creation and transfer ---------------------------------------------------------------
+    @staticmethod
+    def empty(shape, dtype):
+        from ..cuda import memory
+        return memory.empty(tuple(shape), dtype)
+
+    @staticmethod
+    def from_numpy(a):
+        """A new device array holding a copy of the host array `a`."""
+        from .._dtype import from_numpy_dtype
+        from ..cuda import memory
+        return memory.from_host(a, from_numpy_dtype(a.dtype))
+
+    @staticmethod
+    def to_numpy(a):
+        """A host copy of `a` (C-contiguous; bfloat16 as uint16 bit patterns)."""
+        from ..cuda import memory
+        return memory.to_host(CUDABackend.contiguous(a))
+
+    full = _lazy("full")
+    arange = _lazy("arange")
+    rand = _lazy("rand")
+    randn = _lazy("randn")
+
+    # --- views: no copies ----------------------------------------------------------------------
+    @staticmethod
+    def view(a, shape):
+        """A view of `a` with `shape`, or None when the strides do not allow one."""
+        return a.view(tuple(shape))
+
+    @staticmethod
+    def permute(a, dims):
+        return a.permute(dims)
+
+    @staticmethod
+    def expand(a, shape):
+        return a.expand(tuple(shape))
+
+    @staticmethod
+    def index(a, idx):
+        """Basic indexing (ints, slices with step > 0, None, Ellipsis): always a view."""
+        return a.index(idx)
+
+    @staticmethod
+    def is_contiguous(a):
+        return a.is_contiguous()
+
+    contiguous = _lazy("contiguous")
+    astype = _lazy("astype")
+
+    # --- compute, backward, in place: bound to kernels/ by _load() ----------------------------
+    unary = _lazy("unary")
+    binary = _lazy("binary")
+    rbinary = _lazy("rbinary")
+    where = _lazy("where")
+    clamp = _lazy("clamp")
+    threshold_backward = _lazy("threshold_backward")
+    clamp_backward = _lazy("clamp_backward")
+    pow_backward = _lazy("pow_backward")
+    sigmoid_backward = _lazy("sigmoid_backward")
+    tanh_backward = _lazy("tanh_backward")
+    reduce = _lazy("reduce")
+    arg_reduce = _lazy("arg_reduce")
+    matmul = _lazy("matmul")
+    binary_ = _lazy("binary_")
+    fill_ = _lazy("fill_")
+    copy_ = _lazy("copy_")
+
+    @classmethod
+    def _load(cls):
+        """Import Triton and the kernels (once) and bind them as this class's primitives."""
+        if cls._loaded:
+            return
+        from ..cuda import _lazy_init
+        _lazy_init()  # NOTE: before the kernel modules: emulation must be set when @triton.jit runs
+        from ..kernels import elementwise as E, matmul as MM, random as RNG, reduction as RED
+
+        def mm(a, b):
+            return MM.matmul(a, b, allow_tf32=matmul.allow_tf32)
+
+        def copy_(dst, src):
+            if not hasattr(src, "data_ptr") and hasattr(src, "dtype") and getattr(src, "ndim", 0) > 0:
+                src = cls.from_numpy(src)  # a host array: upload, then copy with broadcast and cast
+            return E.copy_(dst, src)
+
+        bound = dict(
+            full=E.full, arange=E.arange, rand=RNG.rand, randn=RNG.randn, contiguous=E.contiguous,
+            astype=E.astype, unary=E.unary_fwd, binary=E.binary_fwd, rbinary=E.rbinary_fwd, where=E.where_fwd,
+            clamp=E.clamp_fwd, threshold_backward=E.threshold_bwd, clamp_backward=E.clamp_bwd,
+            pow_backward=E.pow_bwd, sigmoid_backward=E.sigmoid_bwd, tanh_backward=E.tanh_bwd,
+            reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_, fill_=E.fill_,
+            copy_=copy_)
+        for name, fn in bound.items():
+            setattr(cls, name, staticmethod(fn))
+        cls._loaded = True
