@@ -1,0 +1,39 @@
+"""tritongrad: define-by-run autograd with PyTorch's API; Triton kernels on CUDA, NumPy on the CPU.
+
+    >>> import tritongrad as tg
+    >>> x = tg.ones(2, 2, requires_grad=True)
+    >>> y = (x * 3).mean()
+    >>> y.backward(); x.grad
+    tensor([[0.7500, 0.7500],
+            [0.7500, 0.7500]])
+"""
+import os as _os
+
+# kernels/ sits at the repository root and is installed as tritongrad.kernels; when running from a
+# source checkout (PYTHONPATH=.), let `tritongrad.kernels` resolve to that directory.
+_src_kernels = _os.path.join(_os.path.dirname(_os.path.dirname(__file__)), "kernels")
+if _os.path.isfile(_os.path.join(_src_kernels, "__init__.py")) and not _os.path.isdir(
+        _os.path.join(__path__[0], "kernels")):
+    __path__.append(_os.path.dirname(_src_kernels))
+
+from . import autograd, backends, cuda  # noqa: E402
+from ._creation import *  # noqa: E402,F401,F403
+from ._creation import __all__ as _creation_all  # noqa: E402
+from ._device import device  # noqa: E402
+from ._dtype import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
+                     int8, int16, int32, int64, promote_types, set_default_dtype, uint8)
+from ._tensor_str import set_printoptions  # noqa: E402
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .functional import *  # noqa: E402,F401,F403
+from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
+from .random import initial_seed, manual_seed  # noqa: E402
+from .tensor import Size, Tensor  # noqa: E402
+
+float, double, half, long, int, short = float32, float64, float16, int64, int32, int16  # noqa: A001
+seed = manual_seed
+__version__ = "0.1.0"
+
+__all__ = ["Tensor", "Size", "device", "dtype", "autograd", "backends", "cuda", "no_grad", "enable_grad",
+           "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
+           "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
+           "uint8", "bool", "float", "double", "half", "long", "int", "short", *_creation_all, *_METHODS]

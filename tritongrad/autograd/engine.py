@@ -1,0 +1,274 @@
+"""The backward engine: `backward()` and `grad()` walk the graph from the outputs to the leaves.
+
+Nodes run in dependency order (a node runs once every node that feeds it a gradient has run),
+newest first among the ready ones, as PyTorch's engine orders them. Each node's gradients are
+summed in a buffer before it runs; hooks run around it; its saved tensors are freed right after
+it runs unless `retain_graph`, so memory drops as backward proceeds.
+"""
+import heapq
+
+from .graph import AccumulateGrad, edge
+from .grad_mode import set_grad_enabled, state
+
+_tensor_cls = None  # set by tensor.py
+
+
+def _size_str(shape):
+    return f"tritongrad.Size([{', '.join(str(s) for s in shape)}])"
+
+
+def _make_grads(outputs, grad_outputs):
+    Tensor, grads = _tensor_cls, []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None:
+            if t._requires_grad:
+                if t.numel() != 1:
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if not t.dtype.is_floating_point:
+                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
+                g = _tensor_cls._make(t._be.full(t.shape, 1, t.dtype))
+        elif not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+        elif g.shape != t.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {_size_str(g.shape)} and "
+                               f"output[{i}] has a shape of {_size_str(t.shape)}.")
+        elif g.device != t.device:
+            raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
+        grads.append(g)
+    return grads
+
+
+def _as_tuple(x):
+    if x is None:
+        return None
+    return (x,) if isinstance(x, _tensor_cls) else tuple(x)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Sum the gradients of `tensors` into the `.grad` of the graph's leaves (or of `inputs`).
+
+    Args:
+        tensors: the outputs (a Tensor or a sequence) to differentiate.
+        grad_tensors: d(something)/d(output) for each output; may be None for scalar outputs.
+        retain_graph: keep saved tensors for another backward (default: `create_graph`).
+        create_graph: record the backward pass itself, for higher-order gradients.
+        inputs: only accumulate into these tensors' `.grad`.
+    """
+    tensors = _as_tuple(tensors)
+    grad_tensors = _as_tuple(grad_tensors) or (None,) * len(tensors)
+    if len(grad_tensors) != len(tensors):
+        raise RuntimeError(f"grad_tensors has {len(grad_tensors)} elements but tensors has {len(tensors)}")
+    inputs = _as_tuple(inputs)
+    if inputs is not None and len(inputs) == 0:
+        raise RuntimeError("'inputs' argument to backward() cannot be empty.")
+    grads = _make_grads(tensors, grad_tensors)
+    _run(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, True)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs`, as a tuple; `.grad` is left alone.
+
+    Example:
+        >>> (dx,) = tg.autograd.grad((x ** 3).sum(), x, create_graph=True)   # 3 x**2, differentiable
+    """
+    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
+    grad_outputs = _as_tuple(grad_outputs) or (None,) * len(outputs)
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if not allow_unused and materialize_grads:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True")
+    for t in inputs:
+        if not t._requires_grad:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
+    grads = _make_grads(outputs, grad_outputs)
+    result = _run(outputs, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs,
+                  False)
+    out = []
+    for t, g in zip(inputs, result):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in the graph. "
+                                   "Set allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                g = _tensor_cls._make(t._be.full(t.shape, 0, t.dtype))
+        out.append(g)
+    return tuple(out)
+
+
+def _capture_point(t):
+    """Where the gradient for input `t` can be read: its grad_fn's output, or its AccumulateGrad."""
+    if t._grad_fn is not None:
+        return (t._grad_fn, t._output_nr)
+    acc = t._accumulator(create=False)
+    return (acc, 0) if acc is not None else None
+
+
+def _needed(roots, targets):
+    """Nodes from which some target node can be reached (only those need to run)."""
+    needed, done = set(targets), set()
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if any(nxt in needed for nxt, _ in node.next_functions if nxt is not None):
+                needed.add(node)
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
+    return needed
+
+
+def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
+    roots = []
+    for i, t in enumerate(outputs):
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        roots.append(edge(t))
+    captures = {}  # (node, output_nr) -> index into inputs
+    needed = None
+    if inputs is not None:
+        for i, t in enumerate(inputs):
+            point = _capture_point(t)
+            if point is not None:
+                captures.setdefault(point, []).append(i)
+        needed = _needed([n for n, _ in roots], {n for n, _ in captures})
+
+    # Count, for every node that will run, how many gradient edges lead into it.
+    deps, seen = {}, set()
+    stack = [n for n, _ in roots if needed is None or n in needed]
+    seen.update(stack)
+    while stack:
+        node = stack.pop()
+        for nxt, _ in node.next_functions:
+            if nxt is None or (needed is not None and nxt not in needed):
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+
+    buffers = {}
+    for (node, nr), g in zip(roots, grads):
+        if needed is not None and node not in needed:
+            continue
+        _add(buffers, node, nr, g)
+    ready = [(-n._seq, id(n), n) for n in buffers if deps.get(n, 0) == 0]
+    heapq.heapify(ready)
+    captured = [None] * (len(inputs) if inputs is not None else 0)
+    borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
+    prev_mode = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        while ready:
+            node = heapq.heappop(ready)[2]
+            node_grads = buffers.pop(node, None)
+            out = _run_node(node, node_grads, captures, captured, accumulate, inputs, create_graph, borrowed,
+                            retain_graph)
+            for (nxt, nr), g in zip(node.next_functions, out):
+                if nxt is None or (needed is not None and nxt not in needed):
+                    continue
+                if g is not None:
+                    _add(buffers, nxt, nr, g)
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+    finally:
+        state.grad_enabled = prev_mode
+    return captured
+
+
+def _add(buffers, node, nr, g):
+    buf = buffers.get(node)
+    if buf is None:
+        buf = buffers[node] = [None] * node._num_outputs
+    buf[nr] = g if buf[nr] is None else buf[nr] + g
+
+
+def _run_tensor_hooks(hooks, g):
+    for hook in tuple(hooks.values()):
+        r = hook(g)
+        if r is not None:
+            g = r
+    return g
+
+
+def _run_node(node, grads, captures, captured, accumulate, inputs, create_graph, borrowed, retain_graph):
+    """Run one node with its hooks; returns its gradients, one per next_functions edge."""
+    if grads is None:  # nothing flowed in: every input gets nothing
+        if not retain_graph:
+            node._release()
+        return (None,) * len(node.next_functions)
+    if type(node) is AccumulateGrad:
+        t, g = node.variable, grads[0]
+        if t._hooks:
+            g = _run_tensor_hooks(t._hooks, g)
+        if captures:
+            for i in captures.get((node, 0), ()):
+                captured[i] = g
+        if accumulate:
+            _accumulate(t, g, create_graph, borrowed)
+        return ()
+    if node._tensor_hooks:
+        for nr, hooks in node._tensor_hooks.items():
+            if grads[nr] is not None and hooks:
+                grads[nr] = _run_tensor_hooks(hooks, grads[nr])
+    if captures:
+        for nr in range(len(grads)):
+            for i in captures.get((node, nr), ()):
+                captured[i] = grads[nr]
+                if accumulate:  # backward(inputs=[non-leaf]) fills the non-leaf's .grad
+                    _accumulate(inputs[i], grads[nr], create_graph, borrowed)
+    if node._pre_hooks:
+        for hook in tuple(node._pre_hooks.values()):
+            r = hook(tuple(grads))
+            if r is not None:
+                grads = list(r)
+    if node._retained:
+        for nr, ref in node._retained.items():
+            t = ref()
+            if t is not None and grads[nr] is not None:
+                g = grads[nr].detach()
+                t._grad = g.clone() if t._grad is None else t._grad + g
+    if state.anomaly:
+        from .anomaly import run_checked
+
+        out = run_checked(node, grads)
+    else:
+        out = node.apply(*grads)
+    if not retain_graph:
+        node._release()
+    if type(out) is not tuple:
+        out = (out,)
+    if len(out) != len(node.next_functions):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(node.next_functions)}, got {len(out)})")
+    if node._post_hooks:
+        for hook in tuple(node._post_hooks.values()):
+            r = hook(out, tuple(grads))
+            if r is not None:
+                out = tuple(r)
+    return out
+
+
+def _accumulate(t, g, create_graph, borrowed):
+    """t.grad += g, as PyTorch's AccumulateGrad: take g's memory when nobody else can see it."""
+    if t._grad is None:
+        if create_graph:
+            t._grad = g.clone()
+        elif id(g._data) not in borrowed and g._be.owns_memory(g._data):
+            borrowed.add(id(g._data))
+            t._grad = g if g._grad_fn is None else g.detach()
+        else:
+            t._grad = g.detach().clone()
+    elif create_graph or t._grad._requires_grad:
+        t._grad = t._grad + g
+    else:
+        t._grad.add_(g)
+    if t._post_acc_hooks:
+        with set_grad_enabled(False):
+            for hook in tuple(t._post_acc_hooks.values()):
+                hook(t)

@@ -1,0 +1,166 @@
+"""The backward graph: Node, the leaves' AccumulateGrad, saved tensors and hook handles."""
+import itertools
+import weakref
+
+from .grad_mode import state
+from .hooks import current_saved_hooks
+
+_sequence = itertools.count()
+
+_HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
+         "with tritongrad.autograd.set_detect_anomaly(True).")
+_HINT_ANOMALY = ("Hint: the backtrace further above shows the operation that failed to compute its gradient. "
+                 "The variable in question was changed in there or anywhere later. Good luck!")
+FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
+         "have already been freed). Saved intermediate values of the graph are freed when you call .backward() "
+         "or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time "
+         "or if you need to access saved tensors after calling backward.")
+
+
+class RemovableHandle:
+    """Returned by every register_* call: `handle.remove()` unregisters the hook."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks):
+        self.hooks_ref = weakref.ref(hooks)
+        self.id = next(RemovableHandle._ids)
+
+    def remove(self):
+        hooks = self.hooks_ref()
+        if hooks is not None:
+            hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+class _Hooks(dict):
+    """id -> hook, in registration order (a dict subclass so that handles can hold a weakref)."""
+
+    def add(self, fn):
+        handle = RemovableHandle(self)
+        self[handle.id] = fn
+        return handle
+
+
+class Node:
+    """A backward function: `apply(*grad_outputs)` returns one gradient per input.
+
+    `next_functions` holds one (node, output_nr) edge per input: (None, 0) for inputs that need no
+    gradient. Hooks and retained grads are stored only when someone asks for them.
+    """
+
+    next_functions = ()
+    _num_outputs = 1
+    _pre_hooks = _post_hooks = _tensor_hooks = _retained = _metadata = None
+    _saved = None
+    _freed = False
+
+    def name(self):
+        return type(self).__name__
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = {}
+        return self._metadata
+
+    def register_prehook(self, fn):
+        """fn(grad_outputs) -> new grad_outputs or None, before this node runs."""
+        if self._pre_hooks is None:
+            self._pre_hooks = _Hooks()
+        return self._pre_hooks.add(fn)
+
+    def register_hook(self, fn):
+        """fn(grad_inputs, grad_outputs) -> new grad_inputs or None, after this node runs."""
+        if self._post_hooks is None:
+            self._post_hooks = _Hooks()
+        return self._post_hooks.add(fn)
+
+    def _release(self):
+        self._saved = None
+        self._freed = True
+
+    def __call__(self, *grads):
+        return self.apply(*grads)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """The node of a leaf that requires grad: adds incoming gradients into `variable.grad`."""
+
+    def __init__(self, variable):
+        self.variable = variable
+        self._seq = next(_sequence)
+
+    def apply(self, grad):
+        raise RuntimeError("AccumulateGrad is run by the engine")
+
+
+def edge(t):
+    """The (node, output_nr) a gradient for tensor `t` flows into."""
+    if t._base is not None and t._view_version != t._vc[0]:
+        refresh_view(t)
+    if t._grad_fn is not None:
+        return (t._grad_fn, t._output_nr)
+    if t._requires_grad:
+        return (t._accumulator(), 0)
+    return (None, 0)
+
+
+def refresh_view(t):
+    """A view whose memory was written in place since its history was recorded: redo it from its base."""
+    from ..ops.view import redo_view
+
+    t._view_version = t._vc[0]
+    if t._base._requires_grad and state.grad_enabled:
+        fresh = redo_view(t._view_src, t._base)
+        t._grad_fn, t._output_nr, t._requires_grad = fresh._grad_fn, fresh._output_nr, True
+
+
+def _type_str(t):
+    return f"[{t.type()} [{', '.join(str(s) for s in t.shape)}]]"
+
+
+class SavedTensor:
+    """A tensor saved for backward, with its version at save time.
+
+    An op's own output is saved without its grad_fn (that would be a cycle: output -> node ->
+    output) and gets it back when unpacked.
+    """
+
+    __slots__ = ("tensor", "version", "grad_fn", "output_nr", "is_output", "packed", "unpack_hook")
+
+    def __init__(self, t, node=None):
+        self.is_output = node is not None and t._grad_fn is node
+        self.version = t._vc[0]
+        self.grad_fn, self.output_nr = (None, t._output_nr) if self.is_output else (t._grad_fn, t._output_nr)
+        self.tensor = t._alias() if self.is_output else t
+        hooks = current_saved_hooks()
+        if hooks is None:
+            self.packed = self.unpack_hook = None
+        else:
+            pack, self.unpack_hook = hooks
+            self.packed, self.tensor = pack(t), None
+
+    def unpack(self, node):
+        if self.unpack_hook is not None:
+            return self.unpack_hook(self.packed)
+        t = self.tensor
+        if t._vc[0] != self.version:
+            owner = node.name() if self.is_output else (self.grad_fn.name() if self.grad_fn else None)
+            which = f", which is output {self.output_nr} of {owner}," if owner else ""
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an inplace "
+                f"operation: {_type_str(t)}{which} is at version {t._vc[0]}; expected version {self.version} "
+                f"instead. {_HINT_ANOMALY if state.anomaly else _HINT}")
+        if self.is_output:
+            t = t._alias()
+            t._grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
+        return t

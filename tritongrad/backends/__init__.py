@@ -1,0 +1,35 @@
+"""Backends: one list of primitives, implemented by cpu.py (NumPy) and cuda.py (Triton kernels).
+
+A Tensor holds a backend array: an np.ndarray on the CPU, a tritongrad.cuda.DeviceArray on CUDA.
+Ops (tritongrad/ops) call these primitives and never touch arrays otherwise. The list:
+
+  creation   empty(shape, dtype) full(shape, value, dtype) arange(start, end, step, dtype)
+             from_numpy(host_array) to_numpy(a) rand(shape, dtype, gen) randn(shape, dtype, gen)
+  views      view(a, shape) -> view or None, permute(a, dims), expand(a, shape), index(a, idx),
+             is_contiguous(a), contiguous(a), astype(a, dtype)
+  compute    unary(op, a), binary(op, a, b, alpha=1), rbinary(op, scalar, a), where(c, a, b),
+             clamp(a, lo, hi), reduce(op, a, dims, keepdim), arg_reduce(op, a, dim, keepdim),
+             matmul(a, b)
+  backward   threshold_backward(g, x, t), clamp_backward(g, x, lo, hi), pow_backward(g, x, n),
+             sigmoid_backward(g, y), tanh_backward(g, y)
+  in place   binary_(op, out, b, alpha=1), fill_(a, value), copy_(dst, src)
+
+`dtype` arguments are tritongrad dtypes; compute primitives get operands that already share one
+dtype (promotion happens in ops), and scalars as Python numbers. `cpu.py` documents each one.
+"""
+from .cpu import CPUBackend
+
+_BACKENDS = {"cpu": CPUBackend}
+
+
+def get(device_type):
+    """The backend for a device type ('cpu' or 'cuda'); loads the CUDA one on first use."""
+    try:
+        return _BACKENDS[device_type]
+    except KeyError:
+        if device_type != "cuda":
+            raise RuntimeError(f"unknown device type {device_type!r}") from None
+    from .cuda import CUDABackend  # NOTE: lazy: importing Triton costs a second
+
+    _BACKENDS["cuda"] = CUDABackend
+    return CUDABackend

@@ -1,0 +1,216 @@
+"""The CPU backend: every primitive with NumPy. Arrays are np.ndarray; views are NumPy views.
+
+This file is also the reference for the primitive list (see backends/__init__.py): the CUDA
+backend implements the same methods with the same signatures over DeviceArray.
+"""
+import numpy as np
+
+_UNARY = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sign": np.sign,
+    "square": np.square, "sin": np.sin, "cos": np.cos, "reciprocal": np.reciprocal,
+    "tanh": np.tanh, "relu": lambda a: np.maximum(a, a.dtype.type(0)),
+    "sigmoid": lambda a: _sigmoid(a), "logical_not": np.logical_not,
+}
+
+_BINARY = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "pow": np.power,
+    "maximum": np.maximum, "minimum": np.minimum, "eq": np.equal, "ne": np.not_equal, "lt": np.less,
+    "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
+    "logical_or": np.logical_or,
+}
+
+_REDUCE = {"sum": np.sum, "mean": np.mean, "amax": np.max, "amin": np.min, "all": np.all, "any": np.any,
+           "prod": np.prod}
+
+
+def _sigmoid(a):
+    # NOTE: exp of a negative number only, so large |a| never overflows.
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+class CPUBackend:
+    """Primitives on np.ndarray. Inputs of compute primitives already share one dtype; outputs are new."""
+
+    name = "cpu"
+
+    # --- creation and transfer ---------------------------------------------------------------
+    @staticmethod
+    def empty(shape, dtype):
+        return np.empty(shape, dtype.np)
+
+    @staticmethod
+    def full(shape, value, dtype):
+        return np.full(shape, value, dtype.np)
+
+    @staticmethod
+    def arange(start, end, step, dtype):
+        return np.arange(start, end, step, dtype=dtype.np)
+
+    @staticmethod
+    def from_numpy(a):
+        """A new array holding a copy of the host array `a` (C-contiguous)."""
+        return np.array(a, order="C", copy=True)
+
+    @staticmethod
+    def to_numpy(a):
+        """The host array for `a`: on the CPU, `a` itself (shares memory)."""
+        return a
+
+    @staticmethod
+    def rand(shape, dtype, gen):
+        return gen.np.random(shape, dtype=np.float64).astype(dtype.np)
+
+    @staticmethod
+    def randn(shape, dtype, gen):
+        return gen.np.standard_normal(shape, dtype=np.float64).astype(dtype.np)
+
+    # --- views: no copies ----------------------------------------------------------------------
+    @staticmethod
+    def view(a, shape):
+        """A view of `a` with `shape`, or None when the strides do not allow one."""
+        try:
+            v = a.view()
+            v.shape = shape  # NOTE: assigning .shape raises instead of copying
+            return v
+        except AttributeError:
+            return None
+
+    @staticmethod
+    def permute(a, dims):
+        return a.transpose(dims)
+
+    @staticmethod
+    def expand(a, shape):
+        return np.broadcast_to(a, shape)
+
+    @staticmethod
+    def index(a, idx):
+        """Basic indexing (ints, slices with step > 0, None, Ellipsis): always a view."""
+        # NOTE: a trailing ... makes NumPy return a 0-d view, not a scalar copy, for all-int indices
+        return a[idx] if Ellipsis in idx else a[idx + (Ellipsis,)]
+
+    @staticmethod
+    def strides(a):
+        """Strides in elements."""
+        return tuple(s // a.itemsize for s in a.strides)
+
+    @staticmethod
+    def owns_memory(a):
+        """True when `a` is the only, contiguous, writable view of its memory (its buffer can be taken)."""
+        return a.base is None and a.flags.c_contiguous and a.flags.writeable
+
+    @staticmethod
+    def is_contiguous(a):
+        return a.flags.c_contiguous
+
+    @staticmethod
+    def contiguous(a):
+        return np.ascontiguousarray(a)
+
+    @staticmethod
+    def astype(a, dtype):
+        return a.astype(dtype.np)
+
+    # --- compute -------------------------------------------------------------------------------
+    @staticmethod
+    def unary(op, a):
+        return _UNARY[op](a)
+
+    @staticmethod
+    def binary(op, a, b, alpha=1):
+        """a op (alpha * b), broadcast; `b` may be a Python scalar. Comparisons give bool."""
+        if alpha != 1:
+            b = b * alpha
+        out = _BINARY[op](a, b)
+        if type(b) is not np.ndarray and out.dtype != a.dtype and op not in _CMP:
+            out = out.astype(a.dtype)  # NOTE: NumPy may widen float16 ** int; PyTorch keeps a's dtype
+        return out
+
+    @staticmethod
+    def binary_(op, out, b, alpha=1):
+        """In place: out = out op (alpha * b)."""
+        if alpha != 1:
+            b = b * alpha
+        _BINARY[op](out, b, out=out, casting="unsafe")
+        return out
+
+    @staticmethod
+    def rbinary(op, s, a):
+        """scalar op a, for `2 - x`, `2 / x`, `2 ** x`."""
+        out = _BINARY[op](s, a)
+        return out.astype(a.dtype) if out.dtype != a.dtype else out
+
+    @staticmethod
+    def where(cond, a, b):
+        return np.where(cond, a, b)
+
+    @staticmethod
+    def clamp(a, lo, hi):
+        out = a
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        return out.astype(a.dtype, copy=False) if out is not a else out.copy()
+
+    # Fused backward primitives: one pass over grad and the saved input / output.
+    @staticmethod
+    def threshold_backward(grad, x, threshold):
+        """grad where x > threshold, else 0 (relu's backward)."""
+        return np.where(x > threshold, grad, grad.dtype.type(0))
+
+    @staticmethod
+    def clamp_backward(grad, x, lo, hi):
+        """grad where lo <= x <= hi, else 0."""
+        keep = np.ones(x.shape, bool) if lo is None else x >= lo
+        if hi is not None:
+            keep &= x <= hi
+        return np.where(keep, grad, grad.dtype.type(0))
+
+    @staticmethod
+    def pow_backward(grad, x, n):
+        """grad * n * x**(n-1) for a scalar exponent n."""
+        if n == 0:
+            return np.zeros_like(grad)
+        return (grad * (n * np.power(x, n - 1))).astype(grad.dtype, copy=False)
+
+    @staticmethod
+    def sigmoid_backward(grad, y):
+        return grad * (y * (1 - y))
+
+    @staticmethod
+    def tanh_backward(grad, y):
+        return grad * (1 - y * y)
+
+    @staticmethod
+    def reduce(op, a, dims, keepdim):
+        """sum / mean / amax / amin / all / any / prod over `dims` (a tuple; () means all)."""
+        axis = dims if dims else None
+        return np.asarray(_REDUCE[op](a, axis=axis, keepdims=keepdim))
+
+    @staticmethod
+    def arg_reduce(op, a, dim, keepdim):
+        """argmax / argmin along one dim, int64 (first occurrence, NaN wins as in PyTorch)."""
+        fn = np.argmax if op == "argmax" else np.argmin
+        out = fn(a, axis=dim, keepdims=keepdim)
+        return np.asarray(out, dtype=np.int64)
+
+    @staticmethod
+    def matmul(a, b):
+        return np.matmul(a, b)
+
+    # --- in place ------------------------------------------------------------------------------
+    @staticmethod
+    def fill_(a, value):
+        a.fill(value)
+        return a
+
+    @staticmethod
+    def copy_(dst, src):
+        """dst[...] = src, broadcasting src and casting to dst's dtype; src may be a scalar."""
+        np.copyto(dst, src, casting="unsafe")
+        return dst
+
+
+_CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}

@@ -1,0 +1,51 @@
+"""Module-level functions (tritongrad.exp(x), tritongrad.where(c, a, b), ...), as in PyTorch."""
+from collections import namedtuple
+
+from . import _dtype as dt
+from .ops import elementwise as E
+from .ops.util import check_device, result_type
+from .tensor import Tensor, _as_tensor
+
+_RETURN_TYPES = {name: namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
+
+
+def return_types(values, indices, name):
+    """(values, indices) as a named tuple, as torch.return_types.max / min."""
+    return _RETURN_TYPES[name](values, indices)
+
+
+def where(condition, input, other):
+    """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast)."""
+    if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{getattr(condition, 'dtype', type(condition).__name__)}")
+    a = _as_tensor(input, condition if not isinstance(other, Tensor) else other)
+    b = _as_tensor(other, a)
+    check_device(condition, a)
+    check_device(a, b)
+    rt = result_type(a, b)
+    return E.Where.apply(condition, a.to(rt), b.to(rt))
+
+
+def _method(name):
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"tritongrad.{name}(x, ...) is x.{name}(...)."
+    return fn
+
+
+_METHODS = ("add sub mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
+            "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
+            "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
+            "equal true_divide multiply subtract negative greater less select narrow").split()
+globals().update({name: _method(name) for name in _METHODS})
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(t):
+    return t.is_floating_point()

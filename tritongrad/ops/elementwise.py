@@ -1,0 +1,357 @@
+"""Elementwise ops: arithmetic with broadcasting and Python scalars, activations, clamp, where.
+
+Fused backward formulas (relu's and clamp's masks, pow's n*x**(n-1), sigmoid's and tanh's) are
+ops themselves, one backend pass each, with their own backward for higher-order gradients.
+"""
+from . import util
+from .util import Op, operands, sum_to
+
+
+def _arr(b):
+    return b._data if isinstance(b, util.Tensor) else b
+
+
+def _shape(b):
+    return b.shape if isinstance(b, util.Tensor) else ()
+
+
+class Add(Op):
+    node_name = "AddBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        ctx.shapes = (a.shape, _shape(b))
+        return a._be.binary("add", a._data, _arr(b), alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        return (sum_to(g, sa) if na else None,
+                sum_to(g * ctx.alpha if ctx.alpha != 1 else g, sb) if nb else None)
+
+
+class Sub(Op):
+    node_name = "SubBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, a, b, alpha=1):
+        ctx.alpha = alpha
+        ctx.shapes = (a.shape, _shape(b))
+        return a._be.binary("sub", a._data, _arr(b), alpha)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        return (sum_to(g, sa) if na else None, sum_to(-g * ctx.alpha if ctx.alpha != 1 else -g, sb) if nb else None)
+
+
+class Rsub(Op):
+    """scalar - a"""
+
+    node_name = "RsubBackward1"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, s):
+        return a._be.rbinary("sub", s, a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return -g
+
+
+class Mul(Op):
+    node_name = "MulBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, a, b):
+        na, nb = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(a if nb else None, b if na and isinstance(b, util.Tensor) else None)
+        ctx.scalar = b
+        ctx.shapes = (a.shape, _shape(b))
+        return a._be.binary("mul", a._data, _arr(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        return (sum_to(g * (ctx.scalar if b is None else b), sa) if na else None,
+                sum_to(g * a, sb) if nb else None)
+
+
+class Div(Op):
+    node_name = "DivBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, a, b):
+        na, nb = ctx.needs_input_grad[:2]
+        ctx.save_for_backward(a if nb else None, b if isinstance(b, util.Tensor) else None)
+        ctx.scalar = b
+        ctx.shapes = (a.shape, _shape(b))
+        return a._be.binary("div", a._data, _arr(b))
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        if b is None:
+            return g / ctx.scalar, None
+        return (sum_to(g / b, sa) if na else None, sum_to(-g * a / (b * b), sb) if nb else None)
+
+
+class Pow(Op):
+    """a ** n for a Python scalar n."""
+
+    node_name = "PowBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, n):
+        ctx.save_for_backward(a)
+        ctx.n = n
+        return a._be.binary("pow", a._data, n)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return PowGrad.apply(g, a, ctx.n)
+
+
+class PowGrad(Op):
+    """g * n * a ** (n - 1): pow's backward in one pass."""
+
+    node_name = "PowBackwardBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, g, a, n):
+        ctx.save_for_backward(g, a)
+        ctx.n = n
+        return g._be.pow_backward(g._data, a._data, n)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, a = ctx.saved_tensors
+        n = ctx.n
+        dg = PowGrad.apply(gg, a, n) if ctx.needs_input_grad[0] else None
+        da = PowGrad.apply(gg * g, a, n - 1) * n if ctx.needs_input_grad[1] and n != 0 else None
+        return dg, da
+
+
+class PowTensor(Op):
+    """a ** b for a tensor exponent."""
+
+    node_name = "PowBackward1"
+    _n_inputs = 2
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        ctx.shapes = (a.shape, b.shape)
+        return a._be.binary("pow", a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b, y = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
+        da = sum_to(g * b * a ** (b - 1), sa) if na else None
+        # NOTE: 0 ** b with b >= 0 has a zero gradient in b, not nan (log 0 * 0), as in PyTorch.
+        db = sum_to(Where.apply((a == 0) & (b >= 0), g.new_zeros(()), g * y * a.log()), sb) if nb else None
+        return da, db
+
+
+class RPow(Op):
+    """scalar ** b."""
+
+    node_name = "PowBackward2"
+    _n_inputs = 1
+    _save_output = True
+
+    @staticmethod
+    def forward(ctx, b, s):
+        ctx.s = s
+        return b._be.rbinary("pow", s, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        import math
+
+        (y,) = ctx.saved_tensors
+        return g * y * math.log(ctx.s) if ctx.s != 0 else g * 0
+
+
+def _unary(name, node, save_input=False, save_output=False, grad=None):
+    """An op `y = name(x)` whose backward is `grad(ctx, g, x_or_None, y_or_None)`."""
+
+    def forward(ctx, a):
+        if save_input:
+            ctx.save_for_backward(a)
+        return a._be.unary(name, a._data)
+
+    def backward(ctx, g):
+        saved = ctx.saved_tensors
+        x = saved[0] if save_input else None
+        y = saved[-1] if save_output else None
+        return grad(ctx, g, x, y)
+
+    return type(name.capitalize(), (Op,), {"node_name": node, "_save_output": save_output,
+                                           "forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+Neg = _unary("neg", "NegBackward0", grad=lambda ctx, g, x, y: -g)
+Exp = _unary("exp", "ExpBackward0", save_output=True, grad=lambda ctx, g, x, y: g * y)
+Log = _unary("log", "LogBackward0", save_input=True, grad=lambda ctx, g, x, y: g / x)
+Sqrt = _unary("sqrt", "SqrtBackward0", save_output=True, grad=lambda ctx, g, x, y: g / (2 * y))
+Abs = _unary("abs", "AbsBackward0", save_input=True, grad=lambda ctx, g, x, y: g * x.sign())
+Sin = _unary("sin", "SinBackward0", save_input=True, grad=lambda ctx, g, x, y: g * x.cos())
+Cos = _unary("cos", "CosBackward0", save_input=True, grad=lambda ctx, g, x, y: -g * x.sin())
+Reciprocal = _unary("reciprocal", "ReciprocalBackward0", save_output=True, grad=lambda ctx, g, x, y: -g * y * y)
+Relu = _unary("relu", "ReluBackward0", save_output=True, grad=lambda ctx, g, x, y: ThresholdGrad.apply(g, y, 0))
+Sigmoid = _unary("sigmoid", "SigmoidBackward0", save_output=True, grad=lambda ctx, g, x, y: SigmoidGrad.apply(g, y))
+Tanh = _unary("tanh", "TanhBackward0", save_output=True, grad=lambda ctx, g, x, y: TanhGrad.apply(g, y))
+Sign = _unary("sign", "SignBackward0", grad=lambda ctx, g, x, y: g * 0)
+
+
+class ThresholdGrad(Op):
+    """g where x > threshold, else 0: relu's backward in one pass."""
+
+    node_name = "ThresholdBackwardBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, g, x, threshold):
+        ctx.save_for_backward(x)
+        ctx.threshold = threshold
+        return g._be.threshold_backward(g._data, x._data, threshold)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return ThresholdGrad.apply(gg, x, ctx.threshold), None
+
+
+class SigmoidGrad(Op):
+    """g * y * (1 - y): sigmoid's backward in one pass."""
+
+    node_name = "SigmoidBackwardBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g._be.sigmoid_backward(g._data, y._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        return SigmoidGrad.apply(gg, y), gg * g * (1 - 2 * y)
+
+
+class TanhGrad(Op):
+    """g * (1 - y * y): tanh's backward in one pass."""
+
+    node_name = "TanhBackwardBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, g, y):
+        ctx.save_for_backward(g, y)
+        return g._be.tanh_backward(g._data, y._data)
+
+    @staticmethod
+    def backward(ctx, gg):
+        g, y = ctx.saved_tensors
+        return TanhGrad.apply(gg, y), -2 * gg * g * y
+
+
+class Clamp(Op):
+    node_name = "ClampBackward1"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.save_for_backward(a)
+        ctx.lo, ctx.hi = lo, hi
+        return a._be.clamp(a._data, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (a,) = ctx.saved_tensors
+        return ClampGrad.apply(g, a, ctx.lo, ctx.hi)
+
+
+class ClampMin(Clamp):
+    node_name = "ClampMinBackward0"
+
+
+class ClampMax(Clamp):
+    node_name = "ClampMaxBackward0"
+
+
+class ClampGrad(Op):
+    """g where lo <= x <= hi, else 0: clamp's backward in one pass."""
+
+    node_name = "ClampBackwardBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, g, x, lo, hi):
+        ctx.save_for_backward(x)
+        ctx.lo, ctx.hi = lo, hi
+        return g._be.clamp_backward(g._data, x._data, lo, hi)
+
+    @staticmethod
+    def backward(ctx, gg):
+        (x,) = ctx.saved_tensors
+        return ClampGrad.apply(gg, x, ctx.lo, ctx.hi), None
+
+
+class Where(Op):
+    node_name = "WhereBackward0"
+    _n_inputs = 3
+
+    @staticmethod
+    def forward(ctx, cond, a, b):
+        ctx.save_for_backward(cond)
+        ctx.shapes = (cond.shape, a.shape, b.shape)
+        return a._be.where(cond._data, a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        _, na, nb = ctx.needs_input_grad
+        _, sa, sb = ctx.shapes
+        zero = g.new_zeros(())
+        return (None, sum_to(Where.apply(cond, g, zero), sa) if na else None,
+                sum_to(Where.apply(cond, zero, g), sb) if nb else None)
+
+
+def _minmax(op, node, wins):
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a._be.binary(op, a._data, b._data)
+
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        # NOTE: ties split the gradient in half, as PyTorch does.
+        share = wins(a, b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
+        return (sum_to(g * share, a.shape) if na else None, sum_to(g * (1 - share), b.shape) if nb else None)
+
+    return type(op.capitalize(), (Op,), {"node_name": node, "_n_inputs": 2, "forward": staticmethod(forward),
+                                         "backward": staticmethod(backward)})
+
+
+Maximum = _minmax("maximum", "MaximumBackward0", lambda a, b: a > b)
+Minimum = _minmax("minimum", "MinimumBackward0", lambda a, b: a < b)

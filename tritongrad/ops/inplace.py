@@ -1,0 +1,203 @@
+"""In-place ops: every check first, then the write, then the version bump.
+
+Without a graph to record, the write is one in-place backend primitive (the SGD step). With one,
+the op runs out of place on a snapshot of the target (same memory, the target's history), the
+result is written back, and the target takes the new node as its history, as PyTorch rebases it.
+An in-place op on a view rewrites its base's history with a CopySlices node.
+"""
+from .. import _dtype as dt
+from ..autograd.grad_mode import state
+from ..autograd.graph import _sequence, edge
+from . import util
+from .util import Op, broadcast_shapes, check_device, result_type, size_str, sum_to
+from .view import redo_view
+
+LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
+VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
+_SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
+                 "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
+def _check_autograd(t):
+    if not state.grad_enabled:
+        return
+    if t._grad_fn is None and t._requires_grad:
+        raise RuntimeError(LEAF)
+    base = t._base
+    if base is not None and base._grad_fn is None and base._requires_grad:
+        raise RuntimeError(VIEW_OF_LEAF)
+
+
+def _check_shape(t, other):
+    if isinstance(other, util.Tensor) and other.shape != t.shape:
+        shape = broadcast_shapes(t.shape, other.shape)
+        if shape != t.shape:
+            raise RuntimeError(f"output with shape {size_str(t.shape)} doesn't match the broadcast shape "
+                               f"{size_str(shape)}")
+
+
+def _needs_graph(t, other=None):
+    return state.grad_enabled and (t._requires_grad or (isinstance(other, util.Tensor) and other._requires_grad))
+
+
+def binary_(t, op, other, alpha=1):
+    """t = t op (alpha * other)."""
+    if isinstance(other, util.Tensor):
+        check_device(t, other)
+    elif not isinstance(other, (int, float)):
+        raise TypeError(f"unsupported operand type: expected a Tensor or a number, got {type(other).__name__}")
+    _check_shape(t, other)
+    rt = result_type(t, other)
+    if op == "div" and not rt.is_floating_point:
+        rt = dt.get_default_dtype()
+    if rt._kind > t._dtype._kind:
+        raise RuntimeError(f"result type {_SCALAR_NAMES[rt.name]} can't be cast to the desired output type "
+                           f"{_SCALAR_NAMES[t._dtype.name]}")
+    _check_autograd(t)
+    if not _needs_graph(t, other):
+        b = other
+        if isinstance(other, util.Tensor):
+            b = (other if other._dtype is t._dtype else other.to(t._dtype))._data
+        t._be.binary_(op, t._data, b, alpha)
+        t._vc[0] += 1
+        return t
+    kw = {"alpha": alpha} if alpha != 1 else {}
+    return _record(t, lambda s: getattr(s, op)(other, **kw).to(t._dtype))
+
+
+def copy_(t, src):
+    """t[...] = src, broadcasting src and casting it to t's dtype and device."""
+    if isinstance(src, util.Tensor):
+        _check_shape(t, src)
+    elif not isinstance(src, (int, float)):
+        raise TypeError(f"copy_(): argument 'src' must be a Tensor or a number, not {type(src).__name__}")
+    _check_autograd(t)
+    if not _needs_graph(t, src):
+        if isinstance(src, util.Tensor):
+            src = (src if src._be is t._be else src.to(t.device))._data
+        t._be.copy_(t._data, src)
+        t._vc[0] += 1
+        return t
+    return _record(t, lambda s: CopyFrom.apply(s, src))
+
+
+def fill_(t, value):
+    if isinstance(value, util.Tensor):
+        if value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
+                               "dimensions.")
+        return copy_(t, value)
+    _check_autograd(t)
+    if not _needs_graph(t):
+        t._be.fill_(t._data, value)
+        t._vc[0] += 1
+        return t
+    return _record(t, lambda s: (Zero if value == 0 else Fill).apply(s, value))
+
+
+def unary_(t, fn, name, args):
+    """t = fn(t) for an elementwise op."""
+    _check_autograd(t)
+    if not _needs_graph(t):
+        from ..autograd.grad_mode import no_grad
+
+        with no_grad():
+            out = fn(t)
+        if out._dtype is not t._dtype:
+            raise RuntimeError(f"result type {_SCALAR_NAMES[out._dtype.name]} can't be cast to the desired output "
+                               f"type {_SCALAR_NAMES[t._dtype.name]}")
+        t._be.copy_(t._data, out._data)
+        t._vc[0] += 1
+        return t
+    return _record(t, fn)
+
+
+def _record(t, fn):
+    """Run out-of-place `fn` on a snapshot of t, write the result into t and rebase t's history."""
+    edge(t)  # NOTE: refreshes a stale view's history before we snapshot it
+    snap = t._alias()
+    snap._vc = [0]
+    snap._grad_fn, snap._output_nr, snap._requires_grad = t._grad_fn, t._output_nr, t._requires_grad
+    result = fn(snap)
+    node = result._grad_fn
+    be = t._be
+    if node._saved and any(s is not None and s.tensor is snap for s in node._saved):
+        snap._data = be.copy_(be.empty(t.shape, t._dtype), t._data)  # the op saved t: keep its old values
+    be.copy_(t._data, result._data)
+    t._vc[0] += 1
+    if t._base is None:
+        t._grad_fn, t._output_nr, t._requires_grad = node, result._output_nr, True
+    else:
+        _copy_slices(t, node)
+    return t
+
+
+class CopySlices(Op):
+    """A base's history after an in-place op `fn` on one of its views."""
+
+    node_name = "CopySlices"
+
+    @staticmethod
+    def backward(ctx, g):
+        res = ctx.fn.apply(redo_view(ctx.view_src, g))
+        res = res if isinstance(res, tuple) else (res,)
+        gb = g.clone()
+        region = redo_view(ctx.view_src, gb)
+        if res[0] is None:
+            region.zero_()
+        else:
+            region.copy_(res[0])
+        return (gb,) + tuple(res[1:])
+
+
+def _copy_slices(view, fn):
+    base = view._base
+    node = CopySlices._backward_cls()
+    node._seq = next(_sequence)
+    node.fn, node.view_src = fn, view._view_src
+    node.next_functions = (edge(base),) + fn.next_functions[1:]
+    node.needs_input_grad = (base._requires_grad,) + tuple(fn.needs_input_grad[1:])
+    base._grad_fn, base._output_nr, base._requires_grad = node, 0, True
+    fresh = redo_view(view._view_src, base)
+    view._grad_fn, view._output_nr, view._requires_grad = fresh._grad_fn, fresh._output_nr, True
+    view._view_version = view._vc[0]
+
+
+class CopyFrom(Op):
+    """The result of `t.copy_(src)`: src broadcast and cast to t's dtype and device."""
+
+    node_name = "CopyBackwards"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, t, src):
+        be = t._be
+        out = be.empty(t.shape, t._dtype)
+        if isinstance(src, util.Tensor):
+            ctx.src_shape, ctx.src_dtype, ctx.src_device = src.shape, src._dtype, src.device
+            src = (src if src._be is be else src.to(t.device))._data
+        return be.copy_(out, src)
+
+    @staticmethod
+    def backward(ctx, g):
+        gs = None
+        if ctx.needs_input_grad[1]:
+            gs = sum_to(g, ctx.src_shape).to(device=ctx.src_device, dtype=ctx.src_dtype)
+        return g.new_zeros(g.shape) if ctx.needs_input_grad[0] else None, gs
+
+
+class Fill(Op):
+    node_name = "FillBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, t, value):
+        return t._be.full(t.shape, value, t._dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.new_zeros(g.shape)
+
+
+class Zero(Fill):
+    node_name = "ZeroBackward0"

@@ -1,0 +1,100 @@
+"""Matrix products: mm and matmul (NumPy's rules: 1-D operands, broadcast batch dims).
+
+Backward passes transposed views (`dA = dC @ B^T`, `dB = A^T @ dC`): no transposed copies.
+"""
+from .util import Op, check_device, size_str, sum_to
+
+
+def _check(a, b, name):
+    check_device(a, b)
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._dtype.name} != "
+                           f"{b._dtype.name}")
+    if a.ndim == 0 or b.ndim == 0:
+        raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
+    k_a = a.shape[-1]
+    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k_a != k_b:
+        shape_a = "x".join(map(str, a.shape if a.ndim > 1 else (1,) + a.shape))
+        shape_b = "x".join(map(str, b.shape if b.ndim > 1 else b.shape + (1,)))
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({shape_a} and {shape_b})")
+
+
+class Matmul(Op):
+    node_name = "UnsafeViewBackward0"
+    _n_inputs = 2
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+        ctx.shape_a, ctx.shape_b = a.shape, b.shape
+        return a._be.matmul(a._data, b._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        na, nb = ctx.needs_input_grad
+        ga = gb = None
+        if na:
+            ga = _grad_a(g, b, ctx.shape_a)
+        if nb:
+            gb = _grad_b(g, a, ctx.shape_b)
+        return ga, gb
+
+
+def _grad_a(g, b, shape_a):
+    if len(shape_a) == 1:  # a was a vector: g has lost a's row dim
+        g = g.unsqueeze(-2)
+    if b.ndim == 1:
+        g, b = g.unsqueeze(-1), b.unsqueeze(0)  # outer product with b
+    else:
+        b = b.transpose(-1, -2)
+    ga = g.matmul(b)
+    if len(shape_a) == 1:
+        ga = ga.squeeze(-2)
+    return sum_to(ga, shape_a)
+
+
+def _grad_b(g, a, shape_b):
+    if len(shape_b) == 1:
+        g = g.unsqueeze(-1)
+    if a.ndim == 1:
+        g, a = g.unsqueeze(-2), a.unsqueeze(-1)
+    else:
+        a = a.transpose(-1, -2)
+    gb = a.matmul(g)
+    if len(shape_b) == 1:
+        gb = gb.squeeze(-1)
+    return sum_to(gb, shape_b)
+
+
+class Mm(Matmul):
+    node_name = "MmBackward0"
+
+
+class Mv(Matmul):
+    node_name = "MvBackward0"
+
+
+class Dot(Matmul):
+    node_name = "DotBackward0"
+
+
+class VecMat(Matmul):
+    node_name = "SqueezeBackward4"
+
+
+def matmul(a, b):
+    """a @ b with NumPy's (and PyTorch's) rules; the node is named as PyTorch names it."""
+    _check(a, b, "matmul")
+    cls = {(2, 2): Mm, (2, 1): Mv, (1, 1): Dot, (1, 2): VecMat}.get((a.ndim, b.ndim), Matmul)
+    return cls.apply(a, b)
+
+
+def mm(a, b):
+    if a.ndim != 2:
+        raise RuntimeError(f"self must be a matrix, but got a {a.ndim}-D tensor of shape {size_str(a.shape)}")
+    if b.ndim != 2:
+        raise RuntimeError(f"mat2 must be a matrix, but got a {b.ndim}-D tensor of shape {size_str(b.shape)}")
+    _check(a, b, "mm")
+    return Mm.apply(a, b)

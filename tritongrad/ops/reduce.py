@@ -1,0 +1,121 @@
+"""Reductions: sum and mean over all or some dims, max and min (whole, or along a dim with indices)."""
+from .util import Op
+
+
+def _unsqueeze_dims(g, dims, ndim):
+    """Put back the reduced dims (as size 1) so that `g` broadcasts against the input."""
+    for d in sorted(dims or range(ndim)):
+        g = g.unsqueeze(d)
+    return g
+
+
+class Sum(Op):
+    node_name = "SumBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim, dtype):
+        ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        out = a._be.reduce("sum", a._data, dims, keepdim)
+        return out if dtype is None else a._be.astype(out, dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdim:
+            g = _unsqueeze_dims(g, ctx.dims, len(ctx.shape))
+        return g.expand(ctx.shape)
+
+
+class SumDim(Sum):
+    node_name = "SumBackward1"
+
+
+class Mean(Op):
+    node_name = "MeanBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, dims, keepdim):
+        ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        n = 1
+        for d in dims or range(a.ndim):
+            n *= a.shape[d]
+        ctx.n = n
+        return a._be.reduce("mean", a._data, dims, keepdim)
+
+    @staticmethod
+    def backward(ctx, g):
+        if not ctx.keepdim:
+            g = _unsqueeze_dims(g, ctx.dims, len(ctx.shape))
+        return (g / ctx.n).expand(ctx.shape)
+
+
+class MeanDim(Mean):
+    node_name = "MeanBackward1"
+
+
+class MaxAll(Op):
+    """max() / min() of all elements; the gradient is shared evenly among ties, as in PyTorch."""
+
+    node_name = "MaxBackward1"
+    _n_inputs = 1
+    _save_output = True
+    _op = "amax"
+
+    @classmethod
+    def forward(cls, ctx, a):
+        if a.numel() == 0:
+            raise RuntimeError(f"{cls._op[1:]}(): Expected reduction dim to be specified for input.numel() == 0. "
+                               "Specify the reduction dim with the 'dim' argument.")
+        ctx.save_for_backward(a)
+        return a._be.reduce(cls._op, a._data, (), False)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, y = ctx.saved_tensors
+        mask = (a == y).to(g.dtype)
+        return mask * (g / mask.sum())
+
+
+class MinAll(MaxAll):
+    node_name = "MinBackward1"
+    _op = "amin"
+
+
+class MaxDim(Op):
+    """max(dim) / min(dim): (values, indices); the gradient goes to the index position."""
+
+    node_name = "MaxBackward0"
+    _n_inputs = 1
+    _op = "amax"
+
+    @classmethod
+    def forward(cls, ctx, a, dim, keepdim):
+        if a.ndim and a.shape[dim] == 0:
+            raise IndexError(f"{cls._op[1:]}(): Expected reduction dim {dim} to have non-zero size.")
+        be = a._be
+        values = be.reduce(cls._op, a._data, (dim,) if a.ndim else (), keepdim)
+        idx = be.arg_reduce("arg" + cls._op[1:], a._data, dim if a.ndim else None, True)
+        ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
+        ctx.idx = idx
+        return values, (idx if keepdim or not a.ndim else be.view(idx, values.shape))
+
+    @staticmethod
+    def backward(ctx, g, g_indices=None):
+        from .. import arange
+
+        if not ctx.shape:
+            return g
+        if not ctx.keepdim:
+            g = g.unsqueeze(ctx.dim)
+        n = ctx.shape[ctx.dim]
+        where = [1] * len(ctx.shape)
+        where[ctx.dim] = n
+        idx = type(g)._make(ctx.idx)
+        hit = arange(n, device=g.device).view(where) == idx
+        return g.new_zeros(()).where(~hit, g)
+
+
+class MinDim(MaxDim):
+    node_name = "MinBackward0"
+    _op = "amin"

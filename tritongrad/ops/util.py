@@ -1,0 +1,101 @@
+"""Helpers shared by the ops: operand checks, type promotion, undoing broadcasting."""
+from .._dtype import promote_types, result_type_scalar
+from ..autograd.function import Function
+
+Tensor = None  # tritongrad.tensor.Tensor, set by tensor.py
+
+
+class Op(Function):
+    """A built-in op: forward returns backend arrays, backward uses Tensor ops."""
+
+    _builtin = True
+
+
+def size_str(shape):
+    return "[" + ", ".join(str(s) for s in shape) + "]"
+
+
+def check_device(a, b):
+    if a._be is not b._be:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                           f"{a.device} and {b.device}!")
+
+
+def result_type(a, b):
+    """The dtype of `a op b` (b a Tensor or a Python scalar), as torch.result_type."""
+    if not isinstance(b, Tensor):
+        return result_type_scalar(a._dtype, b)
+    da, db = a._dtype, b._dtype
+    if da is db:
+        return da
+    # A 0-dim tensor only decides the type when it is of a higher category (float over int over bool).
+    if (a.ndim == 0) != (b.ndim == 0) and da._kind == db._kind:
+        return db if a.ndim == 0 else da
+    return promote_types(da, db)
+
+
+def operands(a, b, float_only=False):
+    """Check devices, promote dtypes; returns (a, b, b's array or scalar), both of one dtype."""
+    if isinstance(b, Tensor):
+        check_device(a, b)
+        dt = result_type(a, b)
+    elif isinstance(b, (int, float)):
+        dt = result_type_scalar(a._dtype, b)
+    else:
+        raise TypeError(f"unsupported operand type: expected a Tensor or a number, got {type(b).__name__}")
+    if float_only and not dt.is_floating_point:
+        from .._dtype import get_default_dtype
+
+        dt = get_default_dtype()
+    if a._dtype is not dt:
+        a = a.to(dt)
+    if isinstance(b, Tensor):
+        if b._dtype is not dt:
+            b = b.to(dt)
+        return a, b, b._data
+    return a, b, b
+
+
+def broadcast_shapes(*shapes):
+    """NumPy's broadcast of shapes, with PyTorch's error message."""
+    ndim = max(len(s) for s in shapes)
+    out = [1] * ndim
+    for s in shapes:
+        for i, d in enumerate(s, ndim - len(s)):
+            if d != out[i] and d != 1 and out[i] != 1:
+                raise RuntimeError(f"The size of tensor a ({out[i]}) must match the size of tensor b ({d}) at "
+                                   f"non-singleton dimension {ndim - 1 - i}")
+            if out[i] == 1:
+                out[i] = d
+    return tuple(out)
+
+
+def sum_to(g, shape):
+    """Sum gradient `g` over the dims broadcasting added, so that it has `shape` (differentiable)."""
+    if g.shape == shape:
+        return g
+    lead = g.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    if dims:
+        g = g.sum(dims, keepdim=True)
+    return g.view(shape) if lead else g
+
+
+def wrap_dim(dim, ndim):
+    """A dim in [-ndim, ndim) made non-negative, with PyTorch's IndexError otherwise."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def wrap_dims(dim, ndim):
+    """`dim` (None, an int, or a sequence) as a sorted tuple of non-negative dims; () means all."""
+    if dim is None:
+        return ()
+    if isinstance(dim, int):
+        return (wrap_dim(dim, ndim),)
+    dims = tuple(sorted(wrap_dim(d, ndim) for d in dim))
+    if len(set(dims)) != len(dims):
+        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
+    return dims

@@ -1,0 +1,243 @@
+"""Shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
+
+`make_view` is the one place a view Tensor is linked to its base: it shares the version counter
+and records how to redo the view from the base (`_view_src`), which in-place ops on views need.
+"""
+from . import util
+from .util import Op, size_str, sum_to
+
+
+def make_view(src, out, method, args):
+    out._vc = src._vc
+    out._base = src if src._base is None else src._base
+    out._view_src = (src._view_src, method, args)
+    out._view_version = src._vc[0]
+    return out
+
+
+def redo_view(view_src, base):
+    """Apply a view's recorded chain of view methods to `base` (a tensor shaped like its base)."""
+    if view_src is None:
+        return base
+    parent, method, args = view_src
+    return getattr(redo_view(parent, base), method)(*args)
+
+
+class View(Op):
+    node_name = "ViewBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return a._be.view(a._data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.reshape(ctx.shape)
+
+
+class UnsafeView(View):
+    node_name = "UnsafeViewBackward0"
+
+
+class Permute(Op):
+    node_name = "PermuteBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, dims):
+        ctx.dims = dims
+        return a._be.permute(a._data, dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        inverse = [0] * len(ctx.dims)
+        for i, d in enumerate(ctx.dims):
+            inverse[d] = i
+        return g.permute(*inverse)
+
+
+class Transpose(Permute):
+    node_name = "TransposeBackward0"
+
+
+class T(Permute):
+    node_name = "TBackward0"
+
+
+class Expand(Op):
+    node_name = "ExpandBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, shape):
+        ctx.shape = a.shape
+        return a._be.expand(a._data, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return sum_to(g, ctx.shape)
+
+
+class Squeeze(View):
+    node_name = "SqueezeBackward0"
+
+
+class SqueezeDim(View):
+    node_name = "SqueezeBackward1"
+
+
+class Unsqueeze(View):
+    node_name = "UnsqueezeBackward0"
+
+
+class Index(Op):
+    """Basic indexing (ints, slices, None, ...): a view. Named after its last step, as PyTorch's chain."""
+
+    node_name = "SliceBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, idx):
+        ctx.shape, ctx.idx = a.shape, idx
+        return a._be.index(a._data, idx)
+
+    @staticmethod
+    def backward(ctx, g):
+        return IndexGrad.apply(g, ctx.shape, ctx.idx)
+
+
+class Select(Index):
+    node_name = "SelectBackward0"
+
+
+class Alias(Index):
+    node_name = "AliasBackward0"
+
+
+class IndexUnsqueeze(Index):
+    node_name = "UnsqueezeBackward0"
+
+
+class IndexGrad(Op):
+    """Zeros of `shape` with `g` written at `idx`: the backward of indexing."""
+
+    node_name = "SliceBackwardBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, g, shape, idx):
+        ctx.idx = idx
+        be = g._be
+        out = be.full(shape, 0, g._dtype)
+        be.copy_(be.index(out, idx), g._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return gg[ctx.idx]
+
+
+class Clone(Op):
+    node_name = "CloneBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a):
+        be = a._be
+        out = be.empty(a.shape, a._dtype)
+        return be.copy_(out, a._data)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class ToCopy(Op):
+    """A copy in another dtype and/or on another device."""
+
+    node_name = "ToCopyBackward0"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(ctx, a, dtype, be):
+        ctx.dtype, ctx.device = a._dtype, a.device
+        src = a._data
+        if be is not a._be:  # NOTE: host<->device copies go through host memory
+            src = be.from_numpy(a._be.to_numpy(src)) if be.name != "cpu" else a._be.to_numpy(src)
+        if dtype is not a._dtype:
+            return be.astype(src, dtype)
+        return src if be is not a._be else be.copy_(be.empty(a.shape, dtype), src)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.to(device=ctx.device, dtype=ctx.dtype)
+
+
+def infer_shape(shape, numel):
+    """`shape` with a -1 resolved, checked against the number of elements."""
+    if -1 in shape:
+        if shape.count(-1) > 1:
+            raise RuntimeError("only one dimension can be inferred")
+        known = 1
+        for s in shape:
+            if s != -1:
+                known *= s
+        if known == 0 or numel % known:
+            raise RuntimeError(f"shape '{size_str(shape)}' is invalid for input of size {numel}")
+        return tuple(numel // known if s == -1 else s for s in shape)
+    n = 1
+    for s in shape:
+        if s < 0:
+            raise RuntimeError(f"invalid shape dimension {s}")
+        n *= s
+    if n != numel:
+        raise RuntimeError(f"shape '{size_str(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+def normalize_index(idx, shape):
+    """A basic index as a tuple of non-negative ints, slices (step > 0), None and at most one
+    Ellipsis, checked against `shape`; and the op class named after the index's last step."""
+    if not isinstance(idx, tuple):
+        idx = (idx,)
+    n_dims = sum(1 for i in idx if i is not None and i is not Ellipsis)
+    if n_dims > len(shape):
+        raise IndexError(f"too many indices for tensor of dimension {len(shape)}")
+    out, dim, cls = [], 0, Alias
+    for i in idx:
+        if i is Ellipsis:
+            out.append(i)
+            dim = len(shape) - (n_dims - sum(1 for j in out if j is not None and j is not Ellipsis))
+            continue
+        if i is None:
+            out.append(None)
+            cls = IndexUnsqueeze
+            continue
+        if isinstance(i, slice):
+            if i.step is not None and _int(i.step) <= 0:
+                raise ValueError("step must be greater than zero")
+            s = slice(*(None if v is None else _int(v) for v in (i.start, i.stop, i.step)))
+            out.append(s)
+            cls = Index
+            dim += 1
+            continue
+        k = _int(i)
+        size = shape[dim]
+        if not -size <= k < size:
+            raise IndexError(f"index {k} is out of bounds for dimension {dim} with size {size}")
+        out.append(k % size)
+        cls = Select
+        dim += 1
+    return tuple(out), cls
+
+
+def _int(i):
+    if isinstance(i, util.Tensor) and (i.numel() != 1 or i.dtype.is_floating_point or i.dtype.name == "bool"):
+        raise IndexError("tritongrad supports basic indexing only (ints, slices, None and ...); indexing with a "
+                         "Tensor of indices or a mask is not supported")
+    if isinstance(i, bool) or not hasattr(i, "__index__"):
+        raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid "
+                         f"indices (got {type(i).__name__})")
+    return i.__index__()

@@ -1,0 +1,892 @@
+"""Tensor: a backend array (NumPy on the CPU, DeviceArray on CUDA) plus autograd metadata.
+
+Its methods check arguments and call ops (tritongrad/ops); the math lives there.
+"""
+import warnings
+
+import numpy as np
+
+from . import _dtype as dt
+from ._device import CPU, CUDA0, parse_device
+from .autograd import engine, function, grad_mode
+from .autograd.graph import AccumulateGrad, _Hooks
+from .backends import get as _get_backend
+from .backends.cpu import CPUBackend
+from .cuda.array import DeviceArray
+from .ops import elementwise as E, inplace as I, linalg, reduce as R, util, view as V
+from .ops.util import operands, size_str, wrap_dim, wrap_dims
+
+_ndarray = np.ndarray
+_FROM_NP = dt._FROM_NP
+_new = object.__new__
+_state = grad_mode.state
+
+NONLEAF_GRAD = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
+    "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
+    "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.")
+ONLY_FLOAT = "only Tensors of floating point and complex dtype can require gradients"
+LEAF_FLAGS = "you can only change requires_grad flags of leaf variables."
+LEAF_FLAGS_FALSE = (LEAF_FLAGS + " If you want to use a computed variable in a subgraph that doesn't require "
+                    "differentiation use var_no_grad = var.detach().")
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as PyTorch's torch.Size."""
+
+    def __repr__(self):
+        return f"tritongrad.Size([{', '.join(map(str, self))}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+
+def _sizes(args):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) as PyTorch does."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(s) for s in args)
+
+
+class Tensor:
+    """A multi-dimensional array with autograd; see tritongrad.tensor() to make one."""
+
+    __slots__ = ("_data", "_dtype", "_be", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__",
+                 "__weakref__")
+    # Rarely set: class-level defaults, so that making a tensor costs only the slots above.
+    _grad = _base = _view_src = _hooks = _post_acc_hooks = _acc_ref = None
+    _retains_grad = False
+    _view_version = 0
+    __array_priority__ = 1000  # NOTE: ndarray (op) Tensor defers to our reflected operators
+
+    @staticmethod
+    def _make(raw):
+        """A new leaf tensor owning backend array `raw`."""
+        t = _new(Tensor)
+        cls = raw.__class__
+        if cls is _ndarray:
+            t._be, t._dtype = CPUBackend, _FROM_NP[raw.dtype]
+        elif cls is DeviceArray:
+            t._be, t._dtype = _get_backend("cuda"), raw.dtype
+        else:  # a NumPy scalar from a reduction or 0-d ufunc
+            raw = np.asarray(raw)
+            t._be, t._dtype = CPUBackend, _FROM_NP[raw.dtype]
+        t._data = raw
+        t._requires_grad = False
+        t._grad_fn = None
+        t._output_nr = 0
+        t._vc = [0]
+        return t
+
+    def _alias(self):
+        """A new tensor object on the same memory and version counter, with no history."""
+        t = Tensor._make(self._data)
+        t._vc = self._vc
+        return t
+
+    def _accumulator(self, create=True):
+        """This leaf's AccumulateGrad node (held weakly here, strongly by the graph)."""
+        acc = self._acc_ref() if self._acc_ref is not None else None
+        if acc is None and create:
+            import weakref
+
+            acc = AccumulateGrad(self)
+            self._acc_ref = weakref.ref(acc)
+        return acc
+
+    # --- metadata ---------------------------------------------------------------------------------
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[wrap_dim(dim, self.ndim)]
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def device(self):
+        return CPU if self._be is CPUBackend else CUDA0
+
+    @property
+    def is_cuda(self):
+        return self._be is not CPUBackend
+
+    @property
+    def ndim(self):
+        return len(self._data.shape)
+
+    def dim(self):
+        return len(self._data.shape)
+
+    def numel(self):
+        n = 1
+        for s in self._data.shape:
+            n *= s
+        return n
+
+    nelement = numel
+
+    def element_size(self):
+        return self._dtype.itemsize
+
+    def stride(self, dim=None):
+        st = self._be.strides(self._data)
+        return st if dim is None else st[wrap_dim(dim, self.ndim)]
+
+    def is_contiguous(self):
+        return self._be.is_contiguous(self._data)
+
+    def is_floating_point(self):
+        return self._dtype.is_floating_point
+
+    def type(self, dtype=None):
+        if dtype is not None:
+            return self.to(dtype)
+        prefix = "tritongrad.cuda." if self.is_cuda else "tritongrad."
+        return prefix + _TYPE_NAMES[self._dtype.name]
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    # --- autograd metadata ------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        if self._grad_fn is not None:
+            raise RuntimeError(LEAF_FLAGS if value else LEAF_FLAGS_FALSE)
+        if value and not self._dtype.is_floating_point:
+            raise RuntimeError(ONLY_FLOAT)
+        self._requires_grad = bool(value)
+
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad in place (leaves only) and return self."""
+        if self._grad_fn is not None:
+            if not requires_grad:
+                raise RuntimeError(LEAF_FLAGS_FALSE)
+            return self
+        if requires_grad and not self._dtype.is_floating_point:
+            raise RuntimeError("only Tensors of floating point dtype can require gradients")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def grad_fn(self):
+        return self._grad_fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def output_nr(self):
+        return self._output_nr
+
+    @property
+    def grad(self):
+        if self._grad_fn is not None and not self._retains_grad:
+            warnings.warn(NONLEAF_GRAD, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of type "
+                                f"{type(value).__name__}")
+            if value._dtype is not self._dtype:
+                raise RuntimeError(f"attempting to assign a gradient with dtype '{value._dtype.name}' to a tensor "
+                                   f"with dtype '{self._dtype.name}'. Please ensure that the gradient and the "
+                                   "tensor have the same dtype")
+            if value.device != self.device:
+                raise RuntimeError(f"attempting to assign a gradient located on device '{value.device}' to a tensor "
+                                   f"located on device '{self.device}'. Please ensure that the gradient and the "
+                                   "tensor are on the same device")
+            if value.shape != self.shape:
+                raise RuntimeError(f"attempting to assign a gradient of size '{size_str(value.shape)}' to a tensor "
+                                   f"of size '{size_str(self.shape)}'. Please ensure that the gradient and the "
+                                   "tensor are the same size")
+        self._grad = value
+
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def retain_grad(self):
+        """Keep this non-leaf's gradient in `.grad` during backward (a no-op on leaves)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        if self._grad_fn is None or self._retains_grad:
+            return
+        import weakref
+
+        node = self._grad_fn
+        if node._retained is None:
+            node._retained = {}
+        node._retained[self._output_nr] = weakref.ref(self)
+        self._retains_grad = True
+
+    @property
+    def data(self):
+        """The same memory as a tensor without history (and without the version counter)."""
+        return Tensor._make(self._data)
+
+    @data.setter
+    def data(self, value):
+        self._data, self._dtype, self._be = value._data, value._dtype, value._be
+
+    def detach(self):
+        """A tensor on the same memory, sharing the version counter, cut from the graph."""
+        return self._alias()
+
+    def detach_(self):
+        """Cut this tensor from the graph in place: it becomes a leaf that does not require grad."""
+        if self._base is not None and self._base._requires_grad:
+            raise RuntimeError(
+                "Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) "
+                "for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and "
+                "hence detach_() cannot be called on these gradients. To fix this error, please refer to the "
+                "Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution.")
+        self._grad_fn, self._output_nr, self._requires_grad = None, 0, False
+        return self
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into each leaf's `.grad`; see tritongrad.autograd.backward."""
+        engine.backward(self, gradient, retain_graph, create_graph, inputs)
+
+    def register_hook(self, hook):
+        """hook(grad) -> Tensor or None, called with this tensor's gradient during backward."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._grad_fn is None:
+            if self._hooks is None:
+                self._hooks = _Hooks()
+            return self._hooks.add(hook)
+        node = self._grad_fn
+        if node._tensor_hooks is None:
+            node._tensor_hooks = {}
+        return node._tensor_hooks.setdefault(self._output_nr, _Hooks()).add(hook)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """hook(tensor), called after this leaf's `.grad` has been updated."""
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._post_acc_hooks is None:
+            self._post_acc_hooks = _Hooks()
+        return self._post_acc_hooks.add(hook)
+
+    # --- conversion -------------------------------------------------------------------------------
+    def numpy(self, *, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.")
+        if self.is_cuda and not force:
+            raise TypeError(f"can't convert {self.device} device type tensor to numpy. Use Tensor.cpu() to copy the "
+                            "tensor to host memory first.")
+        if self._dtype is dt.bfloat16:
+            raise TypeError("Got unsupported ScalarType BFloat16")
+        return self._be.to_numpy(self._data)
+
+    def _host(self):
+        """Host values for printing and conversion (bfloat16 widened to float32)."""
+        t = self.float() if self._dtype is dt.bfloat16 else self
+        return t._be.to_numpy(t._data)
+
+    def __array__(self, dtype=None, copy=None):
+        a = self.numpy()
+        return a if dtype is None else a.astype(dtype)
+
+    def item(self):
+        if self.numel() != 1:
+            raise RuntimeError(f"a Tensor with {self.numel()} elements cannot be converted to Scalar")
+        return self._host().reshape(()).item()
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def __len__(self):
+        if not self._data.shape:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if not self._data.shape:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self.numel() != 1:
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._dtype._kind != 1 or self.numel() != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __format__(self, spec):
+        if self.ndim == 0:
+            return format(self.item(), spec)
+        return format(repr(self), spec)
+
+    __hash__ = object.__hash__
+
+    def __repr__(self):
+        from ._tensor_str import tensor_repr
+
+        return tensor_repr(self)
+
+    def __reduce_ex__(self, protocol):
+        from ._creation import tensor
+
+        return (tensor, (self._host(), self._dtype, str(self.device), self._requires_grad))
+
+    def to(self, *args, **kwargs):
+        """A copy with another dtype and/or device, or self when nothing changes.
+
+        Accepts to(dtype), to(device), to(device, dtype), to(other_tensor) and the keywords.
+        """
+        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        for a in args:
+            if isinstance(a, dt.dtype):
+                dtype = a
+            elif isinstance(a, Tensor):
+                dtype, device = a._dtype, a.device
+            else:
+                device = a
+        be = self._be if device is None else _get_backend(parse_device(device).type)
+        dtype = self._dtype if dtype is None else dtype
+        if be is self._be and dtype is self._dtype and not copy:
+            return self
+        return V.ToCopy.apply(self, dtype, be)
+
+    def cpu(self):
+        return self if self._be is CPUBackend else self.to("cpu")
+
+    def cuda(self, device=None):
+        return self.to("cuda" if device is None else parse_device(device if not isinstance(device, int)
+                                                                 else f"cuda:{device}"))
+
+    def float(self):
+        return self.to(dt.float32)
+
+    def double(self):
+        return self.to(dt.float64)
+
+    def half(self):
+        return self.to(dt.float16)
+
+    def bfloat16(self):
+        return self.to(dt.bfloat16)
+
+    def long(self):
+        return self.to(dt.int64)
+
+    def int(self):
+        return self.to(dt.int32)
+
+    def bool(self):
+        return self.to(dt.bool_)
+
+    def contiguous(self):
+        return self if self._be.is_contiguous(self._data) else V.Clone.apply(self)
+
+    def clone(self):
+        return V.Clone.apply(self)
+
+    def new_zeros(self, size, dtype=None, device=None):
+        return self._new_full(size, 0, dtype, device)
+
+    def new_ones(self, size, dtype=None, device=None):
+        return self._new_full(size, 1, dtype, device)
+
+    def new_full(self, size, fill_value, dtype=None, device=None):
+        return self._new_full(size, fill_value, dtype, device)
+
+    def new_tensor(self, data, dtype=None, device=None):
+        from ._creation import tensor
+
+        return tensor(data, dtype=dtype or self._dtype, device=device or self.device)
+
+    def _new_full(self, size, value, dtype, device):
+        be = self._be if device is None else _get_backend(parse_device(device).type)
+        return Tensor._make(be.full(_sizes((size,)) if isinstance(size, int) else tuple(size), value,
+                                    dtype or self._dtype))
+
+    # --- views ------------------------------------------------------------------------------------
+    def _view_op(self, cls, method, args, *op_args):
+        return V.make_view(self, cls.apply(self, *op_args), method, args)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], dt.dtype):
+            raise NotImplementedError("view(dtype) is not supported by tritongrad")
+        shape = V.infer_shape(_sizes(shape), self.numel())
+        if self._be.view(self._data, shape) is None:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return self._view_op(V.View, "view", shape, shape)
+
+    def reshape(self, *shape):
+        shape = V.infer_shape(_sizes(shape), self.numel())
+        if self._be.view(self._data, shape) is not None:
+            return self._view_op(V.View, "view", shape, shape)
+        return V.UnsafeView.apply(self.clone(), shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = wrap_dim(start_dim, self.ndim), wrap_dim(end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self
+        shape = self.shape
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        dim = wrap_dim(dim, self.ndim)
+        sizes = V.infer_shape(tuple(sizes), self.shape[dim])
+        return self.reshape(self.shape[:dim] + sizes + self.shape[dim + 1:])
+
+    def unsqueeze(self, dim):
+        dim = wrap_dim(dim, self.ndim + 1)
+        shape = self.shape
+        return self._view_op(V.Unsqueeze, "unsqueeze", (dim,), shape[:dim] + (1,) + shape[dim:])
+
+    def squeeze(self, dim=None):
+        shape = self.shape
+        if dim is None:
+            return self._view_op(V.Squeeze, "squeeze", (), tuple(s for s in shape if s != 1))
+        dims = wrap_dims(dim, self.ndim)
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+        return self._view_op(V.SqueezeDim, "squeeze", (dim,), new)
+
+    def expand(self, *sizes):
+        sizes = _sizes(sizes)
+        shape = self.shape
+        if len(sizes) < len(shape):
+            raise RuntimeError(f"expand({self.type()}{{{size_str(shape)}}}, size={size_str(sizes)}): the number of "
+                               f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+                               f"in the tensor ({len(shape)})")
+        lead = len(sizes) - len(shape)
+        out = list(sizes)
+        for i, s in enumerate(shape):
+            want = sizes[lead + i]
+            if want == -1:
+                out[lead + i] = s
+            elif s != want and s != 1:
+                raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing size ({s}) at "
+                                   f"non-singleton dimension {lead + i}.  Target sizes: {size_str(sizes)}.  "
+                                   f"Tensor sizes: {size_str(shape)}")
+        if any(s < 0 for s in out[:lead]):
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
+                               f"dimension {out.index(-1)}")
+        out = tuple(out)
+        return self._view_op(V.Expand, "expand", out, out)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def permute(self, *dims):
+        dims = _sizes(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                               f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
+                               f"equal to len(dims) = {len(dims)}")
+        dims = tuple(wrap_dim(d, self.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return self._view_op(V.Permute, "permute", dims, dims)
+
+    def transpose(self, dim0, dim1):
+        d0, d1 = wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim)
+        dims = list(range(self.ndim))
+        dims[d0], dims[d1] = d1, d0
+        return self._view_op(V.Transpose, "transpose", (dim0, dim1), tuple(dims))
+
+    swapaxes = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._view_op(V.T, "t", (), tuple(range(self.ndim))[::-1])
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim)[::-1])
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def __getitem__(self, idx):
+        idx, cls = V.normalize_index(idx, self.shape)
+        return self._view_op(cls, "__getitem__", (idx,), idx)
+
+    def __setitem__(self, idx, value):
+        self[idx].copy_(value)
+
+    def select(self, dim, index):
+        dim = wrap_dim(dim, self.ndim)
+        return self[(slice(None),) * dim + (index,)]
+
+    def narrow(self, dim, start, length):
+        dim = wrap_dim(dim, self.ndim)
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    # --- math: methods and operators call the ops -------------------------------------------------
+    def add(self, other, *, alpha=1):
+        a, b, _ = operands(self, other)
+        return E.Add.apply(a, b, alpha)
+
+    def sub(self, other, *, alpha=1):
+        a, b, _ = operands(self, other)
+        return E.Sub.apply(a, b, alpha)
+
+    def mul(self, other):
+        a, b, _ = operands(self, other)
+        return E.Mul.apply(a, b)
+
+    def div(self, other):
+        a, b, _ = operands(self, other, float_only=True)
+        return E.Div.apply(a, b)
+
+    def pow(self, exponent):
+        if isinstance(exponent, Tensor):
+            a, b, _ = operands(self, exponent)
+            return E.PowTensor.apply(a, b)
+        a, b, _ = operands(self, exponent)
+        return E.Pow.apply(a, b)
+
+    def __radd__(self, other):
+        return self.add(other)
+
+    def __rsub__(self, other):
+        a, s, _ = operands(self, other)
+        return E.Rsub.apply(a, s)
+
+    def __rmul__(self, other):
+        return self.mul(other)
+
+    def __rtruediv__(self, other):
+        return self.reciprocal() * other
+
+    def __rpow__(self, other):
+        a, s, _ = operands(self, other, float_only=True)
+        return E.RPow.apply(a, s)
+
+    def __matmul__(self, other):
+        return linalg.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return linalg.matmul(other, self)
+
+    def matmul(self, other):
+        return linalg.matmul(self, other)
+
+    def mm(self, other):
+        return linalg.mm(self, other)
+
+    __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
+    true_divide = divide = div
+    multiply, subtract = mul, sub
+
+    def __neg__(self):
+        return E.Neg.apply(self)
+
+    neg = negative = __neg__
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return E.Abs.apply(self)
+
+    abs = __abs__
+
+    def _float_unary(self, cls):
+        return cls.apply(self if self._dtype.is_floating_point else self.float())
+
+    def exp(self):
+        return self._float_unary(E.Exp)
+
+    def log(self):
+        return self._float_unary(E.Log)
+
+    def sqrt(self):
+        return self._float_unary(E.Sqrt)
+
+    def sin(self):
+        return self._float_unary(E.Sin)
+
+    def cos(self):
+        return self._float_unary(E.Cos)
+
+    def reciprocal(self):
+        return self._float_unary(E.Reciprocal)
+
+    def sigmoid(self):
+        return self._float_unary(E.Sigmoid)
+
+    def tanh(self):
+        return self._float_unary(E.Tanh)
+
+    def relu(self):
+        return E.Relu.apply(self)
+
+    def sign(self):
+        return E.Sign.apply(self)
+
+    def square(self):
+        return self.pow(2)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self if min is None else self.maximum(min)
+            return out if max is None else out.minimum(max)
+        return E.Clamp.apply(*_clamp_args(self, min, max))
+
+    clip = clamp
+
+    def clamp_min(self, min):
+        if isinstance(min, Tensor):
+            return self.maximum(min)
+        return E.ClampMin.apply(*_clamp_args(self, min, None))
+
+    def clamp_max(self, max):
+        if isinstance(max, Tensor):
+            return self.minimum(max)
+        return E.ClampMax.apply(*_clamp_args(self, None, max))
+
+    def maximum(self, other):
+        a, b, _ = operands(self, _as_tensor(other, self))
+        return E.Maximum.apply(a, b)
+
+    def minimum(self, other):
+        a, b, _ = operands(self, _as_tensor(other, self))
+        return E.Minimum.apply(a, b)
+
+    def where(self, condition, other):
+        from .functional import where
+
+        return where(condition, self, other)
+
+    # Comparisons and logic: bool results, never differentiable.
+    def _compare(self, op, other):
+        a, _, b = operands(self, other)
+        return Tensor._make(a._be.binary(op, a._data, b))
+
+    def eq(self, other):
+        return self._compare("eq", other)
+
+    def ne(self, other):
+        return self._compare("ne", other)
+
+    def lt(self, other):
+        return self._compare("lt", other)
+
+    def le(self, other):
+        return self._compare("le", other)
+
+    def gt(self, other):
+        return self._compare("gt", other)
+
+    def ge(self, other):
+        return self._compare("ge", other)
+
+    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = eq, ne, lt, le, gt, ge
+    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
+
+    def equal(self, other):
+        return self.shape == other.shape and bool(self.eq(other).all())
+
+    def _logical(self, op, other):
+        other = _as_tensor(other, self)
+        return Tensor._make(self._be.binary(op, self.bool()._data, other.bool()._data))
+
+    def logical_and(self, other):
+        return self._logical("logical_and", other)
+
+    def logical_or(self, other):
+        return self._logical("logical_or", other)
+
+    def logical_not(self):
+        return Tensor._make(self._be.unary("logical_not", self.bool()._data))
+
+    def __and__(self, other):
+        self._check_bool("&")
+        return self.logical_and(other)
+
+    def __or__(self, other):
+        self._check_bool("|")
+        return self.logical_or(other)
+
+    def __invert__(self):
+        self._check_bool("~")
+        return self.logical_not()
+
+    def _check_bool(self, op):
+        if self._dtype is not dt.bool_:
+            raise TypeError(f"tritongrad supports {op} on bool tensors only, got {self._dtype}")
+
+    __rand__, __ror__ = __and__, __or__
+
+    # --- reductions -------------------------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, dtype=None):
+        if dtype is None and self._dtype._kind < 2:
+            dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
+        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
+        cls = R.Sum if dim is None else R.SumDim
+        out_dtype = None if dtype is self._dtype else dtype
+        return cls.apply(self, dims, keepdim, out_dtype)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        if not x._dtype.is_floating_point:
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
+                               f"complex dtype. Got: {_TYPE_NAMES[x._dtype.name][:-6]}")
+        dims = wrap_dims(dim, x.ndim) if x.ndim else ()
+        return (R.Mean if dim is None else R.MeanDim).apply(x, dims, keepdim)
+
+    def _minmax(self, all_cls, dim_cls, dim, keepdim):
+        if isinstance(dim, Tensor):
+            return self.maximum(dim) if all_cls is R.MaxAll else self.minimum(dim)
+        if dim is None:
+            return all_cls.apply(self)
+        from .functional import return_types
+
+        dim = wrap_dim(dim, self.ndim)
+        values, indices = dim_cls.apply(self, dim, keepdim)
+        return return_types(values, indices, "max" if all_cls is R.MaxAll else "min")
+
+    def max(self, dim=None, keepdim=False):
+        return self._minmax(R.MaxAll, R.MaxDim, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return self._minmax(R.MinAll, R.MinDim, dim, keepdim)
+
+    def argmax(self, dim=None, keepdim=False):
+        return self._argreduce("argmax", dim, keepdim)
+
+    def argmin(self, dim=None, keepdim=False):
+        return self._argreduce("argmin", dim, keepdim)
+
+    def _argreduce(self, op, dim, keepdim):
+        if dim is None:
+            return Tensor._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+        return Tensor._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
+
+    def all(self, dim=None, keepdim=False):
+        return self._bool_reduce("all", dim, keepdim)
+
+    def any(self, dim=None, keepdim=False):
+        return self._bool_reduce("any", dim, keepdim)
+
+    def _bool_reduce(self, op, dim, keepdim):
+        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
+        return Tensor._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+
+    # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
+    def add_(self, other, *, alpha=1):
+        return I.binary_(self, "add", other, alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return I.binary_(self, "sub", other, alpha)
+
+    def mul_(self, other):
+        return I.binary_(self, "mul", other)
+
+    def div_(self, other):
+        return I.binary_(self, "div", other)
+
+    def pow_(self, exponent):
+        return I.binary_(self, "pow", exponent)
+
+    __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
+
+    def copy_(self, src, non_blocking=False):
+        return I.copy_(self, src)
+
+    def fill_(self, value):
+        return I.fill_(self, value)
+
+    def zero_(self):
+        return I.fill_(self, 0)
+
+    def clamp_(self, min=None, max=None):
+        return I.unary_(self, lambda s: s.clamp(min, max), "clamp", (min, max))
+
+    def clamp_min_(self, min):
+        return I.unary_(self, lambda s: s.clamp_min(min), "clamp", (min, None))
+
+    def clamp_max_(self, max):
+        return I.unary_(self, lambda s: s.clamp_max(max), "clamp", (None, max))
+
+    def relu_(self):
+        return I.unary_(self, Tensor.relu, "relu", ())
+
+    def neg_(self):
+        return I.unary_(self, Tensor.neg, "neg", ())
+
+    def exp_(self):
+        return I.unary_(self, Tensor.exp, "exp", ())
+
+    def sqrt_(self):
+        return I.unary_(self, Tensor.sqrt, "sqrt", ())
+
+
+def _clamp_args(t, lo, hi):
+    """clamp's operands: an integer tensor clamped by float bounds becomes float, as in PyTorch."""
+    for bound in (lo, hi):
+        if bound is not None:
+            t, _, _ = operands(t, bound)
+    return t, lo, hi
+
+
+def _as_tensor(x, like):
+    """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
+    if isinstance(x, Tensor):
+        return x
+    dtype = dt.result_type_scalar(like._dtype, x)
+    dtype = like._dtype if dtype is like._dtype else (dt.get_default_dtype() if isinstance(x, float) else dtype)
+    return Tensor._make(like._be.full((), x, dtype))
+
+
+util.Tensor = function._tensor_cls = engine._tensor_cls = Tensor
