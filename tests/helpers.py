@@ -1,0 +1,47 @@
+"""Test helpers: float64 central finite differences and tolerances per dtype."""
+import numpy as np
+
+import tritongrad as tg
+
+TOL = {"float64": dict(atol=1e-7, rtol=1e-6), "float32": dict(atol=1e-5, rtol=1e-4),
+       "float16": dict(atol=1e-2, rtol=1e-2), "bfloat16": dict(atol=5e-2, rtol=5e-2)}
+
+
+def randn(rng, shape, device="cpu", dtype=tg.float64, requires_grad=True, positive=False, away_from=None):
+    """Fresh random data (never zeros): normal, or uniform in [0.5, 2] when positive; values within 0.05
+    of `away_from` (e.g. a kink) are pushed off it."""
+    a = rng.uniform(0.5, 2.0, size=shape) if positive else rng.standard_normal(size=shape)
+    if away_from is not None:
+        near = np.abs(a - away_from) < 0.05
+        a[near] += 0.1
+    return tg.tensor(a, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def numeric_grads(fn, inputs, eps=1e-6):
+    """d(sum(fn(*inputs) * w))/d(input) by central differences in float64, for a fixed random w."""
+    arrays = [t.detach().cpu().numpy().astype(np.float64) for t in inputs]
+    out = fn(*[tg.tensor(a) for a in arrays])
+    w = np.random.default_rng(7).standard_normal(out.shape)
+    grads = []
+    for k, a in enumerate(arrays):
+        g = np.zeros_like(a)
+        for idx in np.ndindex(a.shape):
+            old = a[idx]
+            a[idx] = old + eps
+            plus = (fn(*[tg.tensor(x) for x in arrays]).numpy() * w).sum()
+            a[idx] = old - eps
+            minus = (fn(*[tg.tensor(x) for x in arrays]).numpy() * w).sum()
+            a[idx] = old
+            g[idx] = (plus - minus) / (2 * eps)
+        grads.append(g)
+    return grads, w
+
+
+def check_grad(fn, inputs, atol=1e-5, rtol=1e-4):
+    """Autograd's gradients of fn at `inputs` (tensors that require grad) against finite differences."""
+    expected, w = numeric_grads(fn, inputs)
+    out = fn(*inputs)
+    out.backward(tg.tensor(w, dtype=out.dtype, device=out.device))
+    for t, e in zip(inputs, expected):
+        assert t.grad is not None, "no gradient reached an input"
+        np.testing.assert_allclose(t.grad.cpu().numpy(), e, atol=atol, rtol=rtol)
