@@ -43,6 +43,8 @@ class Matmul(Op):
 
 
 def _grad_a(g, b, shape_a):
+    if len(shape_a) == 1 and b.ndim == 1:  # a dot product: g is 0-dim
+        return g * b
     if len(shape_a) == 1:  # a was a vector: g has lost a's row dim
         g = g.unsqueeze(-2)
     if b.ndim == 1:
@@ -56,6 +58,8 @@ def _grad_a(g, b, shape_a):
 
 
 def _grad_b(g, a, shape_b):
+    if len(shape_b) == 1 and a.ndim == 1:  # a dot product: g is 0-dim
+        return g * a
     if len(shape_b) == 1:
         g = g.unsqueeze(-1)
     if a.ndim == 1:
