@@ -30,6 +30,7 @@ BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", 
 _B_TENSOR, _B_ALPHA, _B_SCALAR, _B_LEFT_SCALAR, _B_POWI = 0, 1, 2, 3, 4
 
 NAN = tl.constexpr(float("nan"))
+_INTERPRET = tl.constexpr(U.INTERPRET)
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -81,6 +82,13 @@ def _down(y, dtype: tl.constexpr):
     """Cast a computed value to a storage dtype; float -> integer goes through int64 as NumPy does."""
     if dtype.is_int() and not dtype.is_int1() and y.dtype.is_floating():
         y = y.to(tl.int64)
+    elif (dtype == tl.bfloat16 or dtype == tl.float16) and y.dtype != dtype and y.dtype != tl.float32:
+        y = y.to(tl.float32)  # NOTE: to half types from fp32 only (fp64 / integers: not everywhere)
+    if _INTERPRET and dtype == tl.bfloat16 and y.dtype == tl.float32:
+        # NOTE: Triton's interpreter truncates fp32 -> bf16; the GPU rounds to nearest even: do that
+        b = y.to(tl.uint32, bitcast=True)
+        b = tl.where(y != y, b | 0x400000, b + 0x7FFF + ((b >> 16) & 1))
+        return (b >> 16).to(tl.uint16).to(tl.bfloat16, bitcast=True)
     return y.to(dtype)
 
 
@@ -185,7 +193,10 @@ def _unary_op(x, OP: tl.constexpr):
     elif OP == "log":
         y = tl.log(x)
     elif OP == "sqrt":
-        y = tl.sqrt_rn(x)
+        if x.dtype == tl.float64:
+            y = tl.sqrt(x)  # NOTE: fp64 sqrt is IEEE-rounded; fp32 tl.sqrt would be approximate
+        else:
+            y = tl.sqrt_rn(x)
     elif OP == "abs":
         y = tl.abs(x)
     elif OP == "sign":
@@ -291,7 +302,8 @@ def binary_fwd_kernel(a_ptr, b_ptr, out_ptr, sf: "fp64", si: "i64", n, S1, S2, S
         if B_MODE == 1:
             b = b * _scalar(sf, si, b.dtype)
     else:
-        b = _scalar(sf, si, a.dtype)
+        # NOTE: splat to the block: the interpreter cannot mix 0-d and block masks in `|`
+        b = tl.full([BLOCK], _scalar(sf, si, a.dtype), a.dtype)
     if B_MODE == 3:
         y = _binary_op(b, a, OP)
     else:
@@ -353,7 +365,7 @@ def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: "fp64", q: "fp64", k: "i64", 
         if HAS_Q:
             out = tl.where(x <= _scalar(q, 0, x.dtype), out, 0.0)
     elif OP == "pow":
-        n_ = _scalar(p, 0, x.dtype)
+        n_ = tl.full([BLOCK], _scalar(p, 0, x.dtype), x.dtype)
         if HAS_Q:
             xp = _powi(x, k, nbits)
         else:
@@ -386,7 +398,7 @@ def copy_kernel(src_ptr, dst_ptr, n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3,
     x = tl.load(src_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask)
     if x.dtype != dst_ptr.dtype.element_ty:
         if x.dtype == tl.bfloat16 or x.dtype == tl.float16:
-            x = x.to(tl.float32)  # NOTE: no direct half <-> bfloat16 / half -> integer conversions
+            x = x.to(tl.float32)  # NOTE: from half types through fp32 only
         x = _down(x, dst_ptr.dtype.element_ty)
     tl.store(dst_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), x, mask=mask)
 
