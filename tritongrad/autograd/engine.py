@@ -62,6 +62,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("'inputs' argument to backward() cannot be empty.")
     grads = _make_grads(tensors, grad_tensors)
+    if inputs is not None:
+        for t in inputs:
+            if t._grad_fn is not None or not t._requires_grad:
+                t.retain_grad()  # NOTE: as PyTorch: a non-leaf input's .grad is filled as a retained grad
     _run(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, True)
 
 
@@ -129,56 +133,73 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
     captures = {}  # (node, output_nr) -> index into inputs
-    needed = None
+    needed, skip = None, ()
     if inputs is not None:
         for i, t in enumerate(inputs):
             point = _capture_point(t)
             if point is not None:
                 captures.setdefault(point, []).append(i)
         needed = _needed([n for n, _ in roots], {n for n, _ in captures})
+        if not accumulate:  # grad(): a node passed as an input runs only if another input lies beyond it
+            skip = {n for n, _ in captures if not any(nxt in needed for nxt, _ in n.next_functions)}
 
     # Count, for every node that will run, how many gradient edges lead into it.
-    deps, seen = {}, set()
-    stack = [n for n, _ in roots if needed is None or n in needed]
-    seen.update(stack)
+    deps = {n: 0 for n, _ in roots if needed is None or n in needed}
+    stack = list(deps)
     while stack:
-        node = stack.pop()
-        for nxt, _ in node.next_functions:
-            if nxt is None or (needed is not None and nxt not in needed):
+        for nxt, _ in stack.pop().next_functions:
+            if nxt is None:
                 continue
-            deps[nxt] = deps.get(nxt, 0) + 1
-            if nxt not in seen:
-                seen.add(nxt)
+            if nxt in deps:
+                deps[nxt] += 1
+            elif needed is None or nxt in needed:
+                deps[nxt] = 1
                 stack.append(nxt)
 
     buffers = {}
     for (node, nr), g in zip(roots, grads):
-        if needed is not None and node not in needed:
-            continue
-        _add(buffers, node, nr, g)
-    ready = [(-n._seq, id(n), n) for n in buffers if deps.get(n, 0) == 0]
+        if node in deps:
+            _add(buffers, node, nr, g)
+    ready = [(-n._seq, n) for n in buffers if deps[n] == 0]
     heapq.heapify(ready)
     captured = [None] * (len(inputs) if inputs is not None else 0)
     borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
+    plain = not captures and not state.anomaly
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         while ready:
-            node = heapq.heappop(ready)[2]
+            node = heapq.heappop(ready)[1]
             node_grads = buffers.pop(node, None)
-            out = _run_node(node, node_grads, captures, captured, accumulate, inputs, create_graph, borrowed,
-                            retain_graph)
+            if (plain and node_grads is not None and node._tensor_hooks is None and node._pre_hooks is None
+                    and node._retained is None and node._post_hooks is None and type(node) is not AccumulateGrad):
+                out = node.apply(*node_grads)  # the common case, without hooks: inline
+                if not retain_graph:
+                    node._saved, node._freed = None, True
+                if out.__class__ is not tuple:
+                    out = (out,)
+                if len(out) != len(node.next_functions):
+                    _wrong_count(node, out)
+            else:
+                out = _run_node(node, node_grads, captures, captured, accumulate, create_graph, borrowed,
+                                retain_graph, node not in skip)
             for (nxt, nr), g in zip(node.next_functions, out):
-                if nxt is None or (needed is not None and nxt not in needed):
+                d = deps.get(nxt)
+                if d is None:  # no node, or one not needed for `inputs`
                     continue
                 if g is not None:
                     _add(buffers, nxt, nr, g)
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    heapq.heappush(ready, (-nxt._seq, id(nxt), nxt))
+                deps[nxt] = d - 1
+                if d == 1:
+                    heapq.heappush(ready, (-nxt._seq, nxt))
     finally:
         state.grad_enabled = prev_mode
     return captured
+
+
+def _wrong_count(node, out):
+    raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                       f"(expected {len(node.next_functions)}, got {len(out)})")
 
 
 def _add(buffers, node, nr, g):
@@ -196,43 +217,36 @@ def _run_tensor_hooks(hooks, g):
     return g
 
 
-def _run_node(node, grads, captures, captured, accumulate, inputs, create_graph, borrowed, retain_graph):
-    """Run one node with its hooks; returns its gradients, one per next_functions edge."""
+def _run_node(node, grads, captures, captured, accumulate, create_graph, borrowed, retain_graph, execute=True):
+    """Run one node with its hooks; returns its gradients, one per next_functions edge.
+
+    Order, as PyTorch's engine: tensor hooks, retained grads, node pre-hooks, the node, node post-hooks.
+    NOTE: PyTorch's docs list retained grads after the pre-hooks, but its engine updates them before
+    (a pre-hook already sees the new `.grad`, and its replacement does not reach it); we follow the engine.
+    `execute` is False for a node that grad() only reads a gradient from: then only tensor hooks run.
+    """
     if grads is None:  # nothing flowed in: every input gets nothing
         if not retain_graph:
             node._release()
         return (None,) * len(node.next_functions)
     if type(node) is AccumulateGrad:
-        t, g = node.variable, grads[0]
-        if t._hooks:
-            g = _run_tensor_hooks(t._hooks, g)
-        if captures:
-            for i in captures.get((node, 0), ()):
-                captured[i] = g
-        if accumulate:
-            _accumulate(t, g, create_graph, borrowed)
-        return ()
+        return _run_accumulate_grad(node, grads, captures, captured, accumulate, create_graph, borrowed)
+    if captures and execute:  # NOTE: PyTorch captures a node's incoming gradient before tensor hooks if it runs
+        _capture(node, grads, captures, captured)
     if node._tensor_hooks:
         for nr, hooks in node._tensor_hooks.items():
             if grads[nr] is not None and hooks:
                 grads[nr] = _run_tensor_hooks(hooks, grads[nr])
-    if captures:
-        for nr in range(len(grads)):
-            for i in captures.get((node, nr), ()):
-                captured[i] = grads[nr]
-                if accumulate:  # backward(inputs=[non-leaf]) fills the non-leaf's .grad
-                    _accumulate(inputs[i], grads[nr], create_graph, borrowed)
-    if node._pre_hooks:
-        for hook in tuple(node._pre_hooks.values()):
-            r = hook(tuple(grads))
-            if r is not None:
-                grads = list(r)
     if node._retained:
         for nr, ref in node._retained.items():
-            t = ref()
-            if t is not None and grads[nr] is not None:
-                g = grads[nr].detach()
+            t, g = ref(), grads[nr]
+            if t is not None and g is not None:  # NOTE: no detach: with create_graph it keeps history (PyTorch)
                 t._grad = g.clone() if t._grad is None else t._grad + g
+    if not execute:
+        _capture(node, grads, captures, captured)
+        return ()
+    if node._pre_hooks:
+        grads = list(_run_pre_hooks(node, grads))
     if state.anomaly:
         from .anomaly import run_checked
 
@@ -244,14 +258,46 @@ def _run_node(node, grads, captures, captured, accumulate, inputs, create_graph,
     if type(out) is not tuple:
         out = (out,)
     if len(out) != len(node.next_functions):
-        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
-                           f"(expected {len(node.next_functions)}, got {len(out)})")
+        _wrong_count(node, out)
     if node._post_hooks:
         for hook in tuple(node._post_hooks.values()):
             r = hook(out, tuple(grads))
             if r is not None:
                 out = tuple(r)
     return out
+
+
+def _capture(node, grads, captures, captured):
+    for nr in range(len(grads)):
+        for i in captures.get((node, nr), ()):
+            captured[i] = grads[nr]
+
+
+def _run_pre_hooks(node, grads):
+    grads = tuple(grads)
+    for hook in tuple(node._pre_hooks.values()):
+        r = hook(grads)
+        if r is not None:
+            grads = tuple(r)
+    return grads
+
+
+def _run_accumulate_grad(node, grads, captures, captured, accumulate, create_graph, borrowed):
+    """A leaf's node: tensor hooks, then (backward() only) pre-hooks, `.grad +=`, post-accumulate hooks, post-hooks."""
+    t, g = node.variable, grads[0]
+    if t._hooks:
+        g = _run_tensor_hooks(t._hooks, g)
+    if captures:
+        for i in captures.get((node, 0), ()):
+            captured[i] = g
+    if accumulate:
+        if node._pre_hooks:
+            (g,) = _run_pre_hooks(node, (g,))
+        _accumulate(t, g, create_graph, borrowed)
+        if node._post_hooks:
+            for hook in tuple(node._post_hooks.values()):
+                hook((), (g,))
+    return ()
 
 
 def _accumulate(t, g, create_graph, borrowed):
@@ -266,6 +312,9 @@ def _accumulate(t, g, create_graph, borrowed):
             t._grad = g.detach().clone()
     elif create_graph or t._grad._requires_grad:
         t._grad = t._grad + g
+    elif t._grad._data.shape == g._data.shape and t._grad._dtype is g._dtype and t._grad._be is g._be:
+        t._grad._be.binary_("add", t._grad._data, g._data)  # NOTE: what add_ does, minus its checks
+        t._grad._vc[0] += 1
     else:
         t._grad.add_(g)
     if t._post_acc_hooks:

@@ -10,7 +10,7 @@ their inputs first (`_n_inputs`, Python scalars included, as PyTorch wraps them)
 return Tensors and run forward under no_grad, as in PyTorch.
 """
 from .grad_mode import no_grad, state
-from .graph import FREED, Node, SavedTensor, _sequence, edge
+from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
 
 _tensor_cls = None  # tritongrad.tensor.Tensor, set by tensor.py (it imports us)
 
@@ -51,14 +51,14 @@ class BackwardNode(Node):
 
 
 class _NullCtx:
-    """The ctx of a built-in op run without a graph: saving and attributes go nowhere."""
+    """The ctx of a built-in op run without a graph: saving goes nowhere, attributes are ignored.
+
+    NOTE: a plain instance dict, not a __setattr__ override: attribute stores stay C-speed.
+    """
 
     needs_input_grad = (False,) * 8
 
     def save_for_backward(self, *tensors):
-        pass
-
-    def __setattr__(self, name, value):
         pass
 
 
@@ -88,7 +88,10 @@ class Function:
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
-        cls._backward_cls = type(name, (BackwardNode,), {"_forward_cls": cls, "__module__": cls.__module__})
+        attrs = {"_forward_cls": cls, "__module__": cls.__module__}
+        if cls._builtin:
+            attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
+        cls._backward_cls = type(name, (BackwardNode,), attrs)
 
     @staticmethod
     def forward(ctx, *args):
@@ -109,27 +112,23 @@ class Function:
                     record = True
                     break
         if cls._builtin:
-            if not record:
-                return _wrap(cls.forward(_NULL, *args))
-            return _record_builtin(cls, args)
+            if record:
+                return _record_builtin(cls, args)
+            out = cls.forward(_NULL, *args)
+            return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
         return _apply_custom(cls, args, record)
 
-
-def _wrap(out):
-    if type(out) is tuple:
-        return tuple(_tensor_cls._make(o) for o in out)
-    return _tensor_cls._make(out)
 
 
 def _record_builtin(cls, args):
     node = cls._backward_cls()
     node._seq = next(_sequence)
-    n = cls._n_inputs or len(args)
     Tensor = _tensor_cls
-    node.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad for a in args[:n])
-    node.next_functions = tuple(edge(a) if isinstance(a, Tensor) else (None, 0) for a in args[:n])
+    inputs = args[:cls._n_inputs] if cls._n_inputs else args
+    node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
+    node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
     raw = cls.forward(node, *args)
-    if type(raw) is tuple:  # values and non-differentiable companions (e.g. max's indices)
+    if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
         outs = tuple(Tensor._make(r) for r in raw)
         node._num_outputs = len(outs)
         out = outs[0]

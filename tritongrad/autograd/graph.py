@@ -3,7 +3,6 @@ import itertools
 import weakref
 
 from .grad_mode import state
-from .hooks import current_saved_hooks
 
 _sequence = itertools.count()
 
@@ -107,11 +106,15 @@ def edge(t):
     """The (node, output_nr) a gradient for tensor `t` flows into."""
     if t._base is not None and t._view_version != t._vc[0]:
         refresh_view(t)
-    if t._grad_fn is not None:
-        return (t._grad_fn, t._output_nr)
+    fn = t._grad_fn
+    if fn is not None:
+        return (fn, t._output_nr)
     if t._requires_grad:
         return (t._accumulator(), 0)
-    return (None, 0)
+    return _NO_EDGE
+
+
+_NO_EDGE = (None, 0)
 
 
 def refresh_view(t):
@@ -135,23 +138,58 @@ class SavedTensor:
     output) and gets it back when unpacked.
     """
 
-    __slots__ = ("tensor", "version", "grad_fn", "output_nr", "is_output", "packed", "unpack_hook")
+    __slots__ = ("tensor", "version", "grad_fn", "output_nr", "is_output", "packed", "unpack_hook", "leaf_acc")
 
-    def __init__(self, t, node=None):
-        self.is_output = node is not None and t._grad_fn is node
+    def __init__(self, t, node):
         self.version = t._vc[0]
-        self.grad_fn, self.output_nr = (None, t._output_nr) if self.is_output else (t._grad_fn, t._output_nr)
-        self.tensor = t._alias() if self.is_output else t
-        hooks = current_saved_hooks()
-        if hooks is None:
-            self.packed = self.unpack_hook = None
+        self.output_nr = t._output_nr
+        if t._grad_fn is node:
+            self.is_output, self.grad_fn, self.tensor = True, None, t._alias()
         else:
-            pack, self.unpack_hook = hooks
-            self.packed, self.tensor = pack(t), None
+            self.is_output, self.grad_fn, self.tensor = False, t._grad_fn, t
+        hooks = state.saved_hooks
+        if hooks:
+            self._pack(t, *hooks[-1])
+        else:
+            self.packed = self.unpack_hook = None
+
+    def _pack(self, t, pack, unpack):
+        """saved_tensors_hooks: keep pack(t) instead of t (pack runs once, under no_grad, as in PyTorch)."""
+        prev, state.grad_enabled = state.grad_enabled, False
+        try:
+            self.packed = pack(t)
+        finally:
+            state.grad_enabled = prev
+        if t._vc[0] != self.version:
+            raise RuntimeError("A saved tensor pack hook is modifying its input in place. Tensors provided as input "
+                               "to pack hook cannot be modified by in-place operations as this can lead to "
+                               "unexpected side-effects. Please open an issue if you need to perform in-place "
+                               "operations on the input to a pack hook.")
+        self.unpack_hook, self.tensor = unpack, None
+        # NOTE: a leaf that requires grad: the unpacked copy must route gradients into the leaf's own node
+        self.leaf_acc = weakref.ref(t._accumulator()) if t._grad_fn is None and t._requires_grad else None
+
+    def _unpack_hooked(self, node):
+        """unpack_hook(packed), given back the saved tensor's place in the graph (as PyTorch does)."""
+        data = self.unpack_hook(self.packed)
+        if not hasattr(data, "_vc"):
+            raise TypeError("Output of saved tensor unpack_hook expected to be a Tensor but got result of type "
+                            f"{type(data).__name__}")
+        fn = node if self.is_output else self.grad_fn
+        acc = self.leaf_acc() if self.leaf_acc is not None else None
+        if fn is None and acc is None:
+            return data
+        t = data._alias()
+        t._requires_grad = True
+        if fn is not None:
+            t._grad_fn, t._output_nr = fn, self.output_nr
+        else:
+            t._acc_ref = self.leaf_acc
+        return t
 
     def unpack(self, node):
         if self.unpack_hook is not None:
-            return self.unpack_hook(self.packed)
+            return self._unpack_hooked(node)
         t = self.tensor
         if t._vc[0] != self.version:
             owner = node.name() if self.is_output else (self.grad_fn.name() if self.grad_fn else None)

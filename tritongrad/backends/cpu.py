@@ -41,7 +41,9 @@ class CPUBackend:
 
     @staticmethod
     def full(shape, value, dtype):
-        return np.full(shape, value, dtype.np)
+        a = np.empty(shape, dtype.np)
+        a.fill(value)  # NOTE: np.full is Python code around these two calls
+        return a
 
     @staticmethod
     def arange(start, end, step, dtype):
@@ -183,6 +185,27 @@ class CPUBackend:
     def tanh_backward(grad, y):
         return grad * (1 - y * y)
 
+    # Row-wise softmax (CrossEntropyLoss): the row max is subtracted first, so exp never overflows.
+    @staticmethod
+    def softmax(a, dim):
+        e = np.exp(a - np.max(a, axis=dim, keepdims=True))
+        return (e / e.sum(axis=dim, keepdims=True)).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def log_softmax(a, dim):
+        z = a - np.max(a, axis=dim, keepdims=True)
+        return (z - np.log(np.exp(z).sum(axis=dim, keepdims=True))).astype(a.dtype, copy=False)
+
+    @staticmethod
+    def softmax_backward(grad, y, dim):
+        """y * (grad - sum(grad * y)), y being softmax's output."""
+        return (y * (grad - (grad * y).sum(axis=dim, keepdims=True))).astype(y.dtype, copy=False)
+
+    @staticmethod
+    def log_softmax_backward(grad, y, dim):
+        """grad - exp(y) * sum(grad), y being log_softmax's output."""
+        return (grad - np.exp(y) * grad.sum(axis=dim, keepdims=True)).astype(y.dtype, copy=False)
+
     @staticmethod
     def reduce(op, a, dims, keepdim):
         """sum / mean / amax / amin / all / any / prod over `dims` (a tuple; () means all)."""
@@ -212,5 +235,50 @@ class CPUBackend:
         np.copyto(dst, src, casting="unsafe")
         return dst
 
+    # --- fused optimizer steps, in place on the parameter and its state (see kernels/optim.py) ---
+    @staticmethod
+    def sgd_step(p, g, buf, lr, momentum, dampening, nesterov, weight_decay, maximize, first):
+        """p -= lr * d, d = ±g + weight_decay * p through the momentum buffer `buf` (None: no momentum);
+        `first` makes buf = d (its first step)."""
+        w = _up(p)
+        d = -_up(g) if maximize else _up(g)
+        if weight_decay:
+            d = d + weight_decay * w
+        if momentum:
+            b = d if first else _up(buf) * momentum + (1 - dampening) * d
+            np.copyto(buf, b, casting="unsafe")
+            d = d + momentum * b if nesterov else b
+        np.copyto(p, w - lr * d, casting="unsafe")
+        return p
+
+    @staticmethod
+    def adam_step(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps, weight_decay, decoupled,
+                  amsgrad, maximize):
+        """One Adam (decoupled=False) or AdamW (decoupled=True) step in place; `step` counts from 1."""
+        w = _up(p)
+        d = -_up(g) if maximize else _up(g)
+        if weight_decay:
+            if decoupled:
+                w = w * (1 - lr * weight_decay)
+            else:
+                d = d + weight_decay * w
+        m = _up(exp_avg)
+        m = m + (1 - beta1) * (d - m)  # NOTE: lerp, as PyTorch's exp_avg.lerp_(grad, 1 - beta1)
+        v = _up(exp_avg_sq) * beta2 + (1 - beta2) * d * d
+        np.copyto(exp_avg, m, casting="unsafe")
+        np.copyto(exp_avg_sq, v, casting="unsafe")
+        if amsgrad:
+            v = np.maximum(_up(max_exp_avg_sq), v)
+            np.copyto(max_exp_avg_sq, v, casting="unsafe")
+        step_size = lr / (1 - beta1 ** step)
+        bc2_sqrt = (1 - beta2 ** step) ** 0.5
+        np.copyto(p, w - step_size * (m / (np.sqrt(v) / bc2_sqrt + eps)), casting="unsafe")
+        return p
+
 
 _CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
+
+
+def _up(a):
+    """float16 as float32 for the optimizer steps: the CUDA kernels compute in fp32 too."""
+    return a.astype(np.float32) if a.dtype == np.float16 else a

@@ -12,7 +12,7 @@ def _arr(b):
 
 
 def _shape(b):
-    return b.shape if isinstance(b, util.Tensor) else ()
+    return b._data.shape if isinstance(b, util.Tensor) else ()
 
 
 class Add(Op):
@@ -22,7 +22,7 @@ class Add(Op):
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.alpha = alpha
-        ctx.shapes = (a.shape, _shape(b))
+        ctx.shapes = (a._data.shape, _shape(b))
         return a._be.binary("add", a._data, _arr(b), alpha)
 
     @staticmethod
@@ -40,7 +40,7 @@ class Sub(Op):
     @staticmethod
     def forward(ctx, a, b, alpha=1):
         ctx.alpha = alpha
-        ctx.shapes = (a.shape, _shape(b))
+        ctx.shapes = (a._data.shape, _shape(b))
         return a._be.binary("sub", a._data, _arr(b), alpha)
 
     @staticmethod
@@ -74,7 +74,7 @@ class Mul(Op):
         na, nb = ctx.needs_input_grad[:2]
         ctx.save_for_backward(a if nb else None, b if na and isinstance(b, util.Tensor) else None)
         ctx.scalar = b
-        ctx.shapes = (a.shape, _shape(b))
+        ctx.shapes = (a._data.shape, _shape(b))
         return a._be.binary("mul", a._data, _arr(b))
 
     @staticmethod
@@ -95,7 +95,7 @@ class Div(Op):
         na, nb = ctx.needs_input_grad[:2]
         ctx.save_for_backward(a if nb else None, b if isinstance(b, util.Tensor) else None)
         ctx.scalar = b
-        ctx.shapes = (a.shape, _shape(b))
+        ctx.shapes = (a._data.shape, _shape(b))
         return a._be.binary("div", a._data, _arr(b))
 
     @staticmethod
@@ -157,7 +157,7 @@ class PowTensor(Op):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        ctx.shapes = (a.shape, b.shape)
+        ctx.shapes = (a._data.shape, b._data.shape)
         return a._be.binary("pow", a._data, b._data)
 
     @staticmethod
@@ -324,7 +324,7 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.shapes = (cond.shape, a.shape, b.shape)
+        ctx.shapes = (cond._data.shape, a._data.shape, b._data.shape)
         return a._be.where(cond._data, a._data, b._data)
 
     @staticmethod

@@ -2,11 +2,11 @@
 from .util import Op
 
 
-def _unsqueeze_dims(g, dims, ndim):
+def _unsqueeze_dims(g, dims, shape):
     """Put back the reduced dims (as size 1) so that `g` broadcasts against the input."""
-    for d in sorted(dims or range(ndim)):
-        g = g.unsqueeze(d)
-    return g
+    if not dims:
+        return g  # NOTE: a 0-dim gradient expands to any shape as it is
+    return g.view(tuple(1 if i in dims else s for i, s in enumerate(shape)))
 
 
 class Sum(Op):
@@ -15,14 +15,14 @@ class Sum(Op):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim, dtype):
-        ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
         out = a._be.reduce("sum", a._data, dims, keepdim)
         return out if dtype is None else a._be.astype(out, dtype)
 
     @staticmethod
     def backward(ctx, g):
         if not ctx.keepdim:
-            g = _unsqueeze_dims(g, ctx.dims, len(ctx.shape))
+            g = _unsqueeze_dims(g, ctx.dims, ctx.shape)
         return g.expand(ctx.shape)
 
 
@@ -36,7 +36,7 @@ class Mean(Op):
 
     @staticmethod
     def forward(ctx, a, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = a.shape, dims, keepdim
+        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
         n = 1
         for d in dims or range(a.ndim):
             n *= a.shape[d]
@@ -46,7 +46,7 @@ class Mean(Op):
     @staticmethod
     def backward(ctx, g):
         if not ctx.keepdim:
-            g = _unsqueeze_dims(g, ctx.dims, len(ctx.shape))
+            g = _unsqueeze_dims(g, ctx.dims, ctx.shape)
         return (g / ctx.n).expand(ctx.shape)
 
 

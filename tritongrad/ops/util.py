@@ -36,8 +36,13 @@ def result_type(a, b):
 
 def operands(a, b, float_only=False):
     """Check devices, promote dtypes; returns (a, b, b's array or scalar), both of one dtype."""
+    if isinstance(b, Tensor) and b._dtype is a._dtype and b._be is a._be and (
+            a._dtype.is_floating_point or not float_only):
+        return a, b, b._data  # NOTE: the common case, first
     if isinstance(b, Tensor):
         check_device(a, b)
+        if a.shape != b.shape:
+            broadcast_shapes(a.shape, b.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         dt = result_type(a, b)
     elif isinstance(b, (int, float)):
         dt = result_type_scalar(a._dtype, b)
@@ -72,10 +77,11 @@ def broadcast_shapes(*shapes):
 
 def sum_to(g, shape):
     """Sum gradient `g` over the dims broadcasting added, so that it has `shape` (differentiable)."""
-    if g.shape == shape:
+    gshape = g._data.shape
+    if gshape == shape:
         return g
-    lead = g.ndim - len(shape)
-    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and g.shape[i + lead] != 1)
+    lead = len(gshape) - len(shape)
+    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
     if dims:
         g = g.sum(dims, keepdim=True)
     return g.view(shape) if lead else g
