@@ -25,7 +25,7 @@ NONLEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
     "populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf "
     "Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
-    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more informations.")
+    "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 ONLY_FLOAT = "only Tensors of floating point and complex dtype can require gradients"
 LEAF_FLAGS = "you can only change requires_grad flags of leaf variables."
 LEAF_FLAGS_FALSE = (LEAF_FLAGS + " If you want to use a computed variable in a subgraph that doesn't require "
@@ -336,10 +336,15 @@ class Tensor:
         return bool(self.item())
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self):
+        if self.numel() != 1:
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self):
         if self._dtype._kind != 1 or self.numel() != 1:
@@ -575,6 +580,7 @@ class Tensor:
         return E.Add.apply(a, b, alpha)
 
     def sub(self, other, *, alpha=1):
+        _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
         return E.Sub.apply(a, b, alpha)
 
@@ -597,6 +603,7 @@ class Tensor:
         return self.add(other)
 
     def __rsub__(self, other):
+        _check_bool_sub(self, other)
         a, s, _ = operands(self, other)
         return E.Rsub.apply(a, s)
 
@@ -607,7 +614,7 @@ class Tensor:
         return self.reciprocal() * other
 
     def __rpow__(self, other):
-        a, s, _ = operands(self, other, float_only=True)
+        a, s, _ = operands(self, other)
         return E.RPow.apply(a, s)
 
     def __matmul__(self, other):
@@ -627,6 +634,9 @@ class Tensor:
     multiply, subtract = mul, sub
 
     def __neg__(self):
+        if self._dtype is dt.bool_:
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
+                               "invert a mask, use the `~` or `logical_not()` operator instead.")
         return E.Neg.apply(self)
 
     neg = negative = __neg__
@@ -870,6 +880,18 @@ class Tensor:
 
     def sqrt_(self):
         return I.unary_(self, Tensor.sqrt, "sqrt", ())
+
+
+def _check_bool_sub(a, b):
+    """PyTorch refuses `-` on bool tensors (a mask is inverted with `~`)."""
+    a_bool = a._dtype is dt.bool_
+    b_bool = b._dtype is dt.bool_ if isinstance(b, Tensor) else isinstance(b, bool)
+    if a_bool and b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
+                           "`logical_xor()` operator instead.")
+    if a_bool or b_bool:
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
+                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def _clamp_args(t, lo, hi):

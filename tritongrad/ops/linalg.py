@@ -97,8 +97,8 @@ def matmul(a, b):
 
 def mm(a, b):
     if a.ndim != 2:
-        raise RuntimeError(f"self must be a matrix, but got a {a.ndim}-D tensor of shape {size_str(a.shape)}")
+        raise RuntimeError("self must be a matrix")
     if b.ndim != 2:
-        raise RuntimeError(f"mat2 must be a matrix, but got a {b.ndim}-D tensor of shape {size_str(b.shape)}")
+        raise RuntimeError("mat2 must be a matrix")
     _check(a, b, "mm")
     return Mm.apply(a, b)
