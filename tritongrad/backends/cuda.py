@@ -92,6 +92,16 @@ class CUDABackend:
     def is_contiguous(a):
         return a.is_contiguous()
 
+    @staticmethod
+    def strides(a):
+        """Strides in elements."""
+        return a.strides
+
+    @staticmethod
+    def owns_memory(a):
+        """True when `a` is a contiguous view of all of its Storage (its memory can be taken over)."""
+        return a.offset == 0 and a.is_contiguous() and a.buf.nbytes == a.size_ * a.dtype.itemsize
+
     contiguous = _lazy("contiguous")
     astype = _lazy("astype")
 
@@ -112,6 +122,12 @@ class CUDABackend:
     binary_ = _lazy("binary_")
     fill_ = _lazy("fill_")
     copy_ = _lazy("copy_")
+    softmax = _lazy("softmax")
+    log_softmax = _lazy("log_softmax")
+    softmax_backward = _lazy("softmax_backward")
+    log_softmax_backward = _lazy("log_softmax_backward")
+    sgd_step = _lazy("sgd_step")
+    adam_step = _lazy("adam_step")
 
     @classmethod
     def _load(cls):
@@ -137,6 +153,11 @@ class CUDABackend:
             pow_backward=E.pow_bwd, sigmoid_backward=E.sigmoid_bwd, tanh_backward=E.tanh_bwd,
             reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_, fill_=E.fill_,
             copy_=copy_)
+        from ..kernels import loss as LOSS, optim as OPT  # NOTE: fused softmax / optimizer kernels
+        bound.update(
+            softmax=lambda a, dim: LOSS.softmax_fwd(a, dim, False), log_softmax=LOSS.log_softmax_fwd,
+            softmax_backward=lambda g, y, dim: LOSS.softmax_bwd(g, y, dim, False),
+            log_softmax_backward=LOSS.log_softmax_bwd, sgd_step=OPT.sgd_step, adam_step=OPT.adam_step)
         for name, fn in bound.items():
             setattr(cls, name, staticmethod(fn))
         cls._loaded = True
