@@ -13,6 +13,12 @@ Ops (tritongrad/ops) call these primitives and never touch arrays otherwise. The
   backward   threshold_backward(g, x, t), clamp_backward(g, x, lo, hi), pow_backward(g, x, n),
              sigmoid_backward(g, y), tanh_backward(g, y)
   in place   binary_(op, out, b, alpha=1), fill_(a, value), copy_(dst, src)
+  softmax    softmax(a, dim), log_softmax(a, dim), softmax_backward(g, y, dim),
+             log_softmax_backward(g, y, dim)   (row-wise, fused: kernels/loss.py on CUDA)
+  optimizers sgd_step(p, g, buf, lr, momentum, dampening, nesterov, weight_decay, maximize, first),
+             adam_step(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+                       weight_decay, decoupled, amsgrad, maximize)   (in place, one fused pass:
+             kernels/optim.py on CUDA; `dim` arguments are non-negative)
 
 `dtype` arguments are tritongrad dtypes; compute primitives get operands that already share one
 dtype (promotion happens in ops), and scalars as Python numbers. `cpu.py` documents each one.
