@@ -8,6 +8,7 @@ CPU backend's (cpu.py); where they differ it is said below.
 `matmul.allow_tf32` (False by default, as in PyTorch) lets float32 matmuls use TF32 tensor cores:
 `tg.backends.cuda.matmul.allow_tf32 = True`.
 """
+import sys
 
 
 class _MatmulFlags:
@@ -99,8 +100,10 @@ class CUDABackend:
 
     @staticmethod
     def owns_memory(a):
-        """True when `a` is a contiguous view of all of its Storage (its memory can be taken over)."""
-        return a.offset == 0 and a.is_contiguous() and a.buf.nbytes == a.size_ * a.dtype.itemsize
+        """True when `a` is the only array on its Storage and covers it (its memory can be taken over)."""
+        # NOTE: views of one Storage are separate DeviceArrays: count them the way NumPy's .base would
+        return sys.getrefcount(a.buf) <= 2 and a.offset == 0 and a.is_contiguous() and (
+            a.buf.nbytes == a.size_ * a.dtype.itemsize)
 
     contiguous = _lazy("contiguous")
     astype = _lazy("astype")
