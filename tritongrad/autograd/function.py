@@ -139,6 +139,7 @@ def _record_builtin(cls, args):
     if saved is not None or cls._save_output:
         saved = (saved or ()) + ((out,) if cls._save_output else ())
         node._saved = [None if t is None else SavedTensor(t, node) for t in saved]
+        node._to_save = None  # NOTE: else the inputs would outlive the freeing of saved tensors
     if state.anomaly:
         from .anomaly import record_traceback
 
