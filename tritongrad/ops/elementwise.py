@@ -73,7 +73,7 @@ class Mul(Op):
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad[:2]
         ctx.save_for_backward(a if nb else None, b if na and isinstance(b, util.Tensor) else None)
-        ctx.scalar = b
+        ctx.scalar = None if isinstance(b, util.Tensor) else b  # NOTE: tensors go through saved_tensors
         ctx.shapes = (a._data.shape, _shape(b))
         return a._be.binary("mul", a._data, _arr(b))
 
@@ -94,7 +94,7 @@ class Div(Op):
     def forward(ctx, a, b):
         na, nb = ctx.needs_input_grad[:2]
         ctx.save_for_backward(a if nb else None, b if isinstance(b, util.Tensor) else None)
-        ctx.scalar = b
+        ctx.scalar = None if isinstance(b, util.Tensor) else b  # NOTE: tensors go through saved_tensors
         ctx.shapes = (a._data.shape, _shape(b))
         return a._be.binary("div", a._data, _arr(b))
 
