@@ -32,6 +32,7 @@ _CONFIGS = [
     (32, 64, 32, 8, 2, 5),
 ]
 _MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y: the batch axis
+_INTERPRET = tl.constexpr(U.INTERPRET)
 
 
 @triton.jit(do_not_specialize=["LAYOUT"])
@@ -64,6 +65,8 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk,
         k_ok = rk < K - k * BLOCK_K
         a = tl.load(a_ptrs, mask=k_ok[None, :], other=0.0)
         b = tl.load(b_ptrs, mask=k_ok[:, None], other=0.0)
+        if _INTERPRET and a.dtype == tl.bfloat16:
+            a, b = a.to(tl.float32), b.to(tl.float32)  # NOTE: the interpreter's dot misreads bf16 bits
         # NOTE: fp32 inputs: "ieee" unless the user allowed tf32 (tg.backends.cuda.matmul.allow_tf32)
         acc = tl.dot(a, b, acc, input_precision=PRECISION)
         a_ptrs += BLOCK_K * stride_ak

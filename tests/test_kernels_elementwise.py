@@ -42,7 +42,7 @@ def host(shape, dtype, rng, lo=-3.0, hi=3.0):
 def dev(h, dtype):
     if dtype is D.bfloat16:
         from tritongrad.cuda import memory
-        bits = np.ascontiguousarray(bf16_round(h)).view(np.uint32) >> 16
+        bits = np.array(bf16_round(h), order="C").view(np.uint32) >> 16
         return memory.from_host(bits.astype(np.uint16), D.bfloat16)
     return G.from_numpy(np.asarray(h, dtype.np))
 
