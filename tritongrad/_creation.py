@@ -144,7 +144,9 @@ def _random_tensor(kind, size, dtype, device, requires_grad, generator=None):
     dtype = _check_dtype(dtype) or dt.get_default_dtype()
     if not dtype.is_floating_point:
         name = "check_uniform_bounds" if kind == "rand" else "normal_kernel_cpu"
-        raise RuntimeError(f'"{name}" not implemented for \'{dtype.name}\'')
+        from .ops.inplace import _SCALAR_NAMES
+
+        raise NotImplementedError(f'"{name}" not implemented for \'{_SCALAR_NAMES[dtype.name]}\'')
     be = _be(device)
     gen = generator or _random.generator_for(be.name)
     return _finish(getattr(be, kind)(_shape(size), dtype, gen), requires_grad)
