@@ -499,7 +499,8 @@ class Tensor:
             return self._view_op(V.Squeeze, "squeeze", (), tuple(s for s in shape if s != 1))
         dims = wrap_dims(dim, self.ndim)
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
-        return self._view_op(V.SqueezeDim, "squeeze", (dim,), new)
+        cls = V.SqueezeDim if isinstance(dim, int) else V.SqueezeDims  # NOTE: PyTorch's squeeze.dims overload
+        return self._view_op(cls, "squeeze", (dim,), new)
 
     def expand(self, *sizes):
         sizes = _sizes(sizes)
@@ -510,8 +511,8 @@ class Tensor:
                                f"in the tensor ({len(shape)})")
         lead = len(sizes) - len(shape)
         out = list(sizes)
-        for i, s in enumerate(shape):
-            want = sizes[lead + i]
+        for i in reversed(range(len(shape))):  # NOTE: PyTorch reports the last mismatching dim
+            s, want = shape[i], sizes[lead + i]
             if want == -1:
                 out[lead + i] = s
             elif s != want and s != 1:
@@ -564,10 +565,20 @@ class Tensor:
         return self._view_op(cls, "__getitem__", (idx,), idx)
 
     def __setitem__(self, idx, value):
-        self[idx].copy_(value)
+        dst = self[idx]
+        if isinstance(value, Tensor) and value.shape != dst.shape:
+            # NOTE: as PyTorch: the value's leading size-1 dims are dropped, then it must expand to the target
+            shape, k = value.shape, 0
+            while k < len(shape) and shape[k] == 1:
+                k += 1
+            value = value.reshape(shape[k:]).expand(dst.shape)
+        dst.copy_(value)
 
     def select(self, dim, index):
         dim = wrap_dim(dim, self.ndim)
+        if not -self.shape[dim] <= index < self.shape[dim]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {size_str(self.shape)} at "
+                             f"dimension {dim}")
         return self[(slice(None),) * dim + (index,)]
 
     def narrow(self, dim, start, length):

@@ -62,14 +62,16 @@ def operands(a, b, float_only=False):
 
 
 def broadcast_shapes(*shapes):
-    """NumPy's broadcast of shapes, with PyTorch's error message."""
+    """NumPy's broadcast of shapes, with PyTorch's error message (which reports the last mismatching dim)."""
     ndim = max(len(s) for s in shapes)
     out = [1] * ndim
     for s in shapes:
-        for i, d in enumerate(s, ndim - len(s)):
+        lead = ndim - len(s)
+        for i in range(ndim - 1, lead - 1, -1):
+            d = s[i - lead]
             if d != out[i] and d != 1 and out[i] != 1:
                 raise RuntimeError(f"The size of tensor a ({out[i]}) must match the size of tensor b ({d}) at "
-                                   f"non-singleton dimension {ndim - 1 - i}")
+                                   f"non-singleton dimension {i}")
             if out[i] == 1:
                 out[i] = d
     return tuple(out)

@@ -88,6 +88,10 @@ class SqueezeDim(View):
     node_name = "SqueezeBackward1"
 
 
+class SqueezeDims(View):
+    node_name = "SqueezeBackward2"
+
+
 class Unsqueeze(View):
     node_name = "UnsqueezeBackward0"
 
@@ -177,6 +181,9 @@ class ToCopy(Op):
 
 def infer_shape(shape, numel):
     """`shape` with a -1 resolved, checked against the number of elements."""
+    for i, s in enumerate(shape):
+        if s < -1:
+            raise RuntimeError(f"invalid shape dimension {s} at index {i} of shape {size_str(shape)}")
     if -1 in shape:
         if shape.count(-1) > 1:
             raise RuntimeError("only one dimension can be inferred")
@@ -184,13 +191,14 @@ def infer_shape(shape, numel):
         for s in shape:
             if s != -1:
                 known *= s
+        if known == 0 and numel == 0:
+            raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {size_str(shape)} because the "
+                               "unspecified dimension size -1 can be any value and is ambiguous")
         if known == 0 or numel % known:
             raise RuntimeError(f"shape '{size_str(shape)}' is invalid for input of size {numel}")
         return tuple(numel // known if s == -1 else s for s in shape)
     n = 1
     for s in shape:
-        if s < 0:
-            raise RuntimeError(f"invalid shape dimension {s}")
         n *= s
     if n != numel:
         raise RuntimeError(f"shape '{size_str(shape)}' is invalid for input of size {numel}")
