@@ -9,6 +9,9 @@ Built-in ops (`_builtin = True`, in tritongrad/ops) return backend arrays from f
 their inputs first (`_n_inputs`, Python scalars included, as PyTorch wraps them); custom Functions
 return Tensors and run forward under no_grad, as in PyTorch.
 """
+import functools
+import warnings
+
 from .grad_mode import no_grad, state
 from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
 
@@ -43,11 +46,21 @@ class BackwardNode(Node):
     def set_materialize_grads(self, value):
         self._materialize = bool(value)
 
+
+
+class CustomBackwardNode(BackwardNode):
+    """The node (and ctx) of a user's Function: its backward's results are checked as PyTorch checks them."""
+
+    def save_for_backward(self, *tensors):
+        """Save tensors (or None) for backward; read them back with `ctx.saved_tensors` (version-checked)."""
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, _tensor_cls):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} is of type "
+                                f"{type(t).__name__}")
+        self._to_save = tensors
+
     def apply(self, *grads):
-        fn = self._forward_cls
-        if fn._builtin:
-            return fn.backward(self, *grads)
-        return _backward_custom(self, fn, grads)
+        return _backward_custom(self, grads)
 
 
 class _NullCtx:
@@ -91,7 +104,7 @@ class Function:
         attrs = {"_forward_cls": cls, "__module__": cls.__module__}
         if cls._builtin:
             attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
-        cls._backward_cls = type(name, (BackwardNode,), attrs)
+        cls._backward_cls = type(name, (BackwardNode if cls._builtin else CustomBackwardNode,), attrs)
 
     @staticmethod
     def forward(ctx, *args):
@@ -101,6 +114,11 @@ class Function:
     def backward(ctx, *grads):
         raise NotImplementedError("You must implement either the backward or vjp method for your custom "
                                   "autograd.Function to use it with backward mode AD.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        """Optional (PyTorch 2 style): `forward(*args)` without ctx, then `setup_context(ctx, args, output)`."""
+        raise NotImplementedError("setup_context is not implemented.")
 
     @classmethod
     def apply(cls, *args):
@@ -147,23 +165,29 @@ def _record_builtin(cls, args):
     return outs
 
 
+# --- custom Functions ---------------------------------------------------------------------------
 def _apply_custom(cls, args, record):
+    """Run a user's forward under no_grad and, when recording, make its outputs the node's outputs."""
     Tensor = _tensor_cls
     node = cls._backward_cls()
+    positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
     node.needs_input_grad = tuple(isinstance(a, Tensor) and a._requires_grad and record for a in args)
+    if record:  # NOTE: the inputs' history as it is before forward (which may modify them in place)
+        node._positions = positions
+        node.next_functions = tuple(edge(args[i]) for i in positions)
+        node._input_meta = tuple((args[i].shape, args[i]._dtype, args[i].device) for i in positions)
     with no_grad():
-        out = cls.forward(node, *args)
+        if cls.setup_context is not Function.setup_context:
+            out = cls.forward(*args)
+            cls.setup_context(node, args, out)
+        else:
+            out = cls.forward(node, *args)
     single = not isinstance(out, tuple)
     outs = (out,) if single else out
-    dirty = node._dirty or ()
-    for t in dirty:
-        if not any(t is a for a in args):
-            raise RuntimeError("mark_dirty only accepts input tensors, but argument 0 isn't one")
+    dirty = _check_dirty(node._dirty or (), args, outs, record)
     if not record:
         return out
     node._seq = next(_sequence)
-    node._positions = tuple(i for i, a in enumerate(args) if isinstance(a, Tensor))
-    node.next_functions = tuple(edge(args[i]) for i in node._positions)
     non_diff = node._non_diff or ()
     new_outs, node._output_meta = [], []
     for nr, o in enumerate(outs):
@@ -171,14 +195,14 @@ def _apply_custom(cls, args, record):
             new_outs.append(o)
             node._output_meta.append(None)
             continue
-        if any(o is d for d in dirty):
-            if o._grad_fn is None and o._requires_grad:
-                raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
-        elif any(o is a for a in args):
+        is_dirty = any(o is d for d in dirty)
+        if not is_dirty and any(o is a for a in args):
             o = o._alias()  # returning an input unchanged: the output is a new tensor (as a view in PyTorch)
-        node._output_meta.append((o.shape, o.dtype, o.device))
-        if any(o is d for d in non_diff) or not o.dtype.is_floating_point:
+        node._output_meta.append((o.shape, o._dtype, o.device))
+        if any(o is d for d in non_diff) or not o._dtype.is_floating_point:
             o._requires_grad = o._requires_grad and o._grad_fn is not None
+        elif is_dirty and o._base is not None and o._base._requires_grad:
+            _rebase_view(node, o, outs, args)
         else:
             o._grad_fn, o._output_nr, o._requires_grad = node, nr, True
         new_outs.append(o)
@@ -193,14 +217,42 @@ def _apply_custom(cls, args, record):
     return new_outs[0] if single else tuple(new_outs)
 
 
-def _backward_custom(node, fn, grads):
-    """Run a custom Function's backward: materialize missing grads, check and route its results."""
+def _check_dirty(dirty, args, outs, record):
+    """mark_dirty's rules (PyTorch's messages); bumps each dirty tensor's version once more, as PyTorch does."""
+    for t in dirty:
+        if not any(t is a for a in args):
+            warnings.warn("ctx.mark_dirty() received a tensor that was not an input. Only input Tensors that have "
+                          "been mutated should be passed to ctx.mark_dirty().", UserWarning, stacklevel=4)
+        if not any(t is o for o in outs):
+            raise RuntimeError("Some elements marked as dirty during the forward method were not returned as output. "
+                               "The inputs that are modified inplace must all be outputs of the Function.")
+        t._vc[0] += 1
+        if record and t._grad_fn is None and t._requires_grad:
+            raise RuntimeError("a leaf Variable that requires grad has been used in an in-place operation.")
+        base = t._base
+        if record and base is not None and base._grad_fn is None and base._requires_grad:
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in an in-place operation.")
+    return dirty
+
+
+def _rebase_view(node, view, outs, args):
+    """A view modified in place by a custom Function: its base's history becomes CopySlices(node)."""
+    from ..ops.inplace import _copy_slices
+
+    if len(outs) != 1 or args[node._positions[0]] is not view:
+        raise RuntimeError(f"{node.name()}: mark_dirty() on a view is supported only when the view is the "
+                           "Function's first tensor argument and its only output (tritongrad limitation)")
+    _copy_slices(view, node)
+
+
+def _backward_custom(node, grads):
+    """Run a custom Function's backward: materialize missing grads, then check and route its results."""
     if node._materialize:
         from .. import zeros
 
         grads = tuple(zeros(m[0], dtype=m[1], device=m[2]) if g is None and m is not None else g
                       for g, m in zip(grads, node._output_meta))
-    out = fn.backward(node, *grads)
+    out = node._forward_cls.backward(node, *grads)
     out = out if isinstance(out, tuple) else (out,)
     n_args = len(node.needs_input_grad)
     if len(out) < n_args or any(g is not None for g in out[n_args:]):
@@ -208,10 +260,82 @@ def _backward_custom(node, fn, grads):
                            f"(expected {n_args}, got {len(out)})")
     Tensor = _tensor_cls
     for i, g in enumerate(out[:n_args]):
+        if g is not None and not isinstance(g, Tensor):
+            raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
         if g is not None and i not in node._positions:
             raise RuntimeError(f"function {node.name()} returned a gradient different than None at position "
                                f"{i + 1}, but the corresponding forward input was not a Variable")
-        if g is not None and not isinstance(g, Tensor):
-            raise TypeError(f"function {node.name()} returned a gradient of type {type(g).__name__} at position "
-                            f"{i + 1}; expected a Tensor or None")
-    return tuple(out[i] for i in node._positions)
+    return tuple(_validate(node, k, out[i]) for k, i in enumerate(node._positions))
+
+
+def _validate(node, k, g):
+    """Gradient k (for the k-th tensor input) against the input's shape, device and dtype, as PyTorch's
+    engine checks it: a broadcast shape is summed back, another shape or device is an error, dtype is cast."""
+    if g is None:
+        return g
+    shape, dtype, device = node._input_meta[k]
+    if g.shape != shape:
+        if not _expandable(shape, g.shape):
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {k} - got "
+                               f"{_dims(g.shape)} but expected shape compatible with {_dims(shape)}")
+        from ..ops.util import sum_to
+
+        g = sum_to(g, shape)
+    if g.device != device:
+        raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {k} - expected device "
+                           f"{device} but got {g.device}")
+    if g._dtype is not dtype:
+        g = g.to(dtype)
+    return g
+
+
+def _dims(shape):
+    return f"[{', '.join(str(s) for s in shape)}]"
+
+
+def _expandable(shape, target):
+    """Whether `shape` broadcasts to `target` (PyTorch's is_expandable_to)."""
+    if len(shape) > len(target):
+        return False
+    return all(s == t or s == 1 for s, t in zip(reversed(shape), reversed(target)))
+
+
+# --- once_differentiable ------------------------------------------------------------------------
+class Error(Node):
+    """The grad_fn of a @once_differentiable backward's results: differentiating them raises."""
+
+    def __init__(self, msg, num_outputs):
+        self.msg, self._num_outputs, self._seq = msg, num_outputs, next(_sequence)
+
+    def apply(self, *grads):
+        raise RuntimeError(self.msg)
+
+
+def once_differentiable(fn):
+    """Decorate a custom Function's backward that is not itself differentiable: it runs under no_grad, and
+    differentiating its results (create_graph) raises instead of silently giving wrong higher-order gradients.
+
+    Example:
+        >>> @staticmethod
+        ... @tg.autograd.function.once_differentiable
+        ... def backward(ctx, grad): ...
+    """
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        with no_grad():
+            outputs = fn(ctx, *args)
+        Tensor = _tensor_cls
+        if not state.grad_enabled or not any(isinstance(a, Tensor) and a._requires_grad for a in args):
+            return outputs
+        outs = outputs if isinstance(outputs, tuple) else (outputs,)
+        err = Error("trying to differentiate twice a function that was marked with @once_differentiable", len(outs))
+        wrapped = []
+        for nr, o in enumerate(outs):
+            if isinstance(o, Tensor):
+                o = o._alias()
+                o._grad_fn, o._output_nr, o._requires_grad = err, nr, True
+            wrapped.append(o)
+        return tuple(wrapped) if isinstance(outputs, tuple) else wrapped[0]
+
+    return wrapper

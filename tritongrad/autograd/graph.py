@@ -7,7 +7,7 @@ from .grad_mode import state
 _sequence = itertools.count()
 
 _HINT = ("Hint: enable anomaly detection to find the operation that failed to compute its gradient, "
-         "with tritongrad.autograd.set_detect_anomaly(True).")
+         "with tritongrad.autograd.set_detect_anomaly(True, check_nan=False).")
 _HINT_ANOMALY = ("Hint: the backtrace further above shows the operation that failed to compute its gradient. "
                  "The variable in question was changed in there or anywhere later. Good luck!")
 FREED = ("Trying to backward through the graph a second time (or directly access saved tensors after they "
