@@ -324,7 +324,9 @@ class Where(Op):
     @staticmethod
     def forward(ctx, cond, a, b):
         ctx.save_for_backward(cond)
-        ctx.shapes = (cond._data.shape, a._data.shape, b._data.shape)
+        ctx.shapes = shapes = (cond._data.shape, a._data.shape, b._data.shape)
+        if not shapes[0] == shapes[1] == shapes[2]:
+            util.broadcast_shapes(*shapes)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         return a._be.where(cond._data, a._data, b._data)
 
     @staticmethod

@@ -2,22 +2,43 @@
 
 Backward passes transposed views (`dA = dC @ B^T`, `dB = A^T @ dC`): no transposed copies.
 """
-from .util import Op, check_device, size_str, sum_to
+from .util import Op, broadcast_shapes, check_device, size_str, sum_to
+
+
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}
 
 
 def _check(a, b, name):
+    """Shapes, then dtypes, with the message of the kernel PyTorch's matmul would have called."""
     check_device(a, b)
-    if a._dtype is not b._dtype:
-        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {a._dtype.name} != "
-                           f"{b._dtype.name}")
     if a.ndim == 0 or b.ndim == 0:
         raise RuntimeError(f"both arguments to {name} need to be at least 1D, but they are {a.ndim}D and {b.ndim}D")
-    k_a = a.shape[-1]
-    k_b = b.shape[-2] if b.ndim > 1 else b.shape[0]
-    if k_a != k_b:
-        shape_a = "x".join(map(str, a.shape if a.ndim > 1 else (1,) + a.shape))
-        shape_b = "x".join(map(str, b.shape if b.ndim > 1 else b.shape + (1,)))
-        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({shape_a} and {shape_b})")
+    sa, sb = a.shape, b.shape
+    k_a = sa[-1]
+    k_b = sb[-2] if b.ndim > 1 else sb[0]
+    if b.ndim > 2:  # batched (bmm) after broadcasting the batch dims
+        batch = broadcast_shapes(sa[:-2], sb[:-2])
+        if k_a != k_b:
+            n = 1
+            for s in batch:
+                n *= s
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: [{n}, {k_a}] but "
+                               f"got: [{n}, {k_b}].")
+    elif k_a != k_b:
+        m = 1
+        for s in sa[:-1]:
+            m *= s
+        if a.ndim == 1 and b.ndim == 1:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{k_a}] and src [{k_b}] to have the same "
+                               f"number of elements, but got {k_a} and {k_b} elements respectively")
+        if b.ndim == 1:
+            raise RuntimeError(f"size mismatch, got input ({m}), mat ({m}x{k_a}), vec ({k_b})")
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k_a} and {k_b}x{sb[-1]})")
+    if a._dtype is not b._dtype:
+        raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a._dtype.name]} != "
+                           f"{_C_NAMES[b._dtype.name]}")
 
 
 class Matmul(Op):

@@ -38,11 +38,13 @@ def operands(a, b, float_only=False):
     """Check devices, promote dtypes; returns (a, b, b's array or scalar), both of one dtype."""
     if isinstance(b, Tensor) and b._dtype is a._dtype and b._be is a._be and (
             a._dtype.is_floating_point or not float_only):
+        if a._data.shape != b._data.shape:
+            broadcast_shapes(a._data.shape, b._data.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         return a, b, b._data  # NOTE: the common case, first
     if isinstance(b, Tensor):
         check_device(a, b)
-        if a.shape != b.shape:
-            broadcast_shapes(a.shape, b.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
+        if a._data.shape != b._data.shape:
+            broadcast_shapes(a._data.shape, b._data.shape)
         dt = result_type(a, b)
     elif isinstance(b, (int, float)):
         dt = result_type_scalar(a._dtype, b)
