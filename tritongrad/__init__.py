@@ -28,6 +28,9 @@ from .functional import *  # noqa: E402,F401,F403
 from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
 from .random import initial_seed, manual_seed  # noqa: E402
 from .tensor import Size, Tensor  # noqa: E402
+from . import nn, optim  # noqa: E402
+from ._dlpack import from_dlpack  # noqa: E402
+from .serialization import load, save  # noqa: E402
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16  # noqa: A001
 seed = manual_seed
@@ -36,4 +39,5 @@ __version__ = "0.1.0"
 __all__ = ["Tensor", "Size", "device", "dtype", "autograd", "backends", "cuda", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
-           "uint8", "bool", "float", "double", "half", "long", "int", "short", *_creation_all, *_METHODS]
+           "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "save", "load",
+           "from_dlpack", *_creation_all, *_METHODS]

@@ -368,6 +368,17 @@ class Tensor:
 
         return (tensor, (self._host(), self._dtype, str(self.device), self._requires_grad))
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule viewing this tensor's memory (zero-copy); see tritongrad/_dlpack.py."""
+        from ._dlpack import export
+
+        return export(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        from ._dlpack import device_of
+
+        return device_of(self)
+
     def to(self, *args, **kwargs):
         """A copy with another dtype and/or device, or self when nothing changes.
 
