@@ -75,7 +75,7 @@ def train(x, y, w1, w2, lr, steps, loss_fn, print_every=100):
             w2.grad.zero_()
     sync()
     per_step = (time.perf_counter() - start) / max(steps, 1)
-    return [l.item() for l in losses], per_step
+    return [loss.item() for loss in losses], per_step
 
 
 def mse(y_pred, y):

@@ -1,0 +1,251 @@
+"""Per-step overhead on tiny and small problems: where Python dispatch, not arithmetic, rules.
+
+Cases (benchmark group = case):
+- tiny_chain:       `(a * b + c).sum().backward()` on 2x2 tensors (4 ops forward, their backward,
+                    accumulation into three leaves);
+- rosenbrock_step:  one iteration of examples/rosenbrock.py (forward, backward, SGD update under
+                    no_grad, grad.zero_());
+- rosenbrock_1000:  the whole 1000-iteration minimisation;
+- net_small_step:   one training step of examples/two_layer_net.py network (a): 100x3 -> 32 -> 1, MSE;
+- net_large_step:   one training step of network (b): 64x1000 -> 100 -> 10, sum of squares.
+
+Providers: tritongrad (CPU, NumPy backend), torch (CPU; skipped when PyTorch is not installed),
+numpy (the same computation with its forward and backward written by hand: the floor for a
+NumPy-backed framework), and on a real GPU tritongrad-cuda / torch-cuda (synchronized inside the
+timed call; skipped otherwise, and under emulation, whose timings mean nothing).
+
+    python -m pytest benchmarks/bench_overhead.py --benchmark-enable
+    python -m pytest benchmarks/bench_overhead.py --benchmark-enable --benchmark-json=out.json
+
+Every provider runs on one CPU thread (see `one_thread`): this file measures overhead, not
+multi-core throughput.
+
+Without --benchmark-enable (pyproject's default is --benchmark-disable) each case runs once: a
+smoke test.
+"""
+import math
+import os
+
+import numpy as np
+import pytest
+
+import tritongrad as tg
+
+try:
+    import torch
+except ImportError:  # PyTorch is only a benchmark peer
+    torch = None
+try:
+    from threadpoolctl import threadpool_limits
+except ImportError:  # optional: without it NumPy's BLAS keeps its own thread count
+    threadpool_limits = None
+
+PROVIDERS = ["tritongrad", "torch", "numpy", "tritongrad-cuda", "torch-cuda"]
+
+
+def _lib(provider):
+    """(library, device) for an autograd provider, or skip when it cannot run here."""
+    if provider.startswith("torch"):
+        if torch is None:
+            pytest.skip("PyTorch is not installed")
+        if provider == "torch-cuda" and not torch.cuda.is_available():
+            pytest.skip("PyTorch has no CUDA device here")
+        return torch, ("cuda" if provider == "torch-cuda" else "cpu")
+    if provider == "tritongrad-cuda":
+        if not tg.cuda.is_available():
+            pytest.skip("no CUDA device")
+        if tg.cuda.is_emulated():
+            pytest.skip("CUDA is emulated (Triton interpreter): its timings mean nothing")
+    return tg, ("cuda" if provider == "tritongrad-cuda" else "cpu")
+
+
+def _sync(lib, device):
+    """A callable that waits for the device (nothing to wait for on the CPU)."""
+    if device == "cpu":
+        return lambda: None
+    return lib.cuda.synchronize
+
+
+def _tensors(lib, device, arrays, requires_grad=False):
+    return [lib.tensor(a, device=device, requires_grad=requires_grad) for a in arrays]
+
+
+# --- tiny chain ----------------------------------------------------------------------------------
+
+def tiny_chain(provider, rng):
+    a, b, c = (rng.standard_normal((2, 2)).astype(np.float32) for _ in range(3))
+    if provider == "numpy":
+        ga, gb, gc = (np.zeros_like(a) for _ in range(3))
+
+        def step():
+            s = (a * b + c).sum()
+            g = np.ones_like(a)  # d s / d (a * b + c)
+            ga[...] += g * b
+            gb[...] += g * a
+            gc[...] += g
+            return s
+        return step
+    lib, device = _lib(provider)
+    ta, tb, tc = _tensors(lib, device, (a, b, c), requires_grad=True)
+    sync = _sync(lib, device)
+
+    def step():
+        s = (ta * tb + tc).sum()
+        s.backward()
+        sync()
+        return s
+    return step
+
+
+# --- Rosenbrock ----------------------------------------------------------------------------------
+
+LR = 0.01
+
+
+def _rosenbrock(x):
+    return (1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2
+
+
+def _numpy_rosenbrock_step(x):
+    x0, x1 = x
+    f = (1 - x0) ** 2 + 5 * (x1 - x0 ** 2) ** 2
+    g = np.array([-2 * (1 - x0) - 20 * x0 * (x1 - x0 ** 2), 10 * (x1 - x0 ** 2)], np.float32)
+    x -= LR * g
+    return f
+
+
+def rosenbrock(provider, iterations):
+    start = np.array([-1.0, 1.0], np.float32)
+    if provider == "numpy":
+        def run():
+            x = start.copy()
+            for _ in range(iterations):
+                f = _numpy_rosenbrock_step(x)
+            return f
+        return run
+    lib, device = _lib(provider)
+    sync = _sync(lib, device)
+
+    def one(x):
+        f = _rosenbrock(x)
+        f.backward()
+        with lib.no_grad():
+            x -= LR * x.grad
+        x.grad.zero_()
+        return f
+
+    if iterations == 1:
+        # NOTE: one long-lived x, as in a real loop; its values drift, the work per step does not.
+        x = lib.tensor(start, device=device, requires_grad=True)
+
+        def step():
+            f = one(x)
+            sync()
+            return f
+        return step
+
+    def run():
+        x = lib.tensor(start, device=device, requires_grad=True)
+        for _ in range(iterations):
+            f = one(x)
+        sync()
+        return f
+    return run
+
+
+# --- two-layer networks --------------------------------------------------------------------------
+
+NETS = {"small": dict(n=100, d_in=3, h=32, d_out=1, lr=1e-4, loss="mse"),
+        "large": dict(n=64, d_in=1000, h=100, d_out=10, lr=1e-6, loss="sum")}
+
+
+def net_step(provider, rng, net):
+    p = NETS[net]
+    x = rng.standard_normal((p["n"], p["d_in"])).astype(np.float32)
+    y = rng.standard_normal((p["n"], p["d_out"])).astype(np.float32)
+    w1 = rng.standard_normal((p["d_in"], p["h"])).astype(np.float32)
+    w2 = rng.standard_normal((p["h"], p["d_out"])).astype(np.float32)
+    # NOTE: a learning rate of 0 keeps the weights (and so the work and the numbers) the same in
+    # every round, however many rounds the benchmark runs; the update is still done.
+    lr, mean = 0.0, p["loss"] == "mse"
+    if provider == "numpy":
+        def step():
+            h = x @ w1
+            h_relu = np.maximum(h, 0)
+            diff = h_relu @ w2 - y
+            loss = (diff ** 2).mean() if mean else (diff ** 2).sum()
+            g = 2 * diff / diff.size if mean else 2 * diff
+            gw2 = h_relu.T @ g
+            gh = g @ w2.T
+            gh[h < 0] = 0
+            gw1 = x.T @ gh
+            w1[...] -= lr * gw1
+            w2[...] -= lr * gw2
+            return loss
+        return step
+    lib, device = _lib(provider)
+    tx, ty = _tensors(lib, device, (x, y))
+    tw1, tw2 = _tensors(lib, device, (w1, w2), requires_grad=True)
+    sync = _sync(lib, device)
+
+    def step():
+        diff = tx.mm(tw1).clamp(min=0).mm(tw2) - ty
+        loss = diff.pow(2).mean() if mean else diff.pow(2).sum()
+        loss.backward()
+        with lib.no_grad():
+            tw1.sub_(lr * tw1.grad)
+            tw2.sub_(lr * tw2.grad)
+            tw1.grad.zero_()
+            tw2.grad.zero_()
+        sync()
+        return loss
+    return step
+
+
+CASES = {
+    "tiny_chain": ("(a * b + c).sum().backward(), 2x2 float32", lambda p, rng: tiny_chain(p, rng)),
+    "rosenbrock_step": ("one Rosenbrock iteration: f, backward, SGD update, zero_", lambda p, rng: rosenbrock(p, 1)),
+    "rosenbrock_1000": ("1000 Rosenbrock iterations from (-1, 1), lr 0.01", lambda p, rng: rosenbrock(p, 1000)),
+    "net_small_step": ("training step, 100x3 -> 32 -> 1, relu, MSE: forward, backward, SGD, zero grads",
+                       lambda p, rng: net_step(p, rng, "small")),
+    "net_large_step": ("training step, 64x1000 -> 100 -> 10, relu, sum of squares: forward, backward, SGD, "
+                       "zero grads", lambda p, rng: net_step(p, rng, "large")),
+}
+
+
+@pytest.fixture
+def one_thread():
+    """Every provider on one CPU thread for the duration of a test (PyTorch's intra-op pool, and
+    the BLAS behind NumPy when threadpoolctl is installed); yields the BLAS thread limit applied.
+
+    NOTE: these cases measure per-op overhead. Thread pools add to it on tensors this small, and
+    on a shared or loaded machine their spinning threads contend for cores: measured on a loaded
+    2-core machine, NumPy's 64x1000 @ 1000x100 took 70-100 ms with OpenBLAS's 2 threads against
+    0.3 ms with 1, and PyTorch's small-net step 36 ms with 2 threads against 0.2 ms with 1.
+    """
+    before = torch.get_num_threads() if torch is not None else None
+    if torch is not None:
+        torch.set_num_threads(1)
+    try:
+        if threadpool_limits is None:
+            yield "default (threadpoolctl not installed)"
+        else:
+            with threadpool_limits(limits=1, user_api="blas"):
+                yield 1
+    finally:
+        if torch is not None:
+            torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize("provider", PROVIDERS)
+@pytest.mark.parametrize("case", list(CASES))
+def test_overhead(benchmark, one_thread, case, provider):
+    description, build = CASES[case]
+    step = build(provider, np.random.default_rng(0))
+    benchmark.group = case
+    benchmark.extra_info.update(case=case, description=description, provider=provider,
+                                torch_threads=torch.get_num_threads() if torch is not None else None,
+                                blas_threads=one_thread,
+                                cpu_count=os.cpu_count())
+    out = benchmark(step)
+    assert math.isfinite(out.item())
