@@ -142,8 +142,9 @@ def _autotuned():
         configs = [triton.Config(dict(BLOCK_M=m, BLOCK_N=n, BLOCK_K=k, GROUP_M=g), num_warps=w, num_stages=s)
                    for m, n, k, g, w, s in _CONFIGS]
         # NOTE: the benchmarker is driver.active.get_benchmarker(): tritongrad's driver times with
-        # CUDA events on its own stream, no torch.
-        _tuned = triton.autotune(configs, key=["M", "N", "K", "LAYOUT"],
+        # CUDA events on its own stream, no torch. PRECISION is in the key: Triton's key adds the
+        # operands' dtypes but not constexprs, and the best tile for tf32 is not the one for ieee.
+        _tuned = triton.autotune(configs, key=["M", "N", "K", "LAYOUT", "PRECISION"],
                                  prune_configs_by={"early_config_prune": _prune})(matmul_kernel)
     return _tuned
 
