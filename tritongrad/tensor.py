@@ -709,7 +709,7 @@ class Tensor:
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
-            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+            raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
             out = self if min is None else self.maximum(min)
             return out if max is None else out.minimum(max)
