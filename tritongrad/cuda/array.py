@@ -70,6 +70,8 @@ class DeviceArray:
         return self.dtype.itemsize
 
     def is_contiguous(self):
+        if 0 in self.shape:  # NOTE: as in PyTorch, an empty array is contiguous whatever its strides
+            return True
         n = 1
         for size, stride in zip(reversed(self.shape), reversed(self.strides)):
             if size != 1 and stride != n:
@@ -107,7 +109,10 @@ class DeviceArray:
         return self._from_standin(np.broadcast_to(self._standin(), shape))
 
     def index(self, idx):
-        return self._from_standin(self._standin()[idx])
+        v = self._standin()[idx]
+        if not isinstance(v, np.ndarray):  # NOTE: an integer for every dim gives a NumPy scalar, a copy
+            v = self._standin()[(*(idx if isinstance(idx, tuple) else (idx,)), Ellipsis)]  # a 0-d view
+        return self._from_standin(v)
 
     def __repr__(self):
         return (f"DeviceArray(shape={self.shape}, strides={self.strides}, offset={self.offset}, "
