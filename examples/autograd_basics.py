@@ -7,10 +7,14 @@ The first program of PyTorch's autograd tutorials, run with tritongrad:
 
 Part 1: y = mean(x) over a 2x2 tensor of ones; dy/dx = 1/4 everywhere.
 Part 2: out = mean(3 * (x1 * (x2 + 2))^2); we walk `out.grad_fn.next_functions` down to the leaves'
-AccumulateGrad nodes, then backpropagate and print the gradients of z, y (kept with retain_grad())
-and of the leaves x2 and x1.
+AccumulateGrad nodes, write that graph as a Graphviz picture (--graph; an SVG when Graphviz is
+installed), then backpropagate and print the gradients of z, y (kept with retain_grad()) and of the
+leaves x2 and x1.
 """
 import argparse
+import os
+import shutil
+import tempfile
 
 import tritongrad as tg
 
@@ -19,6 +23,9 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
+    parser.add_argument("--graph", default=os.path.join(tempfile.gettempdir(), "autograd_basics_graph.dot"),
+                        help="where to write the backward graph as Graphviz DOT (an .svg goes next to it when "
+                             "Graphviz's dot program is installed)")
     return parser.parse_args(argv)
 
 
@@ -40,6 +47,18 @@ def walk(node, depth=0):
             print(f"{indent}        {line}")
     for next_node, _output_nr in node.next_functions:
         walk(next_node, depth + 1)
+
+
+def write_graph(out, params, path):
+    """Write the graph behind `out` as Graphviz DOT to `path`; also render an SVG when `dot` is installed.
+
+    Returns the SVG's path, or the DOT file's when Graphviz is missing (`dot -Tsvg FILE -o FILE.svg` draws it).
+    """
+    with open(path, "w") as f:
+        f.write(tg.autograd.graph.to_dot(out, params=params))
+    if shutil.which("dot") is None:
+        return path
+    return tg.autograd.graph.render(out, os.path.splitext(path)[0], format="svg", params=params)
 
 
 def main(argv=None):
@@ -75,10 +94,9 @@ def main(argv=None):
     print("\nThe backward graph, from out.grad_fn down to the leaves:")
     walk(out.grad_fn)
 
-    # ------------------------------------------------------------------------------------------
-    # Graph picture (Graphviz): reserved for a later addition that writes the graph walked above
-    # as an image. Deliberately not part of this example yet.
-    # ------------------------------------------------------------------------------------------
+    # Graph picture (Graphviz): the graph walked above, as DOT text and as an SVG when `dot` exists.
+    # NOTE: drawn before backward(), which frees the saved tensors whose shapes the picture shows.
+    picture = write_graph(out, {"x1": x1, "x2": x2}, args.graph)
 
     out.backward()
     print("\nGradients after out.backward():")
@@ -86,7 +104,8 @@ def main(argv=None):
     print("y.grad =", y.grad)    # 1/4 * 3 * 2y = 1.5 y
     print("x2.grad =", x2.grad)  # 1.5 y * x1
     print("x1.grad =", x1.grad)  # 1.5 y * (x2 + 2)
-    return {"x_grad": x.grad, "y": y, "z": z, "out": out,
+    print(f"\nThe backward graph as a picture: {picture}")
+    return {"graph": picture, "x_grad": x.grad, "y": y, "z": z, "out": out,
             "z_grad": z.grad, "y_grad": y.grad, "x2_grad": x2.grad, "x1_grad": x1.grad}
 
 
