@@ -82,13 +82,6 @@ def _check_target(input, target, weight):
                                f"classes but got weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
 
 
-def _batched(input, target):
-    """(input, target, squeeze): a single sample (C,) with target () becomes a batch of one."""
-    if input.ndim == 1:
-        return input.unsqueeze(0), target.unsqueeze(0), True
-    return input, target, False
-
-
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[n, target[n]] (times weight[target[n]]), reduced; input holds log-probabilities (N, C, d...).
 
@@ -99,19 +92,18 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     _check_target(input, target, weight)
     if target.dtype is not dt.int64:
         raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
-    input, target, squeeze = _batched(input, target)
-    if input.shape[0] != target.shape[0]:
+    cd = L.class_dim(input)
+    if cd and target.ndim and input.shape[0] != target.shape[0]:
         raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
                          f"({target.shape[0]}).")
-    if target.shape != input.shape[:1] + input.shape[2:]:
+    if target.shape != input.shape[:cd] + input.shape[cd + 1:]:
         raise RuntimeError(f"size mismatch (got input: [{', '.join(map(str, input.shape))}] , target: "
                            f"[{', '.join(map(str, target.shape))}]")
     if not target.is_cuda:
-        _check_classes(target, input.shape[1], ignore_index)
+        _check_classes(target, input.shape[cd], ignore_index)
     if weight is not None and weight.dtype is not input.dtype:
         weight = weight.to(input.dtype)
-    out = L.NllLoss.apply(input, target, weight, reduction, ignore_index)
-    return out.squeeze(0) if squeeze and reduction == "none" else out
+    return L.NllLoss.apply(input, target, weight, reduction, ignore_index)
 
 
 def _check_classes(target, n_classes, ignore_index):
@@ -149,17 +141,17 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 def _smooth_term(logp, target, weight, ignore_index, reduction, eps):
     """PyTorch's label-smoothing term: eps / C * -sum_c(weight_c * logp_c), masked and reduced like nll."""
-    logp, target, squeeze = _batched(logp, target)
-    n_classes = logp.shape[1]
+    cd = L.class_dim(logp)
+    n_classes = logp.shape[cd]
     if weight is not None:
-        shape = (1, n_classes) + (1,) * (logp.ndim - 2)
-        smooth = -(logp * weight.to(logp.dtype).reshape(shape)).sum(1)
+        shape = (1,) * cd + (n_classes,) + (1,) * (logp.ndim - cd - 1)
+        smooth = -(logp * weight.to(logp.dtype).reshape(shape)).sum(cd)
     else:
-        smooth = -logp.sum(1)
+        smooth = -logp.sum(cd)
     keep = target != ignore_index
     smooth = smooth * keep.to(smooth.dtype)
     if reduction == "none":
-        out = smooth.squeeze(0) if squeeze else smooth
+        out = smooth
     elif reduction == "sum":
         out = smooth.sum()
     else:

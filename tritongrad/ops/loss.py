@@ -87,14 +87,19 @@ class SoftmaxGrad(Op):
         return dg, dy
 
 
+def class_dim(logp):
+    """The class dim: 1 of (N, C, d...), 0 of a single sample (C,)."""
+    return 1 if logp.ndim > 1 else 0
+
+
 def class_mask(logp, target, weight, ignore_index):
-    """Backend array w of logp's shape (N, C, d...): weight[c] (or 1) where c == target, else 0;
-    rows whose target is `ignore_index` are all 0. `target` is int64 of shape (N, d...)."""
-    be, shape = logp._be, logp.shape
-    lead = (1, shape[1]) + (1,) * (len(shape) - 2)
-    classes = be.view(be.arange(0, shape[1], 1, dt.int64), lead)
+    """Backend array w of logp's shape (N, C, d...) or (C,): weight[c] (or 1) where c == target,
+    else 0; rows whose target is `ignore_index` are all 0. `target` is int64 of shape (N, d...) or ()."""
+    be, shape, cd = logp._be, logp.shape, class_dim(logp)
+    lead = (1,) * cd + (shape[cd],) + (1,) * (len(shape) - cd - 1)
+    classes = be.view(be.arange(0, shape[cd], 1, dt.int64), lead)
     tgt = be.contiguous(target._data)
-    tgt = be.view(tgt, shape[:1] + (1,) + shape[2:])
+    tgt = be.view(tgt, shape[:cd] + (1,) + shape[cd + 1:])
     hot = be.binary("logical_and", be.binary("eq", classes, tgt), be.binary("ne", tgt, ignore_index))
     w = be.astype(hot, logp.dtype)
     if weight is not None:
@@ -112,8 +117,9 @@ class NllLoss(Op):
     def forward(ctx, logp, target, weight, reduction, ignore_index):
         be = logp._be
         w = class_mask(logp, target, weight, ignore_index)
-        loss = be.unary("neg", be.reduce("sum", be.binary("mul", w, logp._data), (1,), False))
-        ctx.w, ctx.reduction = w, reduction  # NOTE: no-ops without a graph (ctx is then a null object)
+        cd = class_dim(logp)
+        loss = be.unary("neg", be.reduce("sum", be.binary("mul", w, logp._data), (cd,), False))
+        ctx.w, ctx.reduction, ctx.cd = w, reduction, cd  # NOTE: no-ops without a graph (ctx is then a null object)
         if reduction == "none":
             return loss
         loss = be.reduce("sum", loss, (), False)
@@ -126,7 +132,7 @@ class NllLoss(Op):
     def backward(ctx, g):
         w = util.Tensor._make(ctx.w)
         if ctx.reduction == "none":
-            g = g.unsqueeze(1)
+            g = g.unsqueeze(ctx.cd)
         elif ctx.reduction == "mean":
             g = g / util.Tensor._make(ctx.total)
         return -w * g
