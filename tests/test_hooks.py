@@ -345,3 +345,44 @@ def test_save_on_cpu_cpu_tensors(torch):
 
     assert program(tg, False) == program(torch, False) == [5.0, 6.0, 7.0]
     assert program(tg, True) == program(torch, True) == [4.0, 5.0, 6.0]
+
+
+# --- what hooks may return ----------------------------------------------------------------------------
+def _hook_error(lib, case):
+    x = lib.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+
+    def shrink(g):
+        return g[:1]
+
+    if case == "size":
+        y.register_hook(shrink)
+    elif case == "type":
+        y.register_hook(lambda g: g.double())
+    elif case == "not_tensor":
+        y.register_hook(lambda g: 3)
+    elif case == "pre_not_tuple":
+        y.grad_fn.register_prehook(lambda go: [go[0]])
+    elif case == "pre_size":
+        y.grad_fn.register_prehook(lambda go: (go[0][:1],))
+    elif case == "post_count":
+        y.grad_fn.register_hook(lambda gi, go: (gi[0][:1],))
+    elif case == "post_none":
+        y.grad_fn.register_hook(lambda gi, go: (gi[0], gi[0]))  # the constant 2 has no gradient
+    with pytest.raises((RuntimeError, TypeError)) as e:
+        (y * 1).sum().backward()
+    return type(e.value).__name__, str(e.value).replace("torch.", "tritongrad.")
+
+
+@pytest.mark.parametrize("case", ["size", "type", "not_tensor", "pre_not_tuple", "pre_size", "post_count",
+                                  "post_none"])
+def test_hook_results_are_checked_as_in_pytorch(torch, case):
+    assert _hook_error(tg, case) == _hook_error(torch, case)
+
+
+def test_post_accumulate_grad_hook_under_create_graph():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    modes = []
+    x.register_post_accumulate_grad_hook(lambda p: modes.append(tg.is_grad_enabled()))
+    (x * x).sum().backward(create_graph=True)
+    assert modes == [True]  # as in PyTorch: no_grad only when the backward itself is not recorded

@@ -7,8 +7,9 @@ it runs unless `retain_graph`, so memory drops as backward proceeds.
 """
 import heapq
 
-from .graph import AccumulateGrad, edge
 from .grad_mode import set_grad_enabled, state
+from .graph import AccumulateGrad, edge
+from .hooks import check_hook_result, check_hook_results
 
 _tensor_cls = None  # set by tensor.py
 
@@ -213,7 +214,7 @@ def _run_tensor_hooks(hooks, g):
     for hook in tuple(hooks.values()):
         r = hook(g)
         if r is not None:
-            g = r
+            g = check_hook_result(hook, g, r)
     return g
 
 
@@ -263,7 +264,7 @@ def _run_node(node, grads, captures, captured, accumulate, create_graph, borrowe
         for hook in tuple(node._post_hooks.values()):
             r = hook(out, tuple(grads))
             if r is not None:
-                out = tuple(r)
+                out = check_hook_results(hook, out, r)
     return out
 
 
@@ -278,7 +279,7 @@ def _run_pre_hooks(node, grads):
     for hook in tuple(node._pre_hooks.values()):
         r = hook(grads)
         if r is not None:
-            grads = tuple(r)
+            grads = check_hook_results(hook, grads, r)
     return grads
 
 
@@ -318,6 +319,6 @@ def _accumulate(t, g, create_graph, borrowed):
     else:
         t._grad.add_(g)
     if t._post_acc_hooks:
-        with set_grad_enabled(False):
+        with set_grad_enabled(create_graph):  # NOTE: no_grad, unless create_graph (PyTorch)
             for hook in tuple(t._post_acc_hooks.values()):
                 hook(t)
