@@ -98,7 +98,8 @@ def _write(fh, header, tensors):
 
 def _host_array(t):
     """The tensor's values as a host array (bfloat16 as uint16 bits; synchronizes on CUDA)."""
-    return np.asarray(t._be.to_numpy(t._data))
+    a = np.asarray(t._be.to_numpy(t._data))
+    return a if a.flags.c_contiguous else a.copy(order="C")  # NOTE: C order always (loads contiguous)
 
 
 def _encode(x, tensors, ids):
