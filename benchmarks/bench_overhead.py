@@ -1,6 +1,6 @@
 """Per-step overhead on tiny and small problems: where Python dispatch, not arithmetic, rules.
 
-Cases (benchmark group = case):
+Cases (benchmark group "overhead/<case>/float32/full"):
 - tiny_chain:       `(a * b + c).sum().backward()` on 2x2 tensors (4 ops forward, their backward,
                     accumulation into three leaves);
 - rosenbrock_step:  one iteration of examples/rosenbrock.py (forward, backward, SGD update under
@@ -9,16 +9,20 @@ Cases (benchmark group = case):
 - net_small_step:   one training step of examples/two_layer_net.py network (a): 100x3 -> 32 -> 1, MSE;
 - net_large_step:   one training step of network (b): 64x1000 -> 100 -> 10, sum of squares.
 
-Providers: tritongrad (CPU, NumPy backend), torch (CPU; skipped when PyTorch is not installed),
-numpy (the same computation with its forward and backward written by hand: the floor for a
-NumPy-backed framework), and on a real GPU tritongrad-cuda / torch-cuda (synchronized inside the
-timed call; skipped otherwise, and under emulation, whose timings mean nothing).
+Providers (benchlib's names): tritongrad-cpu (NumPy backend), torch-cpu, numpy (the same
+computation with its forward and backward written by hand: the floor for a NumPy-backed
+framework), and on a real GPU tritongrad-cuda / torch-cuda (synchronized inside the timed call).
+A provider that cannot run here skips with benchlib's reason; with TRITONGRAD_BENCH_EMULATED=1 under
+emulated CUDA, tritongrad-cuda runs the three small cases only (plumbing, not timing).
 
     python -m pytest benchmarks/bench_overhead.py --benchmark-enable
     python -m pytest benchmarks/bench_overhead.py --benchmark-enable --benchmark-json=out.json
 
-Every provider runs on one CPU thread (see `one_thread`): this file measures overhead, not
-multi-core throughput.
+Timing is pytest-benchmark's own calibration (many short rounds), not benchlib.measure's capped
+rounds: these cases take microseconds and need many rounds on a noisy machine. Every provider runs
+on one CPU thread (see `one_thread`): this file measures overhead, not multi-core throughput.
+extra_info holds benchlib's labels (family "overhead", case, provider, device, size, x, dtype, mode)
+plus a description.
 
 Without --benchmark-enable (pyproject's default is --benchmark-disable) each case runs once: a
 smoke test.
@@ -28,35 +32,23 @@ import os
 
 import numpy as np
 import pytest
+from benchlib import EMULATED, torch, unavailable
 
 import tritongrad as tg
 
-try:
-    import torch
-except ImportError:  # PyTorch is only a benchmark peer
-    torch = None
 try:
     from threadpoolctl import threadpool_limits
 except ImportError:  # optional: without it NumPy's BLAS keeps its own thread count
     threadpool_limits = None
 
-PROVIDERS = ["tritongrad", "torch", "numpy", "tritongrad-cuda", "torch-cuda"]
+PROVIDERS = ["tritongrad-cpu", "torch-cpu", "numpy", "tritongrad-cuda", "torch-cuda"]
+EMULATED_CASES = ("tiny_chain", "rosenbrock_step", "net_small_step")  # the interpreter: ~1 ms a launch
 
 
 def _lib(provider):
-    """(library, device) for an autograd provider, or skip when it cannot run here."""
-    if provider.startswith("torch"):
-        if torch is None:
-            pytest.skip("PyTorch is not installed")
-        if provider == "torch-cuda" and not torch.cuda.is_available():
-            pytest.skip("PyTorch has no CUDA device here")
-        return torch, ("cuda" if provider == "torch-cuda" else "cpu")
-    if provider == "tritongrad-cuda":
-        if not tg.cuda.is_available():
-            pytest.skip("no CUDA device")
-        if tg.cuda.is_emulated():
-            pytest.skip("CUDA is emulated (Triton interpreter): its timings mean nothing")
-    return tg, ("cuda" if provider == "tritongrad-cuda" else "cpu")
+    """(library, device) of an autograd provider."""
+    lib, _, device = provider.partition("-")
+    return (tg if lib == "tritongrad" else torch), device
 
 
 def _sync(lib, device):
@@ -202,14 +194,16 @@ def net_step(provider, rng, net):
     return step
 
 
+# case -> (size label, x = elements of the largest operand, description, builder(provider, rng))
 CASES = {
-    "tiny_chain": ("(a * b + c).sum().backward(), 2x2 float32", lambda p, rng: tiny_chain(p, rng)),
-    "rosenbrock_step": ("one Rosenbrock iteration: f, backward, SGD update, zero_", lambda p, rng: rosenbrock(p, 1)),
-    "rosenbrock_1000": ("1000 Rosenbrock iterations from (-1, 1), lr 0.01", lambda p, rng: rosenbrock(p, 1000)),
-    "net_small_step": ("training step, 100x3 -> 32 -> 1, relu, MSE: forward, backward, SGD, zero grads",
-                       lambda p, rng: net_step(p, rng, "small")),
-    "net_large_step": ("training step, 64x1000 -> 100 -> 10, relu, sum of squares: forward, backward, SGD, "
-                       "zero grads", lambda p, rng: net_step(p, rng, "large")),
+    "tiny_chain": ("2x2", 4, "(a * b + c).sum().backward(), 2x2 float32", lambda p, rng: tiny_chain(p, rng)),
+    "rosenbrock_step": ("2", 2, "one Rosenbrock iteration: f, backward, SGD update, zero_",
+                        lambda p, rng: rosenbrock(p, 1)),
+    "rosenbrock_1000": ("2", 2, "1000 Rosenbrock iterations from (-1, 1), lr 0.01", lambda p, rng: rosenbrock(p, 1000)),
+    "net_small_step": ("100x3-32-1", 300, "training step, 100x3 -> 32 -> 1, relu, MSE: forward, backward, SGD, "
+                       "zero grads", lambda p, rng: net_step(p, rng, "small")),
+    "net_large_step": ("64x1000-100-10", 100_000, "training step, 64x1000 -> 100 -> 10, relu, sum of squares: "
+                       "forward, backward, SGD, zero grads", lambda p, rng: net_step(p, rng, "large")),
 }
 
 
@@ -237,15 +231,27 @@ def one_thread():
             torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize("provider", PROVIDERS)
-@pytest.mark.parametrize("case", list(CASES))
+def _params():
+    out = []
+    for case in CASES:
+        for provider in PROVIDERS:
+            why = unavailable(provider)
+            if not why and EMULATED and provider == "tritongrad-cuda" and case not in EMULATED_CASES:
+                why = "too slow under emulated CUDA (Triton's interpreter); the small cases prove the plumbing"
+            out.append(pytest.param(case, provider, marks=[pytest.mark.skip(reason=why)] if why else []))
+    return out
+
+
+@pytest.mark.parametrize("case, provider", _params())
 def test_overhead(benchmark, one_thread, case, provider):
-    description, build = CASES[case]
+    size, x, description, build = CASES[case]
     step = build(provider, np.random.default_rng(0))
-    benchmark.group = case
-    benchmark.extra_info.update(case=case, description=description, provider=provider,
+    step()  # NOTE: the first call compiles kernels (CUDA) and warms caches: never timed
+    benchmark.group = f"overhead/{case}/float32/full"
+    benchmark.extra_info.update(family="overhead", case=case, provider=provider,
+                                device="cuda" if provider.endswith("-cuda") else "cpu", size=size, x=x,
+                                dtype="float32", mode="full", description=description,
                                 torch_threads=torch.get_num_threads() if torch is not None else None,
-                                blas_threads=one_thread,
-                                cpu_count=os.cpu_count())
+                                blas_threads=one_thread, cpu_count=os.cpu_count())
     out = benchmark(step)
     assert math.isfinite(out.item())
