@@ -1,6 +1,6 @@
 """Per-step overhead on tiny and small problems: where Python dispatch, not arithmetic, rules.
 
-Cases (benchmark group "overhead/<case>/float32/full"):
+Cases (benchmark group "overhead/<case>/float32/eager"):
 - tiny_chain:       `(a * b + c).sum().backward()` on 2x2 tensors (4 ops forward, their backward,
                     accumulation into three leaves);
 - rosenbrock_step:  one iteration of examples/rosenbrock.py (forward, backward, SGD update under
@@ -247,10 +247,10 @@ def test_overhead(benchmark, one_thread, case, provider):
     size, x, description, build = CASES[case]
     step = build(provider, np.random.default_rng(0))
     step()  # NOTE: the first call compiles kernels (CUDA) and warms caches: never timed
-    benchmark.group = f"overhead/{case}/float32/full"
+    benchmark.group = f"overhead/{case}/float32/eager"
     benchmark.extra_info.update(family="overhead", case=case, provider=provider,
                                 device="cuda" if provider.endswith("-cuda") else "cpu", size=size, x=x,
-                                dtype="float32", mode="full", description=description,
+                                dtype="float32", mode="eager", description=description,
                                 torch_threads=torch.get_num_threads() if torch is not None else None,
                                 blas_threads=one_thread, cpu_count=os.cpu_count())
     out = benchmark(step)
