@@ -400,6 +400,9 @@ class Tensor:
         dtype = self._dtype if dtype is None else dtype
         if be is self._be and dtype is self._dtype and not copy:
             return self
+        if not dtype.is_floating_point and self._requires_grad:
+            with grad_mode.no_grad():  # NOTE: integer results carry no gradient, as in PyTorch
+                return V.ToCopy.apply(self, dtype, be)
         return V.ToCopy.apply(self, dtype, be)
 
     def cpu(self):

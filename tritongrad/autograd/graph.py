@@ -192,7 +192,8 @@ class SavedTensor:
             return self._unpack_hooked(node)
         t = self.tensor
         if t._vc[0] != self.version:
-            owner = node.name() if self.is_output else (self.grad_fn.name() if self.grad_fn else None)
+            # NOTE: as PyTorch, a saved input is named by its current grad_fn (the in-place op's node)
+            owner = node.name() if self.is_output else (t._grad_fn.name() if t._grad_fn else None)
             which = f", which is output {self.output_nr} of {owner}," if owner else ""
             raise RuntimeError(
                 "one of the variables needed for gradient computation has been modified by an inplace "
