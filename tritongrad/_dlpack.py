@@ -109,7 +109,7 @@ def device_of(t):
 def export(t, stream=None, max_version=None, dl_device=None, copy=None):
     """Tensor.__dlpack__: a "dltensor" PyCapsule viewing t's memory."""
     if t.requires_grad:
-        raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
     if dl_device is not None and tuple(dl_device) != device_of(t):
         raise BufferError(f"tritongrad cannot export a {t.device} tensor to DLPack device {tuple(dl_device)}")
     if copy:
@@ -220,24 +220,30 @@ def import_capsule(capsule, device_type=kDLCUDA):
     ptr = (dl.data or 0) + dl.byte_offset
     span = (1 + sum((n - 1) * s for n, s in zip(shape, strides))) * dtype.itemsize if all(shape) else 0
     host = None
-    if device_type == kDLCPU:  # emulated CUDA: the interpreter reads storages as host bytes
+    if device_type in (kDLCPU, kDLCUDAHost):  # host memory (emulated CUDA: the interpreter reads it)
         host = np.ctypeslib.as_array((ctypes.c_uint8 * span).from_address(ptr)) if span else np.empty(0, np.uint8)
     _api.PyCapsule_SetName(id(capsule), _USED[name])  # NOTE: we own the struct now: no double free
     storage = DLPackStorage(ptr, span, addr, deleter if deleter else None, host)
     return DeviceArray(storage, 0, shape, strides, dtype)
 
 
-class _CapsuleHolder:
-    """Lets NumPy consume a raw CPU capsule (np.from_dlpack wants an object with __dlpack__)."""
+class _HostOwner:
+    """A NumPy array's owner for CPU memory from a raw capsule: holds the storage that calls the
+    producer's deleter. NOTE: not np.from_dlpack, which imports unversioned capsules read-only."""
 
-    def __init__(self, capsule):
-        self.capsule = capsule
+    def __init__(self, a):
+        self.storage = a.buf
+        self.__array_interface__ = dict(version=3, shape=a.shape, typestr=a.dtype.np.str, data=(a.data_ptr(), False),
+                                        strides=tuple(s * a.itemsize for s in a.strides))
 
-    def __dlpack__(self, **kwargs):
-        return self.capsule
 
-    def __dlpack_device__(self):
-        return (kDLCPU, 0)
+def _host_array_from_capsule(capsule, device_type):
+    a = import_capsule(capsule, device_type)
+    if a.dtype is dt.bfloat16:
+        raise BufferError("tritongrad has no bfloat16 CPU tensors")
+    if not a.buf.nbytes:
+        return np.empty(a.shape, a.dtype.np)
+    return np.asarray(_HostOwner(a))
 
 
 def from_dlpack(ext_tensor):
@@ -260,8 +266,9 @@ def from_dlpack(ext_tensor):
         raise TypeError(f"from_dlpack expects an object with __dlpack__ or a DLPack capsule, got "
                         f"{type(ext_tensor).__name__}")
     if dev_type in (kDLCPU, kDLCUDAHost):
-        src = ext_tensor if hasattr(ext_tensor, "__dlpack__") else _CapsuleHolder(ext_tensor)
-        return Tensor._make(np.from_dlpack(src))
+        if hasattr(ext_tensor, "__dlpack__"):
+            return Tensor._make(np.from_dlpack(ext_tensor))
+        return Tensor._make(_host_array_from_capsule(ext_tensor, dev_type))
     if dev_type != kDLCUDA:
         raise BufferError(f"tritongrad cannot import DLPack device type {dev_type} (only CPU and CUDA)")
     from . import cuda
