@@ -129,7 +129,7 @@ class Provider:
     def __init__(self, name):
         self.name = name
         self.lib, _, dev = name.partition("-")
-        self.device = dev or "cpu"
+        self.device = "cuda" if self.lib == "cupy" else dev or "cpu"
         self.mod = {"tritongrad": tg, "torch": torch, "numpy": np, "cupy": cupy}[self.lib]
         self.rng = np.random.default_rng(0)
 
@@ -153,12 +153,13 @@ class Provider:
 
     def sync(self):
         """Wait until the device has finished the work queued so far."""
-        if self.device == "cuda":
-            if self.lib == "tritongrad":
-                tg.cuda.synchronize()
-            elif self.lib == "torch":
-                torch.cuda.synchronize()
-        elif self.lib == "cupy":
+        if self.device != "cuda":
+            return
+        if self.lib == "tritongrad":
+            tg.cuda.synchronize()
+        elif self.lib == "torch":
+            torch.cuda.synchronize()
+        else:
             cupy.cuda.runtime.deviceSynchronize()
 
     def grad(self, outputs, inputs, grad_outputs):
