@@ -20,7 +20,8 @@
 #
 # Knobs: PYTHON (default python, else python3), GPU_CHECK_TOTAL_S (530), GPU_CHECK_TESTS_S (240),
 # GPU_CHECK_BENCH_S (240), TRITONGRAD_BENCH_CASE_S (0.1: seconds of timed calls per case),
-# GPU_CHECK_TESTS (test paths, default "tests").
+# GPU_CHECK_TESTS (test paths, default "tests"), GPU_CHECK_EXAMPLES (default examples/*.py),
+# GPU_CHECK_BENCH (benchmark files, default all, the copy reference first).
 # GPU_CHECK_DRY=1: a dry run of the plumbing on a machine without a GPU: emulated CUDA (Triton's
 # interpreter), a few tests, short examples, quick benchmarks; its timings mean nothing.
 set -u
@@ -115,7 +116,7 @@ declare -A DRY_ARGS=([two_layer_net]="--steps 2" [rosenbrock]="--iterations 5" [
                      [custom_triton_op]="--steps 2" [train_digits]="--epochs 1 --max-steps 2")
 ex_pass=0 ex_fail=0 ex_failed=""
 : >"$OUT/examples.log"
-for ex in examples/*.py; do
+for ex in ${GPU_CHECK_EXAMPLES:-examples/*.py}; do
     name=$(basename "$ex" .py)
     args=""
     [[ $DRY == 1 ]] && args=${DRY_ARGS[$name]:-}
@@ -134,6 +135,8 @@ for f in updates elementwise reductions matmul training overhead; do  # NOTE: th
     [[ -f benchmarks/bench_$f.py ]] && BENCH+=("benchmarks/bench_$f.py")
 done
 for f in benchmarks/bench_*.py; do [[ " ${BENCH[*]} " == *" $f "* ]] || BENCH+=("$f"); done
+# shellcheck disable=SC2206
+[[ -n ${GPU_CHECK_BENCH:-} ]] && BENCH=($GPU_CHECK_BENCH)
 budget=$(clamp $(($(left) - 90)) 30 "${GPU_CHECK_BENCH_S:-240}")
 rm -f "$OUT/bench.json"
 TRITONGRAD_BENCH_BUDGET_S=$budget run_step bench $((budget + 45)) "$OUT/bench.log" "${PYTEST[@]}" "${BENCH[@]}" -q \

@@ -178,3 +178,30 @@ def test_real_quick_run_on_the_cpu(tmp_path):
     assert "| sum-dim0 | fwd | float32 | tritongrad-cpu | 2^10 |" in text
     assert proc.stdout.count("not measured") == 9  # no GPU data: no target can be judged
     assert (tmp_path / "quick.png").exists() or (tmp_path / "quick.svg").exists()
+
+
+# --- scripts/gpu_check.sh ------------------------------------------------------------------------------
+GPU_CHECK = ROOT / "scripts" / "gpu_check.sh"
+
+
+def test_gpu_check_is_valid_bash():
+    proc = subprocess.run(["bash", "-n", str(GPU_CHECK)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_gpu_check_dry_run(tmp_path):
+    """GPU_CHECK_DRY=1: every step's plumbing on emulated CUDA (a few tests, one example, one benchmark file)."""
+    env = dict(os.environ, GPU_CHECK_DRY="1", PYTHON=sys.executable, GPU_CHECK_TESTS="tests/test_cuda_graph_example.py",
+               GPU_CHECK_EXAMPLES="examples/rosenbrock.py", GPU_CHECK_BENCH="benchmarks/bench_reductions.py")
+    proc = subprocess.run(["bash", str(GPU_CHECK), str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    summary = (tmp_path / "summary.md").read_text()
+    assert "DRY RUN on emulated CUDA: timings mean nothing" in summary
+    assert "| tests (-m cuda, torch blocked) | pass | 1 passed, 0 failed, 0 errors, 1 skipped |" in summary
+    assert "| examples (--device cuda) | pass | 1 passed, 0 failed |" in summary
+    assert "| report | pass |" in summary and summary.count("**not measured**") == 9
+    assert "--device cuda --iterations 5" in (tmp_path / "examples.log").read_text()
+    data = json.loads((tmp_path / "bench.json").read_text())
+    assert {b["extra_info"]["provider"] for b in data["benchmarks"]} >= {"tritongrad-cuda", "numpy"}
+    assert "nvidia-smi" in (tmp_path / "env.log").read_text() and (tmp_path / "bench.md").exists()
