@@ -7,7 +7,9 @@ custom Functions), whose `apply` calls the Function's `backward(ctx, *grads)`.
 
 Built-in ops (`_builtin = True`, in tritongrad/ops) return backend arrays from forward and list
 their inputs first (`_n_inputs`, Python scalars included, as PyTorch wraps them); custom Functions
-return Tensors and run forward under no_grad, as in PyTorch.
+return Tensors and run forward under no_grad, as in PyTorch; what their backward returns is checked
+as PyTorch's engine checks it (count, type, shape, device; dtype cast, broadcast shapes summed).
+`once_differentiable` marks a backward that cannot itself be differentiated.
 """
 import functools
 import warnings
@@ -38,14 +40,16 @@ class BackwardNode(Node):
         return tuple(None if s is None else s.unpack(self) for s in self._saved)
 
     def mark_dirty(self, *tensors):
+        """Declare inputs that forward modified in place (and returns): their history is rebased onto this node."""
         self._dirty = tensors
 
     def mark_non_differentiable(self, *tensors):
+        """Declare outputs that get no gradient (e.g. indices): they do not require grad."""
         self._non_diff = tensors
 
     def set_materialize_grads(self, value):
+        """True (default): backward gets zeros for outputs without a gradient; False: it gets None."""
         self._materialize = bool(value)
-
 
 
 class CustomBackwardNode(BackwardNode):
