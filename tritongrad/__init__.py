@@ -24,6 +24,7 @@ from ._dtype import (bfloat16, bool_ as bool, dtype, float16, float32, float64, 
                      int8, int16, int32, int64, promote_types, set_default_dtype, uint8)
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
 from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
 from .random import initial_seed, manual_seed  # noqa: E402
@@ -40,4 +41,4 @@ __all__ = ["Tensor", "Size", "device", "dtype", "autograd", "backends", "cuda", 
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "save", "load",
-           "from_dlpack", *_creation_all, *_METHODS]
+           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", *_creation_all, *_METHODS]
