@@ -377,3 +377,14 @@ def test_messages_match_pytorch(torch):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             assert run(tg, bwd) == run(torch, bwd)
+
+
+def test_gradient_on_the_wrong_device(device):
+    if device == "cpu":
+        pytest.skip("needs a second device: runs with device=cuda (real or emulated)")
+    fn = _one("Foo", lambda ctx, g: g.cpu())
+    x = tg.randn(3, device=device, requires_grad=True)
+    with pytest.raises(RuntimeError) as e:
+        fn.apply(x).sum().backward()
+    assert str(e.value) == ("Function FooBackward returned an invalid gradient at index 0 - expected device cuda:0 "
+                            "but got cpu")
