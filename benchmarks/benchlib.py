@@ -11,7 +11,8 @@ Modes:
   optional TRITONGRAD_BENCH_BUDGET_S wall-clock budget for the whole run, after which the
   remaining cases skip (so that a results file is still written).
 - quick (TRITONGRAD_BENCH_QUICK=1, or automatically when CUDA is emulated or absent): small
-  sizes and few rounds: a smoke test that runs on the CPU in CI.
+  sizes and few rounds: a smoke test that runs on the CPU in CI. TRITONGRAD_BENCH_QUICK=0 forces
+  the full sizes without a GPU (the CPU providers alone).
 
 CUDA providers are meaningful only on a real GPU. Under emulated CUDA (Triton's interpreter,
 about 1 ms per program) the tritongrad-cuda cases skip, unless TRITONGRAD_BENCH_EMULATED=1, which
@@ -34,7 +35,9 @@ import tritongrad as tg
 
 REAL_CUDA = tg.cuda.is_available() and not tg.cuda.is_emulated()
 EMULATED = tg.cuda.is_emulated()
-QUICK = os.environ.get("TRITONGRAD_BENCH_QUICK", "0") not in ("", "0") or not REAL_CUDA
+# NOTE: unset: quick unless on a real GPU; "0" forces full sizes (e.g. the CPU providers alone)
+QUICK = os.environ.get("TRITONGRAD_BENCH_QUICK", "") not in ("", "0") or (
+    not REAL_CUDA and os.environ.get("TRITONGRAD_BENCH_QUICK") != "0")
 RUN_EMULATED = EMULATED and os.environ.get("TRITONGRAD_BENCH_EMULATED", "0") not in ("", "0")
 CASE_S = float(os.environ.get("TRITONGRAD_BENCH_CASE_S", "0.02" if QUICK else "0.2"))
 BUDGET_S = float(os.environ.get("TRITONGRAD_BENCH_BUDGET_S", "0") or 0)

@@ -21,7 +21,7 @@
 # Knobs: PYTHON (default python, else python3), GPU_CHECK_TOTAL_S (530), GPU_CHECK_TESTS_S (240),
 # GPU_CHECK_BENCH_S (240), TRITONGRAD_BENCH_CASE_S (0.1: seconds of timed calls per case),
 # GPU_CHECK_TESTS (test paths, default "tests"), GPU_CHECK_EXAMPLES (default examples/*.py),
-# GPU_CHECK_BENCH (benchmark files, default all, the copy reference first).
+# GPU_CHECK_BENCH (benchmark files, default all: the copy reference first, matmul, the slowest, last).
 # GPU_CHECK_DRY=1: a dry run of the plumbing on a machine without a GPU: emulated CUDA (Triton's
 # interpreter), a few tests, short examples, quick benchmarks; its timings mean nothing.
 set -u
@@ -131,7 +131,7 @@ STATUS[examples]=$((ex_fail > 0))
 
 # --- 5. benchmarks ----------------------------------------------------------------------------------
 BENCH=()
-for f in updates elementwise reductions matmul training overhead; do  # NOTE: the copy reference first
+for f in updates elementwise reductions training overhead matmul; do  # NOTE: the copy reference first
     [[ -f benchmarks/bench_$f.py ]] && BENCH+=("benchmarks/bench_$f.py")
 done
 for f in benchmarks/bench_*.py; do [[ " ${BENCH[*]} " == *" $f "* ]] || BENCH+=("$f"); done
