@@ -14,6 +14,8 @@ import pytest
 import tritongrad as tg
 from tritongrad.autograd.graph import AccumulateGrad
 
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning:triton.*")  # NOTE: masked lanes in the interpreter
+
 
 def msg(text):
     """PyTorch's text as tritongrad prints it; drops PyTorch's '(Triggered internally at ...)' suffix."""

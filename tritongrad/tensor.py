@@ -536,8 +536,11 @@ class Tensor:
         if any(s < 0 for s in out[:lead]):
             raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
                                f"dimension {out.index(-1)}")
-        out = tuple(out)
-        return self._view_op(V.Expand, "expand", out, out)
+        return self._expand(tuple(out))
+
+    def _expand(self, shape):
+        """expand() to a checked shape (a tuple): what backward formulas call."""
+        return self._view_op(V.Expand, "expand", shape, shape)
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -585,7 +588,9 @@ class Tensor:
             shape, k = value.shape, 0
             while k < len(shape) and shape[k] == 1:
                 k += 1
-            value = value.reshape(shape[k:]).expand(dst.shape)
+            if k:
+                value = value.reshape(shape[k:])
+            value.detach().expand(dst.shape)  # NOTE: raises PyTorch's message when the value does not fit
         dst.copy_(value)
 
     def select(self, dim, index):
@@ -602,11 +607,15 @@ class Tensor:
     # --- math: methods and operators call the ops -------------------------------------------------
     def add(self, other, *, alpha=1):
         a, b, _ = operands(self, other)
+        if alpha != 1:
+            I.check_alpha(a._dtype, alpha)
         return E.Add.apply(a, b, alpha)
 
     def sub(self, other, *, alpha=1):
         _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
+        if alpha != 1:
+            I.check_alpha(a._dtype, alpha)
         return E.Sub.apply(a, b, alpha)
 
     def mul(self, other):

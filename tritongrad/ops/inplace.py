@@ -18,6 +18,23 @@ _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bf
                  "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
+OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a single memory "
+           "location. Please clone() the tensor before performing the operation.")
+
+
+def _check_overlap(t):
+    """An expanded tensor (stride 0 over a dim of size > 1) cannot be written to."""
+    if not t._be.is_contiguous(t._data):
+        for size, stride in zip(t._data.shape, t._be.strides(t._data)):
+            if stride == 0 and size > 1:
+                raise RuntimeError(OVERLAP)
+
+
+def check_alpha(rt, alpha):
+    if alpha != 1 and isinstance(alpha, float) and not rt.is_floating_point:
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
+
 def _check_autograd(t):
     if not state.grad_enabled:
         return
@@ -48,11 +65,13 @@ def binary_(t, op, other, alpha=1):
         raise TypeError(f"unsupported operand type: expected a Tensor or a number, got {type(other).__name__}")
     _check_shape(t, other)
     rt = result_type(t, other)
+    check_alpha(rt, alpha)
     if op == "div" and not rt.is_floating_point:
         rt = dt.get_default_dtype()
     if rt._kind > t._dtype._kind:
         raise RuntimeError(f"result type {_SCALAR_NAMES[rt.name]} can't be cast to the desired output type "
                            f"{_SCALAR_NAMES[t._dtype.name]}")
+    _check_overlap(t)
     _check_autograd(t)
     if not _needs_graph(t, other):
         b = other
@@ -71,6 +90,7 @@ def copy_(t, src):
         _check_shape(t, src)
     elif not isinstance(src, (int, float)):
         raise TypeError(f"copy_(): argument 'src' must be a Tensor or a number, not {type(src).__name__}")
+    _check_overlap(t)
     _check_autograd(t)
     if not _needs_graph(t, src):
         if isinstance(src, util.Tensor):
@@ -87,6 +107,7 @@ def fill_(t, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return copy_(t, value)
+    _check_overlap(t)
     _check_autograd(t)
     if not _needs_graph(t):
         t._be.fill_(t._data, value)
@@ -97,6 +118,7 @@ def fill_(t, value):
 
 def unary_(t, fn, name, args):
     """t = fn(t) for an elementwise op."""
+    _check_overlap(t)
     _check_autograd(t)
     if not _needs_graph(t):
         from ..autograd.grad_mode import no_grad
