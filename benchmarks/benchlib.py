@@ -50,11 +50,9 @@ if REAL_CUDA or EMULATED:
 
 def _import(name):
     """The module, or None when it is not installed or fails to import."""
-    if importlib.util.find_spec(name) is None:
-        return None
     try:
-        return __import__(name)
-    except Exception:  # NOTE: e.g. cupy without a CUDA runtime, or torch blocked in this process
+        return __import__(name) if importlib.util.find_spec(name) is not None else None
+    except Exception:  # NOTE: e.g. cupy without a CUDA runtime, or torch blocked (TRITONGRAD_BLOCK_TORCH=1)
         return None
 
 
@@ -79,7 +77,7 @@ def unavailable(provider):
     if provider == "tritongrad-cuda":
         return None if REAL_CUDA or RUN_EMULATED else _WHY_GPU
     if provider.startswith("torch") and torch is None:
-        return "PyTorch is not installed"
+        return "PyTorch is not importable here (not installed, or blocked by TRITONGRAD_BLOCK_TORCH=1)"
     if provider == "torch-cuda" and not TORCH_CUDA:
         return "PyTorch has no CUDA device here" if REAL_CUDA else _WHY_GPU
     if provider == "cupy" and cupy is None:

@@ -2,7 +2,7 @@
 # One command for a machine with an NVIDIA GPU and no internet: the GPU tests, every example on
 # cuda, and the benchmarks with their report, all written to OUTDIR.
 #
-#   scripts/gpu_check.sh OUTDIR
+#   scripts/gpu_check.sh OUTDIR          # e.g. benchmarks/results/h100 (issue 5's results live there)
 #
 # Steps (each runs even when an earlier one failed; its exit status goes into OUTDIR/summary.md):
 #   1. env       nvidia-smi, Python and package versions                       -> env.log
@@ -76,7 +76,7 @@ fi
     echo "python: $PY ($("$PY" --version 2>&1))"
     "$PY" - <<'EOF'
 import importlib.metadata as md
-for dist in ["triton", "numpy", "torch", "cupy-cuda12x", "cupy-cuda13x", "cuda-core", "cuda-bindings", "pytest",
+for dist in ["triton", "numpy", "torch", "cupy", "cupy-cuda12x", "cupy-cuda13x", "cuda-core", "cuda-bindings", "pytest",
              "pytest-benchmark", "setuptools", "matplotlib"]:
     try:
         print(f"{dist}: {md.version(dist)}")
