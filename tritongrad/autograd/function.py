@@ -108,6 +108,9 @@ class Function:
         attrs = {"_forward_cls": cls, "__module__": cls.__module__}
         if cls._builtin:
             attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
+        # PyTorch 2 style: forward(*args) computes, setup_context(ctx, inputs, output) saves; a
+        # built-in of this style runs without a graph at the cost of its computation alone.
+        cls._new_style = cls.setup_context is not Function.__dict__["setup_context"].__func__
         cls._backward_cls = type(name, (BackwardNode if cls._builtin else CustomBackwardNode,), attrs)
 
     @staticmethod
@@ -136,7 +139,7 @@ class Function:
         if cls._builtin:
             if record:
                 return _record_builtin(cls, args)
-            out = cls.forward(_NULL, *args)
+            out = cls.forward(*args) if cls._new_style else cls.forward(_NULL, *args)
             return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
         return _apply_custom(cls, args, record)
 
@@ -149,7 +152,11 @@ def _record_builtin(cls, args):
     inputs = args[:cls._n_inputs] if cls._n_inputs else args
     node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
     node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
-    raw = cls.forward(node, *args)
+    if cls._new_style:
+        raw = cls.forward(*args)
+        cls.setup_context(node, args, raw)
+    else:
+        raw = cls.forward(node, *args)
     if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
         outs = tuple(Tensor._make(r) for r in raw)
         node._num_outputs = len(outs)
@@ -181,7 +188,7 @@ def _apply_custom(cls, args, record):
         node.next_functions = tuple(edge(args[i]) for i in positions)
         node._input_meta = tuple((args[i].shape, args[i]._dtype, args[i].device) for i in positions)
     with no_grad():
-        if cls.setup_context is not Function.setup_context:
+        if cls._new_style:
             out = cls.forward(*args)
             cls.setup_context(node, args, out)
         else:

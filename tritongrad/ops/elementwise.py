@@ -20,10 +20,14 @@ class Add(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
-        ctx.shapes = (a._data.shape, _shape(b))
+    def forward(a, b, alpha=1):
         return a._be.binary("add", a._data, _arr(b), alpha)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, b, *alpha = inputs
+        ctx.alpha = alpha[0] if alpha else 1
+        ctx.shapes = (a._data.shape, _shape(b))
 
     @staticmethod
     def backward(ctx, g):
@@ -38,10 +42,10 @@ class Sub(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, a, b, alpha=1):
-        ctx.alpha = alpha
-        ctx.shapes = (a._data.shape, _shape(b))
+    def forward(a, b, alpha=1):
         return a._be.binary("sub", a._data, _arr(b), alpha)
+
+    setup_context = Add.setup_context
 
     @staticmethod
     def backward(ctx, g):
@@ -57,8 +61,12 @@ class Rsub(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, s):
+    def forward(a, s):
         return a._be.rbinary("sub", s, a._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        pass
 
     @staticmethod
     def backward(ctx, g):
@@ -70,12 +78,16 @@ class Mul(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, a, b):
-        na, nb = ctx.needs_input_grad[:2]
+    def forward(a, b):
+        return a._be.binary("mul", a._data, _arr(b))
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, b = inputs
+        na, nb = ctx.needs_input_grad
         ctx.save_for_backward(a if nb else None, b if na and isinstance(b, util.Tensor) else None)
         ctx.scalar = None if isinstance(b, util.Tensor) else b  # NOTE: tensors go through saved_tensors
         ctx.shapes = (a._data.shape, _shape(b))
-        return a._be.binary("mul", a._data, _arr(b))
 
     @staticmethod
     def backward(ctx, g):
@@ -91,12 +103,15 @@ class Div(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, a, b):
-        na, nb = ctx.needs_input_grad[:2]
-        ctx.save_for_backward(a if nb else None, b if isinstance(b, util.Tensor) else None)
+    def forward(a, b):
+        return a._be.binary("div", a._data, _arr(b))
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, b = inputs
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if isinstance(b, util.Tensor) else None)
         ctx.scalar = None if isinstance(b, util.Tensor) else b  # NOTE: tensors go through saved_tensors
         ctx.shapes = (a._data.shape, _shape(b))
-        return a._be.binary("div", a._data, _arr(b))
 
     @staticmethod
     def backward(ctx, g):
@@ -115,10 +130,13 @@ class Pow(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, n):
-        ctx.save_for_backward(a)
-        ctx.n = n
+    def forward(a, n):
         return a._be.binary("pow", a._data, n)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(inputs[0])
+        ctx.n = inputs[1]
 
     @staticmethod
     def backward(ctx, g):
@@ -133,10 +151,13 @@ class PowGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, a, n):
-        ctx.save_for_backward(g, a)
-        ctx.n = n
+    def forward(g, a, n):
         return g._be.pow_backward(g._data, a._data, n)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        g, a, ctx.n = inputs
+        ctx.save_for_backward(g, a)
 
     @staticmethod
     def backward(ctx, gg):
@@ -194,10 +215,12 @@ class RPow(Op):
 def _unary(name, node, save_input=False, save_output=False, grad=None):
     """An op `y = name(x)` whose backward is `grad(ctx, g, x_or_None, y_or_None)`."""
 
-    def forward(ctx, a):
-        if save_input:
-            ctx.save_for_backward(a)
+    def forward(a):
         return a._be.unary(name, a._data)
+
+    def setup_context(ctx, inputs, out):
+        if save_input:
+            ctx.save_for_backward(inputs[0])
 
     def backward(ctx, g):
         saved = ctx.saved_tensors
@@ -206,7 +229,8 @@ def _unary(name, node, save_input=False, save_output=False, grad=None):
         return grad(ctx, g, x, y)
 
     return type(name.capitalize(), (Op,), {"node_name": node, "_save_output": save_output,
-                                           "forward": staticmethod(forward), "backward": staticmethod(backward)})
+                                           "forward": staticmethod(forward), "backward": staticmethod(backward),
+                                           "setup_context": staticmethod(setup_context)})
 
 
 Neg = _unary("neg", "NegBackward0", grad=lambda ctx, g, x, y: -g)
@@ -230,10 +254,13 @@ class ThresholdGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, x, threshold):
-        ctx.save_for_backward(x)
-        ctx.threshold = threshold
+    def forward(g, x, threshold):
         return g._be.threshold_backward(g._data, x._data, threshold)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        _, x, ctx.threshold = inputs
+        ctx.save_for_backward(x)
 
     @staticmethod
     def backward(ctx, gg):
@@ -248,9 +275,12 @@ class SigmoidGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
+    def forward(g, y):
         return g._be.sigmoid_backward(g._data, y._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(*inputs)
 
     @staticmethod
     def backward(ctx, gg):
@@ -265,9 +295,12 @@ class TanhGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, y):
-        ctx.save_for_backward(g, y)
+    def forward(g, y):
         return g._be.tanh_backward(g._data, y._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(*inputs)
 
     @staticmethod
     def backward(ctx, gg):
@@ -280,10 +313,13 @@ class Clamp(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, lo, hi):
-        ctx.save_for_backward(a)
-        ctx.lo, ctx.hi = lo, hi
+    def forward(a, lo, hi):
         return a._be.clamp(a._data, lo, hi)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, ctx.lo, ctx.hi = inputs
+        ctx.save_for_backward(a)
 
     @staticmethod
     def backward(ctx, g):
@@ -306,10 +342,13 @@ class ClampGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, x, lo, hi):
-        ctx.save_for_backward(x)
-        ctx.lo, ctx.hi = lo, hi
+    def forward(g, x, lo, hi):
         return g._be.clamp_backward(g._data, x._data, lo, hi)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        _, x, ctx.lo, ctx.hi = inputs
+        ctx.save_for_backward(x)
 
     @staticmethod
     def backward(ctx, gg):

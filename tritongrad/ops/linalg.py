@@ -46,10 +46,14 @@ class Matmul(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
-        ctx.shape_a, ctx.shape_b = a.shape, b.shape
+    def forward(a, b):
         return a._be.matmul(a._data, b._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, b = inputs
+        ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if ctx.needs_input_grad[0] else None)
+        ctx.shape_a, ctx.shape_b = a._data.shape, b._data.shape
 
     @staticmethod
     def backward(ctx, g):

@@ -14,16 +14,20 @@ class Sum(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim, dtype):
-        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
+    def forward(a, dims, keepdim, dtype):
         out = a._be.reduce("sum", a._data, dims, keepdim)
         return out if dtype is None else a._be.astype(out, dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, ctx.dims, ctx.keepdim, _ = inputs
+        ctx.shape = a._data.shape
 
     @staticmethod
     def backward(ctx, g):
         if not ctx.keepdim:
             g = _unsqueeze_dims(g, ctx.dims, ctx.shape)
-        return g.expand(ctx.shape)
+        return g._expand(ctx.shape)
 
 
 class SumDim(Sum):
@@ -35,19 +39,23 @@ class Mean(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, dims, keepdim):
-        ctx.shape, ctx.dims, ctx.keepdim = a._data.shape, dims, keepdim
-        n = 1
-        for d in dims or range(a.ndim):
-            n *= a.shape[d]
-        ctx.n = n
+    def forward(a, dims, keepdim):
         return a._be.reduce("mean", a._data, dims, keepdim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, ctx.dims, ctx.keepdim = inputs
+        ctx.shape = shape = a._data.shape
+        n = 1
+        for d in ctx.dims or range(len(shape)):
+            n *= shape[d]
+        ctx.n = n
 
     @staticmethod
     def backward(ctx, g):
         if not ctx.keepdim:
             g = _unsqueeze_dims(g, ctx.dims, ctx.shape)
-        return (g / ctx.n).expand(ctx.shape)
+        return (g / ctx.n)._expand(ctx.shape)
 
 
 class MeanDim(Mean):

@@ -28,9 +28,12 @@ class View(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, shape):
-        ctx.shape = a.shape
+    def forward(a, shape):
         return a._be.view(a._data, shape)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.shape = inputs[0]._data.shape
 
     @staticmethod
     def backward(ctx, g):
@@ -46,9 +49,12 @@ class Permute(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, dims):
-        ctx.dims = dims
+    def forward(a, dims):
         return a._be.permute(a._data, dims)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.dims = inputs[1]
 
     @staticmethod
     def backward(ctx, g):
@@ -71,9 +77,12 @@ class Expand(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, shape):
-        ctx.shape = a.shape
+    def forward(a, shape):
         return a._be.expand(a._data, shape)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.shape = inputs[0]._data.shape
 
     @staticmethod
     def backward(ctx, g):
@@ -103,9 +112,12 @@ class Index(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, idx):
-        ctx.shape, ctx.idx = a.shape, idx
+    def forward(a, idx):
         return a._be.index(a._data, idx)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.shape, ctx.idx = inputs[0]._data.shape, inputs[1]
 
     @staticmethod
     def backward(ctx, g):
