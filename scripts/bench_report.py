@@ -25,6 +25,7 @@ COPY_MIN = 2**26  # NOTE: issue 5's targets hold from 2^26 elements; the referen
 ALIASES = {"tritongrad": "tritongrad-cpu", "torch": "torch-cpu"}  # bench_overhead.py's CPU providers
 ORDER = ["tritongrad-cuda", "torch-cuda", "cupy", "tritongrad-cpu", "torch-cpu", "numpy"]
 FAMILIES = ["updates", "elementwise", "reductions", "matmul", "training", "overhead"]
+MODES = ["fwd", "bwd", "full", "eager", "graph"]
 
 
 # --- loading -----------------------------------------------------------------------------------------
@@ -88,7 +89,7 @@ def compare(rows, copy_bw):
             ref = (torch_cuda if r["device"] == "cuda" else torch_cpu).get(_eager_key(r))
             if ref and ref is not r:
                 r["ref"] = r["median"] / ref["median"]
-                r["ref_text"] = f"{r['ref']:.2f}x torch eager time"
+                r["ref_text"] = f"{r['ref']:.3g}x torch eager time"
         elif r["gbs"] and r["device"] == "cuda" and copy_bw:
             r["ref"] = r["gbs"] / copy_bw[0]
             r["ref_text"] = f"{100 * r['ref']:.0f}% of copy"
@@ -174,7 +175,8 @@ def fmt_rate(r):
 def _sort_key(r):
     fam = FAMILIES.index(r["family"]) if r["family"] in FAMILIES else len(FAMILIES)
     prov = ORDER.index(r["provider"]) if r["provider"] in ORDER else len(ORDER)
-    return (fam, r["family"], r["case"], r["dtype"], r["mode"], r["x"], r["size"], prov)
+    mode = MODES.index(r["mode"]) if r["mode"] in MODES else len(MODES)
+    return (fam, r["family"], r["case"], r["dtype"], mode, r["mode"], r["x"], r["size"], prov)
 
 
 def describe(machine):
