@@ -185,6 +185,10 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
                     out = (out,)
                 if len(out) != len(node.next_functions):
                     _wrong_count(node, out)
+            elif (plain and accumulate and node_grads is not None and type(node) is AccumulateGrad
+                  and node.variable._hooks is None and node._pre_hooks is None and node._post_hooks is None):
+                _accumulate(node.variable, node_grads[0], create_graph, borrowed)  # a leaf, without hooks
+                continue
             else:
                 out = _run_node(node, node_grads, captures, captured, accumulate, create_graph, borrowed,
                                 retain_graph, node not in skip)

@@ -84,7 +84,16 @@ class CPUBackend:
 
     @staticmethod
     def expand(a, shape):
-        return np.broadcast_to(a, shape)
+        """A read-only broadcast view (stride 0 along expanded dims)."""
+        if not a.flags.c_contiguous:
+            return np.broadcast_to(a, shape)
+        # NOTE: np.broadcast_to is Python code; for a contiguous `a` the view is built directly
+        lead = len(shape) - a.ndim
+        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else st for n, m, st in zip(a.shape, shape[lead:],
+                                                                                        a.strides))
+        v = np.ndarray(shape, a.dtype, a, 0, strides)
+        v.flags.writeable = False
+        return v
 
     @staticmethod
     def index(a, idx):
