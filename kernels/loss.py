@@ -38,7 +38,7 @@ def _load_x(x_ptr, offs, row_ok, col_ok, ACC: tl.constexpr):
     return tl.where(col_ok[None, :], x, NEG_INF)
 
 
-@triton.jit(do_not_specialize=["M", "N", "INNER"])
+@triton.jit(do_not_specialize=["M"])  # NOTE: INNER == 1 specialized: unit-stride rows
 def softmax_fwd_kernel(x_ptr, y_ptr, M, N, INNER, LOG: tl.constexpr, ACC: tl.constexpr, SINGLE: tl.constexpr,
                        BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """y = (log_)softmax(x) along rows of N elements `INNER` apart; M rows (see the module docstring)."""
@@ -82,7 +82,7 @@ def softmax_fwd_kernel(x_ptr, y_ptr, M, N, INNER, LOG: tl.constexpr, ACC: tl.con
             tl.store(y_ptr + offs, y.to(y_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.jit(do_not_specialize=["M", "N", "INNER"])
+@triton.jit(do_not_specialize=["M"])  # NOTE: INNER == 1 specialized: unit-stride rows
 def softmax_bwd_kernel(g_ptr, y_ptr, dx_ptr, M, N, INNER, LOG: tl.constexpr, ACC: tl.constexpr,
                        SINGLE: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr):
     """dx from the upstream gradient g and the forward's output y (same layout as the forward)."""

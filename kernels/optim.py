@@ -20,7 +20,9 @@ from .._dtype import float64
 from . import _utils as U
 from . import elementwise as E
 
-_HYPER = ["lr", "momentum", "dampening", "weight_decay", "beta1", "beta2", "eps", "step_size", "bc2_sqrt", "n"]
+# NOTE: exactly each kernel's argument names (older Tritons look every name up in the signature)
+_SGD_DNS = ["n", "lr", "momentum", "dampening", "weight_decay"]
+_ADAM_DNS = ["n", "lr", "beta1", "beta2", "eps", "weight_decay", "step_size", "bc2_sqrt"]
 
 
 @triton.jit
@@ -35,7 +37,7 @@ def _s(x, ACC: tl.constexpr):
     return tl.full((), x, ACC)
 
 
-@triton.jit(do_not_specialize=_HYPER)
+@triton.jit(do_not_specialize=_SGD_DNS)
 def sgd_step_kernel(p_ptr, g_ptr, buf_ptr, n, lr: "fp64", momentum: "fp64", dampening: "fp64",
                     weight_decay: "fp64", ACC: tl.constexpr, HAS_WD: tl.constexpr, MAXIMIZE: tl.constexpr,
                     HAS_MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
@@ -63,7 +65,7 @@ def sgd_step_kernel(p_ptr, g_ptr, buf_ptr, n, lr: "fp64", momentum: "fp64", damp
     tl.store(p_ptr + offs, p.to(p_ptr.dtype.element_ty), mask=mask)
 
 
-@triton.jit(do_not_specialize=_HYPER)
+@triton.jit(do_not_specialize=_ADAM_DNS)
 def adam_step_kernel(p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, n, lr: "fp64", beta1: "fp64", beta2: "fp64",
                      eps: "fp64", weight_decay: "fp64", step_size: "fp64", bc2_sqrt: "fp64", ACC: tl.constexpr,
                      HAS_WD: tl.constexpr, DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr,
