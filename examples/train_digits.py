@@ -2,7 +2,8 @@
 
 The digits are scikit-learn's `load_digits()` set, shipped inside the package
 (`tritongrad/data/digits.csv.gz`: no download, no scikit-learn). 80% train (1,438 images), 20% test
-(359 images), a split fixed by the seed; pixels scaled to [-0.5, 0.5]. The model and the training loop use tritongrad's PyTorch-style API:
+(359 images), a split fixed by the seed; pixels scaled to [-0.5, 0.5]. The model and the training
+loop use tritongrad's PyTorch-style API:
 
     model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Dropout(0.1), nn.Linear(128, 10))
     loss = nn.CrossEntropyLoss()(model(x), labels)      # fused log-softmax kernel on CUDA
@@ -118,7 +119,7 @@ def main(argv=None):
     if args.save:
         tg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "accuracy": accuracy}, args.save)
         print(f"checkpoint saved to {args.save}")
-    return {"accuracy": accuracy, "losses": [l.item() for l in losses], "steps": step, "model": model}
+    return {"accuracy": accuracy, "losses": [t.item() for t in losses], "steps": step, "model": model}
 
 
 if __name__ == "__main__":

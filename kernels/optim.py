@@ -38,8 +38,8 @@ def _s(x, ACC: tl.constexpr):
 
 
 @triton.jit(do_not_specialize=_SGD_DNS)
-def sgd_step_kernel(p_ptr, g_ptr, buf_ptr, n, lr: "fp64", momentum: "fp64", dampening: "fp64",
-                    weight_decay: "fp64", ACC: tl.constexpr, HAS_WD: tl.constexpr, MAXIMIZE: tl.constexpr,
+def sgd_step_kernel(p_ptr, g_ptr, buf_ptr, n, lr: tl.float64, momentum: tl.float64, dampening: tl.float64,
+                    weight_decay: tl.float64, ACC: tl.constexpr, HAS_WD: tl.constexpr, MAXIMIZE: tl.constexpr,
                     HAS_MOMENTUM: tl.constexpr, FIRST: tl.constexpr, NESTEROV: tl.constexpr,
                     BLOCK: tl.constexpr):
     """SGD with momentum / dampening / nesterov / weight decay on n elements, in place on p and buf."""
@@ -66,9 +66,9 @@ def sgd_step_kernel(p_ptr, g_ptr, buf_ptr, n, lr: "fp64", momentum: "fp64", damp
 
 
 @triton.jit(do_not_specialize=_ADAM_DNS)
-def adam_step_kernel(p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, n, lr: "fp64", beta1: "fp64", beta2: "fp64",
-                     eps: "fp64", weight_decay: "fp64", step_size: "fp64", bc2_sqrt: "fp64", ACC: tl.constexpr,
-                     HAS_WD: tl.constexpr, DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr,
+def adam_step_kernel(p_ptr, g_ptr, m_ptr, v_ptr, vmax_ptr, n, lr: tl.float64, beta1: tl.float64, beta2: tl.float64,
+                     eps: tl.float64, weight_decay: tl.float64, step_size: tl.float64, bc2_sqrt: tl.float64,
+                     ACC: tl.constexpr, HAS_WD: tl.constexpr, DECOUPLED: tl.constexpr, AMSGRAD: tl.constexpr,
                      MAXIMIZE: tl.constexpr, BLOCK: tl.constexpr):
     """Adam / AdamW on n elements, in place on p, m (exp_avg), v (exp_avg_sq) and vmax (amsgrad)."""
     offs, mask = _offsets(BLOCK, n)

@@ -240,9 +240,7 @@ needs_cuda = pytest.mark.skipif(not tg.cuda.is_available(),
                                 dict(momentum=0.9, dampening=0, nesterov=True, weight_decay=0.01, maximize=False)])
 @pytest.mark.parametrize("first", [True, False])
 def test_sgd_step_kernel_matches_cpu(rng, dtype, kw, first):
-    from tritongrad.backends import get
-
-    cpu, cuda = get("cpu"), get("cuda")
+    cpu, cuda = tg.backends.get("cpu"), tg.backends.get("cuda")
     p, g, buf = (rng.standard_normal((33, 65)).astype(dtype.np) for _ in range(3))
     dp, dg, dbuf = cuda.from_numpy(p), cuda.from_numpy(g), cuda.from_numpy(buf)
     has_buf = kw["momentum"] != 0
@@ -259,9 +257,7 @@ def test_sgd_step_kernel_matches_cpu(rng, dtype, kw, first):
                                 dict(weight_decay=0.1, decoupled=False, amsgrad=True, maximize=True),
                                 dict(weight_decay=0.1, decoupled=True, amsgrad=True, maximize=False)])
 def test_adam_step_kernel_matches_cpu(rng, dtype, kw):
-    from tritongrad.backends import get
-
-    cpu, cuda = get("cpu"), get("cuda")
+    cpu, cuda = tg.backends.get("cpu"), tg.backends.get("cuda")
     arrays = [rng.standard_normal((97,)).astype(dtype.np) for _ in range(5)]
     arrays[3], arrays[4] = np.abs(arrays[3]), np.abs(arrays[4])  # second moments are >= 0
     dev = [cuda.from_numpy(a) for a in arrays]
@@ -275,9 +271,7 @@ def test_adam_step_kernel_matches_cpu(rng, dtype, kw):
 @needs_cuda
 def test_step_kernels_on_views(rng):
     """A transposed parameter and a broadcast gradient go through contiguous copies, written back."""
-    from tritongrad.backends import get
-
-    cpu, cuda = get("cpu"), get("cuda")
+    cpu, cuda = tg.backends.get("cpu"), tg.backends.get("cuda")
     p = rng.standard_normal((4, 6)).astype(np.float32)
     g = rng.standard_normal((6,)).astype(np.float32)
     m, v = np.zeros((6, 4), np.float32), np.zeros((6, 4), np.float32)

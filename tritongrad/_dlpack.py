@@ -4,7 +4,8 @@ CPU tensors are NumPy arrays: they are exported and imported through NumPy's own
 CUDA tensors are DeviceArrays (a pointer into device memory plus shape and strides): they are
 exported as a DLManagedTensor built here with ctypes, in a PyCapsule named "dltensor" (or DLPack
 1.0's "dltensor_versioned" when the consumer asks for it with max_version), and foreign CUDA
-capsules (either kind) are imported by reading that struct; the exporter's deleter runs when the last tritongrad view of the memory dies.
+capsules (either kind) are imported by reading that struct; the exporter's deleter runs when the
+last tritongrad view of the memory dies.
 
 Streams: before exporting a CUDA tensor, tritongrad's stream is synchronized (unless the consumer
 passes stream=-1), so the consumer sees finished values on any stream; when importing, the

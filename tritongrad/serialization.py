@@ -233,9 +233,9 @@ class _Decoder:
             from . import cuda
 
             if not cuda.is_available():
-                raise RuntimeError("Attempting to deserialize object on a CUDA device but tritongrad.cuda.is_available() "
-                                   "is False. If you are running on a CPU-only machine, please use tritongrad.load with "
-                                   "map_location='cpu' to map your storages to the CPU.")
+                raise RuntimeError("Attempting to deserialize object on a CUDA device but tritongrad.cuda."
+                                   "is_available() is False. If you are running on a CPU-only machine, please use "
+                                   "tritongrad.load with map_location='cpu' to map your storages to the CPU.")
         return dev
 
 

@@ -5,7 +5,7 @@ Example:
     >>> model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     >>> loss = nn.CrossEntropyLoss()(model(x), labels)
 """
-from . import functional, init
+from . import functional, init  # noqa: I001
 from .modules import (CrossEntropyLoss, Dropout, Flatten, Identity, Linear, LogSoftmax, Module, MSELoss, NLLLoss,
                       ReLU, Sequential, Sigmoid, Softmax, Tanh)
 from .parameter import Parameter

@@ -84,8 +84,8 @@ class BackwardHook:
             r = hook(module, grad_output)
             if r is not None:
                 if len(r) != len(grad_output):
-                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got {len(r)}, but "
-                                       f"expected {len(grad_output)}")
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of grad_output, got {len(r)}, "
+                                       f"but expected {len(grad_output)}")
                 grad_output = tuple(r)
         self.grad_outputs = grad_output
         if self.input_idx is None:

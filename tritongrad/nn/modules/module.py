@@ -8,10 +8,10 @@ assignment (`self.fc = Linear(...)`, `self.w = Parameter(...)`), and finds them 
 from collections import OrderedDict, namedtuple
 from collections.abc import Mapping
 
-from ..._device import parse_device
 from ... import _dtype as dt
-from ...autograd.graph import _Hooks
+from ..._device import parse_device
 from ...autograd.grad_mode import no_grad, state
+from ...autograd.graph import _Hooks
 from ...tensor import Tensor
 from ..parameter import Parameter
 
@@ -308,7 +308,8 @@ class Module:
             else:
                 device = a
         if dtype is not None and not dtype.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point or complex dtypes, but got desired dtype={dtype}")
+            raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired "
+                            f"dtype={dtype}")
         device = None if device is None else parse_device(device)
 
         def convert(t):
@@ -407,9 +408,11 @@ class Module:
         load(self, "")
         if strict:
             if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in unexpected)))
+                keys = ", ".join(f'"{k}"' for k in unexpected)
+                errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
             if missing:
-                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(", ".join(f'"{k}"' for k in missing)))
+                keys = ", ".join(f'"{k}"' for k in missing)
+                errors.insert(0, f"Missing key(s) in state_dict: {keys}. ")
         if errors:
             raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(self._get_name(),
                                                                                      "\n\t".join(errors)))
