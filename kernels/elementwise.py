@@ -16,7 +16,7 @@ import numpy as np
 import triton
 import triton.language as tl
 
-from .._dtype import bfloat16, bool_, float16, float32, float64, int64
+from .._dtype import bool_, float64, int64
 from . import _utils as U
 
 UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "sign", "square", "sin", "cos", "reciprocal", "tanh", "relu",
@@ -29,7 +29,6 @@ BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", 
 # b operand of binary_fwd_kernel
 _B_TENSOR, _B_ALPHA, _B_SCALAR, _B_LEFT_SCALAR, _B_POWI = 0, 1, 2, 3, 4
 
-NAN = tl.constexpr(float("nan"))
 _INTERPRET = tl.constexpr(U.INTERPRET)
 
 
@@ -103,6 +102,26 @@ def _scalar(sf, si, dtype: tl.constexpr):
 
 
 @triton.jit
+def _scalar_like(sf, si, ptr):
+    """The scalar in the compute type of ptr's elements, rounded to their storage type first.
+
+    NOTE: as NumPy's (and the CPU backend's) weak Python scalars: float16 x == 1.7 compares
+    against float16(1.7), not against 1.7 in fp32.
+    """
+    if ptr.dtype.element_ty == tl.bfloat16:
+        v = _down(_scalar(sf, si, tl.float32), tl.bfloat16)  # NOTE: rounded to nearest, interpreter too
+    else:
+        v = _scalar(sf, si, ptr.dtype.element_ty)
+    return _up(v)
+
+
+@triton.jit
+def _nan():
+    # NOTE: from bits, not a NaN global: Triton checks globals for changes with ==, and NaN != NaN
+    return tl.full((), 0x7FC00000, tl.uint32).to(tl.float32, bitcast=True)
+
+
+@triton.jit
 def _isnan(x):
     return x != x
 
@@ -140,7 +159,7 @@ def _powf(x, y):
     r = tl.exp2(y * tl.log2(tl.abs(x)))
     y_int = tl.floor(y) == y
     y_odd = y_int & (tl.floor(y * 0.5) * 2.0 != y)
-    r = tl.where(x < 0, tl.where(y_int, tl.where(y_odd, -r, r), NAN), r)
+    r = tl.where(x < 0, tl.where(y_int, tl.where(y_odd, -r, r), _nan()), r)
     return tl.where((y == 0) | (x == 1), 1.0, r)
 
 
@@ -271,7 +290,7 @@ _DNS = ["S1", "S2", "S3"]  # NOTE: sizes are not specialized: fewer compiled var
 
 
 @triton.jit(do_not_specialize=_DNS + ["k", "nbits"])
-def unary_fwd_kernel(x_ptr, out_ptr, k: "i64", nbits: "i32", n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3,
+def unary_fwd_kernel(x_ptr, out_ptr, k: tl.int64, nbits: tl.int32, n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3,
                      OP: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
     """out = OP(x) elementwise; OP == "powi" is x ** k for an integer scalar k, |k| < 2**nbits."""
     idx = _flat_index(BLOCK, I64)
@@ -286,8 +305,8 @@ def unary_fwd_kernel(x_ptr, out_ptr, k: "i64", nbits: "i32", n, S1, S2, S3, X0, 
 
 
 @triton.jit(do_not_specialize=_DNS + ["sf", "si"])
-def binary_fwd_kernel(a_ptr, b_ptr, out_ptr, sf: "fp64", si: "i64", n, S1, S2, S3, A0, A1, A2, A3, B0, B1, B2, B3,
-                      O0, O1, O2, O3, OP: tl.constexpr, B_MODE: tl.constexpr, NDIM: tl.constexpr,
+def binary_fwd_kernel(a_ptr, b_ptr, out_ptr, sf: tl.float64, si: tl.int64, n, S1, S2, S3, A0, A1, A2, A3,
+                      B0, B1, B2, B3, O0, O1, O2, O3, OP: tl.constexpr, B_MODE: tl.constexpr, NDIM: tl.constexpr,
                       I64: tl.constexpr, BLOCK: tl.constexpr):
     """out = a OP b with broadcasting through strides.
 
@@ -300,10 +319,10 @@ def binary_fwd_kernel(a_ptr, b_ptr, out_ptr, sf: "fp64", si: "i64", n, S1, S2, S
     if B_MODE <= 1:
         b = _up(tl.load(b_ptr + _strided(idx, S1, S2, S3, B0, B1, B2, B3, NDIM), mask=mask))
         if B_MODE == 1:
-            b = b * _scalar(sf, si, b.dtype)
+            b = b * _scalar_like(sf, si, b_ptr)
     else:
         # NOTE: splat to the block: the interpreter cannot mix 0-d and block masks in `|`
-        b = tl.full([BLOCK], _scalar(sf, si, a.dtype), a.dtype)
+        b = tl.full([BLOCK], _scalar_like(sf, si, a_ptr), a.dtype)
     if B_MODE == 3:
         y = _binary_op(b, a, OP)
     else:
@@ -325,7 +344,7 @@ def where_fwd_kernel(c_ptr, a_ptr, b_ptr, out_ptr, n, S1, S2, S3, C0, C1, C2, C3
 
 
 @triton.jit(do_not_specialize=_DNS + ["lof", "loi", "hif", "hii"])
-def clamp_fwd_kernel(x_ptr, out_ptr, lof: "fp64", loi: "i64", hif: "fp64", hii: "i64", n, S1, S2, S3,
+def clamp_fwd_kernel(x_ptr, out_ptr, lof: tl.float64, loi: tl.int64, hif: tl.float64, hii: tl.int64, n, S1, S2, S3,
                      X0, X1, X2, X3, O0, O1, O2, O3, HAS_LO: tl.constexpr, HAS_HI: tl.constexpr,
                      NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
     """out = min(max(x, lo), hi), either bound optional; NaN in x stays NaN."""
@@ -333,19 +352,20 @@ def clamp_fwd_kernel(x_ptr, out_ptr, lof: "fp64", loi: "i64", hif: "fp64", hii: 
     mask = idx < n
     y = _up(tl.load(x_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
     if HAS_LO:
-        lo = _scalar(lof, loi, y.dtype)
+        lo = _scalar_like(lof, loi, x_ptr)
         y = tl.where(y < lo, lo, y)
     if HAS_HI:
-        hi = _scalar(hif, hii, y.dtype)
+        hi = _scalar_like(hif, hii, x_ptr)
         y = tl.where(y > hi, hi, y)
     tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), _down(y, out_ptr.dtype.element_ty),
              mask=mask)
 
 
 @triton.jit(do_not_specialize=_DNS + ["p", "q", "k", "nbits"])
-def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: "fp64", q: "fp64", k: "i64", nbits: "i32", n, S1, S2, S3,
-                         G0, G1, G2, G3, X0, X1, X2, X3, O0, O1, O2, O3, OP: tl.constexpr, HAS_P: tl.constexpr,
-                         HAS_Q: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: tl.float64, q: tl.float64, k: tl.int64, nbits: tl.int32, n,
+                         S1, S2, S3, G0, G1, G2, G3, X0, X1, X2, X3, O0, O1, O2, O3, OP: tl.constexpr,
+                         HAS_P: tl.constexpr, HAS_Q: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr,
+                         BLOCK: tl.constexpr):
     """Fused backward of a pointwise op, one pass over grad g and the saved x (or output y):
 
     threshold: g if x > p else 0          clamp: g if p <= x <= q else 0 (bounds optional)
@@ -357,13 +377,13 @@ def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: "fp64", q: "fp64", k: "i64", 
     g = _up(tl.load(g_ptr + _strided(idx, S1, S2, S3, G0, G1, G2, G3, NDIM), mask=mask))
     x = _up(tl.load(x_ptr + _strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
     if OP == "threshold":
-        out = tl.where(x > _scalar(p, 0, x.dtype), g, 0.0)
+        out = tl.where(x > _scalar_like(p, 0, x_ptr), g, 0.0)
     elif OP == "clamp":
         out = g
         if HAS_P:
-            out = tl.where(x >= _scalar(p, 0, x.dtype), out, 0.0)
+            out = tl.where(x >= _scalar_like(p, 0, x_ptr), out, 0.0)
         if HAS_Q:
-            out = tl.where(x <= _scalar(q, 0, x.dtype), out, 0.0)
+            out = tl.where(x <= _scalar_like(q, 0, x_ptr), out, 0.0)
     elif OP == "pow":
         n_ = tl.full([BLOCK], _scalar(p, 0, x.dtype), x.dtype)
         if HAS_Q:
@@ -380,7 +400,7 @@ def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: "fp64", q: "fp64", k: "i64", 
 
 
 @triton.jit(do_not_specialize=_DNS + ["vf", "vi"])
-def fill_kernel(out_ptr, vf: "fp64", vi: "i64", n, S1, S2, S3, O0, O1, O2, O3, NDIM: tl.constexpr,
+def fill_kernel(out_ptr, vf: tl.float64, vi: tl.int64, n, S1, S2, S3, O0, O1, O2, O3, NDIM: tl.constexpr,
                 I64: tl.constexpr, BLOCK: tl.constexpr):
     """out[...] = value (out may be any strided view)."""
     idx = _flat_index(BLOCK, I64)
@@ -404,7 +424,7 @@ def copy_kernel(src_ptr, dst_ptr, n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3,
 
 
 @triton.jit(do_not_specialize=["sf", "stepf", "si", "stepi"])
-def arange_kernel(out_ptr, sf: "fp64", stepf: "fp64", si: "i64", stepi: "i64", n, BLOCK: tl.constexpr):
+def arange_kernel(out_ptr, sf: tl.float64, stepf: tl.float64, si: tl.int64, stepi: tl.int64, n, BLOCK: tl.constexpr):
     """out[i] = start + i * step (in fp64 for floats, int64 for integers), i < n."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     dtype = out_ptr.dtype.element_ty
@@ -444,14 +464,14 @@ def _check_float(op, dtype):
         raise TypeError(f"{op} needs a floating-point array, got {dtype.name}")
 
 
-def unary_fwd(op, x):
-    """out = op(x) for op in UNARY_OPS (float-only ops need float x); bool out for logical_not."""
+def unary_fwd(op, a):
+    """out = op(a) for op in UNARY_OPS (float-only ops need a float a); bool out for logical_not."""
     if op not in UNARY_OPS:
         raise ValueError(f"unknown unary op {op!r}")
     if op in FLOAT_UNARY:
-        _check_float(op, x.dtype)
-    out = U.empty(x.shape, bool_ if op in BOOL_RESULT else x.dtype)
-    _launch(unary_fwd_kernel, x.shape, [_same(x, x.shape), _same(out, x.shape)], (0, 0), OP=op)
+        _check_float(op, a.dtype)
+    out = U.empty(a.shape, bool_ if op in BOOL_RESULT else a.dtype)
+    _launch(unary_fwd_kernel, a.shape, [_same(a, a.shape), _same(out, a.shape)], (0, 0), OP=op)
     return out
 
 
@@ -534,26 +554,26 @@ def _as_array(v, like):
     return full((), v, like.dtype if isinstance(like, U.DeviceArray) else U.float32)
 
 
-def where_fwd(c, a, b):
-    """out = a where c else b, broadcast; a or b may be a Python scalar (takes the other's dtype)."""
+def where_fwd(cond, a, b):
+    """out = a where cond else b, broadcast; a or b may be a Python scalar (takes the other's dtype)."""
     a, b = _as_array(a, b), _as_array(b, a)
     b = b if b.dtype is a.dtype else astype(b, a.dtype)
-    shape = U.broadcast_shapes(c.shape, a.shape, b.shape)
+    shape = U.broadcast_shapes(cond.shape, a.shape, b.shape)
     out = U.empty(shape, a.dtype)
-    _launch(where_fwd_kernel, shape, [_same(c, shape), _same(a, shape), _same(b, shape), _same(out, shape)])
+    _launch(where_fwd_kernel, shape, [_same(cond, shape), _same(a, shape), _same(b, shape), _same(out, shape)])
     return out
 
 
-def clamp_fwd(x, lo, hi):
-    """out = min(max(x, lo), hi); lo / hi are Python scalars or None (arrays: maximum / minimum)."""
+def clamp_fwd(a, lo, hi):
+    """out = min(max(a, lo), hi); lo / hi are Python scalars or None (arrays: maximum / minimum)."""
     if isinstance(lo, U.DeviceArray) or isinstance(hi, U.DeviceArray):
-        out = x if lo is None else binary_fwd("maximum", x, lo)
+        out = a if lo is None else binary_fwd("maximum", a, lo)
         out = out if hi is None else binary_fwd("minimum", out, hi)
-        return copy(x) if out is x else out
-    out = U.empty(x.shape, x.dtype)
-    lof, loi = U.scalar_args(0 if lo is None else lo, x.dtype)
-    hif, hii = U.scalar_args(0 if hi is None else hi, x.dtype)
-    _launch(clamp_fwd_kernel, x.shape, [_same(x, x.shape), _same(out, x.shape)], (lof, loi, hif, hii),
+        return copy(a) if out is a else out
+    out = U.empty(a.shape, a.dtype)
+    lof, loi = U.scalar_args(0 if lo is None else lo, a.dtype)
+    hif, hii = U.scalar_args(0 if hi is None else hi, a.dtype)
+    _launch(clamp_fwd_kernel, a.shape, [_same(a, a.shape), _same(out, a.shape)], (lof, loi, hif, hii),
             HAS_LO=lo is not None, HAS_HI=hi is not None)
     return out
 
@@ -567,41 +587,41 @@ def _bwd(op, g, x, p=None, q=None, k=0, nbits=0, int_exp=False):
     return out
 
 
-def threshold_bwd(g, x, threshold):
-    """g where x > threshold, else 0 (relu's backward)."""
-    return _bwd("threshold", g, x, threshold)
+def threshold_bwd(grad, x, threshold):
+    """grad where x > threshold, else 0 (relu's backward)."""
+    return _bwd("threshold", grad, x, threshold)
 
 
-def clamp_bwd(g, x, lo, hi):
-    """g where lo <= x <= hi, else 0 (either bound may be None)."""
-    return _bwd("clamp", g, x, lo, hi)
+def clamp_bwd(grad, x, lo, hi):
+    """grad where lo <= x <= hi, else 0 (either bound may be None)."""
+    return _bwd("clamp", grad, x, lo, hi)
 
 
-def pow_bwd(g, x, n):
-    """g * n * x ** (n - 1) for a scalar exponent n (0 for n == 0)."""
+def pow_bwd(grad, x, n):
+    """grad * n * x ** (n - 1) for a scalar exponent n (0 for n == 0)."""
     if n == 0:
-        return full(U.broadcast_shapes(g.shape, x.shape), 0, g.dtype)
+        return full(U.broadcast_shapes(grad.shape, x.shape), 0, grad.dtype)
     e = _int_exponent(n - 1)
     if e:
-        return _bwd("pow", g, x, n, None, e[0], e[1], int_exp=True)
-    return _bwd("pow", g, x, n)
+        return _bwd("pow", grad, x, n, None, e[0], e[1], int_exp=True)
+    return _bwd("pow", grad, x, n)
 
 
-def sigmoid_bwd(g, y):
-    """g * y * (1 - y), y = sigmoid(x) saved from the forward."""
-    return _bwd("sigmoid", g, y)
+def sigmoid_bwd(grad, y):
+    """grad * y * (1 - y), y = sigmoid(x) saved from the forward."""
+    return _bwd("sigmoid", grad, y)
 
 
-def tanh_bwd(g, y):
-    """g * (1 - y * y), y = tanh(x) saved from the forward."""
-    return _bwd("tanh", g, y)
+def tanh_bwd(grad, y):
+    """grad * (1 - y * y), y = tanh(x) saved from the forward."""
+    return _bwd("tanh", grad, y)
 
 
-def fill_(out, value):
-    """out[...] = value, for any view `out`."""
-    vf, vi = U.scalar_args(value, out.dtype)
-    _launch(fill_kernel, out.shape, [_same(out, out.shape)], (vf, vi))
-    return out
+def fill_(a, value):
+    """a[...] = value, for any view `a`."""
+    vf, vi = U.scalar_args(value, a.dtype)
+    _launch(fill_kernel, a.shape, [_same(a, a.shape)], (vf, vi))
+    return a
 
 
 def full(shape, value, dtype):

@@ -16,7 +16,7 @@ import os
 import triton
 import triton.language as tl
 
-from .._dtype import bfloat16, bool_, float16, float32, float64
+from .._dtype import bfloat16, bool_, float16, float32
 from . import _utils as U
 
 _CONFIGS = [
@@ -174,7 +174,7 @@ def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
                 grid = (U.cdiv(M, cfg["BLOCK_M"]) * U.cdiv(N, cfg["BLOCK_N"]), nz)
                 matmul_kernel[grid](*args, layout, PRECISION=prec, **cfg)
             else:
-                grid = lambda meta: (U.cdiv(M, meta["BLOCK_M"]) * U.cdiv(N, meta["BLOCK_N"]), nz)
+                grid = lambda meta, nz=nz: (U.cdiv(M, meta["BLOCK_M"]) * U.cdiv(N, meta["BLOCK_N"]), nz)
                 _autotuned()[grid](*args, layout, PRECISION=prec)
         else:
             bm, bn, bk = (64, 64, 16) if U.INTERPRET else (32, 32, 8)

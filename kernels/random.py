@@ -32,7 +32,7 @@ def _uniform(r_hi, r_lo, dtype: tl.constexpr):
 
 
 @triton.jit(do_not_specialize=["seed", "offset", "n"])
-def rand_fwd_kernel(out_ptr, seed: "i64", offset: "i64", n, NORMAL: tl.constexpr, BLOCK: tl.constexpr):
+def rand_fwd_kernel(out_ptr, seed: tl.int64, offset: tl.int64, n, NORMAL: tl.constexpr, BLOCK: tl.constexpr):
     """out[i] = U[0, 1) (or N(0, 1) if NORMAL) from Philox(seed, counter = offset + i), i < n."""
     idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     r0, r1, r2, r3 = tl.randint4x(seed, offset + idx)

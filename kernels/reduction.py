@@ -17,15 +17,12 @@ import numpy as np
 import triton
 import triton.language as tl
 
-from .._dtype import bool_, float16, float32, float64, bfloat16, int64
+from .._dtype import bool_, float32, float64, int64
 from . import _utils as U
 from . import elementwise as E
 
 REDUCE_OPS = ("sum", "mean", "amax", "amin", "all", "any", "prod")
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}
-
-
-_NAN = tl.constexpr(float("nan"))
 
 
 @triton.jit
@@ -55,7 +52,7 @@ def _better(v1, i1, v2, i2, IS_MAX: tl.constexpr):
 
 
 @triton.jit(do_not_specialize=["M", "R", "r_chunk", "div"])
-def reduce_kernel(x_ptr, out_ptr, M, R, sm, sr, r_chunk, div: "fp64", OP: tl.constexpr, ACC: tl.constexpr,
+def reduce_kernel(x_ptr, out_ptr, M, R, sm, sr, r_chunk, div: tl.float64, OP: tl.constexpr, ACC: tl.constexpr,
                   IDENT: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_R: tl.constexpr, LOG_R: tl.constexpr):
     """out[s, m] = OP over r in chunk s of x[m * sm + r * sr]; m < M, r < R, chunk s = program_id(1).
 
@@ -100,7 +97,7 @@ def reduce_kernel(x_ptr, out_ptr, M, R, sm, sr, r_chunk, div: "fp64", OP: tl.con
         res = tl.min(acc, axis=1)
     if OP == "amax" or OP == "amin":
         if acc.dtype.is_floating():  # NOTE: tl.max / tl.min skip NaN; lanes hold it, so put it back
-            res = tl.where(tl.max((acc != acc).to(tl.int32), axis=1) > 0, _NAN, res)
+            res = tl.where(tl.max((acc != acc).to(tl.int32), axis=1) > 0, E._nan(), res)
     tl.store(out_ptr + tl.program_id(1).to(tl.int64) * M + rows, res.to(out_ptr.dtype.element_ty), mask=row_ok)
 
 
@@ -191,8 +188,8 @@ def _tiles(M, R, sm, sr):
     return bm, br, split
 
 
-def _log2(n):
-    return n.bit_length() - 1
+def _blocks(bm, br):
+    return dict(BLOCK_M=bm, BLOCK_R=br, LOG_R=br.bit_length() - 1)
 
 
 def _acc_dtype(op, dtype):
@@ -265,17 +262,17 @@ def reduce(op, a, dims, keepdim, _split=None):
         split = U.cdiv(R, chunk)
     if split == 1:
         reduce_kernel[(U.cdiv(M, bm), 1)](x, out, M, R, sm, sr, R, float(R), OP=op, ACC=acc,
-                                          IDENT=_ident(op, acc, a.dtype), BLOCK_M=bm, BLOCK_R=br, LOG_R=_log2(br))
+                                          IDENT=_ident(op, acc, a.dtype), **_blocks(bm, br))
         return out
     # two stages: partials tmp[s, m] in the accumulation dtype, then a reduction across s
     op1 = "sum" if op == "mean" else op
     tmp = U.empty((split, M), _tmp_dtype(acc) or (bool_ if op in ("all", "any") else a.dtype))
     reduce_kernel[(U.cdiv(M, bm), split)](x, tmp, M, R, sm, sr, chunk, 1.0, OP=op1, ACC=acc,
-                                          IDENT=_ident(op1, acc, a.dtype), BLOCK_M=bm, BLOCK_R=br, LOG_R=_log2(br))
+                                          IDENT=_ident(op1, acc, a.dtype), **_blocks(bm, br))
     bm2, br2, _ = _tiles(M, split, 1, M)
     acc2 = acc if op not in ("all", "any") else tl.int32
     reduce_kernel[(U.cdiv(M, bm2), 1)](tmp, out, M, split, 1, M, split, float(R), OP=op, ACC=acc2,
-                                       IDENT=_ident(op, acc2, tmp.dtype), BLOCK_M=bm2, BLOCK_R=br2, LOG_R=_log2(br2))
+                                       IDENT=_ident(op, acc2, tmp.dtype), **_blocks(bm2, br2))
     return out
 
 
@@ -305,15 +302,14 @@ def arg_reduce(op, a, dim, keepdim, _split=None):
     is_max = op == "argmax"
     if split == 1:
         arg_reduce_kernel[(U.cdiv(M, bm), 1)](x, x, U.empty((M,), a.dtype), out, M, R, sm, sr, R, IS_MAX=is_max,
-                                              HAS_IDX=False, ACC=acc, IDENT=ident, BLOCK_M=bm, BLOCK_R=br, LOG_R=_log2(br))
+                                              HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br))
         return out
     chunk = U.cdiv(U.cdiv(R, split), br) * br
     split = U.cdiv(R, chunk)
     vals, idx = U.empty((split, M), a.dtype), U.empty((split, M), int64)
     arg_reduce_kernel[(U.cdiv(M, bm), split)](x, x, vals, idx, M, R, sm, sr, chunk, IS_MAX=is_max,
-                                              HAS_IDX=False, ACC=acc, IDENT=ident, BLOCK_M=bm, BLOCK_R=br, LOG_R=_log2(br))
+                                              HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br))
     bm2, br2, _ = _tiles(M, split, 1, M)
     arg_reduce_kernel[(U.cdiv(M, bm2), 1)](vals, idx, U.empty((M,), a.dtype), out, M, split, 1, M, split,
-                                           IS_MAX=is_max, HAS_IDX=True, ACC=acc, IDENT=ident, BLOCK_M=bm2,
-                                           BLOCK_R=br2, LOG_R=_log2(br2))
+                                           IS_MAX=is_max, HAS_IDX=True, ACC=acc, IDENT=ident, **_blocks(bm2, br2))
     return out

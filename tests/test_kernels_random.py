@@ -4,11 +4,11 @@ TRITONGRAD_EMULATE_CUDA=1 python -m pytest tests/test_kernels_random.py
 """
 import numpy as np
 import pytest
+from test_kernels_elementwise import FLOATS, back
 
 import tritongrad.cuda
 from tritongrad import _dtype as D
 from tritongrad.backends.cuda import CUDABackend as G
-from test_kernels_elementwise import FLOATS, back
 
 pytestmark = pytest.mark.skipif(not tritongrad.cuda.is_available(), reason="no CUDA device (or emulation)")
 
@@ -69,6 +69,7 @@ def test_determinism_and_offsets():
 
 def test_independent_of_block_size():
     from tritongrad.kernels import random as RNG
+
     from tritongrad.cuda import memory
     outs = []
     for block in (16, 64, 1024):

@@ -63,7 +63,7 @@ class CUDABackend:
     def to_numpy(a):
         """A host copy of `a` (C-contiguous; bfloat16 as uint16 bit patterns)."""
         from ..cuda import memory
-        return memory.to_host(CUDABackend.contiguous(a))
+        return memory.to_host(a)  # NOTE: copies the span a view covers, then lays it out on the host
 
     full = _lazy("full")
     arange = _lazy("arange")
@@ -139,7 +139,10 @@ class CUDABackend:
             return
         from ..cuda import _lazy_init
         _lazy_init()  # NOTE: before the kernel modules: emulation must be set when @triton.jit runs
-        from ..kernels import elementwise as E, matmul as MM, random as RNG, reduction as RED
+        from ..kernels import elementwise as E
+        from ..kernels import matmul as MM
+        from ..kernels import random as RNG
+        from ..kernels import reduction as RED
 
         def mm(a, b):
             return MM.matmul(a, b, allow_tf32=matmul.allow_tf32)
@@ -156,11 +159,24 @@ class CUDABackend:
             pow_backward=E.pow_bwd, sigmoid_backward=E.sigmoid_bwd, tanh_backward=E.tanh_bwd,
             reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_, fill_=E.fill_,
             copy_=copy_)
-        from ..kernels import loss as LOSS, optim as OPT  # NOTE: fused softmax / optimizer kernels
-        bound.update(
-            softmax=lambda a, dim: LOSS.softmax_fwd(a, dim, False), log_softmax=LOSS.log_softmax_fwd,
-            softmax_backward=lambda g, y, dim: LOSS.softmax_bwd(g, y, dim, False),
-            log_softmax_backward=LOSS.log_softmax_bwd, sgd_step=OPT.sgd_step, adam_step=OPT.adam_step)
+        from ..kernels import loss as LOSS  # NOTE: fused softmax / optimizer kernels
+        from ..kernels import optim as OPT
+
+        # NOTE: the CPU backend's parameter names, so that keyword calls work on both devices
+        def softmax(a, dim):
+            return LOSS.softmax_fwd(a, dim, False)
+
+        def log_softmax(a, dim):
+            return LOSS.log_softmax_fwd(a, dim)
+
+        def softmax_backward(grad, y, dim):
+            return LOSS.softmax_bwd(grad, y, dim, False)
+
+        def log_softmax_backward(grad, y, dim):
+            return LOSS.log_softmax_bwd(grad, y, dim)
+
+        bound.update(softmax=softmax, log_softmax=log_softmax, softmax_backward=softmax_backward,
+                     log_softmax_backward=log_softmax_backward, sgd_step=OPT.sgd_step, adam_step=OPT.adam_step)
         for name, fn in bound.items():
             setattr(cls, name, staticmethod(fn))
         cls._loaded = True
