@@ -383,3 +383,23 @@ def test_set_printoptions_precision(torch):
         for L in (torch, tg):
             L.set_printoptions(profile="default")
     assert repr(tg.tensor(a)) == "tensor([ 1.1235, -2.5000])"
+
+
+def test_bfloat16_on_the_cpu_is_refused_clearly():
+    for make in (lambda: tg.tensor([1.5], dtype=tg.bfloat16), lambda: tg.ones(2).to(tg.bfloat16),
+                 lambda: tg.zeros(2, dtype=tg.bfloat16), lambda: tg.ones(2).bfloat16()):
+        with pytest.raises(TypeError, match="bfloat16 tensors are supported on CUDA only"):
+            make()
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not tg.cuda.is_available(), reason="no CUDA device (set TRITONGRAD_EMULATE_CUDA=1 to emulate one)")
+def test_bfloat16_on_cuda_matches_pytorch(torch, rng):
+    a = rng.standard_normal((3, 5)) * 7
+    x = tg.tensor(a, dtype=tg.bfloat16, device="cuda")
+    want = torch.tensor(a, dtype=torch.bfloat16)
+    assert x.dtype is tg.bfloat16 and x.element_size() == 2
+    np.testing.assert_array_equal(x.float().cpu().numpy(), want.float().numpy())
+    assert x.tolist() == want.tolist()
+    want_repr = same_suffix_breaks(tg_text(repr(want))).replace(", dtype=", ", device='cuda:0', dtype=", 1)
+    assert same_suffix_breaks(repr(x)) == want_repr
