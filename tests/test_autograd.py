@@ -425,6 +425,8 @@ NAMED = [
     lambda L, x, y, m: x.clone(), lambda L, x, y, m: x.float(), lambda L, x, y, m: x.t().contiguous(),
     lambda L, x, y, m: x.sub(y, alpha=2), lambda L, x, y, m: x.add(y, alpha=2), lambda L, x, y, m: x * True,
     lambda L, x, y, m: x + L.tensor([1, 2, 3, 4]), lambda L, x, y, m: x.sum(dtype=L.float64),
+    lambda L, x, y, m: x.clamp(y, y + 1), lambda L, x, y, m: x.clamp(min=y), lambda L, x, y, m: x.clamp_min(y),
+    lambda L, x, y, m: x.clamp_max(y), lambda L, x, y, m: x.clip(max=y),
 ]
 
 

@@ -42,6 +42,8 @@ BINARY = [
     ("pow_tensor", lambda L, a, b: a.abs().add(0.5) ** b), ("maximum", lambda L, a, b: a.maximum(b)),
     ("minimum", lambda L, a, b: L.minimum(a, b)), ("where", lambda L, a, b: L.where(a > b, a * 2, b)),
     ("where_scalar", lambda L, a, b: L.where(b > 0, a * b, 0.5)),
+    ("clamp_tensor", lambda L, a, b: a.clamp(b - 0.5, b + 0.5)), ("clamp_min_tensor", lambda L, a, b: a.clamp_min(b)),
+    ("clamp_max_tensor", lambda L, a, b: a.clamp(max=b)), ("clamp_crossed", lambda L, a, b: a.clamp(b + 0.5, b - 0.5)),
 ]
 BINARY_SHAPES = [((97,), (97,)), ((7, 13), (13,)), ((3, 1, 17), (4, 17)), ((1,), (5, 3)), ((), (3,)),
                  ((2, 3), ())]
@@ -151,7 +153,8 @@ def test_ties_share_the_gradient(device, torch):
     """max() and maximum() with ties: the gradient is shared as PyTorch shares it."""
     a = [1.0, 3.0, 3.0, -2.0]
     for expr in (lambda L, x: x.max(), lambda L, x: x.min() * 0 + x.maximum(L.full_like(x, 3.0)).sum(),
-                 lambda L, x: x.view(2, 2).max(1).values.sum()):
+                 lambda L, x: x.view(2, 2).max(1).values.sum(),
+                 lambda L, x: x.clamp(L.full_like(x, -2.0), L.full_like(x, 3.0)).sum()):
         x = tg.tensor(a, dtype=tg.float64, device=device, requires_grad=True)
         y = torch.tensor(a, dtype=torch.float64, requires_grad=True)
         expr(tg, x).backward()
@@ -292,7 +295,7 @@ ERRORS = [
     lambda L: L.ones(2).maximum(L.ones(3)), lambda L: L.ones(2).clamp(), lambda L: L.ones(2).sum(2),
     lambda L: L.ones(2, 3).mean(dim=(0, 0)), lambda L: L.ones(2, dtype=L.int64).mean(), lambda L: L.ones(0).max(),
     lambda L: L.ones(2, 0).max(1), lambda L: -L.tensor([True]), lambda L: L.tensor([True]) - L.tensor([False]),
-    lambda L: 1 - L.tensor([True]),
+    lambda L: 1 - L.tensor([True]), lambda L: L.tensor([1, 2]) ** -1,
 ]
 
 

@@ -45,6 +45,11 @@ def test_tensor_infers_dtype(data, dtype, values):
     assert not t.requires_grad and t.is_leaf and t.grad_fn is None
 
 
+def test_tensor_from_numpy_scalar_keeps_dtype():
+    assert tg.tensor(np.float64(1.5)).dtype is tg.float64 and tg.tensor(np.int32(3)).dtype is tg.int32
+    assert tg.tensor(np.bool_(True)).dtype is tg.bool and tg.tensor(np.float16(2)).item() == 2.0
+
+
 @pytest.mark.parametrize("np_dtype", ["float64", "float32", "float16", "int64", "int32", "int16", "int8", "uint8",
                                       "bool"])
 def test_tensor_from_numpy_keeps_dtype_and_copies(np_dtype, rng):

@@ -41,8 +41,8 @@ def _host_array(data):
     """Nested sequences / scalars / arrays as a NumPy array with PyTorch's default dtypes."""
     if isinstance(data, Tensor):
         return data._host(), data._dtype
-    if isinstance(data, np.ndarray):
-        return data, dt.from_numpy_dtype(data.dtype)
+    if isinstance(data, (np.ndarray, np.generic)):  # NOTE: a NumPy scalar keeps its dtype, as in PyTorch
+        return np.asarray(data), dt.from_numpy_dtype(data.dtype)
     if isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         data = _unwrap(data)
     if isinstance(data, str):

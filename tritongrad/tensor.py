@@ -635,6 +635,8 @@ class Tensor:
             a, b, _ = operands(self, exponent)
             return E.PowTensor.apply(a, b)
         a, b, _ = operands(self, exponent)
+        if a._dtype._kind < 2 and isinstance(b, int) and b < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return E.Pow.apply(a, b)
 
     def __radd__(self, other):
@@ -727,20 +729,19 @@ class Tensor:
         if min is None and max is None:
             raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self if min is None else self.maximum(min)
-            return out if max is None else out.minimum(max)
+            return E.ClampTensor.apply(*_clamp_tensor_args(self, min, max))
         return E.Clamp.apply(*_clamp_args(self, min, max))
 
     clip = clamp
 
     def clamp_min(self, min):
         if isinstance(min, Tensor):
-            return self.maximum(min)
+            return E.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
         return E.ClampMin.apply(*_clamp_args(self, min, None))
 
     def clamp_max(self, max):
         if isinstance(max, Tensor):
-            return self.minimum(max)
+            return E.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
         return E.ClampMax.apply(*_clamp_args(self, None, max))
 
     def maximum(self, other):
@@ -938,6 +939,16 @@ def _clamp_args(t, lo, hi):
         if bound is not None:
             t, _, _ = operands(t, bound)
     return t, lo, hi
+
+
+def _clamp_tensor_args(t, lo, hi):
+    """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
+    lo = None if lo is None else _as_tensor(lo, t)
+    hi = None if hi is None else _as_tensor(hi, t)
+    for bound in (lo, hi):
+        if bound is not None:
+            t, _, _ = operands(t, bound)
+    return (t, *(b if b is None or b._dtype is t._dtype else b.to(t._dtype) for b in (lo, hi)))
 
 
 def _as_tensor(x, like):

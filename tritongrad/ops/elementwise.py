@@ -356,6 +356,50 @@ class ClampGrad(Op):
         return ClampGrad.apply(gg, x, ctx.lo, ctx.hi), None
 
 
+class ClampTensor(Op):
+    """clamp with tensor bounds (either may be None). At a tie the gradient stays with x, as in PyTorch."""
+
+    node_name = "ClampBackward0"
+    _n_inputs = 3
+
+    @staticmethod
+    def forward(ctx, a, lo, hi):
+        ctx.save_for_backward(a, lo, hi)
+        be, out = a._be, a._data
+        if lo is not None:
+            out = be.binary("maximum", out, lo._data)
+        if hi is not None:
+            out = be.binary("minimum", out, hi._data)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        a, lo, hi = ctx.saved_tensors
+        na, nlo, nhi = ctx.needs_input_grad
+        zero = g.new_zeros(())
+        ga = glo = ghi = None
+        if na:
+            keep = a >= lo if lo is not None else None
+            if hi is not None:
+                keep = a <= hi if keep is None else keep & (a <= hi)
+            ga = sum_to(Where.apply(keep, g, zero), a.shape)
+        if nlo:  # NOTE: where lo > hi the output is hi: lo gets nothing (PyTorch's clamp_backward_min_max)
+            below = a < lo if hi is None else (a < lo) & (lo < hi)
+            glo = sum_to(Where.apply(below, g, zero), lo.shape)
+        if nhi:
+            above = a > hi if lo is None else (a > hi) | (hi < lo)
+            ghi = sum_to(Where.apply(above, g, zero), hi.shape)
+        return ga, glo, ghi
+
+
+class ClampMinTensor(ClampTensor):
+    node_name = "ClampMinBackward1"
+
+
+class ClampMaxTensor(ClampTensor):
+    node_name = "ClampMaxBackward1"
+
+
 class Where(Op):
     node_name = "WhereBackward0"
     _n_inputs = 3
