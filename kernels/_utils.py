@@ -1,9 +1,11 @@
 """Launch helpers shared by the kernel families: shapes, broadcasting, dim collapsing, allocation."""
+import functools
+import itertools
 import os
 
 from .._dtype import bfloat16, bool_, float16, float32, float64
 from ..cuda import memory
-from ..cuda.array import DeviceArray
+from ..cuda.array import DeviceArray  # noqa: F401  (the wrappers use U.DeviceArray)
 
 # NOTE: read once, after tritongrad.cuda._lazy_init() (kernels/__init__.py) set it in emulated mode.
 INTERPRET = os.environ.get("TRITON_INTERPRET", "0") not in ("", "0")
@@ -29,6 +31,7 @@ def empty(shape, dtype):
     return memory.empty(tuple(shape), dtype)
 
 
+@functools.lru_cache(maxsize=4096)
 def broadcast_shapes(*shapes):
     """NumPy's broadcast of several shapes, or a ValueError naming them."""
     nd = max(len(s) for s in shapes)
@@ -84,35 +87,55 @@ def collapse(shape, strides_list):
     return shp, sts
 
 
-def nd_launches(shape, arrays, strides_list):
-    """Split an elementwise launch over `shape` into launches of at most MAX_DIMS collapsed dims.
+_plans = {}
 
-    Yields (arrays, n, sizes, strides, ndim, use_i64) per launch: `sizes` are S1..S3 and `strides`
-    T0..T3 per operand (left-padded), ready to splat into a strided kernel's arguments.
+
+def plan(shape, arrays, zero=None):
+    """Launches of a strided elementwise kernel over `shape` (cached per shape and layouts).
+
+    `arrays` broadcast to `shape` (the one at index `zero`, if any, is read with zero strides).
+    Returns [(deltas, grid, args, meta)]: element offsets to add to each array (None: none), the
+    grid, the arguments after the pointers and scalars (n, S1..S3, T0..T3 per array) and NDIM /
+    I64 / BLOCK. More than MAX_DIMS dims that do not collapse give one launch per leading index.
     """
-    shp, sts = collapse(shape, strides_list)
-    lead = len(shp) - MAX_DIMS
-    if lead <= 0:
-        yield _launch_args(arrays, shp, sts)
-        return
-    # NOTE: rare (more than 4 dims that do not merge): one launch per index of the leading dims.
-    import itertools
+    key = (shape, zero, *((a.shape, a.strides) for a in arrays))
+    got = _plans.get(key)
+    if got is None:
+        if len(_plans) > 4096:  # NOTE: a bound, not an LRU: shapes in a training loop repeat
+            _plans.clear()
+        got = _plans[key] = _make_plan(shape, arrays, zero)
+    return got
+
+
+def _make_plan(shape, arrays, zero):
+    strides = [(0,) * len(shape) if i == zero else broadcast_strides(a, shape) for i, a in enumerate(arrays)]
+    shp, sts = collapse(shape, strides)
+    lead = max(len(shp) - MAX_DIMS, 0)
+    out = []
+    # NOTE: rare (more than 4 dims that do not merge): one launch per index of the leading dims
     for idx in itertools.product(*(range(s) for s in shp[:lead])):
-        sub = [DeviceArray(a.buf, a.offset + sum(i * t for i, t in zip(idx, st[:lead])), a.shape, a.strides,
-                           a.dtype) for a, st in zip(arrays, sts)]
-        yield _launch_args(sub, shp[lead:], [st[lead:] for st in sts])
+        deltas = [sum(i * t for i, t in zip(idx, st[:lead])) for st in sts] if lead else None
+        out.append((deltas, *_launch_args(shp[lead:], [st[lead:] for st in sts])))
+    return out
 
 
-def _launch_args(arrays, shp, sts):
+def _launch_args(shp, sts):
     nd = len(shp)
-    sizes = [1] * (MAX_DIMS - nd) + list(shp)
     n = numel(shp)
     # NOTE: int32 index math (divisions are several times cheaper) only where every offset fits.
     use_i64 = n > _I32_MAX or any(sum((s - 1) * abs(t) for s, t in zip(shp, st)) > _I32_MAX for st in sts)
-    strides = []
+    args = [n] + ([1] * (MAX_DIMS - nd) + list(shp))[1:]
     for st in sts:
-        strides += [0] * (MAX_DIMS - nd) + list(st)
-    return arrays, n, sizes[1:], strides, nd, use_i64
+        args += [0] * (MAX_DIMS - nd) + list(st)
+    block = block_for(n)
+    return (cdiv(n, block),), tuple(args), dict(NDIM=nd, I64=use_i64, BLOCK=block)
+
+
+def block_for(n):
+    """Elements per program of a flat kernel."""
+    if INTERPRET:  # NOTE: ~1 ms per program instance in the interpreter: as few as possible
+        return max(16, min(1 << max(n - 1, 0).bit_length(), 1 << 15))
+    return 1024
 
 
 def scalar_args(value, dtype):

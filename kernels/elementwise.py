@@ -438,25 +438,14 @@ def arange_kernel(out_ptr, sf: tl.float64, stepf: tl.float64, si: tl.int64, step
 # ----------------------------------------------------------------------------------------------------
 # launch wrappers
 # ----------------------------------------------------------------------------------------------------
-def _block(n):
-    if U.INTERPRET:  # NOTE: ~1 ms per program instance in the interpreter: as few as possible
-        return max(16, min(triton.next_power_of_2(n), 1 << 15))
-    return 1024
-
-
-def _launch(kernel, shape, operands, scalars=(), **meta):
-    """Launch a strided kernel over `shape`; operands: (DeviceArray, strides) pairs, output last."""
+def _launch(kernel, shape, arrays, scalars=(), zero=None, **meta):
+    """Launch a strided kernel over `shape`: pointers `arrays` (output last), then `scalars`."""
     if U.numel(shape) == 0:
         return
-    arrays = [a for a, _ in operands]
-    for arrs, n, sizes, strides, nd, i64 in U.nd_launches(shape, arrays, [s for _, s in operands]):
-        block = _block(n)
-        kernel[(U.cdiv(n, block),)](*arrs, *scalars, n, *sizes, *strides, NDIM=nd, I64=i64, BLOCK=block,
-                                    num_warps=4, **meta)
-
-
-def _same(a, shape):
-    return a, U.broadcast_strides(a, shape)
+    for deltas, grid, args, nd_meta in U.plan(shape, arrays, zero):
+        arrs = arrays if deltas is None else [
+            U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip(arrays, deltas)]
+        kernel[grid](*arrs, *scalars, *args, num_warps=4, **nd_meta, **meta)
 
 
 def _check_float(op, dtype):
@@ -471,7 +460,7 @@ def unary_fwd(op, a):
     if op in FLOAT_UNARY:
         _check_float(op, a.dtype)
     out = U.empty(a.shape, bool_ if op in BOOL_RESULT else a.dtype)
-    _launch(unary_fwd_kernel, a.shape, [_same(a, a.shape), _same(out, a.shape)], (0, 0), OP=op)
+    _launch(unary_fwd_kernel, a.shape, [a, out], (0, 0), OP=op)
     return out
 
 
@@ -490,18 +479,19 @@ def _binary(op, a, b, alpha, out, mode_left=False):
     if isinstance(b, U.DeviceArray):
         mode = _B_TENSOR if alpha == 1 else _B_ALPHA
         sf, si = U.scalar_args(alpha, b.dtype)
-        ops = [_same(a, shape), _same(b, shape), _same(out, shape)]
+        ops = [a, b, out]
     else:
         if alpha != 1:
             b = b * alpha
         if op == "pow" and not mode_left and _int_exponent(b) and a.dtype is not bool_:
             k, nbits = _int_exponent(b)
-            _launch(unary_fwd_kernel, shape, [_same(a, shape), _same(out, shape)], (k, nbits), OP="powi")
+            _launch(unary_fwd_kernel, shape, [a, out], (k, nbits), OP="powi")
             return out
         mode = _B_LEFT_SCALAR if mode_left else _B_SCALAR
         sf, si = U.scalar_args(b, a.dtype)
-        ops = [_same(a, shape), (a, (0,) * len(shape)), _same(out, shape)]
-    _launch(binary_fwd_kernel, shape, ops, (sf, si), OP=op, B_MODE=mode)
+        ops = [a, a, out]
+    zero = None if mode <= _B_ALPHA else 1  # NOTE: b's pointer is unused: read with zero strides
+    _launch(binary_fwd_kernel, shape, ops, (sf, si), zero=zero, OP=op, B_MODE=mode)
     return out
 
 
@@ -560,7 +550,7 @@ def where_fwd(cond, a, b):
     b = b if b.dtype is a.dtype else astype(b, a.dtype)
     shape = U.broadcast_shapes(cond.shape, a.shape, b.shape)
     out = U.empty(shape, a.dtype)
-    _launch(where_fwd_kernel, shape, [_same(cond, shape), _same(a, shape), _same(b, shape), _same(out, shape)])
+    _launch(where_fwd_kernel, shape, [cond, a, b, out])
     return out
 
 
@@ -573,7 +563,7 @@ def clamp_fwd(a, lo, hi):
     out = U.empty(a.shape, a.dtype)
     lof, loi = U.scalar_args(0 if lo is None else lo, a.dtype)
     hif, hii = U.scalar_args(0 if hi is None else hi, a.dtype)
-    _launch(clamp_fwd_kernel, a.shape, [_same(a, a.shape), _same(out, a.shape)], (lof, loi, hif, hii),
+    _launch(clamp_fwd_kernel, a.shape, [a, out], (lof, loi, hif, hii),
             HAS_LO=lo is not None, HAS_HI=hi is not None)
     return out
 
@@ -581,7 +571,7 @@ def clamp_fwd(a, lo, hi):
 def _bwd(op, g, x, p=None, q=None, k=0, nbits=0, int_exp=False):
     shape = U.broadcast_shapes(g.shape, x.shape)
     out = U.empty(shape, g.dtype)
-    _launch(pointwise_bwd_kernel, shape, [_same(g, shape), _same(x, shape), _same(out, shape)],
+    _launch(pointwise_bwd_kernel, shape, [g, x, out],
             (0.0 if p is None else float(p), 0.0 if q is None else float(q), k, nbits), OP=op,
             HAS_P=p is not None, HAS_Q=(q is not None) or int_exp)
     return out
@@ -620,7 +610,7 @@ def tanh_bwd(grad, y):
 def fill_(a, value):
     """a[...] = value, for any view `a`."""
     vf, vi = U.scalar_args(value, a.dtype)
-    _launch(fill_kernel, a.shape, [_same(a, a.shape)], (vf, vi))
+    _launch(fill_kernel, a.shape, [a], (vf, vi))
     return a
 
 
@@ -632,7 +622,7 @@ def copy_(dst, src):
     """dst[...] = src, src broadcast to dst's shape and cast to its dtype; src may be a scalar."""
     if not isinstance(src, U.DeviceArray):
         return fill_(dst, src)
-    _launch(copy_kernel, dst.shape, [_same(src, dst.shape), _same(dst, dst.shape)])
+    _launch(copy_kernel, dst.shape, [src, dst])
     return dst
 
 
@@ -659,6 +649,6 @@ def arange(start, end, step, dtype):
         n = max(0, math.ceil((end - start) / step))
     out = U.empty((n,), dtype)
     if n:
-        block = _block(n)
+        block = U.block_for(n)
         arange_kernel[(U.cdiv(n, block),)](out, float(start), float(step), int(start), int(step), n, BLOCK=block)
     return out

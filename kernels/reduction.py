@@ -13,6 +13,8 @@ NOTE: accumulation in fp32 for fp16 / bf16 / fp32, fp64 for float64, int64 for i
 (sum and prod then return int64, as PyTorch; NumPy gives uint64 for unsigned inputs).
 amax / amin propagate NaN as NumPy; argmax / argmin return the first occurrence, NaN winning.
 """
+import functools
+
 import numpy as np
 import triton
 import triton.language as tl
@@ -157,16 +159,17 @@ def _normalize_dims(dims, ndim):
     return tuple(d for d in out if d < ndim)
 
 
-def _as_2d(a, dims):
-    """(x, M, R, sm, sr): `a` as M rows by R reduced columns, copying only when strides require."""
-    kept = [d for d in range(a.ndim) if d not in dims]
-    M = U.numel([a.shape[d] for d in kept])
-    R = U.numel([a.shape[d] for d in dims])
-    ks, (kst,) = U.collapse([a.shape[d] for d in kept], [[a.strides[d] for d in kept]])
-    rs, (rst,) = U.collapse([a.shape[d] for d in dims], [[a.strides[d] for d in dims]])
+def _as_2d(shape, strides, dims):
+    """(M, R, sm, sr, perm): the array as M rows by R reduced columns with strides (sm, sr); perm is
+    None, or the permutation whose contiguous copy has strides (R, 1) when the strides do not allow it."""
+    kept = [d for d in range(len(shape)) if d not in dims]
+    M = U.numel([shape[d] for d in kept])
+    R = U.numel([shape[d] for d in dims])
+    ks, (kst,) = U.collapse([shape[d] for d in kept], [[strides[d] for d in kept]])
+    rs, (rst,) = U.collapse([shape[d] for d in dims], [[strides[d] for d in dims]])
     if len(ks) == 1 and len(rs) == 1:
-        return a, M, R, kst[0], rst[0]
-    return E.contiguous(a.permute(kept + list(dims))), M, R, R, 1
+        return M, R, kst[0], rst[0], None
+    return M, R, R, 1, tuple(kept + list(dims))
 
 
 def _tiles(M, R, sm, sr):
@@ -240,40 +243,59 @@ def _out_shape(shape, dims, keepdim):
 
 def reduce(op, a, dims, keepdim, _split=None):
     """op over `dims` of a (a tuple, () means all dims); keepdim keeps them as size 1."""
+    dims = dims if dims is None or isinstance(dims, int) else tuple(dims)
+    out_shape, out_dtype, perm, tmp, stages = _reduce_plan(op, a.shape, a.strides, a.dtype, dims, keepdim, _split)
+    out = U.empty(out_shape, out_dtype)
+    if not isinstance(stages, list):
+        return out if stages is None else E.fill_(out, stages)
+    x = a if perm is None else E.contiguous(a.permute(perm))
+    if tmp is not None:  # two stages: partials tmp[s, m] in the accumulation dtype, then across s
+        tmp = U.empty(*tmp)
+        (grid1, args1, meta1), (grid2, args2, meta2) = stages
+        reduce_kernel[grid1](x, tmp, *args1, **meta1)
+        reduce_kernel[grid2](tmp, out, *args2, **meta2)
+    else:
+        ((grid, args, meta),) = stages
+        reduce_kernel[grid](x, out, *args, **meta)
+    return out
+
+
+@functools.lru_cache(maxsize=4096)
+def _reduce_plan(op, shape, strides, dtype, dims, keepdim, force_split):
+    """(out shape, out dtype, perm, tmp (shape, dtype) or None, launches) of a reduction, per layout.
+
+    `launches` is a list of (grid, args, meta), or the value to fill an empty reduction with, or None.
+    """
     if op not in REDUCE_OPS:
         raise ValueError(f"unknown reduction {op!r}")
-    dims = _normalize_dims(dims, a.ndim)
-    out_dtype = _out_dtype(op, a.dtype)
-    out = U.empty(_out_shape(a.shape, dims, keepdim), out_dtype)
-    M = U.numel(out.shape)
-    R = U.numel([a.shape[d] for d in dims])
-    if M == 0:
-        return out
-    if R == 0:
+    dims = _normalize_dims(dims, len(shape))
+    out_shape, out_dtype = _out_shape(shape, dims, keepdim), _out_dtype(op, dtype)
+    if U.numel(out_shape) == 0:
+        return out_shape, out_dtype, None, None, None
+    if U.numel([shape[d] for d in dims]) == 0:
         if op in ("amax", "amin"):
             raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
-        return E.fill_(out, {"sum": 0, "prod": 1, "mean": float("nan"), "all": True, "any": False}[op])
-    x, M, R, sm, sr = _as_2d(a, dims)
-    acc = _acc_dtype(op, a.dtype)
+        return out_shape, out_dtype, None, None, {"sum": 0, "prod": 1, "mean": float("nan"), "all": True,
+                                                  "any": False}[op]
+    M, R, sm, sr, perm = _as_2d(shape, strides, dims)
+    acc = _acc_dtype(op, dtype)
     bm, br, split = _tiles(M, R, sm, sr)
-    split = _split or split
+    split = force_split or split
     if split > 1:
         chunk = U.cdiv(U.cdiv(R, split), br) * br
         split = U.cdiv(R, chunk)
     if split == 1:
-        reduce_kernel[(U.cdiv(M, bm), 1)](x, out, M, R, sm, sr, R, float(R), OP=op, ACC=acc,
-                                          IDENT=_ident(op, acc, a.dtype), **_blocks(bm, br))
-        return out
-    # two stages: partials tmp[s, m] in the accumulation dtype, then a reduction across s
+        meta = dict(OP=op, ACC=acc, IDENT=_ident(op, acc, dtype), **_blocks(bm, br))
+        return out_shape, out_dtype, perm, None, [((U.cdiv(M, bm), 1), (M, R, sm, sr, R, float(R)), meta)]
     op1 = "sum" if op == "mean" else op
-    tmp = U.empty((split, M), _tmp_dtype(acc) or (bool_ if op in ("all", "any") else a.dtype))
-    reduce_kernel[(U.cdiv(M, bm), split)](x, tmp, M, R, sm, sr, chunk, 1.0, OP=op1, ACC=acc,
-                                          IDENT=_ident(op1, acc, a.dtype), **_blocks(bm, br))
+    tmp_dtype = _tmp_dtype(acc) or (bool_ if op in ("all", "any") else dtype)
+    meta1 = dict(OP=op1, ACC=acc, IDENT=_ident(op1, acc, dtype), **_blocks(bm, br))
     bm2, br2, _ = _tiles(M, split, 1, M)
     acc2 = acc if op not in ("all", "any") else tl.int32
-    reduce_kernel[(U.cdiv(M, bm2), 1)](tmp, out, M, split, 1, M, split, float(R), OP=op, ACC=acc2,
-                                       IDENT=_ident(op, acc2, tmp.dtype), **_blocks(bm2, br2))
-    return out
+    meta2 = dict(OP=op, ACC=acc2, IDENT=_ident(op, acc2, tmp_dtype), **_blocks(bm2, br2))
+    return out_shape, out_dtype, perm, ((split, M), tmp_dtype), [
+        ((U.cdiv(M, bm), split), (M, R, sm, sr, chunk, 1.0), meta1),
+        ((U.cdiv(M, bm2), 1), (M, split, 1, M, split, float(R)), meta2)]
 
 
 def arg_reduce(op, a, dim, keepdim, _split=None):
@@ -293,7 +315,8 @@ def arg_reduce(op, a, dim, keepdim, _split=None):
         raise ValueError(f"attempt to get {op} of an empty sequence")
     if M == 0:
         return out
-    x, M, R, sm, sr = _as_2d(a, dims)
+    M, R, sm, sr, perm = _as_2d(a.shape, a.strides, dims)
+    x = a if perm is None else E.contiguous(a.permute(perm))
     acc = tl.float64 if a.dtype is float64 else tl.float32 if a.dtype in U.FLOATS else \
         tl.int32 if a.dtype is bool_ else _int_tl(a.dtype)
     ident = _ident("amax" if op == "argmax" else "amin", acc, a.dtype)

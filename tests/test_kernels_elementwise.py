@@ -338,10 +338,10 @@ def test_int64_offsets_decision():
     """Index math switches to int64 when an offset could pass 2**31 (no big allocation needed)."""
     from tritongrad.kernels import _utils as U
     a = U.DeviceArray(None, 0, (3, 5), (2**30, 1), D.float32)
-    (*_, i64), = U.nd_launches((3, 5), [a], [a.strides])
-    assert i64
-    (*_, i64), = U.nd_launches((3, 5), [a], [(5, 1)])
-    assert not i64
+    ((_, _, _, meta),) = U.plan((3, 5), [a])
+    assert meta["I64"] and meta["NDIM"] == 2
+    ((_, _, _, meta),) = U.plan((3, 5), [U.DeviceArray(None, 0, (3, 5), (5, 1), D.float32)])
+    assert not meta["I64"] and meta["NDIM"] == 1
 
 
 def test_same_primitives_as_cpu():
