@@ -121,3 +121,12 @@ def test_matmul_errors(rng):
         G.matmul(dev(np.float32(1.0), D.float32), a)
     with pytest.raises(TypeError):
         G.matmul(a, dev(host((4, 2), D.float64, rng), D.float64))
+
+
+def test_flag_exists_after_import_without_triton():
+    """`import tritongrad` makes tg.backends.cuda.matmul exist and loads no Triton (it costs a second)."""
+    import subprocess
+    import sys
+    code = ("import sys, tritongrad as tg; assert tg.backends.cuda.matmul.allow_tf32 is False; "
+            "assert 'triton' not in sys.modules, 'triton imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)

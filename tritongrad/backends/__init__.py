@@ -24,18 +24,14 @@ Ops (tritongrad/ops) call these primitives and never touch arrays otherwise. The
 dtype (promotion happens in ops), and scalars as Python numbers. `cpu.py` documents each one.
 """
 from .cpu import CPUBackend
+from .cuda import CUDABackend  # NOTE: cheap, Triton loads on first use; makes tg.backends.cuda.matmul exist
 
-_BACKENDS = {"cpu": CPUBackend}
+_BACKENDS = {"cpu": CPUBackend, "cuda": CUDABackend}
 
 
 def get(device_type):
-    """The backend for a device type ('cpu' or 'cuda'); loads the CUDA one on first use."""
+    """The backend for a device type ('cpu' or 'cuda')."""
     try:
         return _BACKENDS[device_type]
     except KeyError:
-        if device_type != "cuda":
-            raise RuntimeError(f"unknown device type {device_type!r}") from None
-    from .cuda import CUDABackend  # NOTE: lazy: importing Triton costs a second
-
-    _BACKENDS["cuda"] = CUDABackend
-    return CUDABackend
+        raise RuntimeError(f"unknown device type {device_type!r}") from None
