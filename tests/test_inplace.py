@@ -2,9 +2,9 @@
 (CopySlices), and failed calls that change nothing (checks come before the write)."""
 import numpy as np
 import pytest
+from helpers import check_grad
 
 import tritongrad as tg
-from helpers import check_grad
 
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning:triton.*")
 

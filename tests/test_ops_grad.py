@@ -7,9 +7,9 @@ program instance): shapes stay small. Finite differences always run on the CPU.
 """
 import numpy as np
 import pytest
+from helpers import TOL, check_grad
 
 import tritongrad as tg
-from helpers import TOL, check_grad
 
 # NOTE: Triton's interpreter computes masked-off lanes too (log(0), 0/0): harmless warnings.
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning:triton.*")
@@ -22,7 +22,8 @@ UNARY = [
     ("square", lambda L, x: x.square()), ("sqrt", lambda L, x: x.sqrt(), "pos"),
     ("exp", lambda L, x: x.exp()), ("log", lambda L, x: x.log(), "pos"),
     ("abs", lambda L, x: x.abs(), "kinks"), ("relu", lambda L, x: x.relu(), "kinks"),
-    ("clamp", lambda L, x: x.clamp(min=-0.5, max=0.5), "kinks"), ("clamp_pos", lambda L, x: x.clamp(-0.5, 0.5), "kinks"),
+    ("clamp", lambda L, x: x.clamp(min=-0.5, max=0.5), "kinks"),
+    ("clamp_pos", lambda L, x: x.clamp(-0.5, 0.5), "kinks"),
     ("clamp_min_kw", lambda L, x: x.clamp(min=0.5), "kinks"), ("clamp_max_kw", lambda L, x: x.clamp(max=-0.5), "kinks"),
     ("clamp_min", lambda L, x: x.clamp_min(0.5), "kinks"), ("sigmoid", lambda L, x: x.sigmoid()),
     ("tanh", lambda L, x: x.tanh()), ("pow_2", lambda L, x: x ** 2), ("pow_3", lambda L, x: x.pow(3)),
@@ -234,10 +235,12 @@ def first_derivative(f, n_args=1):
 
 SECOND = [
     ("cube", lambda x: (x ** 3).sum(), None), ("sigmoid", lambda x: (x.sigmoid() * x).sum(), None),
-    ("tanh", lambda x: x.tanh().sum(), None), ("relu_chain", lambda x: ((x * 2).relu() ** 2 + x.relu() * x).sum(), "kinks"),
+    ("tanh", lambda x: x.tanh().sum(), None),
+    ("relu_chain", lambda x: ((x * 2).relu() ** 2 + x.relu() * x).sum(), "kinks"),
     ("exp_log", lambda x: (x.exp() * x.log()).sum(), "pos"), ("sqrt_div", lambda x: (x.sqrt() / (x + 1)).sum(), "pos"),
     ("pow_tensor", lambda x: (x ** x).sum(), "pos"), ("rpow", lambda x: (3 ** x).sum(), None),
-    ("clamp", lambda x: (x.clamp(-0.5, 0.5) * x ** 2).sum(), "kinks"), ("abs", lambda x: (x.abs() * x ** 2).sum(), "kinks"),
+    ("clamp", lambda x: (x.clamp(-0.5, 0.5) * x ** 2).sum(), "kinks"),
+    ("abs", lambda x: (x.abs() * x ** 2).sum(), "kinks"),
     ("mean_max", lambda x: (x.mean(0) ** 2).sum() + x.max() ** 2 + (x.min(1).values ** 3).sum(), None),
     ("maximum_where", lambda x: (x.maximum(-x * 0.5) ** 2 + tg.where(x > 0, x ** 3, x ** 2)).sum(), "kinks"),
     ("views", lambda x: (x.t().reshape(-1)[1:] ** 3).sum() + (x.unsqueeze(0).expand(2, 3, 4) ** 2).sum(), None),
@@ -291,7 +294,8 @@ ERRORS = [
     lambda L: L.ones(()) @ L.ones(3), lambda L: L.ones(2, 3, 4) @ L.ones(2, 3, 5),
     lambda L: L.ones(3) @ L.ones(2, 4, 5), lambda L: L.ones(2, 2, 3, 4) @ L.ones(2, 5),
     lambda L: L.ones(2, 3).mm(L.ones(3)), lambda L: L.ones(3).mm(L.ones(3, 2)),
-    lambda L: L.ones(2) + L.ones(3), lambda L: L.ones(2, 3) * L.ones(3, 3), lambda L: L.where(L.ones(2) > 0, L.ones(3), 1.0),
+    lambda L: L.ones(2) + L.ones(3), lambda L: L.ones(2, 3) * L.ones(3, 3),
+    lambda L: L.where(L.ones(2) > 0, L.ones(3), 1.0),
     lambda L: L.ones(2).maximum(L.ones(3)), lambda L: L.ones(2).clamp(), lambda L: L.ones(2).sum(2),
     lambda L: L.ones(2, 3).mean(dim=(0, 0)), lambda L: L.ones(2, dtype=L.int64).mean(), lambda L: L.ones(0).max(),
     lambda L: L.ones(2, 0).max(1), lambda L: -L.tensor([True]), lambda L: L.tensor([True]) - L.tensor([False]),

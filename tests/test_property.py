@@ -2,11 +2,11 @@
 agree with float64 finite differences, and values and gradients with PyTorch when it is installed."""
 import numpy as np
 import pytest
+from helpers import check_grad, numeric_grads
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tritongrad as tg
-from helpers import check_grad, numeric_grads
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -15,7 +15,8 @@ UNARY = {
     "neg": lambda L, x: -x, "square": lambda L, x: x.square() * 0.5, "sigmoid": lambda L, x: x.sigmoid(),
     "tanh": lambda L, x: x.tanh(), "exp": lambda L, x: x.tanh().exp(), "log": lambda L, x: (x.abs() + 0.5).log(),
     "sqrt": lambda L, x: (x * x + 0.25).sqrt(), "pow": lambda L, x: (x.abs() + 0.5) ** 1.5,
-    "rpow": lambda L, x: 2 ** x.tanh(), "scalar": lambda L, x: 1.5 - x * 0.5, "div_scalar": lambda L, x: 2 / (x.abs() + 1),
+    "rpow": lambda L, x: 2 ** x.tanh(), "scalar": lambda L, x: 1.5 - x * 0.5,
+    "div_scalar": lambda L, x: 2 / (x.abs() + 1),
     "relu": lambda L, x: x.relu() + x * 0.1, "clamp": lambda L, x: x.clamp(-1.0, 1.0) + x * 0.1,
     "transpose": lambda L, x: (x.transpose(0, -1).sigmoid() * 2).transpose(0, -1),  # back to x's shape
     "view": lambda L, x: x.reshape(-1).reshape(x.shape), "index": lambda L, x: x[..., :1] * x,
@@ -51,8 +52,8 @@ def shapes_and_chain(draw):
     other = tuple(1 if draw(st.booleans()) else s for s in shape[lead:])
     if draw(st.booleans()):
         shape, other = other, shape  # either side may be the smaller one
-    steps = draw(st.lists(st.one_of(st.sampled_from(sorted(UNARY)), st.sampled_from(["b:" + k for k in sorted(BINARY)])),
-                          min_size=1, max_size=6))
+    step = st.one_of(st.sampled_from(sorted(UNARY)), st.sampled_from(["b:" + k for k in sorted(BINARY)]))
+    steps = draw(st.lists(step, min_size=1, max_size=6))
     reduce = (draw(st.sampled_from(["sum", "mean", "max", "min", "none"])), draw(st.integers(-3, 2)))
     seed = draw(st.integers(0, 2 ** 31 - 1))
     return shape, other, steps, reduce, seed

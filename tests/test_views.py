@@ -7,9 +7,9 @@ import re
 
 import numpy as np
 import pytest
+from helpers import check_grad, randn
 
 import tritongrad as tg
-from helpers import check_grad, randn
 
 # (name, view of a tensor x shaped (2, 3, 4), the same view of a NumPy array a); each is a view in PyTorch.
 VIEWS = [
@@ -42,9 +42,11 @@ VIEWS = [
     ("int", lambda x: x[1], lambda a: a[1]), ("neg_int", lambda x: x[-1, -2], lambda a: a[-1, -2]),
     ("ints", lambda x: x[1, 2, 3], lambda a: a[1, 2, 3, ...]),
     ("slice", lambda x: x[1:], lambda a: a[1:]), ("slice_step", lambda x: x[:, ::2], lambda a: a[:, ::2]),
-    ("slice_both", lambda x: x[0, 1:3], lambda a: a[0, 1:3]), ("slice_clip", lambda x: x[:, 1:10], lambda a: a[:, 1:10]),
+    ("slice_both", lambda x: x[0, 1:3], lambda a: a[0, 1:3]),
+    ("slice_clip", lambda x: x[:, 1:10], lambda a: a[:, 1:10]),
     ("slice_neg", lambda x: x[:, -2:], lambda a: a[:, -2:]), ("slice_empty", lambda x: x[:, 2:1], lambda a: a[:, 2:1]),
-    ("ellipsis", lambda x: x[..., 1], lambda a: a[..., 1]), ("ellipsis_mid", lambda x: x[1, ..., 2], lambda a: a[1, ..., 2]),
+    ("ellipsis", lambda x: x[..., 1], lambda a: a[..., 1]),
+    ("ellipsis_mid", lambda x: x[1, ..., 2], lambda a: a[1, ..., 2]),
     ("ellipsis_only", lambda x: x[...], lambda a: a[...]), ("none", lambda x: x[None], lambda a: a[None]),
     ("none_mid", lambda x: x[:, None, 1], lambda a: a[:, None, 1]),
     ("none_ellipsis", lambda x: x[None, ..., None], lambda a: a[None, ..., None]),

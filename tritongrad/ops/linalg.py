@@ -2,8 +2,7 @@
 
 Backward passes transposed views (`dA = dC @ B^T`, `dB = A^T @ dC`): no transposed copies.
 """
-from .util import Op, broadcast_shapes, check_device, size_str, sum_to
-
+from .util import Op, broadcast_shapes, check_device, sum_to
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
