@@ -12,6 +12,7 @@ from .autograd import engine, function, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
 from .backends import get as _get_backend
 from .backends.cpu import CPUBackend
+from .backends.cpu import _np as _np_dtype
 from .cuda.array import DeviceArray
 from .ops import elementwise as E, inplace as I, linalg, reduce as R, util, view as V
 from .ops.util import operands, size_str, wrap_dim, wrap_dims
@@ -404,6 +405,8 @@ class Tensor:
         dtype = self._dtype if dtype is None else dtype
         if be is self._be and dtype is self._dtype and not copy:
             return self
+        if be is CPUBackend and dtype is dt.bfloat16:
+            _np_dtype(dtype)  # raises: bfloat16 is CUDA-only
         if not dtype.is_floating_point and self._requires_grad:
             with grad_mode.no_grad():  # NOTE: integer results carry no gradient, as in PyTorch
                 return V.ToCopy.apply(self, dtype, be)

@@ -23,6 +23,14 @@ _REDUCE = {"sum": np.sum, "mean": np.mean, "amax": np.max, "amin": np.min, "all"
            "prod": np.prod}
 
 
+def _np(dtype):
+    """The NumPy dtype for a tritongrad dtype; bfloat16 has none, so it lives on CUDA only."""
+    if dtype.name == "bfloat16":
+        raise TypeError("bfloat16 tensors are CUDA-only in tritongrad: NumPy, the CPU backend, has no bfloat16 "
+                        "(use float32 on the CPU, or device='cuda')")
+    return dtype.np
+
+
 def _sigmoid(a):
     # NOTE: exp of a negative number only, so large |a| never overflows.
     e = np.exp(-np.abs(a))
@@ -37,17 +45,17 @@ class CPUBackend:
     # --- creation and transfer ---------------------------------------------------------------
     @staticmethod
     def empty(shape, dtype):
-        return np.empty(shape, dtype.np)
+        return np.empty(shape, _np(dtype))
 
     @staticmethod
     def full(shape, value, dtype):
-        a = np.empty(shape, dtype.np)
+        a = np.empty(shape, _np(dtype))
         a.fill(value)  # NOTE: np.full is Python code around these two calls
         return a
 
     @staticmethod
     def arange(start, end, step, dtype):
-        return np.arange(start, end, step, dtype=dtype.np)
+        return np.arange(start, end, step, dtype=_np(dtype))
 
     @staticmethod
     def from_numpy(a):
@@ -61,11 +69,11 @@ class CPUBackend:
 
     @staticmethod
     def rand(shape, dtype, gen):
-        return gen.np.random(shape, dtype=np.float64).astype(dtype.np)
+        return gen.np.random(shape, dtype=np.float64).astype(_np(dtype))
 
     @staticmethod
     def randn(shape, dtype, gen):
-        return gen.np.standard_normal(shape, dtype=np.float64).astype(dtype.np)
+        return gen.np.standard_normal(shape, dtype=np.float64).astype(_np(dtype))
 
     # --- views: no copies ----------------------------------------------------------------------
     @staticmethod
@@ -121,7 +129,7 @@ class CPUBackend:
 
     @staticmethod
     def astype(a, dtype):
-        return a.astype(dtype.np)
+        return a.astype(_np(dtype))
 
     # --- compute -------------------------------------------------------------------------------
     @staticmethod
