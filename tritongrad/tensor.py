@@ -73,11 +73,7 @@ class Tensor:
         t = _new(Tensor)
         cls = raw.__class__
         if cls is _ndarray:
-            try:
-                t._be, t._dtype = CPUBackend, _FROM_NP[raw.dtype]
-            except KeyError:  # NOTE: only bfloat16's uint16 bit patterns get here
-                raise TypeError("bfloat16 tensors are supported on CUDA only (NumPy has no bfloat16): on the CPU, "
-                                "use float32, e.g. t.float().cpu()") from None
+            t._be, t._dtype = CPUBackend, _FROM_NP[raw.dtype]  # NOTE: bfloat16 never gets here (cpu._np)
         elif cls is DeviceArray:
             t._be, t._dtype = _get_backend("cuda"), raw.dtype
         else:  # a NumPy scalar from a reduction or 0-d ufunc

@@ -26,8 +26,8 @@ _REDUCE = {"sum": np.sum, "mean": np.mean, "amax": np.max, "amin": np.min, "all"
 def _np(dtype):
     """The NumPy dtype for a tritongrad dtype; bfloat16 has none, so it lives on CUDA only."""
     if dtype.name == "bfloat16":
-        raise TypeError("bfloat16 tensors are CUDA-only in tritongrad: NumPy, the CPU backend, has no bfloat16 "
-                        "(use float32 on the CPU, or device='cuda')")
+        raise TypeError("bfloat16 tensors are supported on CUDA only (NumPy has no bfloat16): on the CPU, "
+                        "use float32, e.g. t.float().cpu()")
     return dtype.np
 
 
