@@ -174,6 +174,7 @@ def test_backward_twice_without_saved_tensors_is_allowed():
     assert x.grad.tolist() == [2.0, 2.0]
 
 
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
 def test_create_graph_gives_differentiable_grad(device):
     x = tg.tensor([1.0, 2.0], dtype=tg.float64, device=device, requires_grad=True)
     (x ** 3).sum().backward(create_graph=True)
@@ -680,3 +681,20 @@ def test_backward_frees_saved_tensors():
     y.backward()
     gc.collect()
     assert saved() is None, "backward frees what it saved"
+
+
+def test_backward_create_graph_warns_once(torch, monkeypatch):
+    from tritongrad.autograd import engine
+
+    monkeypatch.setattr(engine, "_warned_create_graph", False)
+    x = tg.ones(2, requires_grad=True)
+    with pytest.warns(UserWarning) as record:
+        (x * x).sum().backward(create_graph=True)
+        (x * x).sum().backward(create_graph=True)
+    assert len(record) == 1
+    want = torch.ones(2, requires_grad=True)
+    with warnings.catch_warnings(record=True) as torch_record:  # NOTE: PyTorch warns once per process
+        warnings.simplefilter("always")
+        (want * want).sum().backward(create_graph=True)
+    if torch_record:
+        assert str(record[0].message) == msg(str(torch_record[0].message))

@@ -12,6 +12,13 @@ from .graph import AccumulateGrad, edge
 from .hooks import check_hook_result, check_hook_results
 
 _tensor_cls = None  # set by tensor.py
+_warned_create_graph = False  # NOTE: PyTorch warns once per process
+
+CREATE_GRAPH_WARNING = (
+    "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
+    "which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you "
+    "have to use this function, make sure to reset the .grad fields of your parameters to None after use to break "
+    "the cycle and avoid the leak.")
 
 
 def _size_str(shape):
@@ -63,11 +70,22 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if inputs is not None and len(inputs) == 0:
         raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
     grads = _make_grads(tensors, grad_tensors)
+    if create_graph:
+        _warn_create_graph()
     if inputs is not None:
         for t in inputs:
             if t._grad_fn is not None or not t._requires_grad:
                 t.retain_grad()  # NOTE: as PyTorch: a non-leaf input's .grad is filled as a retained grad
     _run(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, True)
+
+
+def _warn_create_graph():
+    global _warned_create_graph
+    if not _warned_create_graph:
+        _warned_create_graph = True
+        import warnings
+
+        warnings.warn(CREATE_GRAPH_WARNING, UserWarning, stacklevel=4)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
