@@ -94,7 +94,9 @@ def _down(y, dtype: tl.constexpr):
 @triton.jit
 def _scalar(sf, si, dtype: tl.constexpr):
     """A kernel's scalar argument pair (fp64 `sf`, int64 `si`) as a 0-d value of `dtype`."""
-    if dtype.is_floating():
+    if dtype == tl.bfloat16:
+        v = _down(tl.full((), sf, tl.float32), tl.bfloat16)  # NOTE: rounded to nearest, interpreter too
+    elif dtype.is_floating():
         v = tl.full((), sf, dtype)
     else:
         v = tl.full((), si, dtype)
@@ -108,11 +110,7 @@ def _scalar_like(sf, si, ptr):
     NOTE: as NumPy's (and the CPU backend's) weak Python scalars: float16 x == 1.7 compares
     against float16(1.7), not against 1.7 in fp32.
     """
-    if ptr.dtype.element_ty == tl.bfloat16:
-        v = _down(_scalar(sf, si, tl.float32), tl.bfloat16)  # NOTE: rounded to nearest, interpreter too
-    else:
-        v = _scalar(sf, si, ptr.dtype.element_ty)
-    return _up(v)
+    return _up(_scalar(sf, si, ptr.dtype.element_ty))
 
 
 @triton.jit
@@ -432,7 +430,7 @@ def arange_kernel(out_ptr, sf: tl.float64, stepf: tl.float64, si: tl.int64, step
         v = tl.full((), sf, tl.float64) + idx.to(tl.float64) * tl.full((), stepf, tl.float64)
     else:
         v = tl.full((), si, tl.int64) + idx * tl.full((), stepi, tl.int64)
-    tl.store(out_ptr + idx, v.to(dtype), mask=idx < n)
+    tl.store(out_ptr + idx, _down(v, dtype), mask=idx < n)
 
 
 # ----------------------------------------------------------------------------------------------------

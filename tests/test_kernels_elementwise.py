@@ -307,20 +307,23 @@ def test_copy_into_views_and_astype(rng):
 @pytest.mark.parametrize("dtype", ALL, ids=str)
 def test_fill_full_empty(dtype, rng):
     for shape in [(), (97,), (3, 1, 17), (0, 4)]:
-        v = 1 if dtype is D.bool_ else 3
+        v = 1 if dtype is D.bool_ else 3.3 if dtype in FLOATS else 3
         check(G.full(shape, v, dtype), np.full(shape, v, np.float32 if dtype is D.bfloat16 else dtype.np), dtype)
         assert G.empty(shape, dtype).shape == shape
+    if dtype is D.bfloat16:  # NOTE: rounded to nearest even, not truncated (exact, not within tolerance)
+        assert (back(G.full((5,), 3.3, dtype)) == bf16_round(np.float32(3.3))).all()
     a = dev(host((6, 7), dtype, rng), dtype)
     G.fill_(G.index(a, (slice(1, 5), slice(None, None, 2))), 0)
     assert (back(a)[1:5, ::2] == 0).all()
 
 
 @pytest.mark.parametrize("args", [(0, 10, 1), (3, 50, 7), (-5.0, 5.0, 0.7), (10, 0, -3), (0, 0, 1), (1.0, 2.0, 0.1)])
-@pytest.mark.parametrize("dtype", [D.float32, D.float64, D.int64, D.int32, D.float16], ids=str)
+@pytest.mark.parametrize("dtype", [D.float32, D.float64, D.int64, D.int32, D.float16, D.bfloat16], ids=str)
 def test_arange(args, dtype):
     if dtype not in FLOATS and any(isinstance(v, float) for v in args):
         pytest.skip("float steps for integer dtypes")
-    ref = C.arange(*args, D.float64).astype(dtype.np)  # NOTE: NumPy steps in float16; PyTorch and we do not
+    ref = C.arange(*args, D.float64).astype(np.float32 if dtype is D.bfloat16 else dtype.np)  # NOTE: NumPy
+    # steps in float16; PyTorch and we compute start + i * step in float64, then round
     check(G.arange(*args, dtype), ref, dtype)
 
 
