@@ -27,7 +27,7 @@ BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne
 BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not"}
 
 # b operand of binary_fwd_kernel
-_B_TENSOR, _B_ALPHA, _B_SCALAR, _B_LEFT_SCALAR, _B_POWI = 0, 1, 2, 3, 4
+_B_TENSOR, _B_ALPHA, _B_SCALAR, _B_LEFT_SCALAR = 0, 1, 2, 3
 
 _INTERPRET = tl.constexpr(U.INTERPRET)
 
@@ -464,7 +464,7 @@ def unary_fwd(op, a):
 
 def _int_exponent(e):
     """(k, nbits) if e is an integer exponent worth squaring for, else None."""
-    if isinstance(e, bool) or float(e) != int(e) or abs(int(e)) >= 2**16:
+    if isinstance(e, bool) or not math.isfinite(e) or float(e) != int(e) or abs(int(e)) >= 2**16:
         return None
     k = int(e)
     return k, max(abs(k).bit_length(), 1)

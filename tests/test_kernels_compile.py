@@ -134,6 +134,7 @@ def main(everything):
         (E.pow_bwd, m(D.float32), m(D.float32), 2.5), (E.tanh_bwd, m(D.bfloat16), m(D.bfloat16)),
         (E.clamp_bwd, m(D.float64), m(D.float64), -1, None), (E.fill_, t(D.bool_), 1),
         (E.copy_, m(D.bfloat16), t(D.float32)), (E.copy_, m(D.int8), t(D.float64)), (E.arange, 0, 9, 1, D.int64),
+        (E.binary_fwd, "add", m(D.bfloat16), 0.1), (E.fill_, m(D.bfloat16), 0.1), (E.arange, 0, 1, 0.1, D.bfloat16),
         (E.unary_fwd, "neg", view((3, 5), (2**31, 1), D.float32)),  # int64 index math
         (E.unary_fwd, "neg", view((2, 3, 2, 3, 2), (1, 100, 7, 1000, 9999), D.float32)),  # > 4 dims
         (R.reduce, "sum", empty((4096, 512), D.float16), (1,), False),

@@ -191,6 +191,9 @@ def test_binary_alpha_and_negative_base(rng):
         check(G.binary("pow", dev(x, D.float64), dev(np.full(65, float(n)), D.float64)), np.power(x, float(n)),
               D.float64)
     check(G.binary("pow", dev(x, D.float64), 0.5), np.power(x, 0.5), D.float64)  # NaN where x < 0
+    ax = np.abs(x) + 0.5  # around 1: both limits of inf exponents
+    for n in (np.inf, -np.inf, np.nan):
+        check(G.binary("pow", dev(ax, D.float64), n), np.power(ax, n), D.float64)
 
 
 def test_compare_with_wider_scalar(rng):

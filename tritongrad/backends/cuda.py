@@ -55,8 +55,11 @@ class CUDABackend:
     @staticmethod
     def from_numpy(a):
         """A new device array holding a copy of the host array `a`."""
+        import numpy as np
+
         from .._dtype import from_numpy_dtype
         from ..cuda import memory
+        a = np.asarray(a)
         return memory.from_host(a, from_numpy_dtype(a.dtype))
 
     @staticmethod
