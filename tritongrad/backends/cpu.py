@@ -3,6 +3,8 @@
 This file is also the reference for the primitive list (see backends/__init__.py): the CUDA
 backend implements the same methods with the same signatures over DeviceArray.
 """
+import math
+
 import numpy as np
 
 _UNARY = {
@@ -19,8 +21,9 @@ _BINARY = {
     "logical_or": np.logical_or,
 }
 
-_REDUCE = {"sum": np.sum, "mean": np.mean, "amax": np.max, "amin": np.min, "all": np.all, "any": np.any,
-           "prod": np.prod}
+# NOTE: the ufuncs' own reduce, not np.sum & co., which are Python wrappers costing microseconds
+_REDUCE = {"sum": np.add.reduce, "mean": np.add.reduce, "amax": np.maximum.reduce, "amin": np.minimum.reduce,
+           "all": np.logical_and.reduce, "any": np.logical_or.reduce, "prod": np.multiply.reduce}
 
 
 def _np(dtype):
@@ -227,7 +230,16 @@ class CPUBackend:
     def reduce(op, a, dims, keepdim):
         """sum / mean / amax / amin / all / any / prod over `dims` (a tuple; () means all)."""
         axis = dims if dims else None
-        return np.asarray(_REDUCE[op](a, axis=axis, keepdims=keepdim))
+        if a.dtype == np.float16 and op in ("sum", "mean"):  # NOTE: accumulate half in float32, as PyTorch
+            out = _REDUCE[op](a, axis=axis, dtype=np.float32, keepdims=keepdim)
+        else:
+            out = _REDUCE[op](a, axis=axis, keepdims=keepdim)
+        if op == "mean":
+            n = a.size if axis is None else math.prod(a.shape[d] for d in dims)
+            out = np.true_divide(out, n, dtype=out.dtype)
+        if op in ("sum", "mean") and a.dtype.kind == "f" and out.dtype != a.dtype:
+            out = out.astype(a.dtype)
+        return np.asarray(out)
 
     @staticmethod
     def arg_reduce(op, a, dim, keepdim):
