@@ -385,18 +385,7 @@ class Tensor:
 
         Accepts to(dtype), to(device), to(device, dtype), to(other_tensor) and the keywords.
         """
-        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        for a in args:
-            if isinstance(a, dt.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                dtype, device = a._dtype, a.device
-            else:
-                device = a
+        device, dtype, copy = parse_to_args(args, kwargs)
         be = self._be if device is None else _get_backend(parse_device(device).type)
         dtype = self._dtype if dtype is None else dtype
         if be is self._be and dtype is self._dtype and not copy:
@@ -930,6 +919,24 @@ def _check_bool_sub(a, b):
     if a_bool or b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
                            "to invert a mask, use the `~` or `logical_not()` operator instead.")
+
+
+def parse_to_args(args, kwargs):
+    """(device, dtype, copy) from to()'s forms: to(dtype), to(device), to(device, dtype), to(tensor), keywords."""
+    kwargs = dict(kwargs)
+    dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+    copy = kwargs.pop("copy", False)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+    for a in args:
+        if isinstance(a, dt.dtype):
+            dtype = a
+        elif isinstance(a, Tensor):
+            dtype, device = a._dtype, a.device
+        else:
+            device = a
+    return device, dtype, copy
 
 
 def _clamp_args(t, lo, hi):

@@ -12,7 +12,7 @@ from ... import _dtype as dt
 from ..._device import parse_device
 from ...autograd.grad_mode import no_grad, state
 from ...autograd.graph import _Hooks
-from ...tensor import Tensor
+from ...tensor import Tensor, parse_to_args
 from ..parameter import Parameter
 
 
@@ -296,17 +296,7 @@ class Module:
     def to(self, *args, **kwargs):
         """Move and/or cast parameters and buffers in place: to(device), to(dtype), to(device, dtype),
         to(tensor); dtypes apply to floating-point tensors only."""
-        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, dt.dtype):
-                dtype = a
-            elif isinstance(a, Tensor):
-                device, dtype = a.device, a.dtype
-            else:
-                device = a
+        device, dtype, _ = parse_to_args(args, kwargs)
         if dtype is not None and not dtype.is_floating_point:
             raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but got desired "
                             f"dtype={dtype}")
