@@ -63,7 +63,8 @@ def describe():
     info.update(_driver_version())
     info["versions"] = {name: _version(dist) for name, dist in (
         ("tritongrad", "tritongrad"), ("triton", "triton"), ("numpy", "numpy"), ("torch", "torch"),
-        ("cupy", "cupy"), ("cupy-cuda12x", "cupy-cuda12x"), ("cupy-cuda13x", "cupy-cuda13x"), ("cuda-core", "cuda-core"),
+        ("cupy", "cupy"), ("cupy-cuda12x", "cupy-cuda12x"), ("cupy-cuda13x", "cupy-cuda13x"),
+        ("cuda-core", "cuda-core"),
         ("cuda-bindings", "cuda-bindings"), ("pytest-benchmark", "pytest-benchmark"))}
     info["versions"]["tritongrad"] = info["versions"]["tritongrad"] or tg.__version__
     info["versions"] = {k: v for k, v in info["versions"].items() if v}

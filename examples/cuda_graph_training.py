@@ -91,7 +91,7 @@ def train_eager(step, weights, init, steps, warmup, sync):
     for _ in range(steps):
         losses.append(step().detach())
     sync()
-    return [l.item() for l in losses], (time.perf_counter() - start) / max(steps, 1)
+    return [loss.item() for loss in losses], (time.perf_counter() - start) / max(steps, 1)
 
 
 def train_graph(step, weights, init, steps, warmup):

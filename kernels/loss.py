@@ -15,8 +15,7 @@ import triton
 import triton.language as tl
 
 from .._dtype import float64
-from . import _utils as U
-from . import elementwise as E
+from . import _utils as U, elementwise as E
 
 NEG_INF = tl.constexpr(float("-inf"))
 

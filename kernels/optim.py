@@ -17,8 +17,7 @@ import triton
 import triton.language as tl
 
 from .._dtype import float64
-from . import _utils as U
-from . import elementwise as E
+from . import _utils as U, elementwise as E
 
 # NOTE: exactly each kernel's argument names (older Tritons look every name up in the signature)
 _SGD_DNS = ["n", "lr", "momentum", "dampening", "weight_decay"]

@@ -20,8 +20,7 @@ import triton
 import triton.language as tl
 
 from .._dtype import bool_, float32, float64, int64
-from . import _utils as U
-from . import elementwise as E
+from . import _utils as U, elementwise as E
 
 REDUCE_OPS = ("sum", "mean", "amax", "amin", "all", "any", "prod")
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}

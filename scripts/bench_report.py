@@ -290,8 +290,8 @@ def svg_plot(panels, w=640, h=420, pad=60):
         xs = [math.log2(x) for x, _ in pts]
         ymax = max([y for _, y in pts] + [y for _, y in hlines]) * 1.1
         x0, x1 = min(xs), max(xs) if max(xs) > min(xs) else min(xs) + 1
-        sx = lambda x: ox + pad + (math.log2(x) - x0) / (x1 - x0) * (w - 2 * pad)
-        sy = lambda y: h - pad + 20 - y / ymax * (h - 2 * pad)
+        sx = lambda x, ox=ox, x0=x0, x1=x1: ox + pad + (math.log2(x) - x0) / (x1 - x0) * (w - 2 * pad)
+        sy = lambda y, ymax=ymax: h - pad + 20 - y / ymax * (h - 2 * pad)
         out.append(f'<text x="{ox + w / 2}" y="20" text-anchor="middle" font-size="14">{title}</text>')
         out.append(f'<rect x="{ox + pad}" y="{sy(ymax)}" width="{w - 2 * pad}" height="{sy(0) - sy(ymax)}" '
                    'fill="none" stroke="black"/>')
@@ -303,7 +303,7 @@ def svg_plot(panels, w=640, h=420, pad=60):
         out.append(f'<text x="{ox + w / 2}" y="{sy(0) + 30}" text-anchor="middle">{xl}</text>')
         out.append(f'<text x="{ox + 14}" y="{sy(ymax / 2)}" transform="rotate(-90 {ox + 14} {sy(ymax / 2)})" '
                    f'text-anchor="middle">{yl}</text>')
-        for j, (label, y) in enumerate(hlines):
+        for label, y in hlines:
             out.append(f'<line x1="{ox + pad}" x2="{ox + w - pad}" y1="{sy(y)}" y2="{sy(y)}" stroke="black" '
                        f'stroke-dasharray="2,3"/><text x="{ox + w - pad}" y="{sy(y) - 3}" text-anchor="end">'
                        f'{label} {y:.4g}</text>')

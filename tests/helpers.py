@@ -23,7 +23,7 @@ def numeric_grads(fn, inputs, eps=1e-6):
     out = fn(*[tg.tensor(a) for a in arrays])
     w = np.random.default_rng(7).standard_normal(out.shape)
     grads = []
-    for k, a in enumerate(arrays):
+    for a in arrays:
         g = np.zeros_like(a)
         for idx in np.ndindex(a.shape):
             old = a[idx]

@@ -97,7 +97,8 @@ def test_synthetic_gpu_run(tmp_path):
     # the table: the reference of every kind, and bench_overhead's CPU providers renamed
     assert "| exp | fwd | float32 | tritongrad-cuda | 2^26 | 188 us | 2850 GB/s | 95% of copy |" in text
     assert "| matmul | fwd | tf32 | tritongrad-cuda | 4096^3 |" in text and "| 360 TFLOP/s | 90% of cuBLAS |" in text
-    assert "| tutorial | graph | float32 | tritongrad-cuda | 64x1000x100x10 | 160 us |  | 0.4x torch eager time |" in text
+    assert ("| tutorial | graph | float32 | tritongrad-cuda | 64x1000x100x10 | 160 us |  | 0.4x torch eager time |"
+            in text)
     assert "| tiny_chain | eager | - | tritongrad-cpu | - | 20 us |  | 0.667x torch eager time |" in text
     assert (tmp_path / "bench.md").read_text().strip() == text.strip()
 
@@ -109,7 +110,8 @@ def test_just_below_a_target_is_not_met(tmp_path):
         if b["name"] == "test_matmul_fwd[bfloat16-tritongrad-cuda-4096]":
             b["stats"]["median"] /= 0.95  # 94.3% -> 89.6%
     _, targets = bench_report.report([str(write(tmp_path, data))], str(tmp_path / "a.md"), str(tmp_path / "a.png"))
-    s, fig = dict((n.split(":")[0], (s, f)) for n, s, f in targets)["matmul float16/bfloat16 at 4096^3 and 8192^3 (fwd)"]
+    by_name = {n.split(":")[0]: (s, f) for n, s, f in targets}
+    s, fig = by_name["matmul float16/bfloat16 at 4096^3 and 8192^3 (fwd)"]
     assert s == "not met" and fig == "float16 4096^3 91.4%, bfloat16 4096^3 89.6%, bfloat16 8192^3 94.4%"
 
 

@@ -46,7 +46,8 @@ def test_emulated_cuda_trains_eagerly(capsys):
     ex = load()
     r = ex.main(["--device", "cuda", "--steps", "2", "--warmup", "1"])
     text = capsys.readouterr().out
-    assert "CUDA graphs need a real GPU: on emulated CUDA (Triton's interpreter) this program trains eagerly only." in text
+    assert ("CUDA graphs need a real GPU: on emulated CUDA (Triton's interpreter) this program trains eagerly "
+            "only.") in text
     assert r["graph_s"] is None
     cpu = ex.main(["--device", "cpu", "--steps", "2", "--warmup", "1"])
     np.testing.assert_allclose(r["losses"], cpu["losses"], rtol=1e-4)

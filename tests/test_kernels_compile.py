@@ -112,11 +112,7 @@ def main(everything):
     import tritongrad.cuda
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
-    from tritongrad.kernels import _utils as U
-    from tritongrad.kernels import elementwise as E
-    from tritongrad.kernels import matmul as MM
-    from tritongrad.kernels import random as RNG
-    from tritongrad.kernels import reduction as R
+    from tritongrad.kernels import _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
 
     from tritongrad import _dtype as D
     assert not U.INTERPRET

@@ -3,8 +3,7 @@ agree with float64 finite differences, and values and gradients with PyTorch whe
 import numpy as np
 import pytest
 from helpers import check_grad, numeric_grads
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 import tritongrad as tg
 

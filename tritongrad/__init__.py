@@ -16,28 +16,42 @@ if _os.path.isfile(_os.path.join(_src_kernels, "__init__.py")) and not _os.path.
         _os.path.join(__path__[0], "kernels")):
     __path__.append(_os.path.dirname(_src_kernels))
 
-from . import autograd, backends, cuda  # noqa: E402
+from . import autograd, backends, cuda, nn, optim  # noqa: E402  # noqa: E402
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import __all__ as _creation_all  # noqa: E402
 from ._device import device  # noqa: E402
-from ._dtype import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
-                     int8, int16, int32, int64, promote_types, set_default_dtype, uint8)
+from ._dlpack import from_dlpack  # noqa: E402
+from ._dtype import (  # noqa: E402
+    bfloat16,
+    bool_ as bool,
+    dtype,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    promote_types,
+    set_default_dtype,
+    uint8,
+)
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
 from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
 from .random import initial_seed, manual_seed  # noqa: E402
-from .tensor import Size, Tensor  # noqa: E402
-from . import nn, optim  # noqa: E402
-from ._dlpack import from_dlpack  # noqa: E402
 from .serialization import load, save  # noqa: E402
+from .tensor import Size, Tensor  # noqa: E402
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16  # noqa: A001
 seed = manual_seed
 __version__ = "0.1.0"
 
-__all__ = ["Tensor", "Size", "device", "dtype", "autograd", "backends", "cuda", "no_grad", "enable_grad",
+__all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_default_dtype", "promote_types",
+           "autograd", "backends", "cuda", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "save", "load",

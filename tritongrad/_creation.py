@@ -3,8 +3,7 @@ import warnings
 
 import numpy as np
 
-from . import _dtype as dt
-from . import random as _random
+from . import _dtype as dt, random as _random
 from ._device import parse_device
 from .backends import get as _backend
 from .tensor import ONLY_FLOAT, Tensor, _sizes
@@ -80,7 +79,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     """
     if isinstance(data, Tensor):
         warnings.warn("To copy construct from a tensor, it is recommended to use sourceTensor.clone().detach() or "
-                      "sourceTensor.clone().detach().requires_grad_(True), rather than tritongrad.tensor(sourceTensor).",
+                      "sourceTensor.clone().detach().requires_grad_(True), rather than "
+                      "tritongrad.tensor(sourceTensor).",
                       UserWarning, stacklevel=2)
     a, inferred = _host_array(data)
     dtype = _check_dtype(dtype) or inferred

@@ -33,8 +33,7 @@ from collections import OrderedDict
 import numpy as np
 
 from . import _dtype as dt
-from ._device import device as _device_cls
-from ._device import parse_device
+from ._device import device as _device_cls, parse_device
 from .tensor import Tensor
 
 FORMAT, VERSION = "tritongrad", 1

@@ -11,8 +11,7 @@ from ._device import CPU, CUDA0, parse_device
 from .autograd import engine, function, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
 from .backends import get as _get_backend
-from .backends.cpu import CPUBackend
-from .backends.cpu import _np as _np_dtype
+from .backends.cpu import CPUBackend, _np as _np_dtype
 from .cuda.array import DeviceArray
 from .ops import elementwise as E, inplace as I, linalg, reduce as R, util, view as V
 from .ops.util import operands, size_str, wrap_dim, wrap_dims

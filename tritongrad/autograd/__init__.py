@@ -3,8 +3,7 @@ from . import graph
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .dot import render, to_dot
 from .engine import backward, grad
-from .function import BackwardNode as FunctionCtx
-from .function import Function
+from .function import BackwardNode as FunctionCtx, Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .hooks import save_on_cpu, saved_tensors_hooks

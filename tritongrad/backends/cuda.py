@@ -142,10 +142,7 @@ class CUDABackend:
             return
         from ..cuda import _lazy_init
         _lazy_init()  # NOTE: before the kernel modules: emulation must be set when @triton.jit runs
-        from ..kernels import elementwise as E
-        from ..kernels import matmul as MM
-        from ..kernels import random as RNG
-        from ..kernels import reduction as RED
+        from ..kernels import elementwise as E, matmul as MM, random as RNG, reduction as RED
 
         def mm(a, b):
             return MM.matmul(a, b, allow_tf32=matmul.allow_tf32)
@@ -162,8 +159,10 @@ class CUDABackend:
             pow_backward=E.pow_bwd, sigmoid_backward=E.sigmoid_bwd, tanh_backward=E.tanh_bwd,
             reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_, fill_=E.fill_,
             copy_=copy_)
-        from ..kernels import loss as LOSS  # NOTE: fused softmax / optimizer kernels
-        from ..kernels import optim as OPT
+        from ..kernels import (
+            loss as LOSS,  # NOTE: fused softmax / optimizer kernels
+            optim as OPT,
+        )
 
         # NOTE: the CPU backend's parameter names, so that keyword calls work on both devices
         def softmax(a, dim):

@@ -15,8 +15,7 @@ Graphs need a real GPU: emulated CUDA raises.
 """
 import gc
 
-from . import _runtime as rt
-from . import memory
+from . import _runtime as rt, memory
 from .streams import Stream, StreamContext, current_stream
 
 _NEEDS_GPU = "CUDA graphs need a real GPU; emulated CUDA cannot capture"

@@ -4,7 +4,7 @@ Fused backward formulas (relu's and clamp's masks, pow's n*x**(n-1), sigmoid's a
 ops themselves, one backend pass each, with their own backward for higher-order gradients.
 """
 from . import util
-from .util import Op, operands, sum_to
+from .util import Op, sum_to
 
 
 def _arr(b):
