@@ -60,8 +60,8 @@ def check_reduce(out, ref, dtype, op):
 @pytest.mark.parametrize("dtype", FLOATS + INTS + [D.bool_], ids=str)
 @pytest.mark.parametrize("op", OPS)
 def test_reduce(op, dtype, rng):
-    if dtype is D.bool_ and op in ("mean", "prod"):
-        pytest.skip("not a bool reduction")
+    if dtype is D.bool_ and op == "prod" or dtype not in FLOATS and op == "mean":
+        pytest.skip("refused by ops (as PyTorch)")
     for i, (shape, dims) in enumerate(CASES):
         h = data(shape, dtype, op, rng)
         keepdim = bool(i % 2)
