@@ -569,7 +569,7 @@ class Tensor:
         return self.transpose(-2, -1)
 
     def __getitem__(self, idx):
-        idx, cls = V.normalize_index(idx, self.shape)
+        idx, cls = V.normalize_index(idx, self._data.shape)
         return self._view_op(cls, "__getitem__", (idx,), idx)
 
     def __setitem__(self, idx, value):

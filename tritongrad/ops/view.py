@@ -220,6 +220,8 @@ def infer_shape(shape, numel):
 def normalize_index(idx, shape):
     """A basic index as a tuple of non-negative ints, slices (step > 0), None and at most one
     Ellipsis, checked against `shape`; and the op class named after the index's last step."""
+    if idx.__class__ is int and shape and -shape[0] <= idx < shape[0]:
+        return (idx % shape[0],), Select  # NOTE: x[i], the common case, without the general walk
     if not isinstance(idx, tuple):
         idx = (idx,)
     n_dims = sum(1 for i in idx if i is not None and i is not Ellipsis)
