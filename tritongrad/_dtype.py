@@ -102,3 +102,9 @@ def result_type_scalar(t, x):
     if k <= t._kind:
         return t
     return get_default_dtype() if k == 2 else int64
+
+
+# The legacy type names PyTorch prints, e.g. in tensor.type() and in version-counter errors.
+TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}

@@ -2,9 +2,10 @@
 from collections import namedtuple
 
 from . import _dtype as dt
+from ._tensor_math import _as_tensor
 from .ops import elementwise as E
 from .ops.util import check_device, result_type
-from .tensor import Tensor, _as_tensor
+from .tensor import Tensor
 
 _RETURN_TYPES = {name: namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
 

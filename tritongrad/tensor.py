@@ -8,13 +8,14 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
+from ._tensor_math import TensorMath
 from .autograd import engine, function, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
 from .backends import get as _get_backend
 from .backends.cpu import CPUBackend, _np as _np_dtype
 from .cuda.array import DeviceArray
-from .ops import elementwise as E, inplace as I, linalg, reduce as R, util, view as V
-from .ops.util import operands, size_str, wrap_dim, wrap_dims
+from .ops import util, view as V
+from .ops.util import size_str, wrap_dim, wrap_dims
 
 _ndarray = np.ndarray
 _FROM_NP = dt._FROM_NP
@@ -30,10 +31,6 @@ ONLY_FLOAT = "only Tensors of floating point and complex dtype can require gradi
 LEAF_FLAGS = "you can only change requires_grad flags of leaf variables."
 LEAF_FLAGS_FALSE = (LEAF_FLAGS + " If you want to use a computed variable in a subgraph that doesn't require "
                     "differentiation use var_no_grad = var.detach().")
-_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
-               "bfloat16": "BFloat16Tensor", "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
-
 
 class Size(tuple):
     """A tensor's shape: a tuple that prints as PyTorch's torch.Size."""
@@ -55,7 +52,7 @@ def _sizes(args):
     return tuple(int(s) for s in args)
 
 
-class Tensor:
+class Tensor(TensorMath):
     """A multi-dimensional array with autograd; see tritongrad.tensor() to make one."""
 
     __slots__ = ("_data", "_dtype", "_be", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__",
@@ -155,7 +152,7 @@ class Tensor:
         if dtype is not None:
             return self.to(dtype)
         prefix = "tritongrad.cuda." if self.is_cuda else "tritongrad."
-        return prefix + _TYPE_NAMES[self._dtype.name]
+        return prefix + dt.TYPE_NAMES[self._dtype.name]
 
     @property
     def _version(self):
@@ -595,329 +592,6 @@ class Tensor:
         dim = wrap_dim(dim, self.ndim)
         return self[(slice(None),) * dim + (slice(start, start + length),)]
 
-    # --- math: methods and operators call the ops -------------------------------------------------
-    def add(self, other, *, alpha=1):
-        a, b, _ = operands(self, other)
-        if alpha != 1:
-            I.check_alpha(a._dtype, alpha)
-        return E.Add.apply(a, b, alpha)
-
-    def sub(self, other, *, alpha=1):
-        _check_bool_sub(self, other)
-        a, b, _ = operands(self, other)
-        if alpha != 1:
-            I.check_alpha(a._dtype, alpha)
-        return E.Sub.apply(a, b, alpha)
-
-    def mul(self, other):
-        a, b, _ = operands(self, other)
-        return E.Mul.apply(a, b)
-
-    def div(self, other):
-        a, b, _ = operands(self, other, float_only=True)
-        return E.Div.apply(a, b)
-
-    def pow(self, exponent):
-        if isinstance(exponent, Tensor):
-            a, b, _ = operands(self, exponent)
-            return E.PowTensor.apply(a, b)
-        a, b, _ = operands(self, exponent)
-        if a._dtype._kind < 2 and isinstance(b, int) and b < 0:
-            raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return E.Pow.apply(a, b)
-
-    def __radd__(self, other):
-        return self.add(other)
-
-    def __rsub__(self, other):
-        _check_bool_sub(self, other)
-        a, s, _ = operands(self, other)
-        return E.Rsub.apply(a, s)
-
-    def __rmul__(self, other):
-        return self.mul(other)
-
-    def __rtruediv__(self, other):
-        return self.reciprocal() * other
-
-    def __rpow__(self, other):
-        a, s, _ = operands(self, other)
-        return E.RPow.apply(a, s)
-
-    def __matmul__(self, other):
-        return linalg.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return linalg.matmul(other, self)
-
-    def matmul(self, other):
-        return linalg.matmul(self, other)
-
-    def mm(self, other):
-        return linalg.mm(self, other)
-
-    __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
-    true_divide = divide = div
-    multiply, subtract = mul, sub
-
-    def __neg__(self):
-        if self._dtype is dt.bool_:
-            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
-                               "invert a mask, use the `~` or `logical_not()` operator instead.")
-        return E.Neg.apply(self)
-
-    neg = negative = __neg__
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return E.Abs.apply(self)
-
-    abs = __abs__
-
-    def _float_unary(self, cls):
-        return cls.apply(self if self._dtype.is_floating_point else self.float())
-
-    def exp(self):
-        return self._float_unary(E.Exp)
-
-    def log(self):
-        return self._float_unary(E.Log)
-
-    def sqrt(self):
-        return self._float_unary(E.Sqrt)
-
-    def sin(self):
-        return self._float_unary(E.Sin)
-
-    def cos(self):
-        return self._float_unary(E.Cos)
-
-    def reciprocal(self):
-        return self._float_unary(E.Reciprocal)
-
-    def sigmoid(self):
-        return self._float_unary(E.Sigmoid)
-
-    def tanh(self):
-        return self._float_unary(E.Tanh)
-
-    def relu(self):
-        return E.Relu.apply(self)
-
-    def sign(self):
-        return E.Sign.apply(self)
-
-    def square(self):
-        return self.pow(2)
-
-    def clamp(self, min=None, max=None):
-        if min is None and max is None:
-            raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
-        if isinstance(min, Tensor) or isinstance(max, Tensor):
-            return E.ClampTensor.apply(*_clamp_tensor_args(self, min, max))
-        return E.Clamp.apply(*_clamp_args(self, min, max))
-
-    clip = clamp
-
-    def clamp_min(self, min):
-        if isinstance(min, Tensor):
-            return E.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
-        return E.ClampMin.apply(*_clamp_args(self, min, None))
-
-    def clamp_max(self, max):
-        if isinstance(max, Tensor):
-            return E.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
-        return E.ClampMax.apply(*_clamp_args(self, None, max))
-
-    def maximum(self, other):
-        a, b, _ = operands(self, _as_tensor(other, self))
-        return E.Maximum.apply(a, b)
-
-    def minimum(self, other):
-        a, b, _ = operands(self, _as_tensor(other, self))
-        return E.Minimum.apply(a, b)
-
-    def where(self, condition, other):
-        from .functional import where
-
-        return where(condition, self, other)
-
-    # Comparisons and logic: bool results, never differentiable.
-    def _compare(self, op, other):
-        a, _, b = operands(self, other)
-        return Tensor._make(a._be.binary(op, a._data, b))
-
-    def eq(self, other):
-        return self._compare("eq", other)
-
-    def ne(self, other):
-        return self._compare("ne", other)
-
-    def lt(self, other):
-        return self._compare("lt", other)
-
-    def le(self, other):
-        return self._compare("le", other)
-
-    def gt(self, other):
-        return self._compare("gt", other)
-
-    def ge(self, other):
-        return self._compare("ge", other)
-
-    __eq__, __ne__, __lt__, __le__, __gt__, __ge__ = eq, ne, lt, le, gt, ge
-    greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
-
-    def equal(self, other):
-        return self.shape == other.shape and bool(self.eq(other).all())
-
-    def _logical(self, op, other):
-        other = _as_tensor(other, self)
-        return Tensor._make(self._be.binary(op, self.bool()._data, other.bool()._data))
-
-    def logical_and(self, other):
-        return self._logical("logical_and", other)
-
-    def logical_or(self, other):
-        return self._logical("logical_or", other)
-
-    def logical_not(self):
-        return Tensor._make(self._be.unary("logical_not", self.bool()._data))
-
-    def __and__(self, other):
-        self._check_bool("&")
-        return self.logical_and(other)
-
-    def __or__(self, other):
-        self._check_bool("|")
-        return self.logical_or(other)
-
-    def __invert__(self):
-        self._check_bool("~")
-        return self.logical_not()
-
-    def _check_bool(self, op):
-        if self._dtype is not dt.bool_:
-            raise TypeError(f"tritongrad supports {op} on bool tensors only, got {self._dtype}")
-
-    __rand__, __ror__ = __and__, __or__
-
-    # --- reductions -------------------------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, *, dtype=None):
-        if dtype is None and self._dtype._kind < 2:
-            dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
-        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
-        cls = R.Sum if dim is None else R.SumDim
-        out_dtype = None if dtype is self._dtype else dtype
-        return cls.apply(self, dims, keepdim, out_dtype)
-
-    def mean(self, dim=None, keepdim=False, *, dtype=None):
-        x = self if dtype is None else self.to(dtype)
-        if not x._dtype.is_floating_point:
-            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
-                               f"complex dtype. Got: {_TYPE_NAMES[x._dtype.name][:-6]}")
-        dims = wrap_dims(dim, x.ndim) if x.ndim else ()
-        return (R.Mean if dim is None else R.MeanDim).apply(x, dims, keepdim)
-
-    def _minmax(self, all_cls, dim_cls, dim, keepdim):
-        if isinstance(dim, Tensor):
-            return self.maximum(dim) if all_cls is R.MaxAll else self.minimum(dim)
-        if dim is None:
-            return all_cls.apply(self)
-        from .functional import return_types
-
-        dim = wrap_dim(dim, self.ndim)
-        values, indices = dim_cls.apply(self, dim, keepdim)
-        return return_types(values, indices, "max" if all_cls is R.MaxAll else "min")
-
-    def max(self, dim=None, keepdim=False):
-        return self._minmax(R.MaxAll, R.MaxDim, dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        return self._minmax(R.MinAll, R.MinDim, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return self._argreduce("argmax", dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return self._argreduce("argmin", dim, keepdim)
-
-    def _argreduce(self, op, dim, keepdim):
-        if dim is None:
-            return Tensor._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
-        return Tensor._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
-
-    def all(self, dim=None, keepdim=False):
-        return self._bool_reduce("all", dim, keepdim)
-
-    def any(self, dim=None, keepdim=False):
-        return self._bool_reduce("any", dim, keepdim)
-
-    def _bool_reduce(self, op, dim, keepdim):
-        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
-        return Tensor._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
-
-    # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
-    def add_(self, other, *, alpha=1):
-        return I.binary_(self, "add", other, alpha)
-
-    def sub_(self, other, *, alpha=1):
-        return I.binary_(self, "sub", other, alpha)
-
-    def mul_(self, other):
-        return I.binary_(self, "mul", other)
-
-    def div_(self, other):
-        return I.binary_(self, "div", other)
-
-    def pow_(self, exponent):
-        return I.binary_(self, "pow", exponent)
-
-    __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
-
-    def copy_(self, src, non_blocking=False):
-        return I.copy_(self, src)
-
-    def fill_(self, value):
-        return I.fill_(self, value)
-
-    def zero_(self):
-        return I.fill_(self, 0)
-
-    def clamp_(self, min=None, max=None):
-        return I.unary_(self, lambda s: s.clamp(min, max), "clamp", (min, max))
-
-    def clamp_min_(self, min):
-        return I.unary_(self, lambda s: s.clamp_min(min), "clamp", (min, None))
-
-    def clamp_max_(self, max):
-        return I.unary_(self, lambda s: s.clamp_max(max), "clamp", (None, max))
-
-    def relu_(self):
-        return I.unary_(self, Tensor.relu, "relu", ())
-
-    def neg_(self):
-        return I.unary_(self, Tensor.neg, "neg", ())
-
-    def exp_(self):
-        return I.unary_(self, Tensor.exp, "exp", ())
-
-    def sqrt_(self):
-        return I.unary_(self, Tensor.sqrt, "sqrt", ())
-
-
-def _check_bool_sub(a, b):
-    """PyTorch refuses `-` on bool tensors (a mask is inverted with `~`)."""
-    a_bool = a._dtype is dt.bool_
-    b_bool = b._dtype is dt.bool_ if isinstance(b, Tensor) else isinstance(b, bool)
-    if a_bool and b_bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
-    if a_bool or b_bool:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
-                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def parse_to_args(args, kwargs):
@@ -936,33 +610,6 @@ def parse_to_args(args, kwargs):
         else:
             device = a
     return device, dtype, copy
-
-
-def _clamp_args(t, lo, hi):
-    """clamp's operands: an integer tensor clamped by float bounds becomes float, as in PyTorch."""
-    for bound in (lo, hi):
-        if bound is not None:
-            t, _, _ = operands(t, bound)
-    return t, lo, hi
-
-
-def _clamp_tensor_args(t, lo, hi):
-    """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
-    lo = None if lo is None else _as_tensor(lo, t)
-    hi = None if hi is None else _as_tensor(hi, t)
-    for bound in (lo, hi):
-        if bound is not None:
-            t, _, _ = operands(t, bound)
-    return (t, *(b if b is None or b._dtype is t._dtype else b.to(t._dtype) for b in (lo, hi)))
-
-
-def _as_tensor(x, like):
-    """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
-    if isinstance(x, Tensor):
-        return x
-    dtype = dt.result_type_scalar(like._dtype, x)
-    dtype = like._dtype if dtype is like._dtype else (dt.get_default_dtype() if isinstance(x, float) else dtype)
-    return Tensor._make(like._be.full((), x, dtype))
 
 
 util.Tensor = function._tensor_cls = engine._tensor_cls = Tensor
