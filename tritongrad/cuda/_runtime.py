@@ -11,6 +11,9 @@ if EMULATED:
     # NOTE: Triton chooses interpreter or compiler when @triton.jit runs, i.e. when a kernel module
     # is imported: set it now, so that kernels imported before the first CUDA op are covered too.
     os.environ["TRITON_INTERPRET"] = "1"
+# NOTE: fused multiply-add on, explicitly: Triton 3.9 warns that its default flips to off in 3.10, and
+# the same kernels should round the same way on every Triton we support (the user's setting wins).
+os.environ.setdefault("TRITON_DEFAULT_FP_FUSION", "1")
 
 _EMULATE_HINT = ", or set TRITONGRAD_EMULATE_CUDA=1 to run CUDA code on the CPU through Triton's interpreter"
 NO_DRIVER = ("Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a "
