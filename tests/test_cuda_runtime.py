@@ -553,7 +553,7 @@ def test_without_gpu_or_emulation():
         assert "error" not in out
     else:
         assert out["error"].startswith(("Found no NVIDIA driver on your system.", "No CUDA GPUs are available",
-                                        "tritongrad's CUDA backend needs cuda-core and cuda-bindings"))
+                                        "tritongrad's CUDA backend needs NVIDIA's cuda-bindings"))
         assert out["error"].endswith("or set TRITONGRAD_EMULATE_CUDA=1 to run CUDA code on the CPU through "
                                      "Triton's interpreter")
 
@@ -575,7 +575,7 @@ def test_without_cuda_bindings():
         print(json.dumps(result))
     """, emulate=False)
     assert out["available"] is False and out["count"] == 0
-    assert out["error"].startswith("tritongrad's CUDA backend needs cuda-core and cuda-bindings: pip install "
+    assert out["error"].startswith("tritongrad's CUDA backend needs NVIDIA's cuda-bindings: pip install "
                                    "'tritongrad[cu13]' (NVIDIA driver >= 580) or 'tritongrad[cu12]'")
 
 

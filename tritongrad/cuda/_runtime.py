@@ -19,7 +19,7 @@ _EMULATE_HINT = ", or set TRITONGRAD_EMULATE_CUDA=1 to run CUDA code on the CPU 
 NO_DRIVER = ("Found no NVIDIA driver on your system. Please check that you have an NVIDIA GPU and installed a "
              "driver from http://www.nvidia.com/Download/index.aspx" + _EMULATE_HINT)
 NO_GPU = "No CUDA GPUs are available" + _EMULATE_HINT
-NO_BINDINGS = ("tritongrad's CUDA backend needs cuda-core and cuda-bindings: pip install 'tritongrad[cu13]' "
+NO_BINDINGS = ("tritongrad's CUDA backend needs NVIDIA's cuda-bindings: pip install 'tritongrad[cu13]' "
                "(NVIDIA driver >= 580) or 'tritongrad[cu12]'" + _EMULATE_HINT)
 NO_TRITON = "emulated CUDA runs kernels with Triton's interpreter: pip install triton"
 
