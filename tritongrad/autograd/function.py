@@ -6,7 +6,10 @@ named as PyTorch names it (`MulBackward0` for built-ins via `node_name`, `<Name>
 custom Functions), whose `apply` calls the Function's `backward(ctx, *grads)`.
 
 Built-in ops (`_builtin = True`, in tritongrad/ops) return backend arrays from forward and list
-their inputs first (`_n_inputs`, Python scalars included, as PyTorch wraps them); custom Functions
+their inputs first (`_n_inputs`, Python scalars included, as PyTorch wraps them). They are written
+PyTorch 2 style, `forward(*args)` then `setup_context(ctx, inputs, output)`, so that without a graph
+an op costs its computation alone; `forward(ctx, *args)` remains for the rare op whose backward
+needs values only its forward computes (nll_loss's class mask). Custom Functions
 return Tensors and run forward under no_grad, as in PyTorch; what their backward returns is checked
 as PyTorch's engine checks it (count, type, shape, device; dtype cast, broadcast shapes summed).
 `once_differentiable` marks a backward that cannot itself be differentiated.

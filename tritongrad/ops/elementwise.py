@@ -176,10 +176,14 @@ class PowTensor(Op):
     _save_output = True
 
     @staticmethod
-    def forward(ctx, a, b):
+    def forward(a, b):
+        return a._be.binary("pow", a._data, b._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, b = inputs
         ctx.save_for_backward(a, b)
         ctx.shapes = (a._data.shape, b._data.shape)
-        return a._be.binary("pow", a._data, b._data)
 
     @staticmethod
     def backward(ctx, g):
@@ -200,9 +204,12 @@ class RPow(Op):
     _save_output = True
 
     @staticmethod
-    def forward(ctx, b, s):
-        ctx.s = s
+    def forward(b, s):
         return b._be.rbinary("pow", s, b._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.s = inputs[1]
 
     @staticmethod
     def backward(ctx, g):
@@ -363,8 +370,11 @@ class ClampTensor(Op):
     _n_inputs = 3
 
     @staticmethod
-    def forward(ctx, a, lo, hi):
-        ctx.save_for_backward(a, lo, hi)
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(*inputs)
+
+    @staticmethod
+    def forward(a, lo, hi):
         be, out = a._be, a._data
         if lo is not None:
             out = be.binary("maximum", out, lo._data)
@@ -405,12 +415,16 @@ class Where(Op):
     _n_inputs = 3
 
     @staticmethod
-    def forward(ctx, cond, a, b):
-        ctx.save_for_backward(cond)
-        ctx.shapes = shapes = (cond._data.shape, a._data.shape, b._data.shape)
+    def forward(cond, a, b):
+        shapes = (cond._data.shape, a._data.shape, b._data.shape)
         if not shapes[0] == shapes[1] == shapes[2]:
             util.broadcast_shapes(*shapes)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         return a._be.where(cond._data, a._data, b._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(inputs[0])
+        ctx.shapes = tuple(t._data.shape for t in inputs)
 
     @staticmethod
     def backward(ctx, g):
@@ -423,9 +437,11 @@ class Where(Op):
 
 
 def _minmax(op, node, wins):
-    def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
+    def forward(a, b):
         return a._be.binary(op, a._data, b._data)
+
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(*inputs)
 
     def backward(ctx, g):
         a, b = ctx.saved_tensors
@@ -435,6 +451,7 @@ def _minmax(op, node, wins):
         return (sum_to(g * share, a.shape) if na else None, sum_to(g * (1 - share), b.shape) if nb else None)
 
     return type(op.capitalize(), (Op,), {"node_name": node, "_n_inputs": 2, "forward": staticmethod(forward),
+                                         "setup_context": staticmethod(setup_context),
                                          "backward": staticmethod(backward)})
 
 

@@ -192,13 +192,18 @@ class CopyFrom(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, t, src):
+    def forward(t, src):
         be = t._be
         out = be.empty(t.shape, t._dtype)
         if isinstance(src, util.Tensor):
-            ctx.src_shape, ctx.src_dtype, ctx.src_device = src.shape, src._dtype, src.device
             src = (src if src._be is be else src.to(t.device))._data
         return be.copy_(out, src)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        src = inputs[1]
+        if isinstance(src, util.Tensor):
+            ctx.src_shape, ctx.src_dtype, ctx.src_device = src.shape, src._dtype, src.device
 
     @staticmethod
     def backward(ctx, g):
@@ -213,8 +218,12 @@ class Fill(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, t, value):
+    def forward(t, value):
         return t._be.full(t.shape, value, t._dtype)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        pass
 
     @staticmethod
     def backward(ctx, g):

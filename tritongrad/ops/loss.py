@@ -9,7 +9,7 @@ import math
 
 from .. import _dtype as dt
 from . import util
-from .util import Op, sum_to
+from .util import Op, broadcast_shapes, sum_to
 
 
 class LogSoftmax(Op):
@@ -18,9 +18,12 @@ class LogSoftmax(Op):
     _save_output = True
 
     @staticmethod
-    def forward(ctx, a, dim):
-        ctx.dim = dim
+    def forward(a, dim):
         return a._be.log_softmax(a._data, dim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.dim = inputs[1]
 
     @staticmethod
     def backward(ctx, g):
@@ -35,10 +38,13 @@ class LogSoftmaxGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, y, dim):
-        ctx.save_for_backward(g, y)
-        ctx.dim = dim
+    def forward(g, y, dim):
         return g._be.log_softmax_backward(g._data, y._data, dim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        g, y, ctx.dim = inputs
+        ctx.save_for_backward(g, y)
 
     @staticmethod
     def backward(ctx, gg):
@@ -55,9 +61,10 @@ class Softmax(Op):
     _save_output = True
 
     @staticmethod
-    def forward(ctx, a, dim):
-        ctx.dim = dim
+    def forward(a, dim):
         return a._be.softmax(a._data, dim)
+
+    setup_context = LogSoftmax.setup_context
 
     @staticmethod
     def backward(ctx, g):
@@ -72,10 +79,10 @@ class SoftmaxGrad(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, g, y, dim):
-        ctx.save_for_backward(g, y)
-        ctx.dim = dim
+    def forward(g, y, dim):
         return g._be.softmax_backward(g._data, y._data, dim)
+
+    setup_context = LogSoftmaxGrad.setup_context
 
     @staticmethod
     def backward(ctx, gg):
@@ -114,7 +121,7 @@ class NllLoss(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, logp, target, weight, reduction, ignore_index):
+    def forward(ctx, logp, target, weight, reduction, ignore_index):  # NOTE: old style: backward needs w
         be = logp._be
         w = class_mask(logp, target, weight, ignore_index)
         cd = class_dim(logp)
@@ -145,14 +152,17 @@ class MseLoss(Op):
     _n_inputs = 2
 
     @staticmethod
-    def forward(ctx, a, b, reduction):
+    def forward(a, b, reduction):
         be = a._be
-        ctx.save_for_backward(a, b)
-        ctx.reduction = reduction
         d = be.binary("sub", a._data, b._data)
         sq = be.binary("mul", d, d)
-        ctx.numel = math.prod(sq.shape)
         return sq if reduction == "none" else be.reduce(reduction, sq, (), False)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, b, ctx.reduction = inputs
+        ctx.save_for_backward(a, b)
+        ctx.numel = math.prod(broadcast_shapes(a._data.shape, b._data.shape))
 
     @staticmethod
     def backward(ctx, g):

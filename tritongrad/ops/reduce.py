@@ -71,12 +71,15 @@ class MaxAll(Op):
     _op = "amax"
 
     @classmethod
-    def forward(cls, ctx, a):
+    def forward(cls, a):
         if a.numel() == 0:
             raise RuntimeError(f"{cls._op[1:]}(): Expected reduction dim to be specified for input.numel() == 0. "
                                "Specify the reduction dim with the 'dim' argument.")
-        ctx.save_for_backward(a)
         return a._be.reduce(cls._op, a._data, (), False)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        ctx.save_for_backward(inputs[0])
 
     @staticmethod
     def backward(ctx, g):
@@ -98,15 +101,18 @@ class MaxDim(Op):
     _op = "amax"
 
     @classmethod
-    def forward(cls, ctx, a, dim, keepdim):
+    def forward(cls, a, dim, keepdim):
         if a.ndim and a.shape[dim] == 0:
             raise IndexError(f"{cls._op[1:]}(): Expected reduction dim {dim} to have non-zero size.")
         be = a._be
         values = be.reduce(cls._op, a._data, (dim,) if a.ndim else (), keepdim)
         idx = be.arg_reduce("arg" + cls._op[1:], a._data, dim if a.ndim else None, True)
-        ctx.shape, ctx.dim, ctx.keepdim = a.shape, dim, keepdim
-        ctx.idx = idx
         return values, (idx if keepdim or not a.ndim else be.view(idx, values.shape))
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, ctx.dim, ctx.keepdim = inputs
+        ctx.shape, ctx.idx = a._data.shape, out[1]
 
     @staticmethod
     def backward(ctx, g, g_indices=None):
@@ -114,12 +120,12 @@ class MaxDim(Op):
 
         if not ctx.shape:
             return g
+        idx = type(g)._make(ctx.idx)
         if not ctx.keepdim:
-            g = g.unsqueeze(ctx.dim)
+            g, idx = g.unsqueeze(ctx.dim), idx.unsqueeze(ctx.dim)
         n = ctx.shape[ctx.dim]
         where = [1] * len(ctx.shape)
         where[ctx.dim] = n
-        idx = type(g)._make(ctx.idx)
         hit = arange(n, device=g.device).view(where) == idx
         return g.new_zeros(()).where(~hit, g)
 

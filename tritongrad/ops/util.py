@@ -6,7 +6,8 @@ Tensor = None  # tritongrad.tensor.Tensor, set by tensor.py
 
 
 class Op(Function):
-    """A built-in op: forward returns backend arrays, backward uses Tensor ops."""
+    """A built-in op: `forward(*args)` returns backend arrays, `setup_context(ctx, inputs, out)` saves
+    what backward needs (called only when a graph is recorded), backward uses Tensor ops."""
 
     _builtin = True
 

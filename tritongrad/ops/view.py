@@ -143,8 +143,11 @@ class IndexGrad(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, g, shape, idx):
-        ctx.idx = idx
+    def setup_context(ctx, inputs, out):
+        ctx.idx = inputs[2]
+
+    @staticmethod
+    def forward(g, shape, idx):
         be = g._be
         out = be.full(shape, 0, g._dtype)
         be.copy_(be.index(out, idx), g._data)
@@ -160,10 +163,14 @@ class Clone(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a):
+    def forward(a):
         be = a._be
         out = be.empty(a.shape, a._dtype)
         return be.copy_(out, a._data)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        pass
 
     @staticmethod
     def backward(ctx, g):
@@ -177,8 +184,11 @@ class ToCopy(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(ctx, a, dtype, be):
-        ctx.dtype, ctx.device = a._dtype, a.device
+    def setup_context(ctx, inputs, out):
+        ctx.dtype, ctx.device = inputs[0]._dtype, inputs[0].device
+
+    @staticmethod
+    def forward(a, dtype, be):
         src = a._data
         if be is not a._be:  # NOTE: host<->device copies go through host memory
             src = be.from_numpy(a._be.to_numpy(src)) if be.name != "cpu" else a._be.to_numpy(src)
