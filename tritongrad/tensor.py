@@ -234,7 +234,7 @@ class Tensor(TensorMath):
 
         node = self._grad_fn
         if node._retained is None:
-            node._retained = {}
+            node._retained, node._plain = {}, False
         node._retained[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
@@ -276,7 +276,7 @@ class Tensor(TensorMath):
             return self._hooks.add(hook)
         node = self._grad_fn
         if node._tensor_hooks is None:
-            node._tensor_hooks = {}
+            node._tensor_hooks, node._plain = {}, False
         return node._tensor_hooks.setdefault(self._output_nr, _Hooks()).add(hook)
 
     def register_post_accumulate_grad_hook(self, hook):

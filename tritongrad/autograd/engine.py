@@ -194,8 +194,7 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         while ready:
             node = heapq.heappop(ready)[1]
             node_grads = buffers.pop(node, None)
-            if (plain and node_grads is not None and node._tensor_hooks is None and node._pre_hooks is None
-                    and node._retained is None and node._post_hooks is None and type(node) is not AccumulateGrad):
+            if plain and node._plain and node_grads is not None:
                 out = node.apply(*node_grads)  # the common case, without hooks: inline
                 if not retain_graph:
                     node._saved, node._freed = None, True
@@ -215,7 +214,10 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
                 if d is None:  # no node, or one not needed for `inputs`
                     continue
                 if g is not None:
-                    _add(buffers, nxt, nr, g)
+                    buf = buffers.get(nxt)
+                    if buf is None:
+                        buffers[nxt] = buf = [None] * nxt._num_outputs
+                    buf[nr] = g if buf[nr] is None else buf[nr] + g
                 deps[nxt] = d - 1
                 if d == 1:
                     heapq.heappush(ready, (-nxt._seq, nxt))

@@ -55,6 +55,7 @@ class Node:
 
     next_functions = ()
     _num_outputs = 1
+    _plain = True  # NOTE: no hooks and no retained grads: the engine's fast path; cleared by registering one
     _pre_hooks = _post_hooks = _tensor_hooks = _retained = _metadata = None
     _saved = None
     _freed = False
@@ -72,12 +73,14 @@ class Node:
         """fn(grad_outputs) -> new grad_outputs or None, before this node runs."""
         if self._pre_hooks is None:
             self._pre_hooks = _Hooks()
+            self._plain = False
         return self._pre_hooks.add(fn)
 
     def register_hook(self, fn):
         """fn(grad_inputs, grad_outputs) -> new grad_inputs or None, after this node runs."""
         if self._post_hooks is None:
             self._post_hooks = _Hooks()
+            self._plain = False
         return self._post_hooks.add(fn)
 
     def _release(self):
@@ -93,6 +96,8 @@ class Node:
 
 class AccumulateGrad(Node):
     """The node of a leaf that requires grad: adds incoming gradients into `variable.grad`."""
+
+    _plain = False  # NOTE: leaves take the engine's accumulation path
 
     def __init__(self, variable):
         self.variable = variable
