@@ -58,6 +58,8 @@ class Matmul(Op):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        if len(ctx.shape_a) == 2 and len(ctx.shape_b) == 2:  # NOTE: mm, the hot case: shapes known good
+            return Mm.apply(g, b.t()) if na else None, Mm.apply(a.t(), g) if nb else None
         ga = gb = None
         if na:
             ga = _grad_a(g, b, ctx.shape_a)
