@@ -27,12 +27,14 @@ matmul = _MatmulFlags()
 
 
 def _lazy(name):
-    def stub(*args, **kwargs):
+    """A primitive that loads the kernels on first use, then calls the real (bound) primitive."""
+
+    def load_then_call(*args, **kwargs):
         CUDABackend._load()
         return getattr(CUDABackend, name)(*args, **kwargs)
 
-    stub.__name__ = stub.__qualname__ = name
-    return staticmethod(stub)
+    load_then_call.__name__ = load_then_call.__qualname__ = name
+    return staticmethod(load_then_call)
 
 
 class CUDABackend:
