@@ -214,10 +214,7 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
                 if d is None:  # no node, or one not needed for `inputs`
                     continue
                 if g is not None:
-                    buf = buffers.get(nxt)
-                    if buf is None:
-                        buffers[nxt] = buf = [None] * nxt._num_outputs
-                    buf[nr] = g if buf[nr] is None else buf[nr] + g
+                    _add(buffers, nxt, nr, g)
                 deps[nxt] = d - 1
                 if d == 1:
                     heapq.heappush(ready, (-nxt._seq, nxt))
@@ -232,6 +229,7 @@ def _wrong_count(node, out):
 
 
 def _add(buffers, node, nr, g):
+    """Sum gradient `g` into the buffer of `node`'s output `nr`."""
     buf = buffers.get(node)
     if buf is None:
         buf = buffers[node] = [None] * node._num_outputs

@@ -8,12 +8,6 @@ so higher-order gradients still flow through it.
 from .grad_mode import state
 
 
-def current_saved_hooks():
-    """The innermost (pack, unpack) pair in effect in this thread, or None."""
-    stack = state.saved_hooks
-    return stack[-1] if stack else None
-
-
 class saved_tensors_hooks:
     """Within this context, every tensor an op saves for backward goes through `pack_hook(tensor)`,
     and `unpack_hook(packed)` gives it back when backward needs it.
