@@ -22,6 +22,8 @@
 # GPU_CHECK_BENCH_S (240), TRITONGRAD_BENCH_CASE_S (0.1: seconds of timed calls per case),
 # GPU_CHECK_TESTS (test paths, default "tests"), GPU_CHECK_EXAMPLES (default examples/*.py),
 # GPU_CHECK_BENCH (benchmark files, default all: the copy reference first, matmul, the slowest, last).
+# GPU_CHECK_PYTEST_ARGS (extra pytest arguments for the tests; default "-n 8" where pytest-xdist is installed:
+# Triton's compilation is CPU-bound and the GPU machines have 16 cores).
 # GPU_CHECK_DRY=1: a dry run of the plumbing on a machine without a GPU: emulated CUDA (Triton's
 # interpreter), a few tests, short examples, quick benchmarks; its timings mean nothing.
 set -u
@@ -104,11 +106,15 @@ fi
 say "install: ${NOTE[install]}"
 
 # --- 3. tests (GPU tier, torch blocked) -------------------------------------------------------------
+if [[ -z ${GPU_CHECK_PYTEST_ARGS+x} ]]; then
+    GPU_CHECK_PYTEST_ARGS=""
+    [[ $DRY == 1 ]] || ! "$PY" -c "import xdist" 2>/dev/null || GPU_CHECK_PYTEST_ARGS="-n 8"
+fi
 # NOTE: keep time for examples, benchmarks and the report (about 300 s)
 secs=$(clamp $(($(left) - 300)) 30 "${GPU_CHECK_TESTS_S:-240}")
 # shellcheck disable=SC2086
 TRITONGRAD_BLOCK_TORCH=1 run_step tests "$secs" "$OUT/tests.log" "${PYTEST[@]}" -m cuda $TESTS -q -p no:cacheprovider \
-    --junitxml="$OUT/tests.xml"
+    $GPU_CHECK_PYTEST_ARGS --junitxml="$OUT/tests.xml"
 
 # --- 4. examples ------------------------------------------------------------------------------------
 declare -A DRY_ARGS=([two_layer_net]="--steps 2" [rosenbrock]="--iterations 5" [linear_regression]="--epochs 3"
