@@ -18,6 +18,7 @@ import triton.language as tl
 
 from .._dtype import bool_, float64, int64
 from . import _utils as U
+from ._launch import fast
 
 UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "sign", "square", "sin", "cos", "reciprocal", "tanh", "relu",
              "sigmoid", "logical_not")
@@ -443,7 +444,7 @@ def _launch(kernel, shape, arrays, scalars=(), zero=None, **meta):
     for deltas, grid, args, nd_meta in U.plan(shape, arrays, zero):
         arrs = arrays if deltas is None else [
             U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip(arrays, deltas)]
-        kernel[grid](*arrs, *scalars, *args, num_warps=4, **nd_meta, **meta)
+        fast(kernel)[grid](*arrs, *scalars, *args, num_warps=4, **nd_meta, **meta)
 
 
 def _check_float(op, dtype):
@@ -648,5 +649,5 @@ def arange(start, end, step, dtype):
     out = U.empty((n,), dtype)
     if n:
         block = U.block_for(n)
-        arange_kernel[(U.cdiv(n, block),)](out, float(start), float(step), int(start), int(step), n, BLOCK=block)
+        fast(arange_kernel)[(U.cdiv(n, block),)](out, float(start), float(step), int(start), int(step), n, BLOCK=block)
     return out

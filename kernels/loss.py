@@ -16,6 +16,7 @@ import triton.language as tl
 
 from .._dtype import float64
 from . import _utils as U, elementwise as E
+from ._launch import fast
 
 NEG_INF = tl.constexpr(float("-inf"))
 
@@ -157,7 +158,7 @@ def softmax_fwd(x, dim, log):
     if M and N:
         single, bm, bn = _blocks(M, N)
         acc = tl.float64 if x.dtype is float64 else tl.float32
-        softmax_fwd_kernel[(U.cdiv(M, bm),)](x, y, M, N, inner, LOG=log, ACC=acc, SINGLE=single, BLOCK_M=bm,
+        fast(softmax_fwd_kernel)[(U.cdiv(M, bm),)](x, y, M, N, inner, LOG=log, ACC=acc, SINGLE=single, BLOCK_M=bm,
                                              BLOCK_N=bn, num_warps=4)
     return y
 
@@ -173,7 +174,7 @@ def softmax_bwd(g, y, dim, log):
     if M and N:
         single, bm, bn = _blocks(M, N)
         acc = tl.float64 if y.dtype is float64 else tl.float32
-        softmax_bwd_kernel[(U.cdiv(M, bm),)](g, y, dx, M, N, inner, LOG=log, ACC=acc, SINGLE=single, BLOCK_M=bm,
+        fast(softmax_bwd_kernel)[(U.cdiv(M, bm),)](g, y, dx, M, N, inner, LOG=log, ACC=acc, SINGLE=single, BLOCK_M=bm,
                                              BLOCK_N=bn, num_warps=4)
     return dx
 

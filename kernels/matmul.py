@@ -18,6 +18,7 @@ import triton.language as tl
 
 from .._dtype import bfloat16, bool_, float16, float32
 from . import _utils as U
+from ._launch import fast
 
 _CONFIGS = [
     # (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, num_warps, num_stages): Triton's tutorial set for Hopper/Ampere
@@ -172,14 +173,14 @@ def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
             if U.INTERPRET or _pinned:
                 cfg = dict(_pinned or _interpret_config(M, N, K))
                 grid = (U.cdiv(M, cfg["BLOCK_M"]) * U.cdiv(N, cfg["BLOCK_N"]), nz)
-                matmul_kernel[grid](*args, layout, PRECISION=prec, **cfg)
+                fast(matmul_kernel)[grid](*args, layout, PRECISION=prec, **cfg)
             else:
                 grid = lambda meta, nz=nz: (U.cdiv(M, meta["BLOCK_M"]) * U.cdiv(N, meta["BLOCK_N"]), nz)
-                _autotuned()[grid](*args, layout, PRECISION=prec)
+                fast(_autotuned())[grid](*args, layout, PRECISION=prec)
         else:
             bm, bn, bk = (64, 64, 16) if U.INTERPRET else (32, 32, 8)
             grid = (U.cdiv(M, bm) * U.cdiv(N, bn), nz)
-            matmul_fma_kernel[grid](*args, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=4)
+            fast(matmul_fma_kernel)[grid](*args, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=4)
 
 
 def matmul(a, b, allow_tf32=False):

@@ -18,6 +18,7 @@ import triton.language as tl
 
 from .._dtype import float64
 from . import _utils as U, elementwise as E
+from ._launch import fast
 
 # NOTE: exactly each kernel's argument names (older Tritons look every name up in the signature)
 _SGD_DNS = ["n", "lr", "momentum", "dampening", "weight_decay"]
@@ -136,7 +137,7 @@ def sgd_step(p, g, buf, lr, momentum, dampening, nesterov, weight_decay, maximiz
 
     def launch(n, p, g, buf):
         block = _block(n)
-        sgd_step_kernel[(U.cdiv(n, block),)](
+        fast(sgd_step_kernel)[(U.cdiv(n, block),)](
             p, g, buf if buf is not None else p, n, float(lr), float(momentum), float(dampening),
             float(weight_decay), ACC=acc, HAS_WD=weight_decay != 0, MAXIMIZE=bool(maximize), HAS_MOMENTUM=has_mom,
             FIRST=bool(first), NESTEROV=bool(nesterov), BLOCK=block, num_warps=4)
@@ -157,7 +158,7 @@ def adam_step(p, g, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2,
 
     def launch(n, p, g, m, v, vmax):
         block = _block(n)
-        adam_step_kernel[(U.cdiv(n, block),)](
+        fast(adam_step_kernel)[(U.cdiv(n, block),)](
             p, g, m, v, vmax if vmax is not None else v, n, float(lr), float(beta1), float(beta2), float(eps),
             float(weight_decay), float(step_size), float(bc2_sqrt), ACC=acc, HAS_WD=weight_decay != 0,
             DECOUPLED=bool(decoupled), AMSGRAD=bool(amsgrad), MAXIMIZE=bool(maximize), BLOCK=block, num_warps=4)

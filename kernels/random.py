@@ -13,6 +13,7 @@ import triton.language as tl
 
 from .._dtype import bfloat16, float16, float32, float64
 from . import _utils as U
+from ._launch import fast
 
 _TWO_PI = tl.constexpr(6.283185307179586)
 
@@ -59,7 +60,7 @@ def _draw(shape, dtype, gen, normal):
     if n:
         offset = gen.take_offset(n)
         block = max(16, min(triton.next_power_of_2(n), 1 << 15)) if U.INTERPRET else 1024
-        rand_fwd_kernel[(U.cdiv(n, block),)](out, int(gen.seed), int(offset), n, NORMAL=normal, BLOCK=block,
+        fast(rand_fwd_kernel)[(U.cdiv(n, block),)](out, int(gen.seed), int(offset), n, NORMAL=normal, BLOCK=block,
                                              num_warps=4)
     return out
 

@@ -21,6 +21,7 @@ import triton.language as tl
 
 from .._dtype import bool_, float32, float64, int64
 from . import _utils as U, elementwise as E
+from ._launch import fast
 
 REDUCE_OPS = ("sum", "mean", "amax", "amin", "all", "any", "prod")
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}
@@ -171,27 +172,32 @@ def _as_2d(shape, strides, dims):
     return M, R, R, 1, tuple(kept + list(dims))
 
 
+# NOTE: tuned on an H100 (scripts/gpu_probe.py): elements per tile, warps per program, and the
+# programs a reduction is split into when its rows alone give too few for the 132 SMs.
+TILE, WARPS, PROGRAMS = 4096, 4, 264
+
+
 def _tiles(M, R, sm, sr):
-    """(BLOCK_M, BLOCK_R, split): tiles of about 4096 elements, coalesced along the unit stride."""
+    """(BLOCK_M, BLOCK_R, split): tiles of about TILE elements, coalesced along the unit stride."""
     p2 = triton.next_power_of_2
     if U.INTERPRET:
         br = min(p2(R), 4096)
         return min(p2(M), max(1, 16384 // br)), br, 1
     if sm == 1 and sr != 1:  # reduce across the contiguous dim: wide rows of BLOCK_M
         bm = min(p2(M), 256)
-        br = max(1, min(p2(R), 4096 // bm))
+        br = max(1, min(p2(R), TILE // bm))
     else:
-        br = min(p2(R), 1024)
-        bm = max(1, min(p2(M), 4096 // br))
+        br = min(p2(R), TILE // 4)
+        bm = max(1, min(p2(M), TILE // br))
     progs = U.cdiv(M, bm)
     split = 1
-    if progs < 132 and R > 8 * br:  # NOTE: too few programs for an H100's 132 SMs: split R
-        split = min(U.cdiv(R, 4 * br), U.cdiv(264, progs))
+    if progs < PROGRAMS // 2 and R > 8 * br:  # NOTE: too few programs for the SMs: split R
+        split = min(U.cdiv(R, 4 * br), U.cdiv(PROGRAMS, progs))
     return bm, br, split
 
 
 def _blocks(bm, br):
-    return dict(BLOCK_M=bm, BLOCK_R=br, LOG_R=br.bit_length() - 1)
+    return dict(BLOCK_M=bm, BLOCK_R=br, LOG_R=br.bit_length() - 1, num_warps=WARPS)
 
 
 def _acc_dtype(op, dtype):
@@ -251,11 +257,11 @@ def reduce(op, a, dims, keepdim, _split=None):
     if tmp is not None:  # two stages: partials tmp[s, m] in the accumulation dtype, then across s
         tmp = U.empty(*tmp)
         (grid1, args1, meta1), (grid2, args2, meta2) = stages
-        reduce_kernel[grid1](x, tmp, *args1, **meta1)
-        reduce_kernel[grid2](tmp, out, *args2, **meta2)
+        fast(reduce_kernel)[grid1](x, tmp, *args1, **meta1)
+        fast(reduce_kernel)[grid2](tmp, out, *args2, **meta2)
     else:
         ((grid, args, meta),) = stages
-        reduce_kernel[grid](x, out, *args, **meta)
+        fast(reduce_kernel)[grid](x, out, *args, **meta)
     return out
 
 
@@ -323,15 +329,15 @@ def arg_reduce(op, a, dim, keepdim, _split=None):
     split = _split or split
     is_max = op == "argmax"
     if split == 1:
-        arg_reduce_kernel[(U.cdiv(M, bm), 1)](x, x, U.empty((M,), a.dtype), out, M, R, sm, sr, R, IS_MAX=is_max,
+        fast(arg_reduce_kernel)[(U.cdiv(M, bm), 1)](x, x, U.empty((M,), a.dtype), out, M, R, sm, sr, R, IS_MAX=is_max,
                                               HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br))
         return out
     chunk = U.cdiv(U.cdiv(R, split), br) * br
     split = U.cdiv(R, chunk)
     vals, idx = U.empty((split, M), a.dtype), U.empty((split, M), int64)
-    arg_reduce_kernel[(U.cdiv(M, bm), split)](x, x, vals, idx, M, R, sm, sr, chunk, IS_MAX=is_max,
+    fast(arg_reduce_kernel)[(U.cdiv(M, bm), split)](x, x, vals, idx, M, R, sm, sr, chunk, IS_MAX=is_max,
                                               HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br))
     bm2, br2, _ = _tiles(M, split, 1, M)
-    arg_reduce_kernel[(U.cdiv(M, bm2), 1)](vals, idx, U.empty((M,), a.dtype), out, M, split, 1, M, split,
+    fast(arg_reduce_kernel)[(U.cdiv(M, bm2), 1)](vals, idx, U.empty((M,), a.dtype), out, M, split, 1, M, split,
                                            IS_MAX=is_max, HAS_IDX=True, ACC=acc, IDENT=ident, **_blocks(bm2, br2))
     return out

@@ -207,7 +207,9 @@ def copy_host_to_device_(dst, np_array):
         raise ValueError("copy_host_to_device_ needs a contiguous destination")
     if np_array.size != dst.size_:
         raise ValueError(f"cannot copy {np_array.size} elements into an array of shape {dst.shape}")
-    host = np_array if np_array.flags.c_contiguous else np.ascontiguousarray(np_array)
+    host = np.asarray(np_array)  # NOTE: a NumPy scalar (a 0-dim comparison makes one) has no .ctypes
+    if not host.flags.c_contiguous:
+        host = np.ascontiguousarray(host)
     if not host.nbytes:
         return dst
     if rt.EMULATED:

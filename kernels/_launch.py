@@ -1,0 +1,136 @@
+"""Launch compiled kernels without Triton's generic dispatch.
+
+`kernel[grid](*args)` on a @triton.jit function binds the arguments, computes their
+specialization (types, pointer alignment, integers equal to 1 or divisible by 16), hashes that
+into a cache key and looks the compiled variant up: tens of microseconds of Python per launch,
+more than a small kernel takes on the GPU. `Launcher(kernel)[grid](*args)` does the same launch:
+the first call of each argument signature goes through Triton (compiling or autotuning if
+needed) and keeps the compiled kernel it returns; later calls with that signature call the
+compiled kernel's launcher directly.
+
+NOTE: why this is safe. The signature below distinguishes every property Triton specializes
+on (pointer dtype and 16-byte alignment; int == 1, int % 16 == 0 and its width; float and bool
+types; constexpr values; options such as num_warps; the autotuner's key values), and a few it
+may not. Two calls with equal signatures therefore get the same compiled variant from Triton,
+so calling that variant directly launches exactly what Triton would have launched. An argument
+of a kind not listed (anything without a signature here) always takes Triton's path.
+"""
+import os
+
+from triton import knobs
+from triton.runtime.autotuner import Autotuner
+
+from ..cuda.streams import current_stream
+from . import _utils as U
+
+ENABLED = not U.INTERPRET and os.environ.get("TRITONGRAD_TRITON_DISPATCH", "0") in ("", "0")
+_MAX_VARIANTS = 256  # per kernel: a bound on the cache, not an LRU (signatures in a loop repeat)
+
+
+def _int_sig(v):
+    # NOTE: Triton's integer specialization: ==1 (a constant), %16 (divisibility), i32/i64/u64
+    return (v == 1, v % 16 == 0, -2**31 <= v < 2**31, v < 2**63)
+
+
+def _hooked(hook):
+    """Whether a launch hook (a profiler's) is set: those see launches only through Triton's path."""
+    return hook is not None and getattr(hook, "calls", True)  # NOTE: a HookChain is set when not empty
+
+
+class _Unhashable(Exception):
+    pass
+
+
+def _sig(a, constexpr):
+    if constexpr:
+        return a  # NOTE: the value itself (tl dtypes, strings, numbers, None are hashable)
+    t = type(a)
+    if t is int:
+        return _int_sig(a)
+    if t is float:
+        return float
+    if t is bool:
+        return bool
+    if a is None:
+        return None
+    if hasattr(a, "data_ptr") and hasattr(a, "dtype"):
+        return a.dtype, a.data_ptr() % 16 == 0
+    raise _Unhashable
+
+
+class Launcher:
+    """`Launcher(kernel)[grid](*args, **kwargs)` launches as `kernel[grid](...)` does, faster."""
+
+    def __init__(self, kernel):
+        self.kernel = kernel
+        self.autotuner = kernel if isinstance(kernel, Autotuner) else None
+        fn = kernel.fn if self.autotuner else kernel
+        self.params = fn.params
+        self.arg_names = fn.arg_names
+        self.tuned_on = [self.arg_names.index(k) for k in self.autotuner.keys] if self.autotuner else []
+        self.variants = {}
+
+    def __getitem__(self, grid):
+        return lambda *args, **kwargs: self.launch(grid, args, kwargs)
+
+    def signature(self, args, kwargs):
+        params = self.params
+        sig = [_sig(a, params[i].is_constexpr) for i, a in enumerate(args)]
+        sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
+        return tuple(sig), tuple(kwargs.items())
+
+    def launch(self, grid, args, kwargs):
+        if _hooked(knobs.runtime.launch_enter_hook) or _hooked(knobs.runtime.launch_exit_hook):
+            return self.kernel[grid](*args, **kwargs)
+        try:
+            key = self.signature(args, kwargs)
+            hit = self.variants.get(key)
+        except (_Unhashable, TypeError):  # TypeError: an unhashable constexpr value
+            return self.kernel[grid](*args, **kwargs)
+        if hit is None:
+            return self._first_launch(key, grid, args, kwargs)
+        run, function, packed, tail, chosen = hit
+        full = args + tuple(kw(kwargs) for kw in tail) if tail else args
+        if callable(grid):
+            grid = grid({**dict(zip(self.arg_names, full)), **kwargs, **chosen})
+        run(grid[0], grid[1] if len(grid) > 1 else 1, grid[2] if len(grid) > 2 else 1, current_stream().handle,
+            function, packed, None, None, None, *full)
+
+    def _first_launch(self, key, grid, args, kwargs):
+        compiled = self.kernel[grid](*args, **kwargs)
+        if compiled is None or not hasattr(compiled, "packed_metadata"):  # e.g. a compile still pending
+            return compiled
+        # The parameters after the positional arguments, in order: from kwargs, the autotuner's
+        # chosen config, or their defaults (the launcher takes every parameter, constexprs too).
+        chosen = dict(self.autotuner.best_config.kwargs) if self.autotuner else {}
+        tail = []
+        for p in self.params[len(args):]:
+            if p.name in chosen:
+                tail.append(lambda kw, v=chosen[p.name]: v)
+            elif p.name in kwargs:
+                tail.append(lambda kw, n=p.name: kw[n])
+            elif p.has_default:
+                tail.append(lambda kw, v=p.default: v)
+            else:  # NOTE: Triton accepted the call, so this cannot happen; keep the generic path
+                return compiled
+        if len(self.variants) >= _MAX_VARIANTS:
+            self.variants.clear()
+        self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen)
+        return compiled
+
+
+_launchers = {}
+
+
+def fast(kernel):
+    """The Launcher of `kernel` (a @triton.jit function or a triton.autotune of one), made once.
+
+    Under Triton's interpreter (emulated CUDA), or with TRITONGRAD_TRITON_DISPATCH=1, the kernel
+    itself: every launch goes through Triton.
+    """
+    if not ENABLED:
+        return kernel
+    got = _launchers.get(kernel)
+    if got is None:
+        got = _launchers[kernel] = Launcher(kernel)
+    return got
