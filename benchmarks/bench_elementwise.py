@@ -19,7 +19,8 @@ ROW = 1024
 
 
 def _run(benchmark, P, n, case, fn, nbytes, mode="fwd"):
-    measure(benchmark, P, fn, family="elementwise", case=case, size=pow2_label(n), x=n, mode=mode, bytes=nbytes)
+    measure(benchmark, P, fn, family="elementwise", case=case, size=pow2_label(n), x=n, mode=mode, bytes=nbytes,
+            pipelined=True)
 
 
 @pytest.mark.parametrize("provider,n", cases(PROVIDERS, SIZES, CPU_MAX))

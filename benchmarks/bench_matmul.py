@@ -59,7 +59,7 @@ def test_matmul_fwd(benchmark, dtype, provider, n):
     a, b = _operands(P, n, dtype)
     with P.precision(dtype):
         measure(benchmark, P, lambda: a @ b, family="matmul", case="matmul", size=f"{n}^3", x=n, dtype=dtype,
-                mode="fwd", flops=2 * n**3)
+                mode="fwd", flops=2 * n**3, pipelined=True)
 
 
 @pytest.mark.parametrize("mode", ["bwd", "full"])
@@ -80,4 +80,4 @@ def test_matmul_bwd(benchmark, dtype, provider, n, mode):
         else:
             fn = lambda: P.grad(a @ b, (a, b), g)
         measure(benchmark, P, fn, family="matmul", case="matmul", size=f"{n}^3", x=n, dtype=dtype, mode=mode,
-                flops=(4 if mode == "bwd" else 6) * n**3)
+                flops=(4 if mode == "bwd" else 6) * n**3, pipelined=True)

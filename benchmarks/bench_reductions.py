@@ -33,4 +33,4 @@ def test_reduce(benchmark, provider, n, case):
     else:
         fn = (lambda: getattr(x, op)()) if dim is None else (lambda: getattr(x, op)(dim))
     measure(benchmark, P, fn, family="reductions", case=case, size=pow2_label(n), x=n,
-            bytes=4 * (n + outputs(n)))
+            bytes=4 * (n + outputs(n)), pipelined=True)

@@ -18,7 +18,8 @@ LR = 1e-3
 
 
 def _run(benchmark, provider, n, case, fn, nbytes):
-    measure(benchmark, provider, fn, family="updates", case=case, size=pow2_label(n), x=n, bytes=nbytes)
+    measure(benchmark, provider, fn, family="updates", case=case, size=pow2_label(n), x=n, bytes=nbytes,
+            pipelined=True)
 
 
 @pytest.mark.parametrize("provider,n", cases(PROVIDERS, SIZES, CPU_MAX))

@@ -22,6 +22,11 @@ Every case records `benchmark.extra_info`: family, case, provider, device, size 
 x (the numeric size: elements, or n of an n^3 matmul), dtype, mode, and bytes or flops of one
 call, from which scripts/bench_report.py computes GB/s and TFLOP/s. Times synchronize the device
 inside the timed callable; the first calls (compilation, autotuning) are not timed.
+
+Throughput cases (`pipelined=True`: the kernel families) on a GPU time `calls` launches per
+synchronization (extra_info["calls"], enough for about 2 ms of work), as CUDA events would: the
+host's launch latency overlaps the previous kernel, so the figure is the device's. Latency cases
+(training steps, overhead) synchronize after every call.
 """
 import contextlib
 import importlib.util
@@ -189,7 +194,7 @@ def check_budget():
 
 
 def measure(benchmark, provider, fn, *, family, case, size, x, dtype="float32", mode="fwd", bytes=None,
-            flops=None, rounds=None):
+            flops=None, rounds=None, pipelined=False):
     """Time `fn()` followed by a device synchronization, and record what the report needs.
 
     The first call (compilation, autotuning, allocator warm-up) and a second, calibrating call are
@@ -202,6 +207,7 @@ def measure(benchmark, provider, fn, *, family, case, size, x, dtype="float32", 
         family, case, size, x, dtype, mode: labels (size is text, x its number for the plot's axis).
         bytes / flops: the memory traffic / floating-point operations of one call.
         rounds: a fixed number of rounds instead of the calibrated one.
+        pipelined: a throughput case: on a GPU, several calls per synchronization (module docstring).
     """
     check_budget()
     sync = provider.sync
@@ -221,11 +227,20 @@ def measure(benchmark, provider, fn, *, family, case, size, x, dtype="float32", 
     call()  # NOTE: compiles and autotunes: never timed
     if benchmark.disabled:  # --benchmark-disable (CI): pytest-benchmark runs `call` once more, untimed
         return benchmark.pedantic(call, rounds=1)
+    t0 = time.perf_counter()
+    call()
+    once = max(time.perf_counter() - t0, 1e-7)
+    calls = max(1, min(int(2e-3 / once), 50)) if pipelined and is_cuda(provider.name) else 1
+    if calls > 1:
+        def call():  # noqa: F811  NOTE: `calls` launches, one synchronization
+            for _ in range(calls - 1):
+                fn()
+            out = fn()
+            sync()
+            return out
+        benchmark.extra_info["calls"] = calls
     if rounds is None:
-        t0 = time.perf_counter()
-        call()
-        once = max(time.perf_counter() - t0, 1e-7)
-        rounds = int(min(max(CASE_S / once, 3), MAX_ROUNDS))
+        rounds = int(min(max(CASE_S / (once * calls), 3), MAX_ROUNDS))
     return benchmark.pedantic(call, rounds=rounds, warmup_rounds=1, iterations=1)
 
 

@@ -20,16 +20,19 @@ import os
 from triton import knobs
 from triton.runtime.autotuner import Autotuner
 
+from ..cuda.array import DeviceArray
 from ..cuda.streams import current_stream
 from . import _utils as U
 
 ENABLED = not U.INTERPRET and os.environ.get("TRITONGRAD_TRITON_DISPATCH", "0") in ("", "0")
-_MAX_VARIANTS = 256  # per kernel: a bound on the cache, not an LRU (signatures in a loop repeat)
+_MAX_VARIANTS = 4096  # per kernel: a bound on the cache, not an LRU (signatures in a loop repeat)
+_RAW = 1 << 20  # NOTE: ints below this in magnitude are keyed by value (finer than Triton, and cheap)
+_CONST, _PLAIN, _NO_SPEC = 0, 1, 2  # parameter kinds: constexpr, specialized, do_not_specialize
 
 
 def _int_sig(v):
     # NOTE: Triton's integer specialization: ==1 (a constant), %16 (divisibility), i32/i64/u64
-    return (v == 1, v % 16 == 0, -2**31 <= v < 2**31, v < 2**63)
+    return v == 1, v % 16 == 0, -2**31 <= v < 2**31, v < 2**63
 
 
 def _hooked(hook):
@@ -37,25 +40,29 @@ def _hooked(hook):
     return hook is not None and getattr(hook, "calls", True)  # NOTE: a HookChain is set when not empty
 
 
-class _Unhashable(Exception):
-    pass
+class _Unknown(Exception):
+    """An argument this module cannot sign: the launch goes through Triton."""
 
 
-def _sig(a, constexpr):
-    if constexpr:
-        return a  # NOTE: the value itself (tl dtypes, strings, numbers, None are hashable)
+def _sig(a, kind):
     t = type(a)
+    if kind == _CONST:
+        return t, a  # NOTE: the value itself (tl dtypes, strings, numbers, None are hashable)
+    if t is DeviceArray:
+        return a.dtype, a.data_ptr() % 16 == 0
     if t is int:
-        return _int_sig(a)
-    if t is float:
-        return float
-    if t is bool:
-        return bool
-    if a is None:
-        return None
+        return (-2**31 <= a < 2**31, a < 2**63) if kind == _NO_SPEC else _int_sig(a)
+    if t is float or t is bool or a is None:
+        return t
     if hasattr(a, "data_ptr") and hasattr(a, "dtype"):
         return a.dtype, a.data_ptr() % 16 == 0
-    raise _Unhashable
+    raise _Unknown
+
+
+def _signature(args, kinds):
+    # NOTE: the common case inline (most arguments are small ints: sizes and strides), keyed by value
+    return [a if type(a) is int and kind == _PLAIN and -_RAW < a < _RAW else _sig(a, kind)
+            for a, kind in zip(args, kinds)]
 
 
 class Launcher:
@@ -67,6 +74,7 @@ class Launcher:
         fn = kernel.fn if self.autotuner else kernel
         self.params = fn.params
         self.arg_names = fn.arg_names
+        self.kinds = [_CONST if p.is_constexpr else _NO_SPEC if p.do_not_specialize else _PLAIN for p in fn.params]
         self.tuned_on = [self.arg_names.index(k) for k in self.autotuner.keys] if self.autotuner else []
         self.variants = {}
 
@@ -74,27 +82,29 @@ class Launcher:
         return lambda *args, **kwargs: self.launch(grid, args, kwargs)
 
     def signature(self, args, kwargs):
-        params = self.params
-        sig = [_sig(a, params[i].is_constexpr) for i, a in enumerate(args)]
+        sig = _signature(args, self.kinds)
         sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
         return tuple(sig), tuple(kwargs.items())
 
     def launch(self, grid, args, kwargs):
-        if _hooked(knobs.runtime.launch_enter_hook) or _hooked(knobs.runtime.launch_exit_hook):
+        runtime = knobs.runtime
+        if _hooked(runtime.launch_enter_hook) or _hooked(runtime.launch_exit_hook):
             return self.kernel[grid](*args, **kwargs)
         try:
             key = self.signature(args, kwargs)
             hit = self.variants.get(key)
-        except (_Unhashable, TypeError):  # TypeError: an unhashable constexpr value
+        except (_Unknown, TypeError):  # TypeError: an unhashable constexpr value
             return self.kernel[grid](*args, **kwargs)
         if hit is None:
             return self._first_launch(key, grid, args, kwargs)
         run, function, packed, tail, chosen = hit
-        full = args + tuple(kw(kwargs) for kw in tail) if tail else args
+        if tail:
+            args = args + tuple([kwargs[v] if from_kwargs else v for from_kwargs, v in tail])
         if callable(grid):
-            grid = grid({**dict(zip(self.arg_names, full)), **kwargs, **chosen})
-        run(grid[0], grid[1] if len(grid) > 1 else 1, grid[2] if len(grid) > 2 else 1, current_stream().handle,
-            function, packed, None, None, None, *full)
+            grid = grid({**dict(zip(self.arg_names, args)), **kwargs, **chosen})
+        n = len(grid)
+        run(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle,
+            function, packed, None, None, None, *args)
 
     def _first_launch(self, key, grid, args, kwargs):
         compiled = self.kernel[grid](*args, **kwargs)
@@ -106,18 +116,17 @@ class Launcher:
         tail = []
         for p in self.params[len(args):]:
             if p.name in chosen:
-                tail.append(lambda kw, v=chosen[p.name]: v)
+                tail.append((False, chosen[p.name]))
             elif p.name in kwargs:
-                tail.append(lambda kw, n=p.name: kw[n])
+                tail.append((True, p.name))
             elif p.has_default:
-                tail.append(lambda kw, v=p.default: v)
+                tail.append((False, p.default))
             else:  # NOTE: Triton accepted the call, so this cannot happen; keep the generic path
                 return compiled
         if len(self.variants) >= _MAX_VARIANTS:
             self.variants.clear()
         self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen)
         return compiled
-
 
 _launchers = {}
 

@@ -49,7 +49,7 @@ def _row(b):
     provider = info.get("provider") or (b.get("params") or {}).get("provider", "?")
     provider = ALIASES.get(provider, provider)
     device = info.get("device") or ("cuda" if provider.endswith("-cuda") or provider == "cupy" else "cpu")
-    median = b["stats"]["median"]
+    median = b["stats"]["median"] / info.get("calls", 1)  # NOTE: pipelined cases time `calls` calls per round
     row = dict(family=family, case=info.get("case") or b.get("group") or b.get("name"), provider=provider,
                device=device, size=str(info.get("size", "-")), x=info.get("x") or 0, dtype=info.get("dtype", "-"),
                mode=info.get("mode", "eager" if family in ("training", "overhead") else "fwd"), median=median,

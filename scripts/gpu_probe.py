@@ -122,7 +122,8 @@ def reduce():
     for tile in (4096, 8192, 16384):
         for warps in (4, 8):
             for progs in (264, 528, 1056):
-                reduction.TILE, reduction.WARPS, reduction.PROGRAMS = tile, warps, progs
+                reduction.TILE = reduction.TILE_STRIDED = tile
+                reduction.WARPS, reduction.PROGRAMS = warps, progs
                 reduction._reduce_plan.cache_clear()
                 t = [bench(lambda d=d: x.sum(d)) for d in ((), 0, 1)]
                 rows.append((tile, warps, progs, *(gb / (ms * 1e-3) for ms in t)))

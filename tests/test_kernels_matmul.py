@@ -130,3 +130,22 @@ def test_flag_exists_after_import_without_triton():
     code = ("import sys, tritongrad as tg; assert tg.backends.cuda.matmul.allow_tf32 is False; "
             "assert 'triton' not in sys.modules, 'triton imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("layout", ["row-major", "offset-slice"])
+def test_tf32_copies_an_n_major_b_to_k_major(rng, monkeypatch, layout):
+    """tf32 products of an N-major B go through a transposing copy (large products only: forced here)."""
+    from tritongrad.kernels import matmul as MM
+    monkeypatch.setattr(MM, "_TF32_TRANSPOSE_MIN", 1)
+    monkeypatch.setattr(tritongrad.backends.cuda.matmul, "allow_tf32", True)
+    launched = []
+    x = host((70, 130), D.float32, rng)
+    big = host((140, 100), D.float32, rng)
+    y, yd = (big[:130, :90], G.index(dev(big, D.float32), (slice(0, 130), slice(0, 90)))) if layout == "offset-slice" \
+        else (big[:130], dev(big[:130].copy(), D.float32))
+    fast_launch = MM.fast
+    monkeypatch.setattr(MM, "fast", lambda k: launched.append(k) or fast_launch(k))
+    out = G.matmul(dev(x, D.float32), yd)
+    assert MM.transpose_kernel in launched
+    ref = x.astype(np.float64) @ y.astype(np.float64)
+    np.testing.assert_allclose(back(out), ref, rtol=1e-2, atol=1e-2 * np.abs(ref).max())  # tf32: ~10 bits

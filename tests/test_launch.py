@@ -19,8 +19,9 @@ from tritongrad.kernels import _launch  # noqa: E402
 _NO_DEFAULT = object()
 
 
-def param(name, constexpr=False, default=_NO_DEFAULT):
-    return types.SimpleNamespace(name=name, is_constexpr=constexpr, has_default=default is not _NO_DEFAULT,
+def param(name, constexpr=False, default=_NO_DEFAULT, dns=False):
+    return types.SimpleNamespace(name=name, is_constexpr=constexpr, do_not_specialize=dns,
+                                 has_default=default is not _NO_DEFAULT,
                                  default=None if default is _NO_DEFAULT else default)
 
 
@@ -62,12 +63,12 @@ def test_second_launch_goes_direct_with_every_parameter(stream):
     x = Ptr(4096)
     launch[(3,)](x, 1008, 0.5, BLOCK=128)
     assert len(k.slow) == 1 and k.direct == []
-    launch[(5, 2)](Ptr(8192), 2000, 1.5, BLOCK=128)
+    launch[(5, 2)](Ptr(8192), 1008, 1.5, BLOCK=128)
     assert len(k.slow) == 1
     (call,) = k.direct
     grid, handle, fn, packed, hooks, args = call[:3], call[3], call[4], call[5], call[6:9], call[9:]
     assert (grid, handle, fn, packed, hooks) == ((5, 2, 1), 7, "fn", "meta", (None, None, None))
-    assert args[0].address == 8192 and args[1:] == (2000, 1.5, 128, "fp32")  # constexprs and defaults too
+    assert args[0].address == 8192 and args[1:] == (1008, 1.5, 128, "fp32")  # constexprs and defaults too
 
 
 @pytest.mark.parametrize("change", [
@@ -76,6 +77,7 @@ def test_second_launch_goes_direct_with_every_parameter(stream):
     dict(n=1),          # Triton folds an int equal to 1 into the kernel
     dict(n=1001),       # no longer divisible by 16
     dict(n=2**31),      # int64, not int32
+    dict(n=2**21 + 8),  # large, and no longer divisible by 16
     dict(scale=2),      # an int where a float was
     dict(BLOCK=256),    # a constexpr value
     dict(extra={"num_warps": 8}),
@@ -89,6 +91,24 @@ def test_a_different_signature_goes_through_triton(stream, change):
     assert len(k.slow) == 2 and k.direct == []
     launch[(1,)](Ptr(args["ptr"], args["dtype"]), args["n"], args["scale"], BLOCK=args["BLOCK"], **args["extra"])
     assert len(k.slow) == 2 and len(k.direct) == 1  # and that signature is kept in turn
+
+
+@pytest.mark.parametrize("n, then", [(2**21, 2**21 + 16), (2**40 + 3, 2**40 + 5)])
+def test_large_ints_of_one_specialization_share_a_variant(stream, n, then):
+    k = kernel3()
+    launch = _launch.Launcher(k)
+    launch[(1,)](Ptr(0), n, 0.5, BLOCK=128)
+    launch[(1,)](Ptr(0), then, 0.5, BLOCK=128)
+    assert len(k.slow) == 1 and k.direct[0][10] == then
+
+
+def test_unspecialized_ints_key_on_their_width_only(stream):
+    k = FakeKernel(param("x_ptr"), param("seed", dns=True))
+    launch = _launch.Launcher(k)
+    for seed in (1, 16, 12345, 2**31 - 1):
+        launch[(1,)](Ptr(0), seed)
+    launch[(1,)](Ptr(0), 2**31)
+    assert [call[1][1] for call in k.slow] == [1, 2**31] and len(k.direct) == 3
 
 
 def test_unknown_arguments_and_launch_hooks_always_go_through_triton(stream, monkeypatch):
