@@ -172,34 +172,40 @@ def _as_2d(shape, strides, dims):
     return M, R, R, 1, tuple(kept + list(dims))
 
 
-# NOTE: measured on an H100 (scripts/gpu_probe.py reduce, 2^26 float32, against a copy's 2923 GB/s):
-# tiles of TILE elements (TILE_STRIDED when the kept dim is the contiguous one), 8 warps, and splits
-# into about PROGRAMS programs gave 2515 / 2308 / 2584 GB/s summing over all / dim 0 / dim 1; the
-# earlier 4096 / 4 warps / 264 gave 1148 / 2084 / 2576.
-TILE, TILE_STRIDED, WARPS, PROGRAMS = 8192, 4096, 8, 528
+# NOTE: measured on an H100 (scripts/gpu_probe.py reduce, 2^26 float32, against a copy's 2923 GB/s).
+# Rows of at least 2048 contiguous elements: tiles of TILE elements and 8 warps (sum over all /
+# dim 1 of 8192 x 8192: 2515 / 2584 GB/s; 4096 elements and 4 warps gave 1148 / 2576). Shorter rows:
+# tiles of TILE_NARROW and 4 warps (8 warps on 1024-element rows: 29% of a copy). Kept dim
+# contiguous (dim 0): TILE_STRIDED elements and 8 warps (2308 GB/s). Too few rows: split R into
+# about PROGRAMS programs.
+TILE, TILE_NARROW, TILE_STRIDED, WARPS, PROGRAMS = 8192, 4096, 4096, 8, 528
 
 
 def _tiles(M, R, sm, sr):
-    """(BLOCK_M, BLOCK_R, split): tiles of about TILE elements, coalesced along the unit stride."""
+    """(BLOCK_M, BLOCK_R, split, num_warps): coalesced along the unit stride (constants above)."""
     p2 = triton.next_power_of_2
     if U.INTERPRET:
         br = min(p2(R), 4096)
-        return min(p2(M), max(1, 16384 // br)), br, 1
-    if sm == 1 and sr != 1:  # reduce across the contiguous dim: wide rows of BLOCK_M
+        return min(p2(M), max(1, 16384 // br)), br, 1, 4
+    warps = WARPS
+    if sm == 1 and sr != 1:  # the kept dim is contiguous: wide rows of BLOCK_M
         bm = min(p2(M), 256)
         br = max(1, min(p2(R), TILE_STRIDED // bm))
-    else:
-        br = min(p2(R), TILE // 4)
+    elif p2(R) >= TILE // 4:
+        br = TILE // 4
         bm = max(1, min(p2(M), TILE // br))
+    else:
+        br, warps = p2(R), 4
+        bm = max(1, min(p2(M), TILE_NARROW // br))
     progs = U.cdiv(M, bm)
     split = 1
     if progs < PROGRAMS // 2 and R > 8 * br:  # NOTE: too few programs for the SMs: split R
         split = min(U.cdiv(R, 4 * br), U.cdiv(PROGRAMS, progs))
-    return bm, br, split
+    return bm, br, split, warps
 
 
-def _blocks(bm, br):
-    return dict(BLOCK_M=bm, BLOCK_R=br, LOG_R=br.bit_length() - 1, num_warps=WARPS)
+def _blocks(bm, br, warps):
+    return dict(BLOCK_M=bm, BLOCK_R=br, LOG_R=br.bit_length() - 1, num_warps=warps)
 
 
 def _acc_dtype(op, dtype):
@@ -286,20 +292,20 @@ def _reduce_plan(op, shape, strides, dtype, dims, keepdim, force_split):
                                                   "any": False}[op]
     M, R, sm, sr, perm = _as_2d(shape, strides, dims)
     acc = _acc_dtype(op, dtype)
-    bm, br, split = _tiles(M, R, sm, sr)
+    bm, br, split, warps = _tiles(M, R, sm, sr)
     split = force_split or split
     if split > 1:
         chunk = U.cdiv(U.cdiv(R, split), br) * br
         split = U.cdiv(R, chunk)
     if split == 1:
-        meta = dict(OP=op, ACC=acc, IDENT=_ident(op, acc, dtype), **_blocks(bm, br))
+        meta = dict(OP=op, ACC=acc, IDENT=_ident(op, acc, dtype), **_blocks(bm, br, warps))
         return out_shape, out_dtype, perm, None, [((U.cdiv(M, bm), 1), (M, R, sm, sr, R, float(R)), meta)]
     op1 = "sum" if op == "mean" else op
     tmp_dtype = _tmp_dtype(acc) or (bool_ if op in ("all", "any") else dtype)
-    meta1 = dict(OP=op1, ACC=acc, IDENT=_ident(op1, acc, dtype), **_blocks(bm, br))
-    bm2, br2, _ = _tiles(M, split, 1, M)
+    meta1 = dict(OP=op1, ACC=acc, IDENT=_ident(op1, acc, dtype), **_blocks(bm, br, warps))
+    bm2, br2, _, warps2 = _tiles(M, split, 1, M)
     acc2 = acc if op not in ("all", "any") else tl.int32
-    meta2 = dict(OP=op, ACC=acc2, IDENT=_ident(op, acc2, tmp_dtype), **_blocks(bm2, br2))
+    meta2 = dict(OP=op, ACC=acc2, IDENT=_ident(op, acc2, tmp_dtype), **_blocks(bm2, br2, warps2))
     return out_shape, out_dtype, perm, ((split, M), tmp_dtype), [
         ((U.cdiv(M, bm), split), (M, R, sm, sr, chunk, 1.0), meta1),
         ((U.cdiv(M, bm2), 1), (M, split, 1, M, split, float(R)), meta2)]
@@ -327,19 +333,21 @@ def arg_reduce(op, a, dim, keepdim, _split=None):
     acc = tl.float64 if a.dtype is float64 else tl.float32 if a.dtype in U.FLOATS else \
         tl.int32 if a.dtype is bool_ else _int_tl(a.dtype)
     ident = _ident("amax" if op == "argmax" else "amin", acc, a.dtype)
-    bm, br, split = _tiles(M, R, sm, sr)
+    bm, br, split, warps = _tiles(M, R, sm, sr)
     split = _split or split
     is_max = op == "argmax"
     if split == 1:
-        fast(arg_reduce_kernel)[(U.cdiv(M, bm), 1)](x, x, U.empty((M,), a.dtype), out, M, R, sm, sr, R, IS_MAX=is_max,
-                                              HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br))
+        fast(arg_reduce_kernel)[(U.cdiv(M, bm), 1)](x, x, U.empty((M,), a.dtype), out, M, R, sm, sr, R,
+                                                     IS_MAX=is_max, HAS_IDX=False, ACC=acc, IDENT=ident,
+                                                     **_blocks(bm, br, warps))
         return out
     chunk = U.cdiv(U.cdiv(R, split), br) * br
     split = U.cdiv(R, chunk)
     vals, idx = U.empty((split, M), a.dtype), U.empty((split, M), int64)
     fast(arg_reduce_kernel)[(U.cdiv(M, bm), split)](x, x, vals, idx, M, R, sm, sr, chunk, IS_MAX=is_max,
-                                              HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br))
-    bm2, br2, _ = _tiles(M, split, 1, M)
+                                                     HAS_IDX=False, ACC=acc, IDENT=ident, **_blocks(bm, br, warps))
+    bm2, br2, _, warps2 = _tiles(M, split, 1, M)
     fast(arg_reduce_kernel)[(U.cdiv(M, bm2), 1)](vals, idx, U.empty((M,), a.dtype), out, M, split, 1, M, split,
-                                           IS_MAX=is_max, HAS_IDX=True, ACC=acc, IDENT=ident, **_blocks(bm2, br2))
+                                                  IS_MAX=is_max, HAS_IDX=True, ACC=acc, IDENT=ident,
+                                                  **_blocks(bm2, br2, warps2))
     return out

@@ -5,7 +5,7 @@
 - oom:      what a failed over-sized allocation does to the device's free memory (seen by nvidia-smi)
 - overhead: time per step of Rosenbrock and the tutorial network, Triton's dispatch against ours
 - profile:  cProfile of those steps (our dispatch), the top functions by own time
-- reduce:   sum over all / dim 0 / dim 1 of 2^26 float32 against TILE, WARPS, PROGRAMS
+- reduce:   sum over all / dim 0 / dim 1 of 2^26 float32, the chosen tiling against others
 - matmul:   4096^3 per config, bf16 and tf32 (B N-major and K-major)
 Kernel times are triton.testing.do_bench medians (CUDA events); step times are wall clock.
 """
@@ -110,26 +110,29 @@ def profile():
             step()
         tg.cuda.synchronize()
         prof.disable()
-        out = io.StringIO()
-        pstats.Stats(prof, stream=out).sort_stats("tottime").print_stats(22)
-        print(f"profile {name} (200 steps)\n" + "\n".join(out.getvalue().splitlines()[6:]))
+        for order, count in (("tottime", 15), ("cumulative", 30)):
+            out = io.StringIO()
+            pstats.Stats(prof, stream=out).sort_stats(order).print_stats(count)
+            print(f"profile {name} (200 steps) by {order}\n" + "\n".join(
+                line for line in out.getvalue().splitlines() if line.strip() and "Ordered by" not in line))
 
 
 def reduce():
-    x = tg.randn(8192, 8192, device="cuda")
-    gb = x.numel() * 4 / 1e9
-    rows = []
-    for tile in (4096, 8192, 16384):
-        for warps in (4, 8):
-            for progs in (264, 528, 1056):
-                reduction.TILE = reduction.TILE_STRIDED = tile
-                reduction.WARPS, reduction.PROGRAMS = warps, progs
-                reduction._reduce_plan.cache_clear()
-                t = [bench(lambda d=d: x.sum(d)) for d in ((), 0, 1)]
-                rows.append((tile, warps, progs, *(gb / (ms * 1e-3) for ms in t)))
-    print("reduce 2^26 fp32, GB/s: TILE WARPS PROGRAMS | all dim0 dim1")
-    for r in rows:
-        print("  {:6d} {:2d} {:5d} | {:6.0f} {:6.0f} {:6.0f}".format(*r))
+    """Sum of 2^26 float32 over all, dim 0 and dim 1 of two shapes, against the tiling constants."""
+    gb = 2**26 * 4 / 1e9
+    print("reduce 2^26 fp32, GB/s: TILE(all tiles) WARPS PROGRAMS | 8192x8192 all dim0 dim1 | 65536x1024 dim0 dim1")
+    xs = tg.randn(8192, 8192, device="cuda"), tg.randn(65536, 1024, device="cuda")
+    chosen = reduction.TILE, reduction.TILE_NARROW, reduction.TILE_STRIDED, reduction.WARPS, reduction.PROGRAMS
+    for tile, warps, progs in [(None, None, None), (4096, 4, 528), (4096, 8, 528), (8192, 8, 528), (4096, 8, 264)]:
+        if tile is not None:
+            reduction.TILE = reduction.TILE_NARROW = reduction.TILE_STRIDED = tile
+            reduction.WARPS, reduction.PROGRAMS = warps, progs
+        reduction._reduce_plan.cache_clear()
+        t = [bench(lambda x=x, d=d: x.sum(d)) for x, dims in zip(xs, [((), 0, 1), (0, 1)]) for d in dims]
+        label = "chosen" if tile is None else f"{tile:6d} {warps:2d} {progs:5d}"
+        print(f"  {label} | " + " ".join(f"{gb / (ms * 1e-3):6.0f}" for ms in t))
+    reduction.TILE, reduction.TILE_NARROW, reduction.TILE_STRIDED, reduction.WARPS, reduction.PROGRAMS = chosen
+    reduction._reduce_plan.cache_clear()
     copy_src, copy_dst = tg.randn(2**26, device="cuda"), tg.empty(2**26, device="cuda")
     print(f"copy_ 2^26 fp32: {2 * gb / (bench(lambda: copy_dst.copy_(copy_src)) * 1e-3):.0f} GB/s")
 

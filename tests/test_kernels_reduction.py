@@ -93,9 +93,11 @@ def test_reduce_split_heuristic():
     from tritongrad.kernels import reduction as R
     if R.U.INTERPRET:
         pytest.skip("the interpreter never splits")
-    bm, br, split = R._tiles(1, 10**7, 0, 1)
-    assert split > 64 and br == 1024
-    bm, br, split = R._tiles(4096, 512, 1, 4096)
+    bm, br, split, warps = R._tiles(1, 10**7, 0, 1)
+    assert split > 64 and br == R.TILE // 4 and warps == R.WARPS
+    bm, br, split, warps = R._tiles(65536, 1024, 1024, 1)  # short contiguous rows: narrow tiles, 4 warps
+    assert (bm, br, split, warps) == (R.TILE_NARROW // 1024, 1024, 1, 4)
+    bm, br, split, warps = R._tiles(4096, 512, 1, 4096)
     assert bm == 256 and split == 1
 
 
