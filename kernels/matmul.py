@@ -34,6 +34,7 @@ _CONFIGS = [
 ]
 _AUTOTUNE_MIN = 2**27  # M * N * K (512^3) from which the configs are autotuned
 _TF32_TRANSPOSE_MIN = 2**30  # M * N * K from which tf32 products copy an N-major B to K-major
+_T_BLOCK, _T_WARPS = 64, 4  # transpose_kernel's tile and warps
 _MAX_GRID_Y = 65535  # CUDA's limit on gridDim.y: the batch axis
 _INTERPRET = tl.constexpr(U.INTERPRET)
 
@@ -184,7 +185,8 @@ def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
         # Triton falls back to older MMA instructions (measured on an H100 at 4096^3: 96 TFLOP/s,
         # against 311 with B K-major). One transposing copy of B costs far less.
         bt = U.empty((N, K), dtype)
-        fast(transpose_kernel)[(U.cdiv(K, 64), U.cdiv(N, 64))](b, bt, K, N, sb[0], sb[1], BLOCK=64)
+        grid = (U.cdiv(K, _T_BLOCK), U.cdiv(N, _T_BLOCK))
+        fast(transpose_kernel)[grid](b, bt, K, N, sb[0], sb[1], BLOCK=_T_BLOCK, num_warps=_T_WARPS)
         b, sb = bt, (1, K, 0)
     for z0 in range(0, batch, _MAX_GRID_Y):
         nz = min(batch, z0 + _MAX_GRID_Y) - z0

@@ -178,7 +178,7 @@ def _as_2d(shape, strides, dims):
 # tiles of TILE_NARROW and 4 warps (8 warps on 1024-element rows: 29% of a copy). Kept dim
 # contiguous (dim 0): TILE_STRIDED elements and 8 warps (2308 GB/s). Too few rows: split R into
 # about PROGRAMS programs.
-TILE, TILE_NARROW, TILE_STRIDED, WARPS, PROGRAMS = 8192, 4096, 4096, 8, 528
+TILE, TILE_NARROW, TILE_STRIDED, WARPS, WARPS_STRIDED, PROGRAMS = 8192, 4096, 4096, 8, 8, 528
 
 
 def _tiles(M, R, sm, sr):
@@ -189,6 +189,7 @@ def _tiles(M, R, sm, sr):
         return min(p2(M), max(1, 16384 // br)), br, 1, 4
     warps = WARPS
     if sm == 1 and sr != 1:  # the kept dim is contiguous: wide rows of BLOCK_M
+        warps = WARPS_STRIDED
         bm = min(p2(M), 256)
         br = max(1, min(p2(R), TILE_STRIDED // bm))
     elif p2(R) >= TILE // 4:

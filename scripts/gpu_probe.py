@@ -7,6 +7,8 @@
 - profile:  cProfile of those steps (our dispatch), the top functions by own time
 - reduce:   sum over all / dim 0 / dim 1 of 2^26 float32, the chosen tiling against others
 - matmul:   4096^3 per config, bf16 and tf32 (B N-major and K-major)
+- dim0:     sum over dim 0 of (65536, 1024) float32 against TILE_STRIDED, WARPS_STRIDED, PROGRAMS
+- transpose: tf32's transposing copy of B (4096^2 float32) against its tile and warps, then 4096^3 tf32
 Kernel times are triton.testing.do_bench medians (CUDA events); step times are wall clock.
 """
 import cProfile
@@ -23,7 +25,7 @@ from tritongrad.kernels import _launch, reduction
 import tritongrad as tg
 from tritongrad.cuda import memory
 
-WHAT = sys.argv[1:] or ["oom", "overhead", "profile", "reduce", "matmul"]
+WHAT = sys.argv[1:] or ["oom", "overhead", "profile", "reduce", "matmul", "dim0", "transpose"]
 
 
 def bench(fn):
@@ -169,6 +171,53 @@ def matmul():
         print(f"matmul {label} 4096^3 TFLOP/s: autotuned {auto:.0f}; best configs " +
               ", ".join(f"{t:.0f} {c}" for t, c in out[:5]) + f"; worst {out[-1][0]:.0f}")
     tg.backends.cuda.matmul.allow_tf32 = False
+
+
+def dim0():
+    x = tg.randn(65536, 1024, device="cuda")
+    gb = x.numel() * 4 / 1e9
+    chosen = reduction.TILE_STRIDED, reduction.WARPS_STRIDED, reduction.PROGRAMS
+    rows = []
+    for tile in (2048, 4096, 8192):
+        for warps in (4, 8):
+            for progs in (264, 528, 1056):
+                reduction.TILE_STRIDED, reduction.WARPS_STRIDED, reduction.PROGRAMS = tile, warps, progs
+                reduction._reduce_plan.cache_clear()
+                rows.append((gb / (bench(lambda: x.sum(0)) * 1e-3), tile, warps, progs))
+    reduction.TILE_STRIDED, reduction.WARPS_STRIDED, reduction.PROGRAMS = chosen
+    reduction._reduce_plan.cache_clear()
+    rows.sort(reverse=True)
+    print("dim0 (65536, 1024) GB/s by (TILE_STRIDED, WARPS_STRIDED, PROGRAMS): " +
+          ", ".join(f"{r[0]:.0f} {r[1:]}" for r in rows))
+
+
+def transpose():
+    from tritongrad.kernels import matmul as mm
+    from tritongrad.kernels._launch import fast
+    n = 4096
+    b = tg.randn(n, n, device="cuda")._data
+    bt = memory.empty((n, n), tg.float32)
+    rows = []
+    for block in (32, 64, 128):
+        for warps in (4, 8):
+            grid = (triton_cdiv(n, block), triton_cdiv(n, block))
+
+            def run(grid=grid, block=block, warps=warps):
+                fast(mm.transpose_kernel)[grid](b, bt, n, n, n, 1, BLOCK=block, num_warps=warps)
+            rows.append((2 * n * n * 4 / 1e9 / (bench(run) * 1e-3), block, warps))
+    rows.sort(reverse=True)
+    print("transpose 4096^2 fp32 GB/s by (BLOCK, warps): " + ", ".join(f"{r[0]:.0f} {r[1:]}" for r in rows))
+    mm._T_BLOCK, mm._T_WARPS = rows[0][1], rows[0][2]
+    tg.backends.cuda.matmul.allow_tf32 = True
+    for size in (4096, 8192):
+        x, y = tg.randn(size, size, device="cuda"), tg.randn(size, size, device="cuda")
+        ms = bench(lambda x=x, y=y: x @ y)
+        print(f"tf32 {size}^3 NN with the best transpose: {2 * size**3 / (ms * 1e-3) / 1e12:.0f} TFLOP/s")
+    tg.backends.cuda.matmul.allow_tf32 = False
+
+
+def triton_cdiv(a, b):
+    return -(-a // b)
 
 
 if __name__ == "__main__":
