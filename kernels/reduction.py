@@ -178,7 +178,7 @@ def _as_2d(shape, strides, dims):
 # tiles of TILE_NARROW and 4 warps (8 warps on 1024-element rows: 29% of a copy). Kept dim
 # contiguous (dim 0): TILE_STRIDED elements and 8 warps (2308 GB/s). Too few rows: split R into
 # about PROGRAMS programs.
-TILE, TILE_NARROW, TILE_STRIDED, WARPS, WARPS_STRIDED, PROGRAMS = 8192, 4096, 4096, 8, 8, 528
+TILE, TILE_NARROW, TILE_STRIDED, WARPS, WARPS_STRIDED, PROGRAMS = 8192, 1024, 2048, 8, 8, 528
 
 
 def _tiles(M, R, sm, sr):
