@@ -112,7 +112,8 @@ def main(everything):
     import tritongrad.cuda
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
-    from tritongrad.kernels import _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
+    from tritongrad.kernels import _launch, _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
+    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
 
     from tritongrad import _dtype as D
     assert not U.INTERPRET
@@ -139,7 +140,9 @@ def main(everything):
         (R.arg_reduce, "argmax", empty((10**6,), D.float32), None, False),
         (RNG.rand, (1000,), D.bfloat16, _Gen()), (RNG.randn, (1000,), D.float64, _Gen()),
         (MM.matmul, empty((300, 200), D.float64), empty((200, 100), D.float64)),
+        (MM.matmul, empty((64, 96), D.float32), empty((96, 80), D.float32), True),  # tf32: B transposed first
     ]
+    MM._TF32_TRANSPOSE_MIN = 1
     if everything:
         for dt in F:
             cases += [(E.unary_fwd, op, m(dt)) for op in E.UNARY_OPS]
@@ -155,8 +158,9 @@ def main(everything):
             cases += [(R.reduce, op, empty(s, dt), d, False) for op in R.REDUCE_OPS
                       for s, d in [((4096, 512), (1,)), ((512, 4096), (0,)), ((10**6,), ())]]
             cases += [(R.arg_reduce, op, empty((64, 4096), dt), 1, False) for op in ("argmax", "argmin")]
-        cases += [(MM.matmul, empty((512, 256), dt), empty((256, 384), dt)) for dt in F + [D.int32]]
-        cases += [(MM.matmul, view((512, 256), (1, 512), D.float32), empty((256, 384), D.float32), True)]
+        # NOTE: large enough to autotune (every config compiles)
+        cases += [(MM.matmul, empty((1024, 512), dt), empty((512, 384), dt)) for dt in F + [D.int32]]
+        cases += [(MM.matmul, view((1024, 512), (1, 1024), D.float32), empty((512, 384), D.float32), True)]
     else:
         MM.pin_config(BLOCK_M=128, BLOCK_N=128, BLOCK_K=32, GROUP_M=8, num_warps=4, num_stages=4)
         cases += [(MM.matmul, empty((512, 256), dt), empty((256, 384), dt)) for dt in (D.float32, D.bfloat16)]
