@@ -128,6 +128,7 @@ class Launcher:
         self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen)
         return compiled
 
+
 _launchers = {}
 
 

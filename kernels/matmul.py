@@ -9,7 +9,8 @@ cover everywhere.
 
 Pin one config (reproducible benchmarks, no autotuning) with `pin_config(BLOCK_M=128, ...)` or
 the environment variable TRITONGRAD_MATMUL_CONFIG="BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,GROUP_M=8,
-num_warps=4,num_stages=4". Under Triton's interpreter there is no autotuning: one config is used.
+num_warps=4,num_stages=4". Products under 512^3 (M * N * K) and every product under Triton's
+interpreter use one config chosen from their shape, without autotuning.
 """
 import os
 

@@ -172,12 +172,14 @@ def _as_2d(shape, strides, dims):
     return M, R, R, 1, tuple(kept + list(dims))
 
 
-# NOTE: measured on an H100 (scripts/gpu_probe.py reduce, 2^26 float32, against a copy's 2923 GB/s).
-# Rows of at least 2048 contiguous elements: tiles of TILE elements and 8 warps (sum over all /
-# dim 1 of 8192 x 8192: 2515 / 2584 GB/s; 4096 elements and 4 warps gave 1148 / 2576). Shorter rows:
-# tiles of TILE_NARROW and 4 warps (8 warps on 1024-element rows: 29% of a copy). Kept dim
-# contiguous (dim 0): TILE_STRIDED elements and 8 warps (2308 GB/s). Too few rows: split R into
-# about PROGRAMS programs.
+# NOTE: measured on an H100 (scripts/gpu_probe.py; benchmarks/results/h100/README.md), sums of
+# 2^26 float32 against a copy's ~2930 GB/s:
+# - rows of at least 2048 contiguous elements: tiles of TILE elements, 8 warps (sum over all, and
+#   dim 1 of 8192 x 8192: 2501 / 2585 GB/s; 4096-element tiles and 4 warps gave 1148 / 2576);
+# - shorter rows: one row of TILE_NARROW per program, 4 warps (1024-element rows: 2706 GB/s; tiles
+#   of 4096 gave 2228, and 8 warps fell to 29% of a copy);
+# - the kept dim contiguous (dim 0): TILE_STRIDED elements, 8 warps (2382 GB/s on 65536 x 1024);
+# - too few rows for the SMs: R is split into about PROGRAMS programs.
 TILE, TILE_NARROW, TILE_STRIDED, WARPS, WARPS_STRIDED, PROGRAMS = 8192, 1024, 2048, 8, 8, 528
 
 
