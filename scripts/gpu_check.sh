@@ -8,6 +8,7 @@
 #   1. env       nvidia-smi, Python and package versions                       -> env.log
 #   2. install   pip install --no-deps --no-build-isolation -e . (else PYTHONPATH=$PWD)
 #   3. tests     TRITONGRAD_BLOCK_TORCH=1 python -m pytest -m cuda tests       -> tests.log, tests.xml
+#                (tests marked `exclusive` run alone afterwards                -> tests_exclusive.xml)
 #   4. examples  every examples/*.py with --device cuda                         -> examples.log
 #   5. bench     benchmarks/, full sizes, within a time budget                  -> bench.json, bench.log
 #   6. report    scripts/bench_report.py                                        -> bench.md, bench.png (or .svg)
