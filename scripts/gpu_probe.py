@@ -146,7 +146,6 @@ def matmul():
                              (128, 256, 32, 8, 8, 4), (128, 128, 32, 8, 8, 5), (64, 128, 64, 8, 4, 4)]
     cases = [("bf16 NN", tg.bfloat16, False, False), ("tf32 NN", tg.float32, True, False),
              ("tf32 NT", tg.float32, True, True)]
-    ref = {}
     for label, dtype, tf32, b_kmajor in cases:
         a = tg.randn(n, n, device="cuda", dtype=dtype)
         b = tg.randn(n, n, device="cuda", dtype=dtype).t().contiguous().t() if b_kmajor else \
@@ -167,7 +166,6 @@ def matmul():
         mm.pin_config()
         auto = 2 * n**3 / (bench(lambda a=a, b=b: a @ b) * 1e-3) / 1e12
         out.sort(reverse=True)
-        ref[label] = out
         print(f"matmul {label} 4096^3 TFLOP/s: autotuned {auto:.0f}; best configs " +
               ", ".join(f"{t:.0f} {c}" for t, c in out[:5]) + f"; worst {out[-1][0]:.0f}")
     tg.backends.cuda.matmul.allow_tf32 = False
@@ -200,7 +198,7 @@ def transpose():
     rows = []
     for block in (32, 64, 128):
         for warps in (4, 8):
-            grid = (triton_cdiv(n, block), triton_cdiv(n, block))
+            grid = (_launch.U.cdiv(n, block), _launch.U.cdiv(n, block))
 
             def run(grid=grid, block=block, warps=warps):
                 fast(mm.transpose_kernel)[grid](b, bt, n, n, n, 1, BLOCK=block, num_warps=warps)
@@ -214,10 +212,6 @@ def transpose():
         ms = bench(lambda x=x, y=y: x @ y)
         print(f"tf32 {size}^3 NN with the best transpose: {2 * size**3 / (ms * 1e-3) / 1e12:.0f} TFLOP/s")
     tg.backends.cuda.matmul.allow_tf32 = False
-
-
-def triton_cdiv(a, b):
-    return -(-a // b)
 
 
 if __name__ == "__main__":
