@@ -1,10 +1,10 @@
 """Measurements for tuning on a GPU, printed as short tables (the benchmarks give the full suite).
 
-    python scripts/gpu_probe.py [oom] [overhead] [profile] [reduce] [matmul]    # default: all
+    PYTHONPATH=. python scripts/gpu_probe.py [oom] [overhead] [profile] [reduce] [matmul] [dim0] [transpose]
 
 - oom:      what a failed over-sized allocation does to the device's free memory (seen by nvidia-smi)
 - overhead: time per step of Rosenbrock and the tutorial network, Triton's dispatch against ours
-- profile:  cProfile of those steps (our dispatch), the top functions by own time
+- profile:  cProfile of those steps (our dispatch), the top functions by own and cumulative time
 - reduce:   sum over all / dim 0 / dim 1 of 2^26 float32, the chosen tiling against others
 - matmul:   4096^3 per config, bf16 and tf32 (B N-major and K-major)
 - dim0:     sum over dim 0 of (65536, 1024) float32 against TILE_STRIDED, WARPS_STRIDED, PROGRAMS
