@@ -6,6 +6,7 @@ summed in a buffer before it runs; hooks run around it; its saved tensors are fr
 it runs unless `retain_graph`, so memory drops as backward proceeds.
 """
 import heapq
+from operator import attrgetter
 
 from .grad_mode import set_grad_enabled, state
 from .graph import AccumulateGrad, edge
@@ -13,6 +14,7 @@ from .hooks import check_hook_result, check_hook_results
 
 _tensor_cls = None  # set by tensor.py
 _warned_create_graph = False  # NOTE: PyTorch warns once per process
+_SEQ = attrgetter("_seq")
 
 CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
@@ -155,6 +157,8 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
+    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph):
+        return []
     captures = {}  # (node, output_nr) -> index into inputs
     needed, skip = None, ()
     if inputs is not None:
@@ -221,6 +225,110 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
     finally:
         state.grad_enabled = prev_mode
     return captured
+
+
+def _plain_order(roots):
+    """The graph's nodes in the order to run them, or None when the graph needs the general engine.
+
+    A node is created after the nodes its inputs come from, so its sequence number is higher than
+    theirs: running nodes newest first is a dependency order, and the very order in which PyTorch's
+    ready queue runs them. Leaves' AccumulateGrad nodes (created lazily, so their numbers say
+    nothing) go last. The general engine takes graphs with hooks or retained grads (whose calls are
+    observable and must run as soon as they are ready) and any graph whose numbers do not follow
+    its edges.
+    """
+    seen = {None}  # NOTE: None (an input that needs no gradient) counts as seen: one test fewer per edge
+    order, leaves = [], []
+    for node, _ in roots:
+        if node not in seen:
+            seen.add(node)
+            order.append(node)
+    i = 0
+    while i < len(order):  # NOTE: breadth-first over the growing list; the sort below fixes the order
+        node = order[i]
+        i += 1
+        seq = node._seq
+        for nxt, _ in node.next_functions:
+            if nxt not in seen:
+                seen.add(nxt)
+                if nxt._plain:
+                    if nxt._seq >= seq:
+                        return None
+                    order.append(nxt)
+                elif _plain_leaf(nxt):
+                    leaves.append(nxt)
+                else:
+                    return None
+            elif nxt is not None and nxt._seq >= seq and nxt._plain:
+                return None
+    if not all(n._plain for n in order[:len(roots)]):
+        return None
+    order.sort(key=_SEQ, reverse=True)
+    order += leaves
+    return order
+
+
+def _plain_leaf(node):
+    """An AccumulateGrad without hooks of its own or on its tensor: the plain engine can run it."""
+    if node.__class__ is not AccumulateGrad or node._pre_hooks is not None or node._post_hooks is not None:
+        return False
+    t = node.variable
+    return t._hooks is None and t._post_acc_hooks is None
+
+
+def _run_plain(roots, grads, retain_graph, create_graph):
+    """The engine for graphs without hooks (see `_plain_order`); False when the graph needs the general one.
+
+    Gradients wait in `pending`: the tensor itself for a node of one output, a list for the others.
+    """
+    order = _plain_order(roots)
+    if order is None:
+        return False
+    pending = {}
+    for (node, nr), g in zip(roots, grads):
+        _add(pending, node, nr, g)
+    for node, _ in roots:
+        if node._num_outputs == 1:
+            pending[node] = pending[node][0]
+    borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
+    prev_mode = state.grad_enabled
+    state.grad_enabled = create_graph
+    try:
+        for node in order:
+            g = pending.pop(node, None)
+            if g is None:  # no gradient reached it
+                if not retain_graph:
+                    node._saved, node._freed = None, True
+                continue
+            if node.__class__ is AccumulateGrad:
+                _accumulate(node.variable, g, create_graph, borrowed)
+                continue
+            out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
+            if not retain_graph and node._saved is not None:
+                node._saved, node._freed = None, True
+            edges = node.next_functions
+            if out.__class__ is not tuple:
+                out = (out,)
+            if len(out) != len(edges):
+                _wrong_count(node, out)
+            for (nxt, nr), g in zip(edges, out):
+                if g is None or nxt is None:
+                    continue
+                if nxt._num_outputs == 1:
+                    prev = pending.get(nxt)
+                    pending[nxt] = g if prev is None else _sum(prev, g, create_graph)
+                else:
+                    _add(pending, nxt, nr, g)
+    finally:
+        state.grad_enabled = prev_mode
+    return True
+
+
+def _sum(a, b, create_graph):
+    """a + b for two gradients of one tensor: without the checks of `+` when nothing is recorded."""
+    if create_graph or a._data.shape != b._data.shape or a._dtype is not b._dtype or a._be is not b._be:
+        return a + b
+    return _tensor_cls._make(a._be.binary("add", a._data, b._data))
 
 
 def _wrong_count(node, out):

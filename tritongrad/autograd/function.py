@@ -18,7 +18,7 @@ import functools
 import warnings
 
 from .grad_mode import no_grad, state
-from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
+from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge, refresh_view
 
 _tensor_cls = None  # tritongrad.tensor.Tensor, set by tensor.py (it imports us)
 
@@ -40,7 +40,7 @@ class BackwardNode(Node):
             raise RuntimeError(FREED)
         if self._saved is None:
             return self._to_save or ()  # no graph was recorded: forward's own tensors
-        return tuple(None if s is None else s.unpack(self) for s in self._saved)
+        return tuple([None if s is None else s.unpack(self) for s in self._saved])
 
     def mark_dirty(self, *tensors):
         """Declare inputs that forward modified in place (and returns): their history is rebased onto this node."""
@@ -111,6 +111,8 @@ class Function:
         attrs = {"_forward_cls": cls, "__module__": cls.__module__}
         if cls._builtin:
             attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
+            if "apply" not in cls.__dict__:
+                cls.apply = classmethod(_apply_builtin)
         # PyTorch 2 style: forward(*args) computes, setup_context(ctx, inputs, output) saves; a
         # built-in of this style runs without a graph at the cost of its computation alone.
         cls._new_style = cls.setup_context is not Function.__dict__["setup_context"].__func__
@@ -132,29 +134,49 @@ class Function:
 
     @classmethod
     def apply(cls, *args):
-        Tensor = _tensor_cls
         record = False
         if state.grad_enabled:
             for a in args:
-                if isinstance(a, Tensor) and a._requires_grad:
+                if isinstance(a, _tensor_cls) and a._requires_grad:
                     record = True
                     break
-        if cls._builtin:
-            if record:
-                return _record_builtin(cls, args)
-            out = cls.forward(*args) if cls._new_style else cls.forward(_NULL, *args)
-            return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
         return _apply_custom(cls, args, record)
+
+
+def _apply_builtin(cls, *args):
+    """A built-in op's apply: its computation alone without a graph (backward's and no_grad's common case)."""
+    Tensor = _tensor_cls
+    if state.grad_enabled:
+        for a in args[:cls._n_inputs]:
+            if a.__class__ is Tensor or isinstance(a, Tensor):
+                if a._requires_grad:
+                    return _record_builtin(cls, args)
+    out = cls.forward(*args) if cls._new_style else cls.forward(_NULL, *args)
+    return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
 
 
 
 def _record_builtin(cls, args):
-    node = cls._backward_cls()
-    node._seq = next(_sequence)
     Tensor = _tensor_cls
-    inputs = args[:cls._n_inputs] if cls._n_inputs else args
-    node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
-    node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
+    node = cls._backward_cls()
+    needs, edges = [], []
+    for a in args[:cls._n_inputs]:  # NOTE: edge() inlined: this loop runs for every recorded op
+        if isinstance(a, Tensor):
+            if a._base is not None and a._view_version != a._vc[0]:
+                refresh_view(a)
+            if a._grad_fn is not None:
+                edges.append((a._grad_fn, a._output_nr))
+            elif a._requires_grad:
+                edges.append((a._accumulator(), 0))
+            else:
+                edges.append(_NO_EDGE)
+            needs.append(a._requires_grad)
+        else:
+            edges.append(_NO_EDGE)
+            needs.append(False)
+    node._seq = next(_sequence)  # NOTE: after the edges, whose views' refreshed history is older (see engine)
+    node.needs_input_grad = tuple(needs)
+    node.next_functions = tuple(edges)
     if cls._new_style:
         raw = cls.forward(*args)
         cls.setup_context(node, args, raw)
@@ -168,10 +190,11 @@ def _record_builtin(cls, args):
         outs = out = Tensor._make(raw)
     out._grad_fn, out._requires_grad = node, True
     saved = node._to_save
-    if saved is not None or cls._save_output:
-        saved = (saved or ()) + ((out,) if cls._save_output else ())
+    if saved is not None:
         node._saved = [None if t is None else SavedTensor(t, node) for t in saved]
         node._to_save = None  # NOTE: else the inputs would outlive the freeing of saved tensors
+    if cls._save_output:
+        node._saved = (node._saved or []) + [SavedTensor(out, node)]
     if state.anomaly:
         from .anomaly import record_traceback
 
