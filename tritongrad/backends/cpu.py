@@ -141,11 +141,17 @@ class CPUBackend:
 
     @staticmethod
     def binary(op, a, b, alpha=1):
-        """a op (alpha * b), broadcast; `b` may be a Python scalar. Comparisons give bool."""
+        """a op (alpha * b), broadcast; `b` may be a Python scalar (taken in a's dtype). Comparisons give bool."""
         if alpha != 1:
             b = b * alpha
+        if type(b) is np.ndarray:
+            return _BINARY[op](a, b)
+        if a.dtype.kind == "f" and b.__class__ in _FLOAT_SCALARS:
+            if op == "pow" and b == 2:
+                return np.square(a)  # NOTE: x ** 2 is x * x in any case; the generic pow is twice as slow
+            return _BINARY[op](a, _scalar(b, a.dtype))
         out = _BINARY[op](a, b)
-        if type(b) is not np.ndarray and out.dtype != a.dtype and op not in _CMP:
+        if out.dtype != a.dtype and op not in _CMP:
             out = out.astype(a.dtype)  # NOTE: NumPy may widen float16 ** int; PyTorch keeps a's dtype
         return out
 
@@ -159,7 +165,9 @@ class CPUBackend:
 
     @staticmethod
     def rbinary(op, s, a):
-        """scalar op a, for `2 - x`, `2 / x`, `2 ** x`."""
+        """scalar op a, for `2 - x`, `2 / x`, `2 ** x` (the scalar taken in a's dtype)."""
+        if a.dtype.kind == "f" and s.__class__ in _FLOAT_SCALARS:
+            return _BINARY[op](_scalar(s, a.dtype), a)
         out = _BINARY[op](s, a)
         return out.astype(a.dtype) if out.dtype != a.dtype else out
 
@@ -195,6 +203,8 @@ class CPUBackend:
         """grad * n * x**(n-1) for a scalar exponent n."""
         if n == 0:
             return np.zeros_like(grad)
+        if n == 2:
+            return np.multiply(grad, np.add(x, x))  # NOTE: 2 * x**1, exactly
         return (grad * (n * np.power(x, n - 1))).astype(grad.dtype, copy=False)
 
     @staticmethod
@@ -306,6 +316,23 @@ class CPUBackend:
 
 
 _CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
+
+
+_SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array
+_FLOAT_SCALARS = (int, float)  # NOTE: exact classes: bool and NumPy scalars keep NumPy's own promotion
+
+
+def _scalar(value, dtype):
+    """A Python int or float as a read-only 0-d array of the float `dtype`: for `array op scalar`, the
+    value NumPy 2 itself would use (NEP 50 casts a Python scalar to the array's dtype)."""
+    key = (value.__class__, value, dtype)
+    arr = _SCALARS.get(key)
+    if arr is None:
+        arr = np.asarray(value, dtype)
+        arr.flags.writeable = False
+        if len(_SCALARS) < 1024:  # NOTE: bounded: NaNs never hit (nan != nan) and loops may use many values
+            _SCALARS[key] = arr
+    return arr
 
 
 def _up(a):
