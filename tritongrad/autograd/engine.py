@@ -36,7 +36,7 @@ def _make_grads(outputs, grad_outputs):
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
                 if not t.dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-                g = _tensor_cls._make(t._be.full(t.shape, 1, t.dtype))
+                g = _tensor_cls._make(t._be.full(t._data.shape, 1, t._dtype))
         elif not isinstance(g, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != t.shape:
@@ -64,6 +64,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         create_graph: record the backward pass itself, for higher-order gradients.
         inputs: only accumulate into these tensors' `.grad`.
     """
+    if (grad_tensors is None and inputs is None and not create_graph and tensors.__class__ is _tensor_cls
+            and tensors._grad_fn is not None and tensors._grad_fn._plain and not state.anomaly):
+        # NOTE: `loss.backward()`, the common call, straight to the plain engine
+        grads = _make_grads((tensors,), (None,))
+        if _run_plain((edge(tensors),), grads, bool(retain_graph), False):
+            return
+        _run((tensors,), grads, bool(retain_graph), False, None, True)
+        return
     tensors = _as_tuple(tensors)
     grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple(grad_tensors)
     if len(grad_tensors) != len(tensors):
@@ -307,8 +315,17 @@ def _run_plain(roots, grads, retain_graph, create_graph):
             if not retain_graph and node._saved is not None:
                 node._saved, node._freed = None, True
             edges = node.next_functions
-            if out.__class__ is not tuple:
-                out = (out,)
+            if out.__class__ is not tuple:  # NOTE: a node of one input (most): its single edge, without zip
+                if len(edges) != 1:
+                    _wrong_count(node, (out,))
+                nxt, nr = edges[0]
+                if out is not None and nxt is not None:
+                    if nxt._num_outputs == 1:
+                        prev = pending.get(nxt)
+                        pending[nxt] = out if prev is None else _sum(prev, out, create_graph)
+                    else:
+                        _add(pending, nxt, nr, out)
+                continue
             if len(out) != len(edges):
                 _wrong_count(node, out)
             for (nxt, nr), g in zip(edges, out):
