@@ -5,18 +5,33 @@ from . import _dtype as dt
 from .ops import elementwise as E, inplace as I, linalg, reduce as R, util
 from .ops.util import operands, wrap_dim, wrap_dims
 
+_NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
+
+
+def _same(a, b):
+    """Whether `a op b` needs no checks: b is a Python number and a floating-point tensor, or both are
+    tensors of one float dtype, device and shape (operands() handles everything else)."""
+    if b.__class__ in _NUMBERS:
+        return a._dtype.is_floating_point
+    return (b.__class__ is a.__class__ and b._dtype is a._dtype and a._dtype.is_floating_point and b._be is a._be
+            and b._data.shape == a._data.shape)
+
 
 class TensorMath:
     __slots__ = ()
 
     # --- math: methods and operators call the ops -------------------------------------------------
     def add(self, other, *, alpha=1):
+        if alpha == 1 and _same(self, other):
+            return E.Add.apply(self, other, 1)
         a, b, _ = operands(self, other)
         if alpha != 1:
             I.check_alpha(a._dtype, alpha)
         return E.Add.apply(a, b, alpha)
 
     def sub(self, other, *, alpha=1):
+        if alpha == 1 and _same(self, other):
+            return E.Sub.apply(self, other, 1)
         _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
         if alpha != 1:
@@ -24,6 +39,8 @@ class TensorMath:
         return E.Sub.apply(a, b, alpha)
 
     def mul(self, other):
+        if _same(self, other):
+            return E.Mul.apply(self, other)
         a, b, _ = operands(self, other)
         return E.Mul.apply(a, b)
 
@@ -32,6 +49,8 @@ class TensorMath:
         return E.Div.apply(a, b)
 
     def pow(self, exponent):
+        if exponent.__class__ in _NUMBERS and self._dtype.is_floating_point:
+            return E.Pow.apply(self, exponent)
         if isinstance(exponent, util.Tensor):
             a, b, _ = operands(self, exponent)
             return E.PowTensor.apply(a, b)
@@ -44,6 +63,8 @@ class TensorMath:
         return self.add(other)
 
     def __rsub__(self, other):
+        if other.__class__ in _NUMBERS and self._dtype.is_floating_point:
+            return E.Rsub.apply(self, other)
         _check_bool_sub(self, other)
         a, s, _ = operands(self, other)
         return E.Rsub.apply(a, s)

@@ -100,8 +100,11 @@ class CPUBackend:
             return np.broadcast_to(a, shape)
         # NOTE: np.broadcast_to is Python code; for a contiguous `a` the view is built directly
         lead = len(shape) - a.ndim
-        strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else st for n, m, st in zip(a.shape, shape[lead:],
-                                                                                        a.strides))
+        if not a.ndim:  # a reduction's gradient, expanded back to the input's shape
+            strides = (0,) * lead
+        else:
+            strides = (0,) * lead + tuple(0 if n == 1 and m != 1 else st for n, m, st in zip(a.shape, shape[lead:],
+                                                                                            a.strides))
         v = np.ndarray(shape, a.dtype, a, 0, strides)
         v.flags.writeable = False
         return v
