@@ -159,24 +159,28 @@ def _apply_builtin(cls, *args):
 def _record_builtin(cls, args):
     Tensor = _tensor_cls
     node = cls._backward_cls()
-    needs, edges = [], []
-    for a in args[:cls._n_inputs]:  # NOTE: edge() inlined: this loop runs for every recorded op
-        if isinstance(a, Tensor):
-            if a._base is not None and a._view_version != a._vc[0]:
-                refresh_view(a)
-            if a._grad_fn is not None:
-                edges.append((a._grad_fn, a._output_nr))
-            elif a._requires_grad:
-                edges.append((a._accumulator(), 0))
+    if cls._n_inputs == 1:  # NOTE: most ops; the input requires grad, or we would not be recording
+        node.next_functions = (edge(args[0]),)
+        node.needs_input_grad = (True,)
+    else:
+        needs, edges = [], []
+        for a in args[:cls._n_inputs]:  # NOTE: edge() inlined: this loop runs for every recorded op
+            if isinstance(a, Tensor):
+                if a._base is not None and a._view_version != a._vc[0]:
+                    refresh_view(a)
+                if a._grad_fn is not None:
+                    edges.append((a._grad_fn, a._output_nr))
+                elif a._requires_grad:
+                    edges.append((a._accumulator(), 0))
+                else:
+                    edges.append(_NO_EDGE)
+                needs.append(a._requires_grad)
             else:
                 edges.append(_NO_EDGE)
-            needs.append(a._requires_grad)
-        else:
-            edges.append(_NO_EDGE)
-            needs.append(False)
+                needs.append(False)
+        node.needs_input_grad = tuple(needs)
+        node.next_functions = tuple(edges)
     node._seq = next(_sequence)  # NOTE: after the edges, whose views' refreshed history is older (see engine)
-    node.needs_input_grad = tuple(needs)
-    node.next_functions = tuple(edges)
     if cls._new_style:
         raw = cls.forward(*args)
         cls.setup_context(node, args, raw)

@@ -52,6 +52,8 @@ class CPUBackend:
 
     @staticmethod
     def full(shape, value, dtype):
+        if value.__class__ is int and value == 0:
+            return np.zeros(shape, _np(dtype))
         a = np.empty(shape, _np(dtype))
         a.fill(value)  # NOTE: np.full is Python code around these two calls
         return a
@@ -274,7 +276,7 @@ class CPUBackend:
     @staticmethod
     def copy_(dst, src):
         """dst[...] = src, broadcasting src and casting to dst's dtype; src may be a scalar."""
-        np.copyto(dst, src, casting="unsafe")
+        dst[...] = src  # NOTE: casts as np.copyto(casting="unsafe") does, without its Python wrapper
         return dst
 
     # --- fused optimizer steps, in place on the parameter and its state (see kernels/optim.py) ---

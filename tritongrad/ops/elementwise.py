@@ -235,7 +235,7 @@ def _unary(name, node, save_input=False, save_output=False, grad=None):
         y = saved[-1] if save_output else None
         return grad(ctx, g, x, y)
 
-    return type(name.capitalize(), (Op,), {"node_name": node, "_save_output": save_output,
+    return type(name.capitalize(), (Op,), {"node_name": node, "_save_output": save_output, "_n_inputs": 1,
                                            "forward": staticmethod(forward), "backward": staticmethod(backward),
                                            "setup_context": staticmethod(setup_context)})
 
