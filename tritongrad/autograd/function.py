@@ -155,7 +155,6 @@ def _apply_builtin(cls, *args):
     return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
 
 
-
 def _record_builtin(cls, args):
     Tensor = _tensor_cls
     node = cls._backward_cls()
