@@ -18,7 +18,7 @@ import functools
 import warnings
 
 from .grad_mode import no_grad, state
-from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge, refresh_view
+from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
 
 _tensor_cls = None  # tritongrad.tensor.Tensor, set by tensor.py (it imports us)
 
@@ -162,23 +162,9 @@ def _record_builtin(cls, args):
         node.next_functions = (edge(args[0]),)
         node.needs_input_grad = (True,)
     else:
-        needs, edges = [], []
-        for a in args[:cls._n_inputs]:  # NOTE: edge() inlined: this loop runs for every recorded op
-            if isinstance(a, Tensor):
-                if a._base is not None and a._view_version != a._vc[0]:
-                    refresh_view(a)
-                if a._grad_fn is not None:
-                    edges.append((a._grad_fn, a._output_nr))
-                elif a._requires_grad:
-                    edges.append((a._accumulator(), 0))
-                else:
-                    edges.append(_NO_EDGE)
-                needs.append(a._requires_grad)
-            else:
-                edges.append(_NO_EDGE)
-                needs.append(False)
-        node.needs_input_grad = tuple(needs)
-        node.next_functions = tuple(edges)
+        inputs = args[:cls._n_inputs]
+        node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
+        node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
     node._seq = next(_sequence)  # NOTE: after the edges, whose views' refreshed history is older (see engine)
     if cls._new_style:
         raw = cls.forward(*args)
