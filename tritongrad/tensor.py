@@ -3,6 +3,7 @@
 Its methods check arguments and call ops (tritongrad/ops); the math lives there.
 """
 import warnings
+from weakref import ref as _weakref
 
 import numpy as np
 
@@ -14,7 +15,7 @@ from .autograd.graph import AccumulateGrad, _Hooks
 from .backends import get as _get_backend
 from .backends.cpu import CPUBackend, _np as _np_dtype
 from .cuda.array import DeviceArray
-from .ops import util, view as V
+from .ops import formulas, util, view as V
 from .ops.util import size_str, wrap_dim, wrap_dims
 
 _ndarray = np.ndarray
@@ -90,12 +91,11 @@ class Tensor(TensorMath):
 
     def _accumulator(self, create=True):
         """This leaf's AccumulateGrad node (held weakly here, strongly by the graph)."""
-        acc = self._acc_ref() if self._acc_ref is not None else None
+        ref = self._acc_ref
+        acc = ref() if ref is not None else None
         if acc is None and create:
-            import weakref
-
             acc = AccumulateGrad(self)
-            self._acc_ref = weakref.ref(acc)
+            self._acc_ref = _weakref(acc)
         return acc
 
     # --- metadata ---------------------------------------------------------------------------------
@@ -613,3 +613,4 @@ def parse_to_args(args, kwargs):
 
 
 util.Tensor = function._tensor_cls = engine._tensor_cls = Tensor
+engine._array_formulas = formulas.arrays_for

@@ -13,6 +13,7 @@ from .graph import AccumulateGrad, edge
 from .hooks import check_hook_result, check_hook_results
 
 _tensor_cls = None  # set by tensor.py
+_array_formulas = None  # ops.formulas.arrays_for, set by tensor.py
 _warned_create_graph = False  # NOTE: PyTorch warns once per process
 _SEQ = attrgetter("_seq")
 
@@ -67,8 +68,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     if (grad_tensors is None and inputs is None and not create_graph and tensors.__class__ is _tensor_cls
             and tensors._grad_fn is not None and tensors._grad_fn._plain and not state.anomaly):
         # NOTE: `loss.backward()`, the common call, straight to the plain engine
-        grads = _make_grads((tensors,), (None,))
-        if _run_plain((edge(tensors),), grads, bool(retain_graph), False):
+        if tensors.numel() != 1 or not tensors._dtype.is_floating_point:
+            _make_grads((tensors,), (None,))  # NOTE: raises PyTorch's error
+        grads = (_tensor_cls._make(tensors._be.full(tensors._data.shape, 1, tensors._dtype)),)
+        if _run_plain((edge(tensors),), grads, bool(retain_graph), False, True):
             return
         _run((tensors,), grads, bool(retain_graph), False, None, True)
         return
@@ -165,7 +168,9 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
-    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph):
+    arrays = not create_graph and all(g is None or (g._dtype is t._dtype and g._be is t._be)
+                                      for t, g in zip(outputs, grads))
+    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph, arrays):
         return []
     captures = {}  # (node, output_nr) -> index into inputs
     needed, skip = None, ()
@@ -248,6 +253,8 @@ def _plain_order(roots):
     seen = {None}  # NOTE: None (an input that needs no gradient) counts as seen: one test fewer per edge
     order, leaves = [], []
     for node, _ in roots:
+        if not node._plain:
+            return None
         if node not in seen:
             seen.add(node)
             order.append(node)
@@ -263,31 +270,25 @@ def _plain_order(roots):
                     if nxt._seq >= seq:
                         return None
                     order.append(nxt)
-                elif _plain_leaf(nxt):
-                    leaves.append(nxt)
+                elif (nxt.__class__ is AccumulateGrad and nxt._pre_hooks is None and nxt._post_hooks is None
+                      and nxt.variable._hooks is None and nxt.variable._post_acc_hooks is None):
+                    leaves.append(nxt)  # a leaf without hooks of its own or on its tensor
                 else:
                     return None
             elif nxt is not None and nxt._seq >= seq and nxt._plain:
                 return None
-    if not all(n._plain for n in order[:len(roots)]):
-        return None
     order.sort(key=_SEQ, reverse=True)
     order += leaves
     return order
 
 
-def _plain_leaf(node):
-    """An AccumulateGrad without hooks of its own or on its tensor: the plain engine can run it."""
-    if node.__class__ is not AccumulateGrad or node._pre_hooks is not None or node._post_hooks is not None:
-        return False
-    t = node.variable
-    return t._hooks is None and t._post_acc_hooks is None
-
-
-def _run_plain(roots, grads, retain_graph, create_graph):
+def _run_plain(roots, grads, retain_graph, create_graph, arrays):
     """The engine for graphs without hooks (see `_plain_order`); False when the graph needs the general one.
 
-    Gradients wait in `pending`: the tensor itself for a node of one output, a list for the others.
+    With `arrays` (nothing is recorded, and each root gradient has its output's dtype), gradients
+    travel as backend arrays: ops' derivative formulas run on them directly (ops/formulas.py), and
+    a node without a formula gets them wrapped as Tensors. Gradients wait in `pending`: the
+    gradient itself for a node of one output, a list for the others.
     """
     order = _plain_order(roots)
     if order is None:
@@ -296,9 +297,12 @@ def _run_plain(roots, grads, retain_graph, create_graph):
     for (node, nr), g in zip(roots, grads):
         _add(pending, node, nr, g)
     for node, _ in roots:
-        if node._num_outputs == 1:
-            pending[node] = pending[node][0]
+        buf = pending[node]
+        if arrays:
+            buf = [None if g is None else g._data for g in buf]
+        pending[node] = buf[0] if node._num_outputs == 1 else buf
     borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
+    make, add = _tensor_cls._make, _add_arrays if arrays else _add_tensors
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
@@ -309,9 +313,15 @@ def _run_plain(roots, grads, retain_graph, create_graph):
                     node._saved, node._freed = None, True
                 continue
             if node.__class__ is AccumulateGrad:
-                _accumulate(node.variable, g, create_graph, borrowed)
+                _accumulate(node.variable, make(g) if arrays else g, create_graph, borrowed)
                 continue
-            out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
+            if not arrays:
+                out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
+            elif node._formula is not None and node._num_outputs == 1:
+                out = node._formula(_array_formulas(g), g)  # NOTE: bound, as apply: formula(node, F, g)
+            else:
+                out = _tensors_to_arrays(node.apply(make(g)) if node._num_outputs == 1 else
+                                         node.apply(*[None if x is None else make(x) for x in g]))
             if not retain_graph and node._saved is not None:
                 node._saved, node._freed = None, True
             edges = node.next_functions
@@ -322,9 +332,9 @@ def _run_plain(roots, grads, retain_graph, create_graph):
                 if out is not None and nxt is not None:
                     if nxt._num_outputs == 1:
                         prev = pending.get(nxt)
-                        pending[nxt] = out if prev is None else _sum(prev, out, create_graph)
+                        pending[nxt] = out if prev is None else add(prev, out)
                     else:
-                        _add(pending, nxt, nr, out)
+                        _add(pending, nxt, nr, out, add)
                 continue
             if len(out) != len(edges):
                 _wrong_count(node, out)
@@ -333,19 +343,34 @@ def _run_plain(roots, grads, retain_graph, create_graph):
                     continue
                 if nxt._num_outputs == 1:
                     prev = pending.get(nxt)
-                    pending[nxt] = g if prev is None else _sum(prev, g, create_graph)
+                    pending[nxt] = g if prev is None else add(prev, g)
                 else:
-                    _add(pending, nxt, nr, g)
+                    _add(pending, nxt, nr, g, add)
     finally:
         state.grad_enabled = prev_mode
     return True
 
 
-def _sum(a, b, create_graph):
+def _tensors_to_arrays(out):
+    """A node's Tensor gradients (a Tensor, None, or a tuple of them) as backend arrays."""
+    if out.__class__ is tuple:
+        return tuple([None if g is None else g._data for g in out])
+    return None if out is None else out._data
+
+
+def _add_tensors(a, b):
     """a + b for two gradients of one tensor: without the checks of `+` when nothing is recorded."""
-    if create_graph or a._data.shape != b._data.shape or a._dtype is not b._dtype or a._be is not b._be:
+    if state.grad_enabled or a._data.shape != b._data.shape or a._dtype is not b._dtype or a._be is not b._be:
         return a + b
     return _tensor_cls._make(a._be.binary("add", a._data, b._data))
+
+
+def _add_arrays(a, b):
+    """a + b for two gradients (backend arrays) of one tensor."""
+    if a.shape == b.shape and a.dtype == b.dtype:
+        return _array_formulas(a).be.binary("add", a, b)
+    make = _tensor_cls._make
+    return (make(a) + make(b))._data
 
 
 def _wrong_count(node, out):
@@ -353,12 +378,13 @@ def _wrong_count(node, out):
                        f"(expected {len(node.next_functions)}, got {len(out)})")
 
 
-def _add(buffers, node, nr, g):
-    """Sum gradient `g` into the buffer of `node`'s output `nr`."""
+def _add(buffers, node, nr, g, add=None):
+    """Sum gradient `g` into the buffer of `node`'s output `nr` (with `add`, when given)."""
     buf = buffers.get(node)
     if buf is None:
         buf = buffers[node] = [None] * node._num_outputs
-    buf[nr] = g if buf[nr] is None else buf[nr] + g
+    prev = buf[nr]
+    buf[nr] = g if prev is None else prev + g if add is None else add(prev, g)
 
 
 def _run_tensor_hooks(hooks, g):

@@ -111,6 +111,7 @@ class Function:
         attrs = {"_forward_cls": cls, "__module__": cls.__module__}
         if cls._builtin:
             attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
+            attrs["_formula"] = getattr(cls, "formula", None)  # see ops/formulas.py
             if "apply" not in cls.__dict__:
                 cls.apply = classmethod(_apply_builtin)
         # PyTorch 2 style: forward(*args) computes, setup_context(ctx, inputs, output) saves; a
@@ -158,9 +159,15 @@ def _apply_builtin(cls, *args):
 def _record_builtin(cls, args):
     Tensor = _tensor_cls
     node = cls._backward_cls()
-    if cls._n_inputs == 1:  # NOTE: most ops; the input requires grad, or we would not be recording
+    n = cls._n_inputs
+    if n == 1:  # NOTE: most ops; the input requires grad, or we would not be recording
         node.next_functions = (edge(args[0]),)
         node.needs_input_grad = (True,)
+    elif n == 2:  # NOTE: binary ops, unrolled (no comprehension)
+        a, b = args[0], args[1]
+        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+        node.next_functions = (edge(a) if ta else _NO_EDGE, edge(b) if tb else _NO_EDGE)
+        node.needs_input_grad = (ta and a._requires_grad, tb and b._requires_grad)
     else:
         inputs = args[:cls._n_inputs]
         node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])

@@ -84,6 +84,8 @@ class CPUBackend:
     @staticmethod
     def view(a, shape):
         """A view of `a` with `shape`, or None when the strides do not allow one."""
+        if a.__class__ is not np.ndarray:
+            a = np.asarray(a)  # NOTE: a NumPy scalar, as a 0-d ufunc gives a derivative formula (ops/formulas.py)
         try:
             v = a.view()
             v.shape = shape  # NOTE: assigning .shape raises instead of copying

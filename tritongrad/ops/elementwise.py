@@ -30,11 +30,11 @@ class Add(Op):
         ctx.shapes = (a._data.shape, _shape(b))
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        return (sum_to(g, sa) if na else None,
-                sum_to(g * ctx.alpha if ctx.alpha != 1 else g, sb) if nb else None)
+        return (F.sum_to(g, sa) if na else None,
+                F.sum_to(F.mul(g, ctx.alpha) if ctx.alpha != 1 else g, sb) if nb else None)
 
 
 class Sub(Op):
@@ -48,10 +48,11 @@ class Sub(Op):
     setup_context = Add.setup_context
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        return (sum_to(g, sa) if na else None, sum_to(-g * ctx.alpha if ctx.alpha != 1 else -g, sb) if nb else None)
+        return (F.sum_to(g, sa) if na else None,
+                F.sum_to(F.mul(F.neg(g), ctx.alpha) if ctx.alpha != 1 else F.neg(g), sb) if nb else None)
 
 
 class Rsub(Op):
@@ -69,8 +70,8 @@ class Rsub(Op):
         pass
 
     @staticmethod
-    def backward(ctx, g):
-        return -g
+    def formula(ctx, F, g):
+        return F.neg(g)
 
 
 class Mul(Op):
@@ -90,12 +91,12 @@ class Mul(Op):
         ctx.shapes = (a._data.shape, _shape(b))
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        return (sum_to(g * (ctx.scalar if b is None else b), sa) if na else None,
-                sum_to(g * a, sb) if nb else None)
+        return (F.sum_to(F.mul(g, ctx.scalar if b is None else b), sa) if na else None,
+                F.sum_to(F.mul(g, a), sb) if nb else None)
 
 
 class Div(Op):
@@ -139,9 +140,9 @@ class Pow(Op):
         ctx.n = inputs[1]
 
     @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return PowGrad.apply(g, a, ctx.n)
+    def formula(ctx, F, g):
+        (a,) = F.saved(ctx)
+        return F.pow_backward(g, a, ctx.n)
 
 
 class PowGrad(Op):
@@ -329,9 +330,9 @@ class Clamp(Op):
         ctx.save_for_backward(a)
 
     @staticmethod
-    def backward(ctx, g):
-        (a,) = ctx.saved_tensors
-        return ClampGrad.apply(g, a, ctx.lo, ctx.hi)
+    def formula(ctx, F, g):
+        (a,) = F.saved(ctx)
+        return F.clamp_backward(g, a, ctx.lo, ctx.hi)
 
 
 class ClampMin(Clamp):

@@ -2,11 +2,11 @@
 from .util import Op
 
 
-def _unsqueeze_dims(g, dims, shape):
+def _unsqueeze_dims(F, g, dims, shape):
     """Put back the reduced dims (as size 1) so that `g` broadcasts against the input."""
     if not dims:
         return g  # NOTE: a 0-dim gradient expands to any shape as it is
-    return g.view(tuple(1 if i in dims else s for i, s in enumerate(shape)))
+    return F.view(g, tuple(1 if i in dims else s for i, s in enumerate(shape)))
 
 
 class Sum(Op):
@@ -24,10 +24,10 @@ class Sum(Op):
         ctx.shape = a._data.shape
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         if not ctx.keepdim:
-            g = _unsqueeze_dims(g, ctx.dims, ctx.shape)
-        return g._expand(ctx.shape)
+            g = _unsqueeze_dims(F, g, ctx.dims, ctx.shape)
+        return F.expand(g, ctx.shape)
 
 
 class SumDim(Sum):
@@ -52,10 +52,10 @@ class Mean(Op):
         ctx.n = n
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         if not ctx.keepdim:
-            g = _unsqueeze_dims(g, ctx.dims, ctx.shape)
-        return (g / ctx.n)._expand(ctx.shape)
+            g = _unsqueeze_dims(F, g, ctx.dims, ctx.shape)
+        return F.expand(F.div(g, ctx.n), ctx.shape)
 
 
 class MeanDim(Mean):

@@ -117,11 +117,11 @@ class Index(Op):
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        ctx.shape, ctx.idx = inputs[0]._data.shape, inputs[1]
+        ctx.shape, ctx.idx, ctx.dtype = inputs[0]._data.shape, inputs[1], inputs[0]._dtype
 
     @staticmethod
-    def backward(ctx, g):
-        return IndexGrad.apply(g, ctx.shape, ctx.idx)
+    def formula(ctx, F, g):
+        return F.index_backward(g, ctx.shape, ctx.idx, ctx.dtype)
 
 
 class Select(Index):

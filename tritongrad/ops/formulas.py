@@ -1,0 +1,126 @@
+"""Derivative formulas written once, run on Tensors or on a backend's raw arrays.
+
+An op may write its backward as `formula(ctx, F, grad)`: it computes with the few functions of F
+below instead of Tensor operators. F has two implementations with the same names:
+
+- `TENSORS`: differentiable Tensor ops. The op's `backward(ctx, grad)` is its formula run with
+  F = TENSORS, so that create_graph, hooks and the general engine see an ordinary Tensor backward.
+- `Arrays(backend)`: the backend's primitives on its arrays. The plain engine runs formulas so when
+  it records nothing (no create_graph): a gradient then skips the Tensor layer's checks, dispatch
+  and wrapping, about 2 us per op on tiny tensors and most of a small training step's backward.
+
+Gradients reaching a formula have the dtype of the op's output (the engine sees to it), and
+operands share one dtype, as backend primitives require. Saved tensors are version-checked on both
+paths (`F.saved`).
+"""
+from ..backends import CPUBackend, CUDABackend
+from ..cuda.array import DeviceArray
+from . import util
+from .elementwise import ClampGrad, PowGrad, ThresholdGrad
+from .view import IndexGrad
+
+
+def sum_dims(gshape, shape):
+    """(dims, lead): the dims to sum (keeping them) so that a gradient of `gshape` broadcasts to
+    `shape`, and how many leading dims to drop afterwards (broadcasting's added dims)."""
+    lead = len(gshape) - len(shape)
+    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1), lead
+
+
+class _Tensors:
+    """F on Tensors: each function is the differentiable op a Tensor formula would call."""
+
+    @staticmethod
+    def saved(ctx):
+        return ctx.saved_tensors
+
+    @staticmethod
+    def mul(a, b):
+        return a * b
+
+    @staticmethod
+    def neg(a):
+        return -a
+
+    @staticmethod
+    def div(a, b):
+        return a / b
+
+    sum_to = staticmethod(util.sum_to)
+
+    @staticmethod
+    def view(a, shape):
+        return a.view(shape)
+
+    @staticmethod
+    def expand(a, shape):
+        return a._expand(shape)
+
+    pow_backward = PowGrad.apply
+    threshold_backward = ThresholdGrad.apply
+    clamp_backward = ClampGrad.apply
+
+    @staticmethod
+    def index_backward(g, shape, idx, dtype):
+        """Zeros of `shape` (and of g's `dtype`) with `g` written at basic index `idx`."""
+        return IndexGrad.apply(g, shape, idx)
+
+
+TENSORS = util.TENSORS = _Tensors()
+
+
+class Arrays:
+    """F on one backend's arrays: the same functions as TENSORS, computed by its primitives."""
+
+    def __init__(self, be):
+        self.be = be
+        self.pow_backward = be.pow_backward
+        self.threshold_backward = be.threshold_backward
+        self.clamp_backward = be.clamp_backward
+
+    @staticmethod
+    def saved(ctx):
+        return [None if t is None else t._data for t in ctx.saved_tensors]
+
+    def mul(self, a, b):
+        return self.be.binary("mul", a, b)
+
+    def neg(self, a):
+        return self.be.unary("neg", a)
+
+    def div(self, a, b):
+        return self.be.binary("div", a, b)
+
+    def sum_to(self, g, shape):
+        if g.shape == shape:
+            return g
+        dims, lead = sum_dims(g.shape, shape)
+        if dims:
+            g = self.be.reduce("sum", g, dims, True)
+        return self.be.view(g, shape) if lead else g
+
+    def view(self, a, shape):
+        return self.be.view(a, shape)
+
+    def expand(self, a, shape):
+        return self.be.expand(a, shape)
+
+    def index_backward(self, g, shape, idx, dtype):
+        be = self.be
+        out = be.full(shape, 0, dtype)
+        be.copy_(be.index(out, idx), g)
+        return out
+
+
+_CPU, _CUDA = Arrays(CPUBackend), None
+
+
+def arrays_for(a):
+    """F for backend array `a` (an ndarray, a NumPy scalar from a 0-d ufunc, or a DeviceArray)."""
+    global _CUDA
+    if a.__class__ is not DeviceArray:
+        return _CPU
+    if _CUDA is None:
+        CUDABackend._load()  # NOTE: binds the kernels, which Arrays takes from the class
+        _CUDA = Arrays(CUDABackend)
+    return _CUDA
