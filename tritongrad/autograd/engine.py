@@ -313,7 +313,14 @@ def _run_plain(roots, grads, retain_graph, create_graph, arrays):
                     node._saved, node._freed = None, True
                 continue
             if node.__class__ is AccumulateGrad:
-                _accumulate(node.variable, make(g) if arrays else g, create_graph, borrowed)
+                t = node.variable
+                grad = t._grad
+                if (arrays and grad is not None and grad._data.shape == g.shape and not grad._requires_grad
+                        and grad._data.dtype == g.dtype):
+                    grad._be.binary_("add", grad._data, g)  # NOTE: _accumulate's in-place add, on the array
+                    grad._vc[0] += 1
+                else:
+                    _accumulate(t, make(g) if arrays else g, create_graph, borrowed)
                 continue
             if not arrays:
                 out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
@@ -367,7 +374,7 @@ def _add_tensors(a, b):
 
 def _add_arrays(a, b):
     """a + b for two gradients (backend arrays) of one tensor."""
-    if a.shape == b.shape and a.dtype == b.dtype:
+    if a.shape == b.shape and (a.dtype is b.dtype or a.dtype == b.dtype):
         return _array_formulas(a).be.binary("add", a, b)
     make = _tensor_cls._make
     return (make(a) + make(b))._data

@@ -42,6 +42,12 @@ class BackwardNode(Node):
             return self._to_save or ()  # no graph was recorded: forward's own tensors
         return tuple([None if s is None else s.unpack(self) for s in self._saved])
 
+    def _saved_arrays(self):
+        """saved_tensors' backend arrays (ops/formulas.py), checked as saved_tensors checks them."""
+        if self._freed or self._saved is None:
+            return [None if t is None else t._data for t in self.saved_tensors]
+        return [None if s is None else s.data(self) for s in self._saved]
+
     def mark_dirty(self, *tensors):
         """Declare inputs that forward modified in place (and returns): their history is rebased onto this node."""
         self._dirty = tensors
