@@ -59,8 +59,6 @@ class TensorMath:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return E.Pow.apply(a, b)
 
-    def __radd__(self, other):
-        return self.add(other)
 
     def __rsub__(self, other):
         if other.__class__ in _NUMBERS and self._dtype.is_floating_point:
@@ -69,8 +67,6 @@ class TensorMath:
         a, s, _ = operands(self, other)
         return E.Rsub.apply(a, s)
 
-    def __rmul__(self, other):
-        return self.mul(other)
 
     def __rtruediv__(self, other):
         return self.reciprocal() * other
@@ -92,6 +88,7 @@ class TensorMath:
         return linalg.mm(self, other)
 
     __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
+    __radd__, __rmul__ = add, mul  # NOTE: number + tensor is tensor + number (PyTorch records it so too)
     true_divide = divide = div
     multiply, subtract = mul, sub
 
@@ -243,7 +240,7 @@ class TensorMath:
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
-        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
+        dims = () if dim is None or not self._data.shape else wrap_dims(dim, self.ndim)
         cls = R.Sum if dim is None else R.SumDim
         out_dtype = None if dtype is self._dtype else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
@@ -253,7 +250,7 @@ class TensorMath:
         if not x._dtype.is_floating_point:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {dt.TYPE_NAMES[x._dtype.name][:-6]}")
-        dims = wrap_dims(dim, x.ndim) if x.ndim else ()
+        dims = () if dim is None or not x._data.shape else wrap_dims(dim, x.ndim)
         return (R.Mean if dim is None else R.MeanDim).apply(x, dims, keepdim)
 
     def _minmax(self, all_cls, dim_cls, dim, keepdim):

@@ -45,6 +45,8 @@ def _make_grads(outputs, grad_outputs):
                                f"output[{i}] has a shape of {_size_str(t.shape)}.")
         elif g.device != t.device:
             raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
+        elif g._dtype is not t._dtype:
+            g = g.to(t._dtype)  # NOTE: as PyTorch's engine casts what flows into a node to its input's dtype
         grads.append(g)
     return grads
 
@@ -168,9 +170,8 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
-    arrays = not create_graph and all(g is None or (g._dtype is t._dtype and g._be is t._be)
-                                      for t, g in zip(outputs, grads))
-    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph, arrays):
+    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph,
+                                                           not create_graph):
         return []
     captures = {}  # (node, output_nr) -> index into inputs
     needed, skip = None, ()
@@ -285,7 +286,7 @@ def _plain_order(roots):
 def _run_plain(roots, grads, retain_graph, create_graph, arrays):
     """The engine for graphs without hooks (see `_plain_order`); False when the graph needs the general one.
 
-    With `arrays` (nothing is recorded, and each root gradient has its output's dtype), gradients
+    With `arrays` (nothing is recorded; each root gradient has its output's dtype and device), gradients
     travel as backend arrays: ops' derivative formulas run on them directly (ops/formulas.py), and
     a node without a formula gets them wrapped as Tensors. Gradients wait in `pending`: the
     gradient itself for a node of one output, a list for the others.

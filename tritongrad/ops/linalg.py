@@ -101,6 +101,12 @@ def _grad_b(g, a, shape_b):
 class Mm(Matmul):
     node_name = "MmBackward0"
 
+    @staticmethod
+    def formula(ctx, F, g):
+        a, b = F.saved(ctx)
+        na, nb = ctx.needs_input_grad
+        return F.mm(g, F.t(b)) if na else None, F.mm(F.t(a), g) if nb else None
+
 
 class Mv(Matmul):
     node_name = "MvBackward0"

@@ -1,0 +1,87 @@
+"""Derivative formulas (tritongrad/ops/formulas.py) give the same bits on backend arrays (the plain
+engine's path) as on Tensors (the general engine's and create_graph's path), for every op that has one."""
+import numpy as np
+import pytest
+
+import tritongrad as tg
+from tritongrad.autograd import engine
+from tritongrad.ops import util
+
+# name -> (input shapes, program): each op with a formula, with broadcasting, Python scalars, alpha,
+# dims and keepdim, views, a non-formula op in between, and repeated use of one input.
+CASES = {
+    "add_broadcast": ([(3, 1, 4), (4,)], lambda a, b: a + b),
+    "add_alpha": ([(2, 3), (3,)], lambda a, b: a.add(b, alpha=0.5)),
+    "add_scalars": ([(5,)], lambda a: 2 + a + 2.5),
+    "sub_broadcast": ([(2, 1), (1, 3)], lambda a, b: a - b),
+    "sub_alpha": ([(4,), (4,)], lambda a, b: a.sub(b, alpha=2)),
+    "rsub": ([(2, 3)], lambda a: 1.5 - a),
+    "mul_broadcast": ([(3, 1, 4), (1, 5, 1)], lambda a, b: a * b),
+    "mul_scalar": ([(3,)], lambda a: 3 * a * 0.25),
+    "mul_self": ([(2, 2)], lambda a: a * a),
+    "pow": ([(3, 2)], lambda a: a ** 2 + a.abs() ** 1.5 + a ** 3),
+    "sum_all": ([(2, 3, 4)], lambda a: a.sum() * a),
+    "sum_dims": ([(2, 3, 4)], lambda a: a.sum(1) * 2 + a.sum((0, 2), keepdim=True).sum()),
+    "mean": ([(2, 3, 4)], lambda a: a.mean() * a + a.mean(-1, keepdim=True)),
+    "index": ([(3, 4)], lambda a: a[1] * a[2] + a[:, 1:3].sum() + a[..., None, 0].sum()),
+    "select_scalar": ([(2,)], lambda x: (1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2),
+    "clamp": ([(4, 3)], lambda a: a.clamp(min=-0.5) + a.clamp(-0.3, 0.4) + a.clamp(max=0.2)),
+    "mm": ([(3, 5), (5, 2)], lambda a, b: a.mm(b).exp() + (a @ b)),
+}
+
+
+def _grads(device, dtype, shapes, program, general, seed):
+    rng = np.random.default_rng(seed)
+    xs = [tg.tensor(rng.standard_normal(s) * 0.8, dtype=dtype, device=device, requires_grad=True) for s in shapes]
+    out = program(*xs)
+    w = tg.tensor(rng.standard_normal(out.shape), dtype=dtype, device=device)
+    loss = (out * w).sum()
+    if general:
+        loss.grad_fn.register_prehook(lambda g: None)  # NOTE: a hook: the general engine, Tensor formulas
+    else:
+        assert engine._plain_order([(loss.grad_fn, 0)]) is not None
+    loss.backward()
+    return [x.grad.cpu().numpy() for x in xs]
+
+
+@pytest.mark.parametrize("dtype", [tg.float32, tg.float64, tg.float16], ids=str)
+@pytest.mark.parametrize("case", CASES)
+def test_formula_gives_the_same_bits_on_arrays_and_tensors(device, case, dtype):
+    shapes, program = CASES[case]
+    arrays = _grads(device, dtype, shapes, program, general=False, seed=list(CASES).index(case))
+    tensors = _grads(device, dtype, shapes, program, general=True, seed=list(CASES).index(case))
+    for got, want in zip(arrays, tensors):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+
+
+def test_formula_ops_cover_the_hot_ops():
+    """The ops a small training step uses run their formula on arrays (a regression guard on speed)."""
+    from tritongrad.ops import elementwise as E, linalg, reduce as R, view as V
+
+    for op in (E.Add, E.Sub, E.Rsub, E.Mul, E.Pow, E.ClampMin, R.Sum, R.SumDim, R.Mean, V.Select, linalg.Mm):
+        assert op._backward_cls._formula is not None, op.__name__
+        assert issubclass(op, util.Op)
+
+
+def test_higher_order_gradients_go_through_the_tensor_formulas():
+    x = tg.tensor([0.5, -1.25, 2.0], dtype=tg.float64, requires_grad=True)
+    (g,) = tg.autograd.grad((x ** 3).sum() * 2, x, create_graph=True)
+    (gg,) = tg.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(g.detach().numpy(), 6 * x.detach().numpy() ** 2)
+    np.testing.assert_allclose(gg.numpy(), 12 * x.detach().numpy())
+
+
+@pytest.mark.parametrize("general", [False, True], ids=["plain", "general"])
+def test_a_root_gradient_of_another_dtype_is_cast_to_the_outputs(general):
+    """backward(gradient) in float64 for a float32 output: the gradient is cast first, as PyTorch's
+    engine casts it, so the leaf's .grad stays float32 (and formulas see one dtype)."""
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3
+    if general:
+        y.grad_fn.register_prehook(lambda g: None)
+    y.backward(tg.tensor([1.0, 0.5], dtype=tg.float64))
+    assert x.grad.dtype == tg.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 1.5])
+    (g,) = tg.autograd.grad(x * 2, x, tg.tensor([0.25, 1.0], dtype=tg.float16))
+    assert g.dtype == tg.float32 and g.tolist() == [0.5, 2.0]
