@@ -31,8 +31,12 @@ class BackwardNode(Node):
     _materialize = True
 
     def save_for_backward(self, *tensors):
-        """Save tensors (or None) for backward; read them back with `ctx.saved_tensors`."""
-        self._to_save = tensors
+        """Save tensors (or None) for backward; read them back with `ctx.saved_tensors`.
+
+        NOTE: a built-in op saves only inputs (its output is made after setup_context, and saved by
+        `_save_output`), so they are packed at once; a custom Function's may be outputs (see below).
+        """
+        self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
 
     @property
     def saved_tensors(self):
@@ -191,10 +195,6 @@ def _record_builtin(cls, args):
     else:
         outs = out = Tensor._make(raw)
     out._grad_fn, out._requires_grad = node, True
-    saved = node._to_save
-    if saved is not None:
-        node._saved = [None if t is None else SavedTensor(t, node) for t in saved]
-        node._to_save = None  # NOTE: else the inputs would outlive the freeing of saved tensors
     if cls._save_output:
         node._saved = (node._saved or []) + [SavedTensor(out, node)]
     if state.anomaly:
