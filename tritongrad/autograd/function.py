@@ -122,12 +122,12 @@ class Function:
         if cls._builtin:
             attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
             attrs["_formula"] = getattr(cls, "formula", None)  # see ops/formulas.py
-            if "apply" not in cls.__dict__:
-                cls.apply = classmethod(_apply_builtin)
         # PyTorch 2 style: forward(*args) computes, setup_context(ctx, inputs, output) saves; a
         # built-in of this style runs without a graph at the cost of its computation alone.
         cls._new_style = cls.setup_context is not Function.__dict__["setup_context"].__func__
         cls._backward_cls = type(name, (BackwardNode if cls._builtin else CustomBackwardNode,), attrs)
+        if cls._builtin and "apply" not in cls.__dict__:
+            cls.apply = staticmethod(_builtin_apply(cls))
 
     @staticmethod
     def forward(ctx, *args):
@@ -154,54 +154,64 @@ class Function:
         return _apply_custom(cls, args, record)
 
 
-def _apply_builtin(cls, *args):
-    """A built-in op's apply: its computation alone without a graph (backward's and no_grad's common case)."""
-    Tensor = _tensor_cls
-    if state.grad_enabled:
-        for a in args[:cls._n_inputs]:
-            if a.__class__ is Tensor or isinstance(a, Tensor):
-                if a._requires_grad:
-                    return _record_builtin(cls, args)
-    out = cls.forward(*args) if cls._new_style else cls.forward(_NULL, *args)
-    return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
+def _builtin_apply(cls):
+    """The `apply` of built-in op `cls`: its computation alone without a graph (backward's and
+    no_grad's common case), else the computation and a node linked into the graph.
 
+    NOTE: made once per class, with the class's attributes bound here: looking them up on every call
+    cost about a tenth of a small op's time.
+    """
+    n, new_style, save_output = cls._n_inputs, cls._new_style, cls._save_output
+    forward, setup_context, node_cls = cls.forward, cls.setup_context, cls._backward_cls
 
-def _record_builtin(cls, args):
-    Tensor = _tensor_cls
-    node = cls._backward_cls()
-    n = cls._n_inputs
-    if n == 1:  # NOTE: most ops; the input requires grad, or we would not be recording
-        node.next_functions = (edge(args[0]),)
-        node.needs_input_grad = (True,)
-    elif n == 2:  # NOTE: binary ops, unrolled (no comprehension)
-        a, b = args[0], args[1]
-        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-        node.next_functions = (edge(a) if ta else _NO_EDGE, edge(b) if tb else _NO_EDGE)
-        node.needs_input_grad = (ta and a._requires_grad, tb and b._requires_grad)
-    else:
-        inputs = args[:cls._n_inputs]
-        node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
-        node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
-    node._seq = next(_sequence)  # NOTE: after the edges, whose views' refreshed history is older (see engine)
-    if cls._new_style:
-        raw = cls.forward(*args)
-        cls.setup_context(node, args, raw)
-    else:
-        raw = cls.forward(node, *args)
-    if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
-        outs = tuple(Tensor._make(r) for r in raw)
-        node._num_outputs = len(outs)
-        out = outs[0]
-    else:
-        outs = out = Tensor._make(raw)
-    out._grad_fn, out._requires_grad = node, True
-    if cls._save_output:
-        node._saved = (node._saved or []) + [SavedTensor(out, node)]
-    if state.anomaly:
-        from .anomaly import record_traceback
+    def record(args):
+        Tensor = _tensor_cls  # NOTE: set by tensor.py after the ops are defined
+        node = node_cls()
+        if n == 1:  # NOTE: most ops; the input requires grad, or we would not be recording
+            node.next_functions = (edge(args[0]),)
+            node.needs_input_grad = (True,)
+        elif n == 2:  # NOTE: binary ops, unrolled (no comprehension)
+            a, b = args[0], args[1]
+            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+            node.next_functions = (edge(a) if ta else _NO_EDGE, edge(b) if tb else _NO_EDGE)
+            node.needs_input_grad = (ta and a._requires_grad, tb and b._requires_grad)
+        else:
+            inputs = args[:n]
+            node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
+            node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
+        node._seq = next(_sequence)  # NOTE: after the edges, whose views' refreshed history is older (see engine)
+        if new_style:
+            raw = forward(*args)
+            setup_context(node, args, raw)
+        else:
+            raw = forward(node, *args)
+        if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
+            outs = tuple(Tensor._make(r) for r in raw)
+            node._num_outputs = len(outs)
+            out = outs[0]
+        else:
+            outs = out = Tensor._make(raw)
+        out._grad_fn, out._requires_grad = node, True
+        if save_output:
+            node._saved = (node._saved or []) + [SavedTensor(out, node)]
+        if state.anomaly:
+            from .anomaly import record_traceback
 
-        record_traceback(node)
-    return outs
+            record_traceback(node)
+        return outs
+
+    def apply(*args):
+        Tensor = _tensor_cls
+        if state.grad_enabled:
+            for a in args[:n]:
+                if a.__class__ is Tensor or isinstance(a, Tensor):
+                    if a._requires_grad:
+                        return record(args)
+        out = forward(*args) if new_style else forward(_NULL, *args)
+        return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
+
+    apply.__qualname__ = f"{cls.__qualname__}.apply"
+    return apply
 
 
 # --- custom Functions ---------------------------------------------------------------------------

@@ -65,9 +65,9 @@ class _Tensors:
     def expand(a, shape):
         return a._expand(shape)
 
-    pow_backward = PowGrad.apply
-    threshold_backward = ThresholdGrad.apply
-    clamp_backward = ClampGrad.apply
+    pow_backward = staticmethod(PowGrad.apply)
+    threshold_backward = staticmethod(ThresholdGrad.apply)
+    clamp_backward = staticmethod(ClampGrad.apply)
 
     @staticmethod
     def index_backward(g, shape, idx, dtype):
