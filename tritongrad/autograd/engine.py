@@ -294,15 +294,18 @@ def _run_plain(roots, grads, retain_graph, create_graph, arrays):
     order = _plain_order(roots)
     if order is None:
         return False
-    pending = {}
-    for (node, nr), g in zip(roots, grads):
-        _add(pending, node, nr, g)
-    for node, _ in roots:
-        buf = pending[node]
-        if arrays:
-            buf = [None if g is None else g._data for g in buf]
-        pending[node] = buf[0] if node._num_outputs == 1 else buf
     borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
+    if len(roots) == 1 and roots[0][0]._num_outputs == 1:  # NOTE: `loss.backward()`
+        pending = {roots[0][0]: grads[0]._data if arrays else grads[0]}
+    else:
+        pending = {}
+        for (node, nr), g in zip(roots, grads):
+            _add(pending, node, nr, g)
+        for node, _ in roots:
+            buf = pending[node]
+            if arrays:
+                buf = [None if g is None else g._data for g in buf]
+            pending[node] = buf[0] if node._num_outputs == 1 else buf
     make, add = _tensor_cls._make, _add_arrays if arrays else _add_tensors
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
