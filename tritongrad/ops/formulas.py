@@ -13,6 +13,8 @@ Gradients reaching a formula have the dtype of the op's output (the engine sees 
 operands share one dtype, as backend primitives require. Saved tensors are version-checked on both
 paths (`F.saved`).
 """
+from functools import partial
+
 from ..backends import CPUBackend, CUDABackend
 from ..cuda.array import DeviceArray
 from . import util
@@ -82,24 +84,17 @@ class Arrays:
     """F on one backend's arrays: the same functions as TENSORS, computed by its primitives."""
 
     def __init__(self, be):
+        # NOTE: the backend's primitives themselves (partial: C calls), no method frame in between
         self.be = be
-        self.pow_backward = be.pow_backward
-        self.threshold_backward = be.threshold_backward
-        self.clamp_backward = be.clamp_backward
-        self.mm = be.matmul
+        self.mul, self.div = partial(be.binary, "mul"), partial(be.binary, "div")
+        self.neg = partial(be.unary, "neg")
+        self.view, self.expand, self.mm = be.view, be.expand, be.matmul
+        self.pow_backward, self.threshold_backward, self.clamp_backward = (
+            be.pow_backward, be.threshold_backward, be.clamp_backward)
 
     @staticmethod
     def saved(ctx):
         return ctx._saved_arrays()
-
-    def mul(self, a, b):
-        return self.be.binary("mul", a, b)
-
-    def neg(self, a):
-        return self.be.unary("neg", a)
-
-    def div(self, a, b):
-        return self.be.binary("div", a, b)
 
     def sum_to(self, g, shape):
         if g.shape == shape:
@@ -109,14 +104,8 @@ class Arrays:
             g = self.be.reduce("sum", g, dims, True)
         return self.be.view(g, shape) if lead else g
 
-    def view(self, a, shape):
-        return self.be.view(a, shape)
-
     def t(self, a):
         return self.be.permute(a, (1, 0))
-
-    def expand(self, a, shape):
-        return self.be.expand(a, shape)
 
     def index_backward(self, g, shape, idx, dtype):
         be = self.be
