@@ -59,14 +59,12 @@ class TensorMath:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
         return E.Pow.apply(a, b)
 
-
     def __rsub__(self, other):
         if other.__class__ in _NUMBERS and self._dtype.is_floating_point:
             return E.Rsub.apply(self, other)
         _check_bool_sub(self, other)
         a, s, _ = operands(self, other)
         return E.Rsub.apply(a, s)
-
 
     def __rtruediv__(self, other):
         return self.reciprocal() * other

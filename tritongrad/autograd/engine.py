@@ -395,7 +395,10 @@ def _add(buffers, node, nr, g, add=None):
     if buf is None:
         buf = buffers[node] = [None] * node._num_outputs
     prev = buf[nr]
-    buf[nr] = g if prev is None else prev + g if add is None else add(prev, g)
+    if prev is None:
+        buf[nr] = g
+    else:
+        buf[nr] = prev + g if add is None else add(prev, g)
 
 
 def _run_tensor_hooks(hooks, g):

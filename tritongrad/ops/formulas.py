@@ -20,14 +20,8 @@ from ..cuda.array import DeviceArray
 from . import util
 from .elementwise import ClampGrad, PowGrad, ThresholdGrad
 from .linalg import Mm
-from .view import IndexGrad
-
-
-def sum_dims(gshape, shape):
-    """(dims, lead): the dims to sum (keeping them) so that a gradient of `gshape` broadcasts to
-    `shape`, and how many leading dims to drop afterwards (broadcasting's added dims)."""
-    lead = len(gshape) - len(shape)
-    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1), lead
+from .util import sum_dims
+from .view import IndexGrad, index_backward
 
 
 class _Tensors:
@@ -73,7 +67,7 @@ class _Tensors:
 
     @staticmethod
     def index_backward(g, shape, idx, dtype):
-        """Zeros of `shape` (and of g's `dtype`) with `g` written at basic index `idx`."""
+        """Zeros of `shape` with `g` written at basic index `idx` (`dtype`, g's, is read from g here)."""
         return IndexGrad.apply(g, shape, idx)
 
 
@@ -91,6 +85,7 @@ class Arrays:
         self.view, self.expand, self.mm = be.view, be.expand, be.matmul
         self.pow_backward, self.threshold_backward, self.clamp_backward = (
             be.pow_backward, be.threshold_backward, be.clamp_backward)
+        self.index_backward = partial(index_backward, be)
 
     @staticmethod
     def saved(ctx):
@@ -107,11 +102,6 @@ class Arrays:
     def t(self, a):
         return self.be.permute(a, (1, 0))
 
-    def index_backward(self, g, shape, idx, dtype):
-        be = self.be
-        out = be.full(shape, 0, dtype)
-        be.copy_(be.index(out, idx), g)
-        return out
 
 
 _CPU, _CUDA = Arrays(CPUBackend), None

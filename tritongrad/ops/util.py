@@ -97,13 +97,18 @@ def broadcast_shapes(*shapes):
     return tuple(out)
 
 
+def sum_dims(gshape, shape):
+    """(dims, lead): the dims to sum (keeping them) so that a gradient of `gshape` broadcasts to
+    `shape`, and how many leading dims to drop afterwards (the dims broadcasting added)."""
+    lead = len(gshape) - len(shape)
+    return tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1), lead
+
+
 def sum_to(g, shape):
     """Sum gradient `g` over the dims broadcasting added, so that it has `shape` (differentiable)."""
-    gshape = g._data.shape
-    if gshape == shape:
+    if g._data.shape == shape:
         return g
-    lead = len(gshape) - len(shape)
-    dims = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and gshape[i + lead] != 1)
+    dims, lead = sum_dims(g._data.shape, shape)
     if dims:
         g = g.sum(dims, keepdim=True)
     return g.view(shape) if lead else g

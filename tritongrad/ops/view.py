@@ -136,6 +136,13 @@ class IndexUnsqueeze(Index):
     node_name = "UnsqueezeBackward0"
 
 
+def index_backward(be, g, shape, idx, dtype):
+    """Zeros of `shape` and `dtype` with array `g` written at basic index `idx`: indexing's backward."""
+    out = be.full(shape, 0, dtype)
+    be.copy_(be.index(out, idx), g)
+    return out
+
+
 class IndexGrad(Op):
     """Zeros of `shape` with `g` written at `idx`: the backward of indexing."""
 
@@ -148,10 +155,7 @@ class IndexGrad(Op):
 
     @staticmethod
     def forward(g, shape, idx):
-        be = g._be
-        out = be.full(shape, 0, g._dtype)
-        be.copy_(be.index(out, idx), g._data)
-        return out
+        return index_backward(g._be, g._data, shape, idx, g._dtype)
 
     @staticmethod
     def backward(ctx, gg):
