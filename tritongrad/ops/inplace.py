@@ -57,8 +57,8 @@ def _needs_graph(t, other=None):
     return state.grad_enabled and (t._requires_grad or (isinstance(other, util.Tensor) and other._requires_grad))
 
 
-def binary_(t, op, other, alpha=1):
-    """t = t op (alpha * other)."""
+def _check_operand(t, op, other, alpha):
+    """`other`'s device, broadcast shape and dtype must suit an in-place write into t (PyTorch's messages)."""
     if isinstance(other, util.Tensor):
         check_device(t, other)
     elif not isinstance(other, (int, float)):
@@ -71,6 +71,13 @@ def binary_(t, op, other, alpha=1):
     if rt._kind > t._dtype._kind:
         raise RuntimeError(f"result type {_SCALAR_NAMES[rt.name]} can't be cast to the desired output type "
                            f"{_SCALAR_NAMES[t._dtype.name]}")
+
+
+def binary_(t, op, other, alpha=1):
+    """t = t op (alpha * other)."""
+    if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
+            and other._be is t._be and other._data.shape == t._data.shape):  # NOTE: an SGD step needs none of these
+        _check_operand(t, op, other, alpha)
     _check_overlap(t)
     _check_autograd(t)
     if not _needs_graph(t, other):
