@@ -27,6 +27,12 @@ CASES = {
     "select_scalar": ([(2,)], lambda x: (1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2),
     "clamp": ([(4, 3)], lambda a: a.clamp(min=-0.5) + a.clamp(-0.3, 0.4) + a.clamp(max=0.2)),
     "mm": ([(3, 5), (5, 2)], lambda a, b: a.mm(b).exp() + (a @ b)),
+    "div": ([(2, 3), (3,)], lambda a, b: a / (b.abs() + 0.5) + a / 4 + 1 / (a.abs() + 1)),
+    "unary": ([(3, 4)], lambda a: -a + a.exp() * a.abs().log() + a.abs().sqrt() + a.sin() * a.cos() + a.sign()
+              + a.relu() + a.sigmoid() * a.tanh()),
+    "views": ([(2, 3, 4)], lambda a: a.view(6, 4).t().reshape(4, 2, 3).permute(2, 0, 1).unsqueeze(1).squeeze(1)
+              + a.transpose(0, 2).sum(2, keepdim=True).expand(4, 3, 2).transpose(0, 1)),
+    "reshape_copy": ([(3, 4)], lambda a: a.t().reshape(-1).view(2, 6) * a.view(-1)[:6].expand(2, 6)),
 }
 
 
@@ -59,7 +65,8 @@ def test_formula_ops_cover_the_hot_ops():
     """The ops a small training step uses run their formula on arrays (a regression guard on speed)."""
     from tritongrad.ops import elementwise as E, linalg, reduce as R, view as V
 
-    for op in (E.Add, E.Sub, E.Rsub, E.Mul, E.Pow, E.ClampMin, R.Sum, R.SumDim, R.Mean, V.Select, linalg.Mm):
+    for op in (E.Add, E.Sub, E.Rsub, E.Mul, E.Div, E.Pow, E.ClampMin, E.Neg, E.Exp, E.Relu, E.Sigmoid, E.Tanh,
+               R.Sum, R.SumDim, R.Mean, V.Select, V.View, V.Permute, V.T, V.Expand, linalg.Mm):
         assert op._backward_cls._formula is not None, op.__name__
         assert issubclass(op, util.Op)
 

@@ -115,13 +115,14 @@ class Div(Op):
         ctx.shapes = (a._data.shape, _shape(b))
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
         if b is None:
-            return g / ctx.scalar, None
-        return (sum_to(g / b, sa) if na else None, sum_to(-g * a / (b * b), sb) if nb else None)
+            return F.div(g, ctx.scalar), None
+        return (F.sum_to(F.div(g, b), sa) if na else None,
+                F.sum_to(F.div(F.mul(F.neg(g), a), F.mul(b, b)), sb) if nb else None)
 
 
 class Pow(Op):
@@ -221,7 +222,7 @@ class RPow(Op):
 
 
 def _unary(name, node, save_input=False, save_output=False, grad=None):
-    """An op `y = name(x)` whose backward is `grad(ctx, g, x_or_None, y_or_None)`."""
+    """An op `y = name(x)` whose derivative formula (ops/formulas.py) is `grad(F, g, x_or_None, y_or_None)`."""
 
     def forward(a):
         return a._be.unary(name, a._data)
@@ -230,29 +231,28 @@ def _unary(name, node, save_input=False, save_output=False, grad=None):
         if save_input:
             ctx.save_for_backward(inputs[0])
 
-    def backward(ctx, g):
-        saved = ctx.saved_tensors
-        x = saved[0] if save_input else None
-        y = saved[-1] if save_output else None
-        return grad(ctx, g, x, y)
+    def formula(ctx, F, g):
+        saved = F.saved(ctx) if save_input or save_output else None
+        return grad(F, g, saved[0] if save_input else None, saved[-1] if save_output else None)
 
     return type(name.capitalize(), (Op,), {"node_name": node, "_save_output": save_output, "_n_inputs": 1,
-                                           "forward": staticmethod(forward), "backward": staticmethod(backward),
+                                           "forward": staticmethod(forward), "formula": staticmethod(formula),
                                            "setup_context": staticmethod(setup_context)})
 
 
-Neg = _unary("neg", "NegBackward0", grad=lambda ctx, g, x, y: -g)
-Exp = _unary("exp", "ExpBackward0", save_output=True, grad=lambda ctx, g, x, y: g * y)
-Log = _unary("log", "LogBackward0", save_input=True, grad=lambda ctx, g, x, y: g / x)
-Sqrt = _unary("sqrt", "SqrtBackward0", save_output=True, grad=lambda ctx, g, x, y: g / (2 * y))
-Abs = _unary("abs", "AbsBackward0", save_input=True, grad=lambda ctx, g, x, y: g * x.sign())
-Sin = _unary("sin", "SinBackward0", save_input=True, grad=lambda ctx, g, x, y: g * x.cos())
-Cos = _unary("cos", "CosBackward0", save_input=True, grad=lambda ctx, g, x, y: -g * x.sin())
-Reciprocal = _unary("reciprocal", "ReciprocalBackward0", save_output=True, grad=lambda ctx, g, x, y: -g * y * y)
-Relu = _unary("relu", "ReluBackward0", save_output=True, grad=lambda ctx, g, x, y: ThresholdGrad.apply(g, y, 0))
-Sigmoid = _unary("sigmoid", "SigmoidBackward0", save_output=True, grad=lambda ctx, g, x, y: SigmoidGrad.apply(g, y))
-Tanh = _unary("tanh", "TanhBackward0", save_output=True, grad=lambda ctx, g, x, y: TanhGrad.apply(g, y))
-Sign = _unary("sign", "SignBackward0", grad=lambda ctx, g, x, y: g * 0)
+Neg = _unary("neg", "NegBackward0", grad=lambda F, g, x, y: F.neg(g))
+Exp = _unary("exp", "ExpBackward0", save_output=True, grad=lambda F, g, x, y: F.mul(g, y))
+Log = _unary("log", "LogBackward0", save_input=True, grad=lambda F, g, x, y: F.div(g, x))
+Sqrt = _unary("sqrt", "SqrtBackward0", save_output=True, grad=lambda F, g, x, y: F.div(g, F.mul(y, 2)))
+Abs = _unary("abs", "AbsBackward0", save_input=True, grad=lambda F, g, x, y: F.mul(g, F.unary("sign", x)))
+Sin = _unary("sin", "SinBackward0", save_input=True, grad=lambda F, g, x, y: F.mul(g, F.unary("cos", x)))
+Cos = _unary("cos", "CosBackward0", save_input=True, grad=lambda F, g, x, y: F.mul(F.neg(g), F.unary("sin", x)))
+Reciprocal = _unary("reciprocal", "ReciprocalBackward0", save_output=True,
+                    grad=lambda F, g, x, y: F.mul(F.mul(F.neg(g), y), y))
+Relu = _unary("relu", "ReluBackward0", save_output=True, grad=lambda F, g, x, y: F.threshold_backward(g, y, 0))
+Sigmoid = _unary("sigmoid", "SigmoidBackward0", save_output=True, grad=lambda F, g, x, y: F.sigmoid_backward(g, y))
+Tanh = _unary("tanh", "TanhBackward0", save_output=True, grad=lambda F, g, x, y: F.tanh_backward(g, y))
+Sign = _unary("sign", "SignBackward0", grad=lambda F, g, x, y: F.mul(g, 0))
 
 
 class ThresholdGrad(Op):

@@ -18,7 +18,7 @@ from functools import partial
 from ..backends import CPUBackend, CUDABackend
 from ..cuda.array import DeviceArray
 from . import util
-from .elementwise import ClampGrad, PowGrad, ThresholdGrad
+from .elementwise import ClampGrad, PowGrad, SigmoidGrad, TanhGrad, ThresholdGrad
 from .linalg import Mm
 from .util import sum_dims
 from .view import IndexGrad, index_backward
@@ -46,8 +46,21 @@ class _Tensors:
     sum_to = staticmethod(util.sum_to)
 
     @staticmethod
+    def unary(name, a):
+        """An elementwise function by its backend name (sign, sin, cos, ...)."""
+        return getattr(a, name)()
+
+    @staticmethod
     def view(a, shape):
         return a.view(shape)
+
+    @staticmethod
+    def reshape(a, shape):
+        return a.reshape(shape)
+
+    @staticmethod
+    def permute(a, dims):
+        return a.permute(dims)
 
     @staticmethod
     def t(a):
@@ -64,6 +77,8 @@ class _Tensors:
     pow_backward = staticmethod(PowGrad.apply)
     threshold_backward = staticmethod(ThresholdGrad.apply)
     clamp_backward = staticmethod(ClampGrad.apply)
+    sigmoid_backward = staticmethod(SigmoidGrad.apply)
+    tanh_backward = staticmethod(TanhGrad.apply)
 
     @staticmethod
     def index_backward(g, shape, idx, dtype):
@@ -82,9 +97,10 @@ class Arrays:
         self.be = be
         self.mul, self.div = partial(be.binary, "mul"), partial(be.binary, "div")
         self.neg = partial(be.unary, "neg")
-        self.view, self.expand, self.mm = be.view, be.expand, be.matmul
+        self.unary, self.view, self.permute, self.expand, self.mm = be.unary, be.view, be.permute, be.expand, be.matmul
         self.pow_backward, self.threshold_backward, self.clamp_backward = (
             be.pow_backward, be.threshold_backward, be.clamp_backward)
+        self.sigmoid_backward, self.tanh_backward = be.sigmoid_backward, be.tanh_backward
         self.index_backward = partial(index_backward, be)
 
     @staticmethod
@@ -101,6 +117,11 @@ class Arrays:
 
     def t(self, a):
         return self.be.permute(a, (1, 0))
+
+    def reshape(self, a, shape):
+        """A view when the strides allow one, else a contiguous copy's (Tensor.reshape's rule)."""
+        v = self.be.view(a, shape)
+        return v if v is not None else self.be.view(self.be.contiguous(a), shape)
 
 
 

@@ -4,7 +4,7 @@
 and records how to redo the view from the base (`_view_src`), which in-place ops on views need.
 """
 from . import util
-from .util import Op, size_str, sum_to
+from .util import Op, size_str
 
 
 def make_view(src, out, method, args):
@@ -36,8 +36,8 @@ class View(Op):
         ctx.shape = inputs[0]._data.shape
 
     @staticmethod
-    def backward(ctx, g):
-        return g.reshape(ctx.shape)
+    def formula(ctx, F, g):
+        return F.reshape(g, ctx.shape)
 
 
 class UnsafeView(View):
@@ -57,11 +57,11 @@ class Permute(Op):
         ctx.dims = inputs[1]
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         inverse = [0] * len(ctx.dims)
         for i, d in enumerate(ctx.dims):
             inverse[d] = i
-        return g.permute(*inverse)
+        return F.permute(g, tuple(inverse))
 
 
 class Transpose(Permute):
@@ -85,8 +85,8 @@ class Expand(Op):
         ctx.shape = inputs[0]._data.shape
 
     @staticmethod
-    def backward(ctx, g):
-        return sum_to(g, ctx.shape)
+    def formula(ctx, F, g):
+        return F.sum_to(g, ctx.shape)
 
 
 class Squeeze(View):
