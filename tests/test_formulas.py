@@ -33,6 +33,7 @@ CASES = {
     "views": ([(2, 3, 4)], lambda a: a.view(6, 4).t().reshape(4, 2, 3).permute(2, 0, 1).unsqueeze(1).squeeze(1)
               + a.transpose(0, 2).sum(2, keepdim=True).expand(4, 3, 2).transpose(0, 1)),
     "reshape_copy": ([(3, 4)], lambda a: a.t().reshape(-1).view(2, 6) * a.view(-1)[:6].expand(2, 6)),
+    "softmax": ([(3, 5)], lambda a: tg.nn.functional.softmax(a, 1) + tg.nn.functional.log_softmax(a, 0) * a.clone()),
 }
 
 

@@ -20,6 +20,7 @@ from ..cuda.array import DeviceArray
 from . import util
 from .elementwise import ClampGrad, PowGrad, SigmoidGrad, TanhGrad, ThresholdGrad
 from .linalg import Mm
+from .loss import LogSoftmaxGrad, SoftmaxGrad
 from .util import sum_dims
 from .view import IndexGrad, index_backward
 
@@ -79,6 +80,8 @@ class _Tensors:
     clamp_backward = staticmethod(ClampGrad.apply)
     sigmoid_backward = staticmethod(SigmoidGrad.apply)
     tanh_backward = staticmethod(TanhGrad.apply)
+    softmax_backward = staticmethod(SoftmaxGrad.apply)
+    log_softmax_backward = staticmethod(LogSoftmaxGrad.apply)
 
     @staticmethod
     def index_backward(g, shape, idx, dtype):
@@ -101,6 +104,7 @@ class Arrays:
         self.pow_backward, self.threshold_backward, self.clamp_backward = (
             be.pow_backward, be.threshold_backward, be.clamp_backward)
         self.sigmoid_backward, self.tanh_backward = be.sigmoid_backward, be.tanh_backward
+        self.softmax_backward, self.log_softmax_backward = be.softmax_backward, be.log_softmax_backward
         self.index_backward = partial(index_backward, be)
 
     @staticmethod

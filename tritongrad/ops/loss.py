@@ -26,9 +26,9 @@ class LogSoftmax(Op):
         ctx.dim = inputs[1]
 
     @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return LogSoftmaxGrad.apply(g, y, ctx.dim)
+    def formula(ctx, F, g):
+        (y,) = F.saved(ctx)
+        return F.log_softmax_backward(g, y, ctx.dim)
 
 
 class LogSoftmaxGrad(Op):
@@ -67,9 +67,9 @@ class Softmax(Op):
     setup_context = LogSoftmax.setup_context
 
     @staticmethod
-    def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        return SoftmaxGrad.apply(g, y, ctx.dim)
+    def formula(ctx, F, g):
+        (y,) = F.saved(ctx)
+        return F.softmax_backward(g, y, ctx.dim)
 
 
 class SoftmaxGrad(Op):

@@ -177,7 +177,7 @@ class Clone(Op):
         pass
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         return g
 
 
