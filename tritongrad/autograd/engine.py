@@ -6,7 +6,7 @@ summed in a buffer before it runs; hooks run around it; its saved tensors are fr
 it runs unless `retain_graph`, so memory drops as backward proceeds.
 """
 import heapq
-from operator import attrgetter
+import operator
 
 from .grad_mode import set_grad_enabled, state
 from .graph import AccumulateGrad, edge
@@ -15,7 +15,7 @@ from .hooks import check_hook_result, check_hook_results
 _tensor_cls = None  # set by tensor.py
 _array_formulas = None  # ops.formulas.arrays_for, set by tensor.py
 _warned_create_graph = False  # NOTE: PyTorch warns once per process
-_SEQ = attrgetter("_seq")
+_SEQ = operator.attrgetter("_seq")
 
 CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
@@ -73,7 +73,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         if tensors.numel() != 1 or not tensors._dtype.is_floating_point:
             _make_grads((tensors,), (None,))  # NOTE: raises PyTorch's error
         grads = (_tensor_cls._make(tensors._be.full(tensors._data.shape, 1, tensors._dtype)),)
-        if _run_plain((edge(tensors),), grads, bool(retain_graph), False, True):
+        if _run_plain((edge(tensors),), grads, bool(retain_graph), False):
             return
         _run((tensors,), grads, bool(retain_graph), False, None, True)
         return
@@ -170,8 +170,7 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
-    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph,
-                                                           not create_graph):
+    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph):
         return []
     captures = {}  # (node, output_nr) -> index into inputs
     needed, skip = None, ()
@@ -283,17 +282,18 @@ def _plain_order(roots):
     return order
 
 
-def _run_plain(roots, grads, retain_graph, create_graph, arrays):
+def _run_plain(roots, grads, retain_graph, create_graph):
     """The engine for graphs without hooks (see `_plain_order`); False when the graph needs the general one.
 
-    With `arrays` (nothing is recorded; each root gradient has its output's dtype and device), gradients
-    travel as backend arrays: ops' derivative formulas run on them directly (ops/formulas.py), and
-    a node without a formula gets them wrapped as Tensors. Gradients wait in `pending`: the
-    gradient itself for a node of one output, a list for the others.
+    Without create_graph nothing is recorded, and gradients travel as backend arrays (each root
+    gradient has its output's dtype and device, see `_make_grads`): ops' derivative formulas run on
+    them directly (ops/formulas.py), and a node without a formula gets them wrapped as Tensors.
+    Gradients wait in `pending`: the gradient itself for a node of one output, a list for the others.
     """
     order = _plain_order(roots)
     if order is None:
         return False
+    arrays = not create_graph
     borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
     if len(roots) == 1 and roots[0][0]._num_outputs == 1:  # NOTE: `loss.backward()`
         pending = {roots[0][0]: grads[0]._data if arrays else grads[0]}
@@ -306,7 +306,7 @@ def _run_plain(roots, grads, retain_graph, create_graph, arrays):
             if arrays:
                 buf = [None if g is None else g._data for g in buf]
             pending[node] = buf[0] if node._num_outputs == 1 else buf
-    make, add = _tensor_cls._make, _add_arrays if arrays else _add_tensors
+    make, add = _tensor_cls._make, _add_arrays if arrays else operator.add
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
@@ -367,13 +367,6 @@ def _tensors_to_arrays(out):
     if out.__class__ is tuple:
         return tuple([None if g is None else g._data for g in out])
     return None if out is None else out._data
-
-
-def _add_tensors(a, b):
-    """a + b for two gradients of one tensor: without the checks of `+` when nothing is recorded."""
-    if state.grad_enabled or a._data.shape != b._data.shape or a._dtype is not b._dtype or a._be is not b._be:
-        return a + b
-    return _tensor_cls._make(a._be.binary("add", a._data, b._data))
 
 
 def _add_arrays(a, b):
