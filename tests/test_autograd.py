@@ -306,6 +306,7 @@ ERRORS = {
     "backward_twice": _twice,
     "grad_twice": _grad_twice,
     "non_scalar": lambda L: (L.ones(2, requires_grad=True) * 2).backward(),
+    "empty_output": lambda L: (L.ones(1, 0, requires_grad=True) * 2).backward(),  # size-1 dims, yet no element
     "non_scalar_grad": lambda L: L.autograd.grad(L.ones(2, requires_grad=True) * 2, L.ones(1, requires_grad=True)),
     "grad_empty_inputs": lambda L: L.autograd.grad((L.ones(2, requires_grad=True) * 2).sum(), []),
     "grad_outputs_count": lambda L: L.autograd.grad(L.ones(2, requires_grad=True) * 2, L.ones(1, requires_grad=True),

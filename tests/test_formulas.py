@@ -1,10 +1,9 @@
-"""Derivative formulas (tritongrad/ops/formulas.py) give the same bits on backend arrays (the plain
-engine's path) as on Tensors (the general engine's and create_graph's path), for every op that has one."""
+"""Derivative formulas (tritongrad/ops/formulas.py) give the same bits on backend arrays (backward()'s
+path) as on Tensors (the path of backward(inputs=), grad() and create_graph), for every op that has one."""
 import numpy as np
 import pytest
 
 import tritongrad as tg
-from tritongrad.autograd import engine
 from tritongrad.ops import util
 
 # name -> (input shapes, program): each op with a formula, with broadcasting, Python scalars, alpha,
@@ -43,11 +42,7 @@ def _grads(device, dtype, shapes, program, general, seed):
     out = program(*xs)
     w = tg.tensor(rng.standard_normal(out.shape), dtype=dtype, device=device)
     loss = (out * w).sum()
-    if general:
-        loss.grad_fn.register_prehook(lambda g: None)  # NOTE: a hook: the general engine, Tensor formulas
-    else:
-        assert engine._plain_order([(loss.grad_fn, 0)]) is not None
-    loss.backward()
+    loss.backward(inputs=xs if general else None)  # NOTE: inputs: the dependency-counting engine, on Tensors
     return [x.grad.cpu().numpy() for x in xs]
 
 
@@ -80,15 +75,13 @@ def test_higher_order_gradients_go_through_the_tensor_formulas():
     np.testing.assert_allclose(gg.numpy(), 12 * x.detach().numpy())
 
 
-@pytest.mark.parametrize("general", [False, True], ids=["plain", "general"])
+@pytest.mark.parametrize("general", [False, True], ids=["one_pass", "general"])
 def test_a_root_gradient_of_another_dtype_is_cast_to_the_outputs(general):
     """backward(gradient) in float64 for a float32 output: the gradient is cast first, as PyTorch's
     engine casts it, so the leaf's .grad stays float32 (and formulas see one dtype)."""
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3
-    if general:
-        y.grad_fn.register_prehook(lambda g: None)
-    y.backward(tg.tensor([1.0, 0.5], dtype=tg.float64))
+    y.backward(tg.tensor([1.0, 0.5], dtype=tg.float64), inputs=[x] if general else None)
     assert x.grad.dtype == tg.float32
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 1.5])
     (g,) = tg.autograd.grad(x * 2, x, tg.tensor([0.25, 1.0], dtype=tg.float16))

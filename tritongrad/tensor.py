@@ -613,4 +613,4 @@ def parse_to_args(args, kwargs):
 
 
 util.Tensor = function._tensor_cls = engine._tensor_cls = Tensor
-engine._array_formulas = formulas.arrays_for
+engine._array_formulas = formulas.ARRAYS

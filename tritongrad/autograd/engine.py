@@ -5,17 +5,16 @@ newest first among the ready ones, as PyTorch's engine orders them. Each node's 
 summed in a buffer before it runs; hooks run around it; its saved tensors are freed right after
 it runs unless `retain_graph`, so memory drops as backward proceeds.
 """
-import heapq
 import operator
+from heapq import heapify, heappop, heappush
 
 from .grad_mode import set_grad_enabled, state
 from .graph import AccumulateGrad, edge
 from .hooks import check_hook_result, check_hook_results
 
 _tensor_cls = None  # set by tensor.py
-_array_formulas = None  # ops.formulas.arrays_for, set by tensor.py
+_array_formulas = None  # ops.formulas.ARRAYS (F by array class), set by tensor.py
 _warned_create_graph = False  # NOTE: PyTorch warns once per process
-_SEQ = operator.attrgetter("_seq")
 
 CREATE_GRAPH_WARNING = (
     "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
@@ -68,14 +67,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs: only accumulate into these tensors' `.grad`.
     """
     if (grad_tensors is None and inputs is None and not create_graph and tensors.__class__ is _tensor_cls
-            and tensors._grad_fn is not None and tensors._grad_fn._plain and not state.anomaly):
-        # NOTE: `loss.backward()`, the common call, straight to the plain engine
-        if tensors.numel() != 1 or not tensors._dtype.is_floating_point:
-            _make_grads((tensors,), (None,))  # NOTE: raises PyTorch's error
-        grads = (_tensor_cls._make(tensors._be.full(tensors._data.shape, 1, tensors._dtype)),)
-        if _run_plain((edge(tensors),), grads, bool(retain_graph), False):
-            return
-        _run((tensors,), grads, bool(retain_graph), False, None, True)
+            and tensors._grad_fn is not None and not state.anomaly):
+        # NOTE: `loss.backward()`, the common call, straight to the engine
+        shape = tensors._data.shape
+        if shape.count(1) != len(shape) or not tensors._dtype.is_floating_point:
+            _make_grads((tensors,), (None,))  # NOTE: raises PyTorch's error (0 or many elements, not a float)
+        _run_all((edge(tensors),), (tensors._be.full(shape, 1, tensors._dtype),), bool(retain_graph), False)
         return
     tensors = _as_tuple(tensors)
     grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple(grad_tensors)
@@ -165,12 +162,19 @@ def _needed(roots, targets):
 
 
 def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
+    """Run the graph from `outputs`; returns the gradients captured for `inputs`.
+
+    Without `inputs` (and anomaly mode), `_run_all`. Otherwise only the nodes from which an input
+    can be reached run, each once the gradient edges counted into it have all delivered, newest
+    first among the ready ones.
+    """
     roots = []
     for i, t in enumerate(outputs):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
-    if inputs is None and not state.anomaly and _run_plain(roots, grads, retain_graph, create_graph):
+    if inputs is None and not state.anomaly:
+        _run_all(roots, grads if create_graph else [g._data for g in grads], retain_graph, create_graph)
         return []
     captures = {}  # (node, output_nr) -> index into inputs
     needed, skip = None, ()
@@ -201,31 +205,16 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         if node in deps:
             _add(buffers, node, nr, g)
     ready = [(-n._seq, n) for n in buffers if deps[n] == 0]
-    heapq.heapify(ready)
+    heapify(ready)
     captured = [None] * (len(inputs) if inputs is not None else 0)
     borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
-    plain = not captures and not state.anomaly
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
         while ready:
-            node = heapq.heappop(ready)[1]
-            node_grads = buffers.pop(node, None)
-            if plain and node._plain and node_grads is not None:
-                out = node.apply(*node_grads)  # the common case, without hooks: inline
-                if not retain_graph:
-                    node._saved, node._freed = None, True
-                if out.__class__ is not tuple:
-                    out = (out,)
-                if len(out) != len(node.next_functions):
-                    _wrong_count(node, out)
-            elif (plain and accumulate and node_grads is not None and type(node) is AccumulateGrad
-                  and node.variable._hooks is None and node._pre_hooks is None and node._post_hooks is None):
-                _accumulate(node.variable, node_grads[0], create_graph, borrowed)  # a leaf, without hooks
-                continue
-            else:
-                out = _run_node(node, node_grads, captures, captured, accumulate, create_graph, borrowed,
-                                retain_graph, node not in skip)
+            node = heappop(ready)[1]
+            out = _run_node(node, buffers.pop(node, None), captures, captured, accumulate, create_graph, borrowed,
+                            retain_graph, node not in skip)
             for (nxt, nr), g in zip(node.next_functions, out):
                 d = deps.get(nxt)
                 if d is None:  # no node, or one not needed for `inputs`
@@ -234,132 +223,156 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
                     _add(buffers, nxt, nr, g)
                 deps[nxt] = d - 1
                 if d == 1:
-                    heapq.heappush(ready, (-nxt._seq, nxt))
+                    heappush(ready, (-nxt._seq, nxt))
     finally:
         state.grad_enabled = prev_mode
     return captured
 
 
-def _plain_order(roots):
-    """The graph's nodes in the order to run them, or None when the graph needs the general engine.
+def _run_all(roots, grads, retain_graph, create_graph):
+    """backward() without `inputs`: every node a gradient reaches runs once, newest first, in one pass.
 
-    A node is created after the nodes its inputs come from, so its sequence number is higher than
-    theirs: running nodes newest first is a dependency order, and the very order in which PyTorch's
-    ready queue runs them. Leaves' AccumulateGrad nodes (created lazily, so their numbers say
-    nothing) go last. The general engine takes graphs with hooks or retained grads (whose calls are
-    observable and must run as soon as they are ready) and any graph whose numbers do not follow
-    its edges.
+    A node is numbered (`_seq`) after the nodes its inputs come from, leaves' AccumulateGrad nodes
+    included (see `edge`), so the newest node waiting has all its gradients: a heap of the waiting
+    nodes is the whole schedule, with no dependency count, and it runs ops' nodes in the order of
+    PyTorch's ready queue (which runs a leaf's node as soon as it is ready, not in its number's
+    turn). Without create_graph nothing is recorded and gradients travel as backend arrays, `grads`
+    included (each root gradient has its output's dtype and device, see `_make_grads`): ops'
+    derivative formulas run on them directly (ops/formulas.py); a node without a formula gets them
+    wrapped as Tensors, and so does a node with hooks or retained grads (`_run_other`). With
+    create_graph, `grads` and all gradients are Tensors. A gradient waits in `pending`: the array or
+    Tensor itself for a node of one output, a list for the others; `_NO_GRAD` for a node that only
+    None reached, which still runs to free its saved tensors.
     """
-    seen = {None}  # NOTE: None (an input that needs no gradient) counts as seen: one test fewer per edge
-    order, leaves = [], []
-    for node, _ in roots:
-        if not node._plain:
-            return None
-        if node not in seen:
-            seen.add(node)
-            order.append(node)
-    i = 0
-    while i < len(order):  # NOTE: breadth-first over the growing list; the sort below fixes the order
-        node = order[i]
-        i += 1
-        seq = node._seq
-        for nxt, _ in node.next_functions:
-            if nxt not in seen:
-                seen.add(nxt)
-                if nxt._plain:
-                    if nxt._seq >= seq:
-                        return None
-                    order.append(nxt)
-                elif (nxt.__class__ is AccumulateGrad and nxt._pre_hooks is None and nxt._post_hooks is None
-                      and nxt.variable._hooks is None and nxt.variable._post_acc_hooks is None):
-                    leaves.append(nxt)  # a leaf without hooks of its own or on its tensor
-                else:
-                    return None
-            elif nxt is not None and nxt._seq >= seq and nxt._plain:
-                return None
-    order.sort(key=_SEQ, reverse=True)
-    order += leaves
-    return order
-
-
-def _run_plain(roots, grads, retain_graph, create_graph):
-    """The engine for graphs without hooks (see `_plain_order`); False when the graph needs the general one.
-
-    Without create_graph nothing is recorded, and gradients travel as backend arrays (each root
-    gradient has its output's dtype and device, see `_make_grads`): ops' derivative formulas run on
-    them directly (ops/formulas.py), and a node without a formula gets them wrapped as Tensors.
-    Gradients wait in `pending`: the gradient itself for a node of one output, a list for the others.
-    """
-    order = _plain_order(roots)
-    if order is None:
-        return False
     arrays = not create_graph
-    borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
+    add = _add_arrays if arrays else operator.add
     if len(roots) == 1 and roots[0][0]._num_outputs == 1:  # NOTE: `loss.backward()`
-        pending = {roots[0][0]: grads[0]._data if arrays else grads[0]}
+        node, g = roots[0][0], grads[0]
+        pending, heap, borrowed = {node: g}, [(-node._seq, node)], {id(g if arrays else g._data)}
     else:
-        pending = {}
+        pending, heap = {}, []
+        borrowed = {id(g if arrays else g._data) for g in grads}  # the caller's gradients: never stolen
         for (node, nr), g in zip(roots, grads):
-            _add(pending, node, nr, g)
-        for node, _ in roots:
-            buf = pending[node]
-            if arrays:
-                buf = [None if g is None else g._data for g in buf]
-            pending[node] = buf[0] if node._num_outputs == 1 else buf
-    make, add = _tensor_cls._make, _add_arrays if arrays else operator.add
+            _give(pending, heap, None, node, nr, g, add)
     prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
     try:
-        for node in order:
-            g = pending.pop(node, None)
-            if g is None:  # no gradient reached it
-                if not retain_graph:
+        while heap:
+            node = heappop(heap)[1]
+            g = pending.pop(node)
+            if arrays and node._formula is not None and node._plain and g is not _NO_GRAD:  # NOTE: most nodes
+                out = node._formula(_array_formulas[g.__class__], g)  # NOTE: bound, as apply: formula(node, F, g)
+                if not retain_graph and node._saved is not None:
                     node._saved, node._freed = None, True
-                continue
-            if node.__class__ is AccumulateGrad:
+            elif node.__class__ is AccumulateGrad and g is not _NO_GRAD:
                 t = node.variable
                 grad = t._grad
-                if (arrays and grad is not None and grad._data.shape == g.shape and not grad._requires_grad
-                        and grad._data.dtype == g.dtype):
+                if (arrays and grad is not None and t._hooks is None and t._post_acc_hooks is None
+                        and node._pre_hooks is None and node._post_hooks is None and not grad._requires_grad
+                        and grad._data.shape == g.shape and grad._data.dtype == g.dtype):  # NOTE: most leaves
                     grad._be.binary_("add", grad._data, g)  # NOTE: _accumulate's in-place add, on the array
                     grad._vc[0] += 1
                 else:
-                    _accumulate(t, make(g) if arrays else g, create_graph, borrowed)
+                    _accumulate_leaf(node, g, arrays, create_graph, borrowed)
                 continue
-            if not arrays:
-                out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
-            elif node._formula is not None and node._num_outputs == 1:
-                out = node._formula(_array_formulas(g), g)  # NOTE: bound, as apply: formula(node, F, g)
             else:
-                out = _tensors_to_arrays(node.apply(make(g)) if node._num_outputs == 1 else
-                                         node.apply(*[None if x is None else make(x) for x in g]))
-            if not retain_graph and node._saved is not None:
-                node._saved, node._freed = None, True
+                out = _run_other(node, g, arrays, retain_graph, create_graph, borrowed)
             edges = node.next_functions
-            if out.__class__ is not tuple:  # NOTE: a node of one input (most): its single edge, without zip
-                if len(edges) != 1:
-                    _wrong_count(node, (out,))
+            if out.__class__ is not tuple:  # NOTE: one input (most nodes): its single edge, without zip
                 nxt, nr = edges[0]
-                if out is not None and nxt is not None:
-                    if nxt._num_outputs == 1:
-                        prev = pending.get(nxt)
-                        pending[nxt] = out if prev is None else add(prev, out)
-                    else:
-                        _add(pending, nxt, nr, out, add)
-                continue
-            if len(out) != len(edges):
-                _wrong_count(node, out)
-            for (nxt, nr), g in zip(edges, out):
-                if g is None or nxt is None:
-                    continue
-                if nxt._num_outputs == 1:
+                if out is not None and nxt is not None and nxt._num_outputs == 1:  # NOTE: _give's common case
                     prev = pending.get(nxt)
-                    pending[nxt] = g if prev is None else add(prev, g)
-                else:
-                    _add(pending, nxt, nr, g, add)
+                    if prev is None:
+                        if nxt._seq >= node._seq:
+                            _out_of_order(node, nxt)
+                        pending[nxt] = out
+                        heappush(heap, (-nxt._seq, nxt))
+                    else:
+                        pending[nxt] = out if prev is _NO_GRAD else add(prev, out)
+                elif nxt is not None:
+                    _give(pending, heap, node, nxt, nr, out, add)
+                continue
+            for (nxt, nr), g in zip(edges, out):
+                if g is not None and nxt is not None and nxt._num_outputs == 1:  # NOTE: as above
+                    prev = pending.get(nxt)
+                    if prev is None:
+                        if nxt._seq >= node._seq:
+                            _out_of_order(node, nxt)
+                        pending[nxt] = g
+                        heappush(heap, (-nxt._seq, nxt))
+                    else:
+                        pending[nxt] = g if prev is _NO_GRAD else add(prev, g)
+                elif nxt is not None:
+                    _give(pending, heap, node, nxt, nr, g, add)
     finally:
         state.grad_enabled = prev_mode
-    return True
+
+
+_NO_GRAD = object()  # pending's mark for a node that only None gradients reached
+
+
+def _give(pending, heap, src, nxt, nr, g, add):
+    """Sum gradient `g` (None: no gradient) from node `src` into input `nr` of node `nxt`, queueing
+    `nxt` at its first gradient."""
+    buf = pending.get(nxt)
+    if buf is None:
+        if src is not None and nxt._seq >= src._seq:
+            _out_of_order(src, nxt)
+        heappush(heap, (-nxt._seq, nxt))
+        buf = pending[nxt] = _NO_GRAD
+    if g is None:
+        return
+    if nxt._num_outputs == 1:
+        pending[nxt] = g if buf is _NO_GRAD else add(buf, g)
+        return
+    if buf is _NO_GRAD:
+        buf = pending[nxt] = [None] * nxt._num_outputs
+    prev = buf[nr]
+    buf[nr] = g if prev is None else add(prev, g)
+
+
+def _accumulate_leaf(node, g, arrays, create_graph, borrowed):
+    """A leaf's AccumulateGrad node in `_run_all` (but for its inline case): `.grad += g`, with its hooks."""
+    t, g = node.variable, _tensor_cls._make(g) if arrays else g
+    if t._hooks is not None or t._post_acc_hooks is not None or node._pre_hooks is not None or (
+            node._post_hooks is not None):
+        _run_accumulate_grad(node, [g], None, None, True, create_graph, borrowed)
+    else:
+        _accumulate(t, g, create_graph, borrowed)
+
+
+def _run_other(node, g, arrays, retain_graph, create_graph, borrowed):
+    """A node of `_run_all` other than a formula on arrays or a leaf: its gradients, checked in number."""
+    make = _tensor_cls._make
+    if g is _NO_GRAD:  # only None reached it: it runs to free its saved tensors, and passes None on
+        if not retain_graph:
+            node._release()
+        return (None,) * len(node.next_functions)
+    if node._plain:  # no hooks: apply, on Tensors
+        if not arrays:
+            out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
+        else:
+            out = _tensors_to_arrays(node.apply(make(g)) if node._num_outputs == 1 else
+                                     node.apply(*[None if x is None else make(x) for x in g]))
+        if not retain_graph and node._saved is not None:
+            node._saved, node._freed = None, True
+    else:  # hooks or retained grads
+        gs = [g] if node._num_outputs == 1 else list(g)
+        out = _run_node(node, [None if x is None else make(x) for x in gs] if arrays else gs, None, None, True,
+                        create_graph, borrowed, retain_graph)
+        if arrays:
+            out = _tensors_to_arrays(out)
+    if out.__class__ is not tuple:
+        out = (out,)
+    if len(out) != len(node.next_functions):
+        _wrong_count(node, out)
+    return out
+
+
+def _out_of_order(src, nxt):
+    """The one-pass schedule's premise broken: only a hand-edited `_seq` can do this."""
+    raise RuntimeError(f"autograd engine: {src.name()} passes a gradient to {nxt.name()}, which is numbered "
+                       "after it; the graph's sequence numbers must follow its edges")
 
 
 def _tensors_to_arrays(out):
@@ -372,7 +385,7 @@ def _tensors_to_arrays(out):
 def _add_arrays(a, b):
     """a + b for two gradients (backend arrays) of one tensor."""
     if a.shape == b.shape and (a.dtype is b.dtype or a.dtype == b.dtype):
-        return _array_formulas(a).be.binary("add", a, b)
+        return _array_formulas[a.__class__].be.binary("add", a, b)
     make = _tensor_cls._make
     return (make(a) + make(b))._data
 

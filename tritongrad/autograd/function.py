@@ -18,7 +18,7 @@ import functools
 import warnings
 
 from .grad_mode import no_grad, state
-from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
+from .graph import _NO_EDGE, FREED, Node, SavedInput, SavedTensor, _sequence, edge
 
 _tensor_cls = None  # tritongrad.tensor.Tensor, set by tensor.py (it imports us)
 
@@ -36,7 +36,10 @@ class BackwardNode(Node):
         NOTE: a built-in op saves only inputs (its output is made after setup_context, and saved by
         `_save_output`), so they are packed at once; a custom Function's may be outputs (see below).
         """
-        self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
+        if state.saved_hooks:
+            self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
+        else:
+            self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr)) for t in tensors]
 
     @property
     def saved_tensors(self):
@@ -164,21 +167,32 @@ def _builtin_apply(cls):
     n, new_style, save_output = cls._n_inputs, cls._new_style, cls._save_output
     forward, setup_context, node_cls = cls.forward, cls.setup_context, cls._backward_cls
 
-    def record(args):
+    def apply(*args):
         Tensor = _tensor_cls  # NOTE: set by tensor.py after the ops are defined
-        node = node_cls()
-        if n == 1:  # NOTE: most ops; the input requires grad, or we would not be recording
-            node.next_functions = (edge(args[0]),)
-            node.needs_input_grad = (True,)
-        elif n == 2:  # NOTE: binary ops, unrolled (no comprehension)
-            a, b = args[0], args[1]
-            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-            node.next_functions = (edge(a) if ta else _NO_EDGE, edge(b) if tb else _NO_EDGE)
-            node.needs_input_grad = (ta and a._requires_grad, tb and b._requires_grad)
+        record = False
+        if state.grad_enabled:  # NOTE: an input that requires grad means a graph; common arities unrolled
+            if n == 1:
+                a = args[0]
+                record = a._requires_grad
+            elif n == 2:
+                a, b = args[0], args[1]
+                ra = (a.__class__ is Tensor or isinstance(a, Tensor)) and a._requires_grad
+                rb = (b.__class__ is Tensor or isinstance(b, Tensor)) and b._requires_grad
+                record = ra or rb
+            else:
+                needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args[:n]])
+                record = any(needs)
+        if not record:
+            out = forward(*args) if new_style else forward(_NULL, *args)
+            return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
+        if n == 1:
+            edges, needs = (edge(a),), (True,)
+        elif n == 2:
+            edges, needs = (edge(a) if ra else _NO_EDGE, edge(b) if rb else _NO_EDGE), (ra, rb)
         else:
-            inputs = args[:n]
-            node.next_functions = tuple([edge(a) if isinstance(a, Tensor) else _NO_EDGE for a in inputs])
-            node.needs_input_grad = tuple([isinstance(a, Tensor) and a._requires_grad for a in inputs])
+            edges = tuple([edge(a) if r else _NO_EDGE for a, r in zip(args, needs)])
+        node = node_cls()
+        node.next_functions, node.needs_input_grad = edges, needs
         node._seq = next(_sequence)  # NOTE: after the edges, whose views' refreshed history is older (see engine)
         if new_style:
             raw = forward(*args)
@@ -199,16 +213,6 @@ def _builtin_apply(cls):
 
             record_traceback(node)
         return outs
-
-    def apply(*args):
-        Tensor = _tensor_cls
-        if state.grad_enabled:
-            for a in args[:n]:
-                if a.__class__ is Tensor or isinstance(a, Tensor):
-                    if a._requires_grad:
-                        return record(args)
-        out = forward(*args) if new_style else forward(_NULL, *args)
-        return Tensor._make(out) if out.__class__ is not tuple else tuple(Tensor._make(o) for o in out)
 
     apply.__qualname__ = f"{cls.__qualname__}.apply"
     return apply

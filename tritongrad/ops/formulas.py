@@ -129,15 +129,21 @@ class Arrays:
 
 
 
-_CPU, _CUDA = Arrays(CPUBackend), None
+class _ByArrayClass(dict):
+    """F for a backend array's class (an ndarray, a NumPy scalar from a 0-d ufunc, a DeviceArray):
+    `ARRAYS[g.__class__]`, a dict lookup where the engine runs a formula."""
+
+    def __missing__(self, cls):
+        if cls is DeviceArray:
+            CUDABackend._load()  # NOTE: binds the kernels, which Arrays takes from the class
+            f = Arrays(CUDABackend)
+        elif cls.__module__ == "numpy":
+            f = _CPU
+        else:
+            raise TypeError(f"not a backend array: {cls.__name__}")
+        self[cls] = f
+        return f
 
 
-def arrays_for(a):
-    """F for backend array `a` (an ndarray, a NumPy scalar from a 0-d ufunc, or a DeviceArray)."""
-    global _CUDA
-    if a.__class__ is not DeviceArray:
-        return _CPU
-    if _CUDA is None:
-        CUDABackend._load()  # NOTE: binds the kernels, which Arrays takes from the class
-        _CUDA = Arrays(CUDABackend)
-    return _CUDA
+_CPU = Arrays(CPUBackend)
+ARRAYS = _ByArrayClass()
