@@ -11,8 +11,18 @@ def _arr(b):
     return b._data if isinstance(b, util.Tensor) else b
 
 
-def _shape(b):
-    return b._data.shape if isinstance(b, util.Tensor) else ()
+def _shapes(a, b):
+    """What backward needs to undo broadcasting in `a op b`: both shapes, or None when they are one."""
+    sa, sb = a._data.shape, b._data.shape if isinstance(b, util.Tensor) else ()
+    return None if sa == sb else (sa, sb)
+
+
+def _unbroadcast(F, ctx, ga, gb):
+    """The gradients of a binary op's inputs (or None) summed back to their shapes (see `_shapes`)."""
+    if ctx.shapes is None:
+        return ga, gb
+    sa, sb = ctx.shapes
+    return None if ga is None else F.sum_to(ga, sa), None if gb is None else F.sum_to(gb, sb)
 
 
 class Add(Op):
@@ -27,14 +37,12 @@ class Add(Op):
     def setup_context(ctx, inputs, out):
         a, b, *alpha = inputs
         ctx.alpha = alpha[0] if alpha else 1
-        ctx.shapes = (a._data.shape, _shape(b))
+        ctx.shapes = _shapes(a, b)
 
     @staticmethod
     def formula(ctx, F, g):
         na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
-        return (F.sum_to(g, sa) if na else None,
-                F.sum_to(F.mul(g, ctx.alpha) if ctx.alpha != 1 else g, sb) if nb else None)
+        return _unbroadcast(F, ctx, g if na else None, (F.mul(g, ctx.alpha) if ctx.alpha != 1 else g) if nb else None)
 
 
 class Sub(Op):
@@ -50,9 +58,8 @@ class Sub(Op):
     @staticmethod
     def formula(ctx, F, g):
         na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
-        return (F.sum_to(g, sa) if na else None,
-                F.sum_to(F.mul(F.neg(g), ctx.alpha) if ctx.alpha != 1 else F.neg(g), sb) if nb else None)
+        return _unbroadcast(F, ctx, g if na else None,
+                            (F.mul(F.neg(g), ctx.alpha) if ctx.alpha != 1 else F.neg(g)) if nb else None)
 
 
 class Rsub(Op):
@@ -88,15 +95,14 @@ class Mul(Op):
         na, nb = ctx.needs_input_grad
         ctx.save_for_backward(a if nb else None, b if na and isinstance(b, util.Tensor) else None)
         ctx.scalar = None if isinstance(b, util.Tensor) else b  # NOTE: tensors go through saved_tensors
-        ctx.shapes = (a._data.shape, _shape(b))
+        ctx.shapes = _shapes(a, b)
 
     @staticmethod
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
-        return (F.sum_to(F.mul(g, ctx.scalar if b is None else b), sa) if na else None,
-                F.sum_to(F.mul(g, a), sb) if nb else None)
+        return _unbroadcast(F, ctx, F.mul(g, ctx.scalar if b is None else b) if na else None,
+                            F.mul(g, a) if nb else None)
 
 
 class Div(Op):
@@ -112,17 +118,16 @@ class Div(Op):
         a, b = inputs
         ctx.save_for_backward(a if ctx.needs_input_grad[1] else None, b if isinstance(b, util.Tensor) else None)
         ctx.scalar = None if isinstance(b, util.Tensor) else b  # NOTE: tensors go through saved_tensors
-        ctx.shapes = (a._data.shape, _shape(b))
+        ctx.shapes = _shapes(a, b)
 
     @staticmethod
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
-        sa, sb = ctx.shapes
         if b is None:
             return F.div(g, ctx.scalar), None
-        return (F.sum_to(F.div(g, b), sa) if na else None,
-                F.sum_to(F.div(F.mul(F.neg(g), a), F.mul(b, b)), sb) if nb else None)
+        return _unbroadcast(F, ctx, F.div(g, b) if na else None,
+                            F.div(F.mul(F.neg(g), a), F.mul(b, b)) if nb else None)
 
 
 class Pow(Op):
