@@ -247,15 +247,13 @@ class CPUBackend:
     def reduce(op, a, dims, keepdim):
         """sum / mean / amax / amin / all / any / prod over `dims` (a tuple; () means all)."""
         axis = dims if dims else None
-        if a.dtype == np.float16 and op in ("sum", "mean"):  # NOTE: accumulate half in float32, as PyTorch
-            out = _REDUCE[op](a, axis=axis, dtype=np.float32, keepdims=keepdim)
-        else:
-            out = _REDUCE[op](a, axis=axis, keepdims=keepdim)
+        half = (op == "sum" or op == "mean") and a.dtype == np.float16  # NOTE: accumulated in float32, as PyTorch
+        out = _REDUCE[op](a, axis, np.float32 if half else None, None, keepdim)  # NOTE: positional: faster
         if op == "mean":
             n = a.size if axis is None else math.prod(a.shape[d] for d in dims)
             out = np.true_divide(out, n, dtype=out.dtype)
-        if op in ("sum", "mean") and a.dtype.kind == "f" and out.dtype != a.dtype:
-            out = out.astype(a.dtype)
+        if half:
+            out = out.astype(np.float16)
         return np.asarray(out)
 
     @staticmethod
