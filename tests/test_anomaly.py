@@ -121,6 +121,24 @@ def test_switches_and_state():
     assert inside() and not tg.autograd.is_anomaly_enabled()
 
 
+def test_anomaly_mode_holds_in_every_thread(torch):
+    """Unlike grad mode, anomaly mode is one switch for the whole process, in PyTorch and here."""
+    import threading
+
+    def seen_from_another_thread(lib):
+        lib.autograd.set_detect_anomaly(True)
+        try:
+            seen = []
+            thread = threading.Thread(target=lambda: seen.append(lib.is_anomaly_enabled()))
+            thread.start()
+            thread.join()
+            return seen
+        finally:
+            lib.autograd.set_detect_anomaly(False)
+
+    assert seen_from_another_thread(tg) == seen_from_another_thread(torch) == [True]
+
+
 def test_anomaly_mode_gives_the_same_gradients(rng):
     a = rng.standard_normal((33, 65))
     grads = []

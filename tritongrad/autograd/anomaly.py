@@ -8,19 +8,19 @@ import os
 import traceback
 import warnings
 
-from .grad_mode import _Mode, state
+from .grad_mode import _Mode, shared
 
 _PKG = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the tritongrad package directory
 
 
 def is_anomaly_enabled():
-    """Whether anomaly detection is on (in this thread)."""
-    return state.anomaly
+    """Whether anomaly detection is on (in every thread, as in PyTorch)."""
+    return shared.anomaly
 
 
 def is_anomaly_check_nan_enabled():
     """Whether anomaly detection also checks backward results for NaN."""
-    return state.anomaly_check_nan
+    return shared.anomaly_check_nan
 
 
 class detect_anomaly(_Mode):
@@ -41,11 +41,11 @@ class detect_anomaly(_Mode):
     def __enter__(self):
         warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime and should only "
                       "be enabled for debugging.", stacklevel=2)
-        self.prev = (state.anomaly, state.anomaly_check_nan)
-        state.anomaly, state.anomaly_check_nan = True, self.check_nan
+        self.prev = (shared.anomaly, shared.anomaly_check_nan)
+        shared.anomaly, shared.anomaly_check_nan = True, self.check_nan
 
     def __exit__(self, *exc):
-        state.anomaly, state.anomaly_check_nan = self.prev
+        shared.anomaly, shared.anomaly_check_nan = self.prev
         return False
 
 
@@ -60,8 +60,8 @@ class set_detect_anomaly(detect_anomaly):
 
     def __init__(self, mode, check_nan=True):
         self.mode, self.check_nan = bool(mode), check_nan
-        self.prev = (state.anomaly, state.anomaly_check_nan)
-        state.anomaly, state.anomaly_check_nan = bool(mode), check_nan
+        self.prev = (shared.anomaly, shared.anomaly_check_nan)
+        shared.anomaly, shared.anomaly_check_nan = bool(mode), check_nan
 
     def _args(self):
         return (self.mode, self.check_nan)
@@ -70,7 +70,7 @@ class set_detect_anomaly(detect_anomaly):
         return None
 
     def __call__(self, fn):
-        state.anomaly, state.anomaly_check_nan = self.prev  # used as a decorator: undo the immediate effect
+        shared.anomaly, shared.anomaly_check_nan = self.prev  # used as a decorator: undo the immediate effect
         return super().__call__(fn)
 
 
@@ -86,7 +86,7 @@ def run_checked(node, grads):
     """Run a node; on error show its forward traceback; with check_nan, raise on NaN gradients."""
     try:
         out = node.apply(*grads)
-        if state.anomaly_check_nan:
+        if shared.anomaly_check_nan:
             for i, g in enumerate(out if isinstance(out, tuple) else (out,)):
                 if g is not None and g.dtype.is_floating_point and bool((g != g).any()):
                     raise RuntimeError(f"Function '{node.name()}' returned nan values in its {i}th output.")

@@ -8,7 +8,7 @@ it runs unless `retain_graph`, so memory drops as backward proceeds.
 import operator
 from heapq import heapify, heappop, heappush
 
-from .grad_mode import set_grad_enabled, state
+from .grad_mode import set_grad_enabled, shared, state
 from .graph import AccumulateGrad, edge
 from .hooks import check_hook_result, check_hook_results
 
@@ -67,7 +67,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs: only accumulate into these tensors' `.grad`.
     """
     if (grad_tensors is None and inputs is None and not create_graph and tensors.__class__ is _tensor_cls
-            and tensors._grad_fn is not None and not state.anomaly):
+            and tensors._grad_fn is not None and not shared.anomaly):
         # NOTE: `loss.backward()`, the common call, straight to the engine
         shape = tensors._data.shape
         if shape.count(1) != len(shape) or not tensors._dtype.is_floating_point:
@@ -173,7 +173,7 @@ def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
         if not t._requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
-    if inputs is None and not state.anomaly:
+    if inputs is None and not shared.anomaly:
         _run_all(roots, grads if create_graph else [g._data for g in grads], retain_graph, create_graph)
         return []
     captures = {}  # (node, output_nr) -> index into inputs
@@ -445,7 +445,7 @@ def _run_node(node, grads, captures, captured, accumulate, create_graph, borrowe
         return ()
     if node._pre_hooks:
         grads = list(_run_pre_hooks(node, grads))
-    if state.anomaly:
+    if shared.anomaly:
         from .anomaly import run_checked
 
         out = run_checked(node, grads)

@@ -17,7 +17,7 @@ as PyTorch's engine checks it (count, type, shape, device; dtype cast, broadcast
 import functools
 import warnings
 
-from .grad_mode import no_grad, state
+from .grad_mode import no_grad, shared, state
 from .graph import _NO_EDGE, FREED, Node, SavedInput, SavedTensor, _sequence, edge
 
 _tensor_cls = None  # tritongrad.tensor.Tensor, set by tensor.py (it imports us)
@@ -208,7 +208,7 @@ def _builtin_apply(cls):
         out._grad_fn, out._requires_grad = node, True
         if save_output:
             node._saved = (node._saved or []) + [SavedTensor(out, node)]
-        if state.anomaly:
+        if shared.anomaly:
             from .anomaly import record_traceback
 
             record_traceback(node)
@@ -263,7 +263,7 @@ def _apply_custom(cls, args, record):
     if node._to_save is not None:
         node._saved = [None if t is None else SavedTensor(t, node) for t in node._to_save]
         node._to_save = None
-    if state.anomaly:
+    if shared.anomaly:
         from .anomaly import record_traceback
 
         record_traceback(node)

@@ -1,16 +1,21 @@
-"""Grad mode: whether ops record a graph. Thread-local, as in PyTorch."""
+"""Grad mode: whether ops record a graph. Thread-local, as in PyTorch (anomaly mode is not: `shared`)."""
 import functools
 import threading
 
 
 class _State(threading.local):
     grad_enabled = True
-    anomaly = False
-    anomaly_check_nan = True
     saved_hooks = None  # a per-thread stack of (pack, unpack), see hooks.py
 
 
-state = _State()
+class _Shared:
+    """Process-wide switches: PyTorch's anomaly mode holds for every thread, unlike grad mode."""
+
+    def __init__(self):
+        self.anomaly, self.anomaly_check_nan = False, True
+
+
+state, shared = _State(), _Shared()
 
 
 def is_grad_enabled():

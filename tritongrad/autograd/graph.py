@@ -3,7 +3,7 @@ import itertools
 import weakref
 from operator import itemgetter
 
-from .grad_mode import state
+from .grad_mode import shared, state
 
 _sequence = itertools.count()
 
@@ -244,4 +244,4 @@ def _modified(node, t, version, output_nr, is_output):
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {_type_str(t)}{which} is at version {t._vc[0]}; expected version {version} "
-        f"instead. {_HINT_ANOMALY if state.anomaly else _HINT}")
+        f"instead. {_HINT_ANOMALY if shared.anomaly else _HINT}")
