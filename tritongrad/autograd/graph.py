@@ -217,7 +217,7 @@ class SavedInput(tuple):
     """A built-in op's input saved with no saved-tensor hooks active: (tensor, version, output_nr).
 
     SavedTensor's duties reduce here to the version check, and a tuple made by tuple's own C
-    constructor costs a fifth of a SavedTensor: this is what nearly every recorded op saves.
+    constructor costs less than half a SavedTensor: this is what nearly every recorded op saves.
     """
 
     __slots__ = ()
