@@ -270,7 +270,8 @@ def _run_all(roots, grads, retain_graph, create_graph):
                 grad = t._grad
                 if (arrays and grad is not None and t._hooks is None and t._post_acc_hooks is None
                         and node._pre_hooks is None and node._post_hooks is None and not grad._requires_grad
-                        and grad._data.shape == g.shape and grad._data.dtype == g.dtype):  # NOTE: most leaves
+                        and grad._dtype is t._dtype and grad._data.shape == g.shape):  # NOTE: most leaves
+                    # NOTE: g has t's dtype (the engine keeps each gradient in its input's dtype)
                     grad._be.binary_("add", grad._data, g)  # NOTE: _accumulate's in-place add, on the array
                     grad._vc[0] += 1
                 else:
