@@ -260,8 +260,7 @@ def _run_all(roots, grads, retain_graph, create_graph):
         while heap:
             node = heappop(heap)[1]
             g = pending.pop(node)
-            if (arrays and node._formula is not None and node._plain and g is not _NO_GRAD
-                    and node._num_outputs == 1):  # NOTE: most nodes
+            if arrays and node._formula is not None and node._plain and g is not _NO_GRAD:  # NOTE: most nodes
                 out = node._formula(_array_formulas[g.__class__], g)  # NOTE: bound, as apply: formula(node, F, g)
                 if not retain_graph and node._saved is not None:
                     node._saved, node._freed = None, True

@@ -201,7 +201,7 @@ def _builtin_apply(cls):
             raw = forward(node, *args)
         if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
             outs = tuple(Tensor._make(r) for r in raw)
-            node._num_outputs = len(outs)
+            node._num_outputs, node._formula = len(outs), None  # NOTE: a formula takes one gradient
             out = outs[0]
         else:
             outs = out = Tensor._make(raw)

@@ -60,7 +60,7 @@ class Node:
     _pre_hooks = _post_hooks = _tensor_hooks = _retained = _metadata = None
     _saved = None
     _freed = False
-    _formula = None  # a built-in op's derivative formula (ops/formulas.py), which the plain engine runs on arrays
+    _formula = None  # a built-in op's derivative formula (ops/formulas.py), which backward() runs on arrays
 
     def name(self):
         return type(self).__name__

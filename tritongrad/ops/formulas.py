@@ -4,10 +4,12 @@ An op may write its backward as `formula(ctx, F, grad)`: it computes with the fe
 below instead of Tensor operators. F has two implementations with the same names:
 
 - `TENSORS`: differentiable Tensor ops. The op's `backward(ctx, grad)` is its formula run with
-  F = TENSORS, so that create_graph, hooks and the general engine see an ordinary Tensor backward.
-- `Arrays(backend)`: the backend's primitives on its arrays. The plain engine runs formulas so when
-  it records nothing (no create_graph): a gradient then skips the Tensor layer's checks, dispatch
-  and wrapping, about 2 us per op on tiny tensors and most of a small training step's backward.
+  F = TENSORS, so that create_graph, hooks, grad() and backward(inputs=) see an ordinary Tensor
+  backward.
+- `Arrays(backend)`: the backend's primitives on its arrays. backward() runs formulas so when it
+  records nothing (no create_graph) and the node has no hooks: a gradient then skips the Tensor
+  layer's checks, dispatch and wrapping, about 2 us per op on tiny tensors and most of a small
+  training step's backward. A formula takes the one gradient of an op of one output.
 
 Gradients reaching a formula have the dtype of the op's output (the engine sees to it), and
 operands share one dtype, as backend primitives require. Saved tensors are version-checked on both

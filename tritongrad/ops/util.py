@@ -13,7 +13,7 @@ class Op(Function):
     what backward needs (called only when a graph is recorded), backward uses Tensor ops.
 
     An op may define `formula(ctx, F, grad)` instead of backward (ops/formulas.py): its backward is
-    then the formula on Tensors, and the plain engine runs it on backend arrays.
+    then the formula on Tensors, and backward() runs it on backend arrays.
     """
 
     _builtin = True
