@@ -22,6 +22,7 @@ CASES = {
     "sum_all": ([(2, 3, 4)], lambda a: a.sum() * a),
     "sum_dims": ([(2, 3, 4)], lambda a: a.sum(1) * 2 + a.sum((0, 2), keepdim=True).sum()),
     "mean": ([(2, 3, 4)], lambda a: a.mean() * a + a.mean(-1, keepdim=True)),
+    "sum_large": ([(65, 64)], lambda a: a.sum() * a + a.mean(0, keepdim=True)),  # broadcast() views past 4096
     "index": ([(3, 4)], lambda a: a[1] * a[2] + a[:, 1:3].sum() + a[..., None, 0].sum()),
     "select_scalar": ([(2,)], lambda x: (1 - x[0]) ** 2 + 5 * (x[1] - x[0] ** 2) ** 2),
     "clamp": ([(4, 3)], lambda a: a.clamp(min=-0.5) + a.clamp(-0.3, 0.4) + a.clamp(max=0.2)),
@@ -86,3 +87,30 @@ def test_a_root_gradient_of_another_dtype_is_cast_to_the_outputs(general):
     np.testing.assert_array_equal(x.grad.numpy(), [3.0, 1.5])
     (g,) = tg.autograd.grad(x * 2, x, tg.tensor([0.25, 1.0], dtype=tg.float16))
     assert g.dtype == tg.float32 and g.tolist() == [0.5, 2.0]
+
+
+@pytest.mark.parametrize("shape, out_shape", [((), (4, 1, 5)), ((5,), (4, 1, 5)), ((3, 1), (2, 3, 5)),
+                                              ((), (70, 64)), ((64,), (70, 64)), ((70, 1), (70, 64))])
+def test_broadcast_reads_as_expand(device, shape, out_shape):
+    """backend.broadcast (sum's and mean's gradient on arrays) has expand's values; on the CPU a small
+    result is a new contiguous array (NumPy's fast loops), a large one a read-only view, as expand's."""
+    be = tg.backends.get(device)
+    a = tg.randn(*shape, dtype=tg.float64, device=device)._data
+    got, want = be.broadcast(a, out_shape), be.expand(a, out_shape)
+    np.testing.assert_array_equal(be.to_numpy(got), be.to_numpy(want))
+    if device == "cpu":
+        small = np.prod(out_shape) <= 4096
+        assert got.flags.c_contiguous == small and got.flags.writeable == small
+        assert np.shares_memory(got, a) != small
+
+
+@pytest.mark.parametrize("idx", [(1,), (slice(1, 3), 0), (Ellipsis, None, 2), (None, 0, slice(None, None, 2))],
+                         ids=["int", "slice_int", "ellipsis_none", "none_step"])
+def test_index_backward_writes_the_gradient_at_the_index(device, idx):
+    be = tg.backends.get(device)
+    shape = (3, 4)
+    want = np.zeros(shape, np.float32)
+    g = np.random.default_rng(0).standard_normal(want[idx].shape).astype(np.float32)
+    want[idx] = g
+    got = be.index_backward(be.from_numpy(g), shape, idx, tg.float32)
+    np.testing.assert_array_equal(be.to_numpy(got), want)

@@ -6,12 +6,13 @@ Ops (tritongrad/ops) call these primitives and never touch arrays otherwise. The
   creation   empty(shape, dtype) full(shape, value, dtype) arange(start, end, step, dtype)
              from_numpy(host_array) to_numpy(a) rand(shape, dtype, gen) randn(shape, dtype, gen)
   views      view(a, shape) -> view or None, permute(a, dims), expand(a, shape), index(a, idx),
-             is_contiguous(a), contiguous(a), astype(a, dtype)
+             is_contiguous(a), contiguous(a), astype(a, dtype); broadcast(a, shape) -> expand's
+             view or a new array, to be read only (a reduction's gradient)
   compute    unary(op, a), binary(op, a, b, alpha=1), rbinary(op, scalar, a), where(c, a, b),
              clamp(a, lo, hi), reduce(op, a, dims, keepdim), arg_reduce(op, a, dim, keepdim),
              matmul(a, b)
   backward   threshold_backward(g, x, t), clamp_backward(g, x, lo, hi), pow_backward(g, x, n),
-             sigmoid_backward(g, y), tanh_backward(g, y)
+             sigmoid_backward(g, y), tanh_backward(g, y), index_backward(g, shape, idx, dtype)
   in place   binary_(op, out, b, alpha=1), fill_(a, value), copy_(dst, src)
   softmax    softmax(a, dim), log_softmax(a, dim), softmax_backward(g, y, dim),
              log_softmax_backward(g, y, dim)   (row-wise, fused: kernels/loss.py on CUDA)

@@ -89,6 +89,8 @@ class CUDABackend:
     def expand(a, shape):
         return a.expand(tuple(shape))
 
+    broadcast = expand  # NOTE: the kernels read a stride-0 operand at full speed: no copy (cf. cpu.py)
+
     @staticmethod
     def index(a, idx):
         """Basic indexing (ints, slices with step > 0, None, Ellipsis): always a view."""
@@ -136,6 +138,13 @@ class CUDABackend:
     log_softmax_backward = _lazy("log_softmax_backward")
     sgd_step = _lazy("sgd_step")
     adam_step = _lazy("adam_step")
+
+    @staticmethod
+    def index_backward(grad, shape, idx, dtype):
+        """Zeros of `shape` and `dtype` with `grad` written at basic index `idx` (indexing's backward)."""
+        out = CUDABackend.full(shape, 0, dtype)
+        CUDABackend.copy_(out.index(idx), grad)
+        return out
 
     @classmethod
     def _load(cls):

@@ -25,7 +25,7 @@ from .elementwise import ClampGrad, PowGrad, SigmoidGrad, TanhGrad, ThresholdGra
 from .linalg import Mm
 from .loss import LogSoftmaxGrad, SoftmaxGrad
 from .util import sum_dims
-from .view import IndexGrad, index_backward
+from .view import IndexGrad
 
 
 class _Tensors:
@@ -103,12 +103,13 @@ class Arrays:
         self.be = be
         self.mul, self.div = partial(be.binary, "mul"), partial(be.binary, "div")
         self.neg = partial(be.unary, "neg")
-        self.unary, self.view, self.permute, self.expand, self.mm = be.unary, be.view, be.permute, be.expand, be.matmul
+        self.unary, self.view, self.permute, self.mm = be.unary, be.view, be.permute, be.matmul
+        self.expand = be.broadcast  # NOTE: a gradient is only read: the backend may copy rather than view
         self.pow_backward, self.threshold_backward, self.clamp_backward = (
             be.pow_backward, be.threshold_backward, be.clamp_backward)
         self.sigmoid_backward, self.tanh_backward = be.sigmoid_backward, be.tanh_backward
         self.softmax_backward, self.log_softmax_backward = be.softmax_backward, be.log_softmax_backward
-        self.index_backward = partial(index_backward, be)
+        self.index_backward = be.index_backward
 
     saved = staticmethod(BackwardNode._saved_arrays)  # NOTE: F.saved(ctx) is ctx._saved_arrays(), one frame
 

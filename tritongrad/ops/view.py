@@ -136,13 +136,6 @@ class IndexUnsqueeze(Index):
     node_name = "UnsqueezeBackward0"
 
 
-def index_backward(be, g, shape, idx, dtype):
-    """Zeros of `shape` and `dtype` with array `g` written at basic index `idx`: indexing's backward."""
-    out = be.full(shape, 0, dtype)
-    be.copy_(be.index(out, idx), g)
-    return out
-
-
 class IndexGrad(Op):
     """Zeros of `shape` with `g` written at `idx`: the backward of indexing."""
 
@@ -155,7 +148,7 @@ class IndexGrad(Op):
 
     @staticmethod
     def forward(g, shape, idx):
-        return index_backward(g._be, g._data, shape, idx, g._dtype)
+        return g._be.index_backward(g._data, shape, idx, g._dtype)
 
     @staticmethod
     def backward(ctx, gg):
