@@ -119,6 +119,28 @@ def test_post_accumulate_grad_hook_sees_the_summed_grad():
     assert seen == [[5.0, 5.0]]  # once, after both paths have been summed
 
 
+def test_post_accumulate_grad_hook_must_return_none():
+    x = tg.tensor([1.0, 2.0], requires_grad=True)
+    x.register_post_accumulate_grad_hook(lambda p: p.grad)
+    with pytest.raises(RuntimeError, match=r"^Tensor post accumulate grad hooks should return None\.$"):
+        (x * 2).sum().backward()
+
+
+@pytest.mark.parametrize("lib_name", ["tritongrad", "torch"])
+def test_post_accumulate_grad_hook_writing_grad_leaves_other_gradients_alone(lib_name):
+    """c's gradient also flows on to a (AddBackward gives one gradient to both): a hook that scales
+    c.grad in place must not scale a's (PyTorch copies a gradient that something else still holds)."""
+    lib = tg if lib_name == "tritongrad" else pytest.importorskip("torch")
+    a, c = lib.tensor([1.0, 2.0], requires_grad=True), lib.tensor([0.5, -1.0], requires_grad=True)
+
+    def scale(p):
+        p.grad.mul_(100)
+
+    c.register_post_accumulate_grad_hook(scale)
+    (((a * 2) + c) * 3).sum().backward()
+    assert a.grad.tolist() == [6.0, 6.0] and c.grad.tolist() == [300.0, 300.0]
+
+
 def test_post_accumulate_grad_hook_not_run_by_grad():
     x = tg.tensor([1.0, 2.0], requires_grad=True)
     seen = []

@@ -494,6 +494,10 @@ def _run_accumulate_grad(node, grads, captures, captured, accumulate, create_gra
     if accumulate:
         if node._pre_hooks:
             (g,) = _run_pre_hooks(node, (g,))
+        if t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks:
+            # NOTE: a hook saw (or will see) g, and may keep it or write to it: .grad gets its own copy.
+            # PyTorch takes a gradient only when nothing else holds it; the array path checks less.
+            borrowed.add(id(g._data))
         _accumulate(t, g, create_graph, borrowed)
         if node._post_hooks:
             for hook in tuple(node._post_hooks.values()):
@@ -521,4 +525,5 @@ def _accumulate(t, g, create_graph, borrowed):
     if t._post_acc_hooks:
         with set_grad_enabled(create_graph):  # NOTE: no_grad, unless create_graph (PyTorch)
             for hook in tuple(t._post_acc_hooks.values()):
-                hook(t)
+                if hook(t) is not None:
+                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
