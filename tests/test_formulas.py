@@ -114,3 +114,18 @@ def test_index_backward_writes_the_gradient_at_the_index(device, idx):
     want[idx] = g
     got = be.index_backward(be.from_numpy(g), shape, idx, tg.float32)
     np.testing.assert_array_equal(be.to_numpy(got), want)
+
+
+def test_zero_d_arithmetic_gives_the_same_bits_without_numpy_array_out(monkeypatch):
+    """Before NumPy 2.3 (no ufunc out=...), 0-d results come back as NumPy scalars: Tensor._make converts
+    them, formulas take them as they are; the gradients are the same."""
+    from tritongrad.backends import cpu
+
+    shapes, program = CASES["select_scalar"]
+    want = _grads("cpu", tg.float32, shapes, program, general=False, seed=0)
+    monkeypatch.setattr(cpu, "_ARRAY", None)
+    x = tg.tensor([0.5], requires_grad=True)[0]
+    assert type((1 - x)._data) is np.ndarray and type(np.multiply(x._data, x._data, out=cpu._ARRAY)) is not np.ndarray
+    got = _grads("cpu", tg.float32, shapes, program, general=False, seed=0)
+    for g, w in zip(got, want):
+        np.testing.assert_array_equal(g, w)

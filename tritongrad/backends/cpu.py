@@ -170,12 +170,13 @@ class CPUBackend:
         """a op (alpha * b), broadcast; `b` may be a Python scalar (taken in a's dtype). Comparisons give bool."""
         if alpha != 1:
             b = b * alpha
-        if type(b) is np.ndarray:
-            return _BINARY[op](a, b)
+        if type(b) is np.ndarray:  # NOTE: out=_ARRAY only for a 0-d `a` (see _ARRAY): the keyword costs 40 ns
+            return _BINARY[op](a, b) if a.ndim else _BINARY[op](a, b, out=_ARRAY)
         if a.dtype.kind == "f" and b.__class__ in _FLOAT_SCALARS:
             if op == "pow" and b == 2:
-                return np.square(a)  # NOTE: x ** 2 is x * x in any case; the generic pow is twice as slow
-            return _BINARY[op](a, _scalar(b, a.dtype))
+                return np.square(a, out=_ARRAY)  # NOTE: x ** 2 is x * x in any case; the generic pow is twice as slow
+            b = _scalar(b, a.dtype)
+            return _BINARY[op](a, b) if a.ndim else _BINARY[op](a, b, out=_ARRAY)
         out = _BINARY[op](a, b)
         if out.dtype != a.dtype and op not in _CMP:
             out = out.astype(a.dtype)  # NOTE: NumPy may widen float16 ** int; PyTorch keeps a's dtype
@@ -193,7 +194,7 @@ class CPUBackend:
     def rbinary(op, s, a):
         """scalar op a, for `2 - x`, `2 / x`, `2 ** x` (the scalar taken in a's dtype)."""
         if a.dtype.kind == "f" and s.__class__ in _FLOAT_SCALARS:
-            return _BINARY[op](_scalar(s, a.dtype), a)
+            return _BINARY[op](_scalar(s, a.dtype), a, out=_ARRAY)
         out = _BINARY[op](s, a)
         return out.astype(a.dtype) if out.dtype != a.dtype else out
 
@@ -230,7 +231,7 @@ class CPUBackend:
         if n == 0:
             return np.zeros_like(grad)
         if n == 2:
-            return np.multiply(grad, np.add(x, x))  # NOTE: 2 * x**1, exactly
+            return np.multiply(grad, np.add(x, x), out=_ARRAY)  # NOTE: 2 * x**1, exactly
         return (grad * (n * np.power(x, n - 1))).astype(grad.dtype, copy=False)
 
     @staticmethod
@@ -349,6 +350,11 @@ class CPUBackend:
 _BROADCAST_COPY_MAX = 4096  # elements: see broadcast()
 _CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
 
+
+# NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
+# costs each later ufunc that reads it 0.2-0.4 us (converted back), and a Tensor must hold an array
+# (Tensor._make converts one): 0-d arithmetic (a Rosenbrock step) keeps arrays. Older NumPy: None, the default.
+_ARRAY = ... if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else None
 
 _SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array
 _FLOAT_SCALARS = (int, float)  # NOTE: exact classes: bool and NumPy scalars keep NumPy's own promotion
