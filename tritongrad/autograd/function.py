@@ -38,6 +38,13 @@ class BackwardNode(Node):
         """
         if state.saved_hooks:
             self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
+        elif len(tensors) == 1:  # NOTE: unrolled for one (pow, exp) and two (mul): a comprehension is a call
+            t = tensors[0]
+            self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr))]
+        elif len(tensors) == 2:
+            a, b = tensors
+            self._saved = [None if a is None else SavedInput((a, a._vc[0], a._output_nr)),
+                           None if b is None else SavedInput((b, b._vc[0], b._output_nr))]
         else:
             self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr)) for t in tensors]
 
@@ -53,7 +60,14 @@ class BackwardNode(Node):
         """saved_tensors' backend arrays (ops/formulas.py), checked as saved_tensors checks them."""
         if self._freed or self._saved is None:
             return [None if t is None else t._data for t in self.saved_tensors]
-        return [None if s is None else s.data(self) for s in self._saved]
+        saved = self._saved
+        if len(saved) == 1:  # NOTE: unrolled, as in save_for_backward
+            s = saved[0]
+            return [None if s is None else s.data(self)]
+        if len(saved) == 2:
+            a, b = saved
+            return [None if a is None else a.data(self), None if b is None else b.data(self)]
+        return [None if s is None else s.data(self) for s in saved]
 
     def mark_dirty(self, *tensors):
         """Declare inputs that forward modified in place (and returns): their history is rebased onto this node."""
