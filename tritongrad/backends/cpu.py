@@ -119,8 +119,9 @@ class CPUBackend:
         or for a small result a new contiguous array.
 
         NOTE: NumPy's ufuncs run their fast loops on contiguous operands only: on a stride-0 one a
-        call on a few elements costs about 0.6 us more, and the view itself about 0.5 us more than a
-        filled array. Past some 10^4 elements the view wins (no memory written).
+        call on a few elements costs about 0.6 us more, and the read-only view itself about 0.5 us more
+        than a filled array. Somewhere between 4k and 10k elements the view starts to win (it writes no
+        memory), whence the bound.
         """
         n = math.prod(shape)
         if n > _BROADCAST_COPY_MAX:
@@ -170,7 +171,7 @@ class CPUBackend:
         """a op (alpha * b), broadcast; `b` may be a Python scalar (taken in a's dtype). Comparisons give bool."""
         if alpha != 1:
             b = b * alpha
-        if type(b) is np.ndarray:  # NOTE: out=_ARRAY only for a 0-d `a` (see _ARRAY): the keyword costs 40 ns
+        if type(b) is np.ndarray:  # NOTE: out=_ARRAY only for a 0-d `a` (see _ARRAY)
             return _BINARY[op](a, b) if a.ndim else _BINARY[op](a, b, out=_ARRAY)
         if a.dtype.kind == "f" and b.__class__ in _FLOAT_SCALARS:
             if op == "pow" and b == 2:
@@ -354,6 +355,7 @@ _CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
 # NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
 # costs each later ufunc that reads it 0.2-0.4 us (converted back), and a Tensor must hold an array
 # (Tensor._make converts one): 0-d arithmetic (a Rosenbrock step) keeps arrays. Older NumPy: None, the default.
+# binary(), the hot primitive, passes it only for a 0-d operand: the keyword costs others about 40 ns.
 _ARRAY = ... if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else None
 
 _SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array
