@@ -17,9 +17,14 @@ import urllib.parse
 def _env_int(name):
     value = os.environ.get(name)
     if value is None:
-        raise ValueError(f"Error initializing torch.distributed using env:// rendezvous: environment variable "
+        raise ValueError(f"Error initializing tritongrad.distributed using env:// rendezvous: environment variable "
                          f"{name} expected, but not set")
     return int(value)
+
+
+def _check_rank(rank, world_size):
+    if not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} out of range for world_size {world_size}")
 
 
 def resolve(init_method, world_size, rank):
@@ -28,6 +33,7 @@ def resolve(init_method, world_size, rank):
     if url.scheme == "env":
         rank = _env_int("RANK") if rank == -1 else rank
         world_size = _env_int("WORLD_SIZE") if world_size == -1 else world_size
+        _check_rank(rank, world_size)
         host, port = os.environ.get("MASTER_ADDR"), os.environ.get("MASTER_PORT")
         if world_size > 1 and (host is None or port is None):
             _env_int("MASTER_ADDR" if host is None else "MASTER_PORT")
@@ -36,10 +42,9 @@ def resolve(init_method, world_size, rank):
         if rank < 0 or world_size < 1:
             raise ValueError(f"init_method {init_method!r} needs rank= and world_size= arguments")
         address = (url.hostname, url.port) if url.scheme == "tcp" else url.path
+        _check_rank(rank, world_size)
     else:
         raise ValueError(f"unsupported init_method {init_method!r}: use env://, tcp://HOST:PORT or file:///PATH")
-    if not 0 <= rank < world_size:
-        raise ValueError(f"rank {rank} out of range for world_size {world_size}")
 
     def share(data, timeout):
         if world_size == 1:
