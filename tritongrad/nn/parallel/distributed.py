@@ -143,7 +143,7 @@ class DistributedDataParallel(Module):
             for t in [*module.parameters(), *module.buffers()]:
                 dist.broadcast(t, 0)
         cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        self._buckets = [_Bucket(b, self._params) for b in assign_buckets(self._params, cap)]
+        self._buckets = [_Bucket(b, self._params) for b in assign_buckets(self._params, cap, _FIRST_BUCKET_BYTES)]
         self._bucket_of = {}
         for k, b in enumerate(self._buckets):
             for i in b.indices:
