@@ -111,7 +111,8 @@ def write(args, world, results):
 
     meta = {"processes": world, "layers": args.layers, "width": args.width, "batch_per_process": args.batch,
             "dtype": "float32", "steps": args.steps, "statistic": "median", "mpi": MPI.Get_library_version().split(
-                "\n")[0].strip(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared)",
+                "\n")[0].strip(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared), load average "
+            f"{os.getloadavg()[0]:.1f} at the end",
             "command": f"python benchmarks/bench_ddp.py --layers {args.layers} --width {args.width} "
                        f"--batch {args.batch} --steps {args.steps}"}
     os.makedirs(args.out, exist_ok=True)

@@ -80,6 +80,8 @@ def test_import_is_cheap_and_uninitialized_errors():
         with pytest.raises(ValueError, match="Default process group has not been initialized, please make sure to "
                                              "call init_process_group."):
             fn()
+    with pytest.raises(NotImplementedError, match="the default process group only"):
+        dist.get_rank(group=object())
     with pytest.raises(ValueError, match="Unknown backend type 'gloo'"):
         dist.init_process_group("gloo")
     assert repr(dist.ReduceOp.SUM) == "<RedOpType.SUM: 0>" and str(dist.ReduceOp.AVG) == "RedOpType.AVG"

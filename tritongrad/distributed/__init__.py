@@ -85,7 +85,9 @@ def destroy_process_group(group=None):
         _group = None
 
 
-def _default():
+def _default(group=None):
+    if group is not None:
+        raise NotImplementedError("tritongrad.distributed has the default process group only (group=None)")
     if _group is None:
         raise ValueError("Default process group has not been initialized, please make sure to call "
                          "init_process_group.")
@@ -93,15 +95,15 @@ def _default():
 
 
 def get_rank(group=None):
-    return _default().rank
+    return _default(group).rank
 
 
 def get_world_size(group=None):
-    return _default().size
+    return _default(group).size
 
 
 def get_backend(group=None):
-    return _default().name
+    return _default(group).name
 
 
 # --- argument checks (before anything is sent) --------------------------------------------------------------
@@ -175,20 +177,20 @@ def _unpack(flat, tensors):
 def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `tensor` across ranks with `op`; every rank gets the result in `tensor`."""
     t = _tensor(tensor)
-    return _done(_default().all_reduce(t, _op(op, t)), async_op)
+    return _done(_default(group).all_reduce(t, _op(op, t)), async_op)
 
 
 def broadcast(tensor, src, group=None, async_op=False):
     """Copy rank `src`'s `tensor` into `tensor` on every rank."""
     t = _tensor(tensor)
-    return _done(_default().broadcast(t, _rank_arg(src, "source")), async_op)
+    return _done(_default(group).broadcast(t, _rank_arg(src, "source")), async_op)
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
     """output_tensor (world_size * n elements) = every rank's input_tensor (n elements), in rank order."""
     out, t = _tensor(output_tensor, "output_tensor"), _tensor(input_tensor, "input_tensor")
     _same(out, t, "all_gather_into_tensor")
-    if out.numel() != t.numel() * _default().size:
+    if out.numel() != t.numel() * _default(group).size:
         raise ValueError(f"all_gather_into_tensor: output_tensor has {out.numel()} elements, expected world size "
                          f"x {t.numel()} = {t.numel() * _default().size}")
     return _done(_default().all_gather_into(out, t), async_op)
@@ -199,14 +201,14 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
     t = _tensor(tensor)
     outs = _list(tensor_list, t, "all_gather")
     flat = _flat_like(t, len(outs))
-    return _done(_default().all_gather_into(flat, t).then(_unpack(flat, outs)), async_op)
+    return _done(_default(group).all_gather_into(flat, t).then(_unpack(flat, outs)), async_op)
 
 
 def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `input` (world_size * n elements) across ranks; rank r gets chunk r of the result in `output`."""
     out, t = _tensor(output, "output"), _tensor(input, "input")
     _same(out, t, "reduce_scatter_tensor")
-    if t.numel() != out.numel() * _default().size:
+    if t.numel() != out.numel() * _default(group).size:
         raise ValueError(f"reduce_scatter_tensor: input has {t.numel()} elements, expected world size x "
                          f"{out.numel()} = {out.numel() * _default().size}")
     return _done(_default().reduce_scatter(out, t, _op(op, t)), async_op)
@@ -215,12 +217,12 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
 def reduce(tensor, dst, op=ReduceOp.SUM, group=None, async_op=False):
     """Combine `tensor` across ranks with `op` into rank `dst`'s `tensor` (the others' are left as they are)."""
     t = _tensor(tensor)
-    return _done(_default().reduce(t, _rank_arg(dst, "destination"), _op(op, t)), async_op)
+    return _done(_default(group).reduce(t, _rank_arg(dst, "destination"), _op(op, t)), async_op)
 
 
 def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     """On rank `dst`, gather_list[r] = rank r's tensor; the other ranks pass no list."""
-    t, g = _tensor(tensor), _default()
+    t, g = _tensor(tensor), _default(group)
     if _rank_arg(dst, "destination") == g.rank:
         outs = _list(gather_list, t, "gather")
         flat = _flat_like(t, g.size)
@@ -232,7 +234,7 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
 
 def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """tensor = rank `src`'s scatter_list[r] on each rank r; the other ranks pass no list."""
-    t, g = _tensor(tensor), _default()
+    t, g = _tensor(tensor), _default(group)
     if _rank_arg(src, "source") == g.rank:
         ins = _list(scatter_list, t, "scatter")
         flat = _flat_like(t, g.size)
@@ -252,11 +254,11 @@ def _peer(r, what):
 
 
 def isend(tensor, dst, group=None, tag=0):
-    return _default().send(_tensor(tensor), _peer(dst, "destination"), tag)
+    return _default(group).send(_tensor(tensor), _peer(dst, "destination"), tag)
 
 
 def irecv(tensor, src=None, group=None, tag=0):
-    return _default().recv(_tensor(tensor), None if src is None else _peer(src, "source"), tag)
+    return _default(group).recv(_tensor(tensor), None if src is None else _peer(src, "source"), tag)
 
 
 def send(tensor, dst, group=None, tag=0):
@@ -273,7 +275,7 @@ def recv(tensor, src=None, group=None, tag=0):
 
 def barrier(group=None, async_op=False, device_ids=None):
     """Wait until every rank has reached this call."""
-    return _done(_default().barrier(), async_op)
+    return _done(_default(group).barrier(), async_op)
 
 
 def broadcast_object_list(object_list, src=0, group=None, device=None):
@@ -283,7 +285,7 @@ def broadcast_object_list(object_list, src=0, group=None, device=None):
     from .._creation import from_numpy, zeros
     from .._dtype import int64, uint8
 
-    g = _default()
+    g = _default(group)
     device = device or ("cuda" if g.name == "nccl" else "cpu")
     if _rank_arg(src, "source") == g.rank:
         payloads = [np.frombuffer(pickle.dumps(obj), dtype=np.uint8) for obj in object_list]

@@ -174,7 +174,7 @@ class DistributedDataParallel(Module):
         return output
 
     def _prepare(self, output):
-        if self._ready is not None and any(self._ready):
+        if self._ready is not None and self._backward_began:
             missing = [n for n, r in zip(self._names, self._ready) if not r]
             raise RuntimeError(
                 "Expected to have finished reduction in the prior iteration before starting a new one. This error "
@@ -184,6 +184,7 @@ class DistributedDataParallel(Module):
                 f"participate in calculating loss.\nParameters which did not receive grad for rank "
                 f"{dist.get_rank()}: {', '.join(missing)}")
         self._ready = [False] * len(self._params)
+        self._backward_began = False
         self._next = 0
         for b in self._buckets:
             b.pending, b.work = len(b.indices), None
@@ -201,6 +202,7 @@ class DistributedDataParallel(Module):
             raise RuntimeError(f"Expected to mark a variable ready only once. This error is caused by parameter "
                                f"{self._names[i]} getting its gradient twice in one iteration: a second backward "
                                "through the same forward, or a parameter shared outside the module's forward.")
+        self._backward_began = True
         self._mark_ready(i)
 
     def _mark_ready(self, i):
