@@ -109,10 +109,10 @@ def worker(args):
 def write(args, world, results):
     from mpi4py import MPI
 
+    mpi = " ".join(MPI.Get_library_version().split("\n")[0].split())
+    machine = f"{platform.machine()}, {os.cpu_count()} CPUs (shared), load average {os.getloadavg()[0]:.1f} at the end"
     meta = {"processes": world, "layers": args.layers, "width": args.width, "batch_per_process": args.batch,
-            "dtype": "float32", "steps": args.steps, "statistic": "median", "mpi": MPI.Get_library_version().split(
-                "\n")[0].strip(), "machine": f"{platform.machine()}, {os.cpu_count()} CPUs (shared), load average "
-            f"{os.getloadavg()[0]:.1f} at the end",
+            "dtype": "float32", "steps": args.steps, "statistic": "median", "mpi": mpi, "machine": machine,
             "command": f"python benchmarks/bench_ddp.py --layers {args.layers} --width {args.width} "
                        f"--batch {args.batch} --steps {args.steps}"}
     os.makedirs(args.out, exist_ok=True)

@@ -112,6 +112,8 @@ class DistributedDataParallel(Module):
         broadcast_buffers: copy rank 0's buffers to the others before each forward.
         bucket_cap_mb: most MiB of gradients per all-reduce (default 25).
         find_unused_parameters: look for parameters the forward did not use (a graph walk per forward).
+        device_ids, output_device, dim, check_reduction, static_graph: accepted for PyTorch's signature,
+            without effect (one device per process; inputs are used where they are).
 
     Example:
         >>> dist.init_process_group("mpi")
