@@ -15,6 +15,10 @@ Example (run with `python -m tritongrad.distributed.run --nproc-per-node 2 scrip
     >>> dist.all_reduce(t)              # t == 3 on both ranks
     >>> dist.destroy_process_group()
 
+Failures (MPI): an uncaught exception on one rank makes the others raise DistBackendError naming
+that rank and its error from the collective they wait in; a rank that never arrives makes them raise
+DistBackendError after init_process_group's timeout. Nothing waits forever.
+
 Importing this module imports neither mpi4py nor NCCL: init_process_group loads the backend.
 """
 import pickle

@@ -105,8 +105,9 @@ def host_array(t, write):
     """A contiguous host ndarray holding tensor t's values, and a step that copies it back into t.
 
     On the CPU it is t's own memory (MPI reads and writes it in place) and the step is None;
-    CUDA tensors (MPI here is not CUDA-aware) and float16/bfloat16 (MPI has no such type: they go
-    through float32, exactly) are staged through a host copy.
+    CUDA tensors (MPI is used as if not CUDA-aware) and float16/bfloat16 (MPI's standard has no
+    16-bit float type) are staged through a host copy, the 16-bit ones as float32: exact for
+    transfers, and reductions are computed in float32 and rounded once.
     """
     staged = t.device.type != "cpu" or t.dtype.name in ("float16", "bfloat16")
     if not staged:

@@ -234,7 +234,8 @@ class DistributedDataParallel(Module):
         if self.find_unused_parameters:  # NOTE: which parameters have a gradient on some rank
             from ... import tensor
 
-            used = tensor([float(p.grad is not None) for p in self._params], dtype=self._params[0].dtype)
+            first = self._params[0]
+            used = tensor([float(p.grad is not None) for p in self._params], dtype=first.dtype, device=first.device)
             dist.all_reduce(used, op=dist.ReduceOp.MAX)
             used = used.tolist()
         with no_grad():
