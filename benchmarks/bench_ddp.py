@@ -121,6 +121,10 @@ def write(args, world, results):
     lines = [f"# DDP overlap on the CPU with MPI ({world} processes)", "",
              f"`{meta['command']}` ({meta['mpi']}; {meta['machine']}). {args.layers} x Linear({args.width}, "
              f"{args.width}) + ReLU, float32, batch {args.batch} per process; medians of {args.steps} steps.", "",
+             "On the CPU, communication is CPU work: the same cores reduce the buckets and run backward, and "
+             "MPICH advances a non-blocking all-reduce only inside MPI calls (DDP makes one from each gradient "
+             "hook). The first column of times is the communication left after the last gradient; the second, "
+             "the whole backward with it.", "",
              "| way | buckets | MiB all-reduced per step (= parameters) | last gradient -> .grad ready on every rank "
              "(ms) | backward start -> ready (ms) |", "|---|---:|---:|---:|---:|"]
     for way, r in results.items():
