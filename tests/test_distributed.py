@@ -195,3 +195,67 @@ def test_launcher_environment_and_failure(tmp_path, capfd):
     assert time.monotonic() - start < 30  # rank 0 was stopped, not waited for
     assert "rank 1 exited with code 3; stopped the others" in capfd.readouterr().err
     assert np.array_equal(run.worker_env(1, 2, ["4", "5"])["CUDA_VISIBLE_DEVICES"], "5")
+
+
+class _FakeNCCL:
+    """Stands in for libnccl.so.2: records each call with its arguments' values, returns `result`."""
+
+    def __init__(self, result=0):
+        self.calls, self.result = [], result
+
+    def __getattr__(self, name):
+        def call(*args):
+            self.calls.append((name, [getattr(a, "value", a) for a in args]))
+            return self.result
+        return call
+
+    def ncclGetErrorString(self, result):
+        return b"invalid usage"
+
+
+@pytest.mark.skipif(not tg.cuda.is_available(), reason="needs CUDA tensors (set TRITONGRAD_EMULATE_CUDA=1)")
+def test_nccl_calls_without_a_gpu(monkeypatch):
+    """What the NCCL backend hands libnccl for each collective (pointers, counts, types, ops, roots, stream),
+    checked against nccl.h's signatures with a recording stand-in: no GPU runs NCCL here."""
+    import ctypes
+
+    from tritongrad.distributed._nccl import NCCLBackend
+
+    backend = object.__new__(NCCLBackend)
+    backend.lib, backend.rank, backend.size, backend.comm = _FakeNCCL(), 0, 2, ctypes.c_void_p(77)
+    monkeypatch.setattr(dist, "_group", backend)
+    stream = tg.cuda.current_stream().handle
+    t = tg.randn(33, 5, device="cuda")
+    ptr = t._data.data_ptr()
+
+    def last(n=1):
+        calls = backend.lib.calls[-n:]
+        backend.lib.calls.clear()
+        return calls
+
+    dist.all_reduce(t, op=dist.ReduceOp.AVG)
+    assert last() == [("ncclAllReduce", [ptr, ptr, 165, 7, 4, 77, stream])]  # float32 = 7, ncclAvg = 4
+    dist.broadcast(t.double(), src=1)
+    (name, args), = last()
+    assert name == "ncclBroadcast" and args[2:] == [165, 8, 1, 77, stream]
+    out = tg.zeros(66, 5, device="cuda")
+    dist.all_gather_into_tensor(out, t)
+    assert last() == [("ncclAllGather", [ptr, out._data.data_ptr(), 165, 7, 77, stream])]
+    dist.reduce_scatter_tensor(t, out, op=dist.ReduceOp.MAX)
+    assert last() == [("ncclReduceScatter", [out._data.data_ptr(), ptr, 165, 7, 2, 77, stream])]
+    dist.reduce(t, dst=1, op=dist.ReduceOp.PRODUCT)
+    assert last() == [("ncclReduce", [ptr, ptr, 165, 7, 1, 1, 77, stream])]
+    gathered = [tg.zeros(33, 5, device="cuda") for _ in range(2)]
+    dist.gather(t, gathered, dst=0)  # NOTE: the root copies its own part and receives the other
+    names = [(name, args[1:4]) for name, args in last(3)]
+    assert names == [("ncclGroupStart", []), ("ncclRecv", [165, 7, 1]), ("ncclGroupEnd", [])]
+    assert np.array_equal(gathered[0].cpu().numpy(), t.cpu().numpy())
+    dist.send(tg.ones(4, dtype=tg.int64, device="cuda"), dst=1)
+    assert [(name, args[1:4]) for name, args in last(3)][1] == ("ncclSend", [4, 4, 1])  # int64 = 4
+    with pytest.raises(NotImplementedError, match="recv needs src="):
+        dist.recv(t)
+    with pytest.raises(ValueError, match="backend 'nccl' works on CUDA tensors"):
+        dist.all_reduce(tg.ones(2))
+    backend.lib.result = 5
+    with pytest.raises(RuntimeError, match=r"NCCL error in ncclAllReduce on rank 0: invalid usage \(ncclResult_t 5\)"):
+        dist.all_reduce(t)
