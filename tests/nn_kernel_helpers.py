@@ -34,7 +34,8 @@ def dev(h, dtype=None):
     if dtype is D.bfloat16:
         bits = np.ascontiguousarray(bf16_round(h)).view(np.uint32) >> 16
         return memory.from_host(bits.astype(np.uint16), D.bfloat16)
-    return G.from_numpy(np.ascontiguousarray(h) if dtype is None else np.asarray(h, dtype.np))
+    h = np.asarray(h) if dtype is None else np.asarray(h, dtype.np)
+    return G.from_numpy(h if h.flags.c_contiguous else h.copy())  # NOTE: ascontiguousarray makes 0-d 1-d
 
 
 def back(a):

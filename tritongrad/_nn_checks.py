@@ -8,6 +8,10 @@ same error, with PyTorch's type and text, on either device and before anything i
 _INDEX_DTYPES = ("int32", "int64")
 
 
+_TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16", "int64": "Long",
+                "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
+
+
 def _name(dtype):
     return getattr(dtype, "name", str(dtype))
 
@@ -55,6 +59,12 @@ def check_vector_index(op, index_shape):
         raise IndexError(f"{op}(): Index is supposed to be a vector")
 
 
+def check_index_select(x_ndim, index_shape):
+    check_vector_index("index_select", index_shape)
+    if x_ndim == 0 and _prod(index_shape) != 1:
+        raise RuntimeError(f"index_select(): Index to scalar can have only 1 value, got {_prod(index_shape)} value(s)")
+
+
 def check_dim(dim, ndim):
     """dim in [0, max(ndim, 1)): the wrappers take non-negative dims (ops normalize them)."""
     if not 0 <= dim < max(ndim, 1):
@@ -73,9 +83,12 @@ def check_gather(x_shape, dim, index_shape):
                                f"no larger than self {_shape_str(x_shape)} apart from dimension {dim}")
 
 
-def check_scatter(out_shape, dim, index_shape, src_shape):
-    """scatter_ / scatter_add_'s shape rule: index no larger than out (apart from dim) and than src."""
+def check_scatter(out_shape, dim, index_shape, src_shape, out_dtype, src_dtype):
+    """scatter_ / scatter_add_'s rules: src of out's dtype; index no larger than out (apart from dim)
+    and than src."""
     check_dim(dim, len(out_shape))
+    if _name(out_dtype) != _name(src_dtype):
+        raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
     if len(index_shape) != len(out_shape) and max(len(index_shape), 1) != max(len(out_shape), 1):
         raise RuntimeError("Index tensor must have the same number of dimensions as self tensor")
     if len(src_shape) != len(index_shape) and max(len(src_shape), 1) != max(len(index_shape), 1):
@@ -101,19 +114,21 @@ def check_index_add(op, out_shape, dim, n_index, src_shape, out_dtype, src_dtype
     if len(o) != len(s) or any(a != b for d, (a, b) in enumerate(zip(o, s)) if d != dim):
         raise RuntimeError(f"source tensor shape must match self tensor shape, excluding the specified dimension. "
                            f"Got self.shape = {_shape_str(out_shape)} source.shape = {_shape_str(src_shape)}")
-    if out_dtype != src_dtype:
-        raise RuntimeError(f"{op}(): self ({_name(out_dtype)}) and source ({_name(src_dtype)}) must have the same "
-                           "scalar type")
+    if _name(out_dtype) != _name(src_dtype):
+        a, b = (_TORCH_NAMES.get(_name(d), _name(d)) for d in (out_dtype, src_dtype))
+        raise RuntimeError(f"{op}(): self ({a}) and source ({b}) must have the same scalar type")
 
 
 def out_of_bounds(op, value, dim, size, wrap):
     """The error PyTorch raises for an index `value` outside [0, size) ([-size, size) when `wrap`).
 
     Advanced indexing (x[idx], index_put_: `wrap`) raises IndexError with the value; index_select and
-    embedding raise IndexError('index out of range in self'); gather, scatter and index_add_ raise
-    RuntimeError with the value.
+    embedding raise IndexError('index out of range in self'); index_copy_ IndexError with its name;
+    gather, scatter and index_add_ raise RuntimeError with the value.
     """
     if op in ("index_select", "embedding") and not wrap:
         return IndexError("index out of range in self")
+    if op == "index_copy_" and not wrap:
+        return IndexError(f"index_copy_(): index {value} is out of bounds for dimension {dim} with size {size}")
     cls = IndexError if wrap else RuntimeError
     return cls(f"index {value} is out of bounds for dimension {dim} with size {size}")

@@ -136,7 +136,7 @@ def index_select(x, dim, index, wrap=False, check=True):
     """
     IC.check_dim(dim, x.ndim)
     IC.check_index_dtype("index_select", index.dtype)
-    IC.check_vector_index("index_select", index.shape)
+    IC.check_index_select(x.ndim, index.shape)
     x1 = _1d(x)
     idx = _checked("index_select", _1d(index), dim, x1.shape[dim], wrap, check)
     out = np.take(x1, idx, axis=dim)
@@ -167,7 +167,7 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
     """
     if reduce not in (None, "add"):
         raise NotImplementedError(f"scatter_ with reduce={reduce!r}: only None and 'add' are implemented")
-    IC.check_scatter(out.shape, dim, index.shape, src.shape)
+    IC.check_scatter(out.shape, dim, index.shape, src.shape, out.dtype, src.dtype)
     IC.check_index_dtype("scatter", index.dtype)
     o1, i1, s1 = _1d(out), _1d(index), _1d(src)
     idx = _checked("scatter", i1, dim, o1.shape[dim], False, check)
