@@ -33,7 +33,7 @@ import triton
 import triton.language as tl
 
 from .. import _nn_checks as IC
-from .._dtype import bool_, float32, float64, int32, int64
+from .._dtype import float32, float64, int32, int64
 from ..cuda import memory
 from . import _utils as U, elementwise as E
 from ._launch import fast
