@@ -16,7 +16,9 @@ in three kernels: delta; dk and dv (a program per key block, looping over querie
 per query block, looping over keys). Each output is written by one program: no atomics, and the
 result is deterministic.
 
-NOTE: exp2 with scores pre-multiplied by log2(e) (cheaper than exp on the GPU); all accumulation
+NOTE: the head dim D is a compile-time constant (one variant per head dim), so the masks on it
+fold away when D is a power of two; T and S are not specialized (no recompiling per length).
+exp2 with scores pre-multiplied by log2(e) (cheaper than exp on the GPU); all accumulation
 in fp32 (fp64 for fp64 inputs); p and ds are cast to the inputs' type for the tensor-core dots,
 as FlashAttention does. causal is PyTorch's is_causal: query i sees keys j <= i (top-left
 aligned when T != S). A row with no key to attend gives o = 0 and lse = +inf (PyTorch's SDPA
@@ -97,7 +99,7 @@ def _causal_split(start_m, BLOCK_N: tl.constexpr):
 @triton.jit(do_not_specialize=["T", "S"])
 def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, m_ptr, o_ptr, lse_ptr,
                          sqb, sqh, sqt, sqd, skb, skh, skt, skd, svb, svh, svt, svd, smb, smh, smt, sms,
-                         sob, soh, sot, sod, H, T, S, D, qk_scale: tl.float64,
+                         sob, soh, sot, sod, H, T, S, D: tl.constexpr, qk_scale: tl.float64,
                          CAUSAL: tl.constexpr, MASK: tl.constexpr, ACC: tl.constexpr, PRECISION: tl.constexpr,
                          BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """o and lse (natural log, (B, H, T) contiguous) for BLOCK_M queries of one (b, h)."""
@@ -133,7 +135,7 @@ def attention_fwd_kernel(q_ptr, k_ptr, v_ptr, m_ptr, o_ptr, lse_ptr,
 
 
 @triton.jit(do_not_specialize=["T"])
-def attention_bwd_delta_kernel(o_ptr, do_ptr, delta_ptr, sob, soh, sot, sod, sdb, sdh, sdt, sdd, H, T, D,
+def attention_bwd_delta_kernel(o_ptr, do_ptr, delta_ptr, sob, soh, sot, sod, sdb, sdh, sdt, sdd, H, T, D: tl.constexpr,
                                ACC: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_D: tl.constexpr):
     """delta = rowsum(do * o), (B, H, T) contiguous in the accumulation type."""
     bh = tl.program_id(1)
@@ -172,7 +174,7 @@ def _dkdv_blocks(dk, dv, k, v, q_base, do_base, m_base, lse_base, delta_base, sq
 @triton.jit(do_not_specialize=["T", "S"])
 def attention_bwd_dkdv_kernel(q_ptr, k_ptr, v_ptr, m_ptr, do_ptr, lse_ptr, delta_ptr, dk_ptr, dv_ptr,
                               sqb, sqh, sqt, sqd, skb, skh, skt, skd, svb, svh, svt, svd, smb, smh, smt, sms,
-                              sdb, sdh, sdt, sdd, H, T, S, D, scale: tl.float64,
+                              sdb, sdh, sdt, sdd, H, T, S, D: tl.constexpr, scale: tl.float64,
                               CAUSAL: tl.constexpr, MASK: tl.constexpr, ACC: tl.constexpr,
                               PRECISION: tl.constexpr, BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr,
                               BLOCK_D: tl.constexpr):
@@ -231,7 +233,7 @@ def _dq_blocks(dq, q, do, lse, delta, k_base, v_base, m_base, skt, skd, svt, svd
 @triton.jit(do_not_specialize=["T", "S"])
 def attention_bwd_dq_kernel(q_ptr, k_ptr, v_ptr, m_ptr, do_ptr, lse_ptr, delta_ptr, dq_ptr,
                             sqb, sqh, sqt, sqd, skb, skh, skt, skd, svb, svh, svt, svd, smb, smh, smt, sms,
-                            sdb, sdh, sdt, sdd, H, T, S, D, scale: tl.float64,
+                            sdb, sdh, sdt, sdd, H, T, S, D: tl.constexpr, scale: tl.float64,
                             CAUSAL: tl.constexpr, MASK: tl.constexpr, ACC: tl.constexpr, PRECISION: tl.constexpr,
                             BLOCK_M: tl.constexpr, BLOCK_N: tl.constexpr, BLOCK_D: tl.constexpr):
     """dq ((B, H, T, D) contiguous) for BLOCK_M queries of one (b, h)."""

@@ -26,7 +26,10 @@ from . import _utils as U, elementwise as E
 from ._launch import fast
 
 MAX_SINGLE = 16384  # NOTE: elements of a row kept in registers (tests lower it to cover the loop)
-MAX_PROGRAMS = 512  # backward programs on a GPU: ~4 per SM of an H100; each owns a slice of rows
+# NOTE: backward programs on a GPU (about two per SM of an H100), each owning a slice of rows: more
+# programs keep more loads in flight, fewer make the (G, N) partial sums cheaper to add up. A guess,
+# not yet measured on a GPU.
+MAX_PROGRAMS = 256
 
 
 @triton.jit
@@ -258,8 +261,8 @@ def layer_norm_bwd(dy, x, mean, rstd, weight=None, bias=None):
         ACC=acc, SINGLE=single, BLOCK_M=bm, BLOCK_N=bn, num_warps=warps)
     for part, out in ((dw_part, dw), (db_part, db)):
         if out is not None:
-            block_n = min(triton.next_power_of_2(N), 1024 if U.INTERPRET else 128)
-            block_g = min(triton.next_power_of_2(G), 32)
+            block_n = min(triton.next_power_of_2(N), 1024 if U.INTERPRET else 32)  # NOTE: N / 32 programs
+            block_g = min(triton.next_power_of_2(G), 64)
             fast(column_sum_kernel)[(U.cdiv(N, block_n),)](part, out, G, N, BLOCK_G=block_g, BLOCK_N=block_n,
                                                             num_warps=4)
     return dx, dw, db
