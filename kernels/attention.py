@@ -290,10 +290,13 @@ def unsupported(q, k, v, attn_mask=None):
     if attn_mask is not None:
         if attn_mask.dtype is not bool_ and attn_mask.dtype not in U.FLOATS:
             return f"attn_mask of dtype {attn_mask.dtype.name} (bool or floating only)"
+        target = tuple(q.shape[:-1]) + (k.shape[-2],)
         try:
-            U.broadcast_shapes(tuple(attn_mask.shape), tuple(q.shape[:-1]) + (k.shape[-2],))
+            fits = U.broadcast_shapes(tuple(attn_mask.shape), target) == target
         except ValueError:
-            return f"attn_mask {attn_mask.shape} does not broadcast to {tuple(q.shape[:-1]) + (k.shape[-2],)}"
+            fits = False
+        if not fits:
+            return f"attn_mask {attn_mask.shape} does not broadcast to {target}"
     for a in (q, k, v) + ((attn_mask.expand(tuple(q.shape[:-1]) + (k.shape[-2],)),) if attn_mask is not None else ()):
         if _as_4d(a) is None:
             return f"the leading dims of a {a.shape} array with strides {a.strides} do not merge into one"

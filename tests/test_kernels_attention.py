@@ -57,6 +57,18 @@ def test_kernel_matches_reference(rng, shape, causal, dtype):
 
 
 @needs_cuda
+@pytest.mark.parametrize("blocks", [(32, 16), (16, 32)], ids=str)
+def test_causal_with_unequal_blocks(rng, monkeypatch, blocks):
+    """BLOCK_M != BLOCK_N (as on the GPU: 128 x 64): the split into unmasked and diagonal blocks."""
+    from tritongrad.kernels import attention as K
+    monkeypatch.setattr(K, "_blocks", lambda *a: (*blocks, 4, 1))
+    for lead, T, S in [((1, 2), 70, 70), ((1, 1), 45, 19), ((1, 1), 19, 45)]:
+        q, k, v, do = _qkv(rng, lead, T, S, 16, D.float32)
+        _compare(_kernel(q, k, v, do, D.float32, causal=True), _reference(q, k, v, do, D.float32, causal=True),
+                 D.float32, T)
+
+
+@needs_cuda
 @pytest.mark.parametrize("dtype", [D.float16, D.bfloat16], ids=str)
 def test_half_types(rng, dtype):
     q, k, v, do = _qkv(rng, (1, 2), 40, 40, 32, dtype)
@@ -110,6 +122,7 @@ def test_unsupported_inputs_say_why():
     assert "broadcasting" in K.unsupported(a(2, 4, 8), a(1, 4, 8), a(1, 4, 8))
     assert "head dim 512" in K.unsupported(a(1, 4, 512), a(1, 4, 512), a(1, 4, 512))
     assert "attn_mask" in K.unsupported(a(1, 4, 8), a(1, 5, 8), a(1, 5, 8), dev(np.ones((4, 4), np.int64)))
+    assert "does not broadcast" in K.unsupported(a(1, 4, 8), a(1, 5, 8), a(1, 5, 8), a(2, 1, 4, 5))
     with pytest.raises(NotImplementedError, match="explicit form"):
         K.attention_fwd(a(1, 4, 8), a(1, 4, 8), a(1, 4, 16))
 
