@@ -35,6 +35,7 @@ import triton.language as tl
 from .. import _nn_checks as IC
 from .._dtype import float32, float64, int32, int64
 from ..cuda import memory
+from ..cuda.graphs import is_current_stream_capturing
 from . import _utils as U, elementwise as E
 from ._launch import fast
 
@@ -127,11 +128,6 @@ def _launch(kernel, shape, arrays, scalars, **meta):
         fast(kernel)[grid](*arrs, *scalars, *args, num_warps=4, **nd_meta, **meta)
 
 
-def _capturing():
-    from ..cuda.graphs import is_current_stream_capturing
-    return is_current_stream_capturing()
-
-
 def check_bounds(op, index, dim, size, wrap=False):
     """Raise PyTorch's error for `op` (see _nn_checks.out_of_bounds) if an entry of `index` is outside
     [0, size) ([-size, size) with `wrap`), naming the first such entry in index order.
@@ -152,7 +148,7 @@ def check_bounds(op, index, dim, size, wrap=False):
 
 
 def _maybe_check(op, check, index, dim, size, wrap):
-    if check and not _capturing():
+    if check and not is_current_stream_capturing():
         check_bounds(op, index, dim, size, wrap)
 
 
