@@ -182,7 +182,7 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):
     """out.index_add_(dim, index, src, alpha=alpha), in place; repeated indices all add up.
 
-    `skip`: entries whose (wrapped) index equals it add nothing (embedding's padding_idx).
+    `skip` (>= 0): entries whose (wrapped) index equals it add nothing (embedding's padding_idx).
     `wrap`: negative indices count from the end, errors as advanced indexing's (index_put_ with
     accumulate=True). Deterministic: np.add.at adds in index order.
     """
