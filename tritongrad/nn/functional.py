@@ -29,26 +29,30 @@ def tanh(input):
     return input.tanh()
 
 
-def _inplace(input, out, inplace):
-    """`out` written into `input` when inplace (a copy_, which autograd records), else `out`."""
-    return input.copy_(out) if inplace else out
+def _inplace(fn, input, inplace):
+    """fn(input), or, when inplace, fn's result written into `input` (a copy_, which autograd records).
+
+    NOTE: in place, fn runs on a clone: the ops inside save their input for backward, and the
+    copy_ into `input` would make those saved values stale.
+    """
+    return input.copy_(fn(input.clone())) if inplace else fn(input)
 
 
 def silu(input, inplace=False):
     """x * sigmoid(x) elementwise (SiLU, also called swish)."""
-    return _inplace(input, input * input.sigmoid(), inplace)
+    return _inplace(lambda x: x * x.sigmoid(), input, inplace)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
     """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch's)."""
-    return _inplace(input, where(input > 0, input, input * negative_slope), inplace)
+    return _inplace(lambda x: where(x > 0, x, x * negative_slope), input, inplace)
 
 
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1), with an accurate expm1."""
     # NOTE: the negative branch sees min(x, 0): exp of a large x would overflow and make the
     # unselected branch's gradient 0 * inf = NaN
-    return _inplace(input, where(input > 0, input, expm1(input.clamp(max=0.0)) * alpha), inplace)
+    return _inplace(lambda x: where(x > 0, x, expm1(x.clamp(max=0.0)) * alpha), input, inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):

@@ -233,12 +233,13 @@ class ModuleDict(Module):
             self[key] = module
 
 
-def _param_line(key, p):
+def _param_line(key, p, type_name):
+    """A line of ParameterList's and ParameterDict's reprs (one shows p.dtype, the other p.type())."""
     if isinstance(p, Tensor):
         size = "x".join(str(s) for s in p.shape)
         device = f" ({p.device})" if p.device.type == "cuda" else ""
         kind = "Parameter" if isinstance(p, Parameter) else "Tensor"
-        return f"  ({key}): {kind} containing: [{p.dtype} of size {size}{device}]"
+        return f"  ({key}): {kind} containing: [{type_name(p)} of size {size}{device}]"
     return f"  ({key}): Object of type: {type(p).__name__}"
 
 
@@ -292,7 +293,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self):
-        return "\n".join(_param_line(k, p) for k, p in enumerate(self))
+        return "\n".join(_param_line(k, p, lambda t: t.dtype) for k, p in enumerate(self))
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterList should not be called.")
@@ -362,7 +363,7 @@ class ParameterDict(Module):
             self[key] = value
 
     def extra_repr(self):
-        return "\n".join(_param_line(k, p) for k, p in self.items())
+        return "\n".join(_param_line(k, p, lambda t: t.type()) for k, p in self.items())
 
     def __call__(self, *args, **kwargs):
         raise RuntimeError("ParameterDict should not be called.")
