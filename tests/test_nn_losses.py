@@ -88,7 +88,8 @@ def test_bce_with_logits_extreme_and_zero_logits(torch, device):
     y = tg.tensor([1.0, 1.0, 0.3, 0.0, 1.0, 0.5, 0.0, 0.0], dtype=tg.float64, device=device)
     compare(torch, "binary_cross_entropy_with_logits", [x, y], (0,), "none")
     x.grad = None
-    compare(torch, "binary_cross_entropy_with_logits", [x, y], (0,), "sum", pos_weight=tg.tensor([2.5], dtype=tg.float64, device=device))
+    pos_weight = tg.tensor([2.5], dtype=tg.float64, device=device)
+    compare(torch, "binary_cross_entropy_with_logits", [x, y], (0,), "sum", pos_weight=pos_weight)
 
 
 def test_bce_at_zero_and_one(torch):
