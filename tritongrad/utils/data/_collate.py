@@ -46,12 +46,12 @@ def default_collate(batch):
         except TypeError:  # a mapping type that cannot be built from a dict
             return collated
     if _is_namedtuple(elem):
-        return type(elem)(*(default_collate(list(samples)) for samples in zip(*batch)))
+        return type(elem)(*(default_collate(samples) for samples in zip(*batch)))
     if isinstance(elem, Sequence):
         size = len(elem)
         if not all(len(e) == size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        collated = [default_collate(list(samples)) for samples in zip(*batch)]
+        collated = [default_collate(samples) for samples in zip(*batch)]
         if isinstance(elem, tuple):
             return collated  # NOTE: PyTorch returns a list for tuples (backward compatibility)
         try:
