@@ -14,6 +14,12 @@ SHAPE = (7, 5)
 REDUCTIONS = ["mean", "sum", "none"]
 
 
+def reductions(device):
+    """Every reduction on the CPU; one on CUDA, where the emulator is slow (the reductions are the
+    same Tensor ops on both devices)."""
+    return REDUCTIONS if device == "cpu" else ["sum"]
+
+
 def tt(torch, t, requires_grad=False):
     return torch.tensor(t.detach().cpu().numpy(), requires_grad=requires_grad)
 
@@ -36,13 +42,13 @@ def compare(torch, name, inputs, grad_of, reduction, **kwargs):
         close(inputs[i].grad, theirs_in[i].grad)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("name,kwargs", [("l1_loss", {}), ("smooth_l1_loss", dict(beta=0.5)),
                                          ("smooth_l1_loss", dict(beta=0.0)), ("smooth_l1_loss", {}),
                                          ("huber_loss", dict(delta=0.7)), ("huber_loss", {})])
-def test_regression_losses_match_torch(torch, device, rng, name, kwargs, reduction):
-    x, y = randn(rng, SHAPE, device), randn(rng, SHAPE, device)
-    compare(torch, name, [x, y], (0, 1), reduction, **kwargs)
+def test_regression_losses_match_torch(torch, device, rng, name, kwargs):
+    for reduction in reductions(device):
+        x, y = randn(rng, SHAPE, device), randn(rng, SHAPE, device)
+        compare(torch, name, [x, y], (0, 1), reduction, **kwargs)
 
 
 def test_regression_losses_at_ties_and_weights(torch, rng):
@@ -60,24 +66,24 @@ def test_regression_losses_at_ties_and_weights(torch, rng):
             compare(torch, name, [x, y], (0,), reduction, weight=weight)
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_bce_matches_torch(torch, device, rng, reduction):
-    p = tg.tensor(rng.uniform(0.05, 0.95, SHAPE), device=device, requires_grad=True)
-    y = tg.tensor(rng.uniform(0, 1, SHAPE), device=device)
-    compare(torch, "binary_cross_entropy", [p, y], (0,), reduction)
-    p.grad = None
-    compare(torch, "binary_cross_entropy", [p, y], (0,), reduction,
-            weight=tg.tensor(rng.uniform(0.5, 2, SHAPE[1:]), device=device))
+def test_bce_matches_torch(torch, device, rng):
+    for reduction in reductions(device):
+        p = tg.tensor(rng.uniform(0.05, 0.95, SHAPE), device=device, requires_grad=True)
+        y = tg.tensor(rng.uniform(0, 1, SHAPE), device=device)
+        compare(torch, "binary_cross_entropy", [p, y], (0,), reduction)
+        p.grad = None
+        compare(torch, "binary_cross_entropy", [p, y], (0,), reduction,
+                weight=tg.tensor(rng.uniform(0.5, 2, SHAPE[1:]), device=device))
 
 
-@pytest.mark.parametrize("reduction", REDUCTIONS)
-def test_bce_with_logits_matches_torch(torch, device, rng, reduction):
-    x, y = randn(rng, SHAPE, device), tg.tensor(rng.uniform(0, 1, SHAPE), device=device, requires_grad=True)
-    compare(torch, "binary_cross_entropy_with_logits", [x, y], (0, 1), reduction)
-    x.grad = y.grad = None
-    w = tg.tensor(rng.uniform(0.5, 2, SHAPE), device=device)
-    pw = tg.tensor(rng.uniform(0.5, 3, SHAPE[1:]), device=device)
-    compare(torch, "binary_cross_entropy_with_logits", [x, y], (0, 1), reduction, weight=w, pos_weight=pw)
+def test_bce_with_logits_matches_torch(torch, device, rng):
+    for reduction in reductions(device):
+        x, y = randn(rng, SHAPE, device), tg.tensor(rng.uniform(0, 1, SHAPE), device=device, requires_grad=True)
+        compare(torch, "binary_cross_entropy_with_logits", [x, y], (0, 1), reduction)
+        x.grad = y.grad = None
+        w = tg.tensor(rng.uniform(0.5, 2, SHAPE), device=device)
+        pw = tg.tensor(rng.uniform(0.5, 3, SHAPE[1:]), device=device)
+        compare(torch, "binary_cross_entropy_with_logits", [x, y], (0, 1), reduction, weight=w, pos_weight=pw)
 
 
 def test_bce_with_logits_extreme_and_zero_logits(torch, device):

@@ -82,7 +82,7 @@ def test_trajectory_matches_torch(torch, rng, case, dtype):
                                   ("Adagrad", ADAGRAD_CASES[-1]), ("Adadelta", ADADELTA_CASES[-1])], ids=case_id)
 def test_device_trajectory_matches_cpu(device, rng, case):
     name, kw = case
-    init, grads = problem(rng, "float32", steps=3)
+    init, grads = problem(rng, "float32", steps=2)
     cpu, _ = run_tg(CLASSES[name][0], kw, init, grads)
     dev, opt = run_tg(CLASSES[name][0], kw, init, grads, device)
     for p, q in zip(dev, cpu):
