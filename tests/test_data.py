@@ -8,9 +8,19 @@ import pytest
 
 import tritongrad as tg
 from tritongrad.random import Generator
-from tritongrad.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler,
-                                   SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, default_collate,
-                                   random_split)
+from tritongrad.utils.data import (
+    BatchSampler,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    default_collate,
+    random_split,
+)
 
 Point = namedtuple("Point", ["x", "y"])
 
