@@ -264,9 +264,10 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     _check_weight(weight, input)
     input, target = _pair(input, target, size_average, reduce, reduction)
     loss = (input - target).abs()
-    if weight is None or reduction == "none":
-        return _reduce(loss if weight is None else loss * weight, reduction)
-    return (loss * weight).sum() / (weight.sum() if reduction == "mean" else 1)
+    if weight is None:
+        return _reduce(loss, reduction)
+    loss = loss * weight
+    return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):

@@ -39,7 +39,7 @@ class Optimizer:
     """Base class: holds `param_groups` (dicts with 'params' and hyper-parameters) and `state`
     (parameter -> dict of its buffers)."""
 
-    # The state entries that have their parameter's shape, device and dtype (checked on load).
+    # The state entries that have their parameter's shape (checked on load) and device (on step).
     _state_buffers = ()
 
     def __init__(self, params, defaults):
@@ -138,7 +138,7 @@ class Optimizer:
                                 f"but got {value!r}")
 
     def _check_param(self, p):
-        """A floating-point parameter, with a gradient and buffers of its shape, dtype and device."""
+        """A floating-point parameter, with a gradient of its shape, dtype and device, and buffers on its device."""
         if not p.dtype.is_floating_point:
             raise self._integral_error(p.dtype)
         g = p.grad
@@ -187,13 +187,13 @@ class Optimizer:
         checked before anything changes."""
         groups = self.param_groups
         saved = copy.deepcopy(state_dict["param_groups"])
-        for s in saved:
-            self._check_group(s)
         if len(groups) != len(saved):
             raise ValueError("loaded state dict has a different number of parameter groups")
         if any(len(g["params"]) != len(s["params"]) for g, s in zip(groups, saved)):
             raise ValueError("loaded state dict contains a parameter group that doesn't match the size of optimizer's "
                              "group")
+        for s in saved:
+            self._check_group(s)
         id_map = dict(zip(chain.from_iterable(s["params"] for s in saved),
                           chain.from_iterable(g["params"] for g in groups)))
 

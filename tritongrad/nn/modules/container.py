@@ -27,27 +27,18 @@ class Sequential(Module):
             for i, module in enumerate(args):
                 self.add_module(str(i), module)
 
-    def _index(self, idx):
-        n = len(self)
-        if not -n <= idx < n:
-            raise IndexError(f"index {idx} is out of range")
-        return idx % n
-
     def __getitem__(self, idx):
         if isinstance(idx, slice):
             return Sequential(OrderedDict(list(self._modules.items())[idx]))
-        return list(self._modules.values())[self._index(idx)]
+        return list(self._modules.values())[_wrap(idx, len(self))]
 
     def __setitem__(self, idx, module):
-        key = list(self._modules.keys())[self._index(idx)]
+        key = list(self._modules.keys())[_wrap(idx, len(self))]
         setattr(self, key, module)
 
     def __delitem__(self, idx):
         keys = list(self._modules.keys())
-        for key in keys[idx] if isinstance(idx, slice) else [keys[self._index(idx)]]:
-            del self._modules[key]
-        # NOTE: PyTorch renumbers the remaining modules to keep the names 0..n-1
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+        _delete_and_renumber(self, keys[idx] if isinstance(idx, slice) else [keys[_wrap(idx, len(self))]])
 
     def __len__(self):
         return len(self._modules)
@@ -70,13 +61,24 @@ class Sequential(Module):
         return input
 
 
-def _abs_index(container, idx):
-    """The attribute name of item `idx` (negative counts from the end), with PyTorch's IndexError."""
+def _wrap(idx, n):
+    """Position `idx` (negative counts from the end) among n, with PyTorch's IndexError."""
     idx = operator.index(idx)
-    n = len(container)
     if not -n <= idx < n:
         raise IndexError(f"index {idx} is out of range")
-    return str(idx % n)
+    return idx % n
+
+
+def _abs_index(container, idx):
+    """The attribute name of item `idx` of a ModuleList or ParameterList ("0", "1", ...)."""
+    return str(_wrap(idx, len(container)))
+
+
+def _delete_and_renumber(container, keys):
+    """Delete the children `keys`; the others are renamed 0..n-1, as PyTorch does."""
+    for key in keys:
+        del container._modules[key]
+    container.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(container._modules.values()))
 
 
 def _pairs(name, items, sort_dicts=False):
@@ -121,11 +123,7 @@ class ModuleList(Module):
         setattr(self, _abs_index(self, idx), module)
 
     def __delitem__(self, idx):
-        keys = list(self._modules)[idx] if isinstance(idx, slice) else [_abs_index(self, idx)]
-        for key in keys:
-            del self._modules[key]
-        # NOTE: PyTorch renumbers the remaining modules to keep the names 0..n-1
-        self.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(self._modules.values()))
+        _delete_and_renumber(self, list(self._modules)[idx] if isinstance(idx, slice) else [_abs_index(self, idx)])
 
     def __len__(self):
         return len(self._modules)
