@@ -209,3 +209,34 @@ def test_datasets():
 
     batch = next(iter(DataLoader(Squares(), batch_size=5)))
     assert batch["x"].dtype is tg.float64 and batch["y"].tolist() == [0, 1, 4, 9, 16]
+
+
+def test_training_loop_matches_torch(torch, device, rng):
+    """A tutorial-style loop: DataLoader batches, BatchNorm1d, BCEWithLogitsLoss, clip_grad_norm_,
+    RMSprop and OneCycleLR; the same weights as PyTorch's after an epoch (float64, no shuffling).
+
+    NOTE: no bias before BatchNorm: its gradient is 0 up to rounding noise, which RMSprop's
+    normalisation would amplify to 1e-9 in both frameworks, differently."""
+    X, y = rng.standard_normal((12, 3)), (rng.uniform(size=(12, 1)) > 0.5).astype(np.float64)
+    init = [rng.standard_normal((4, 3)) * 0.5, rng.standard_normal((1, 4)) * 0.5, rng.standard_normal(1) * 0.1]
+    results = []
+    for lib, dev in ((tg, device), (torch, "cpu")):
+        model = lib.nn.Sequential(lib.nn.Linear(3, 4, bias=False), lib.nn.BatchNorm1d(4), lib.nn.SiLU(),
+                                  lib.nn.Linear(4, 1)).double().to(dev)
+        with lib.no_grad():
+            for p, value in zip([model[0].weight, model[3].weight, model[3].bias], init):
+                p.copy_(lib.tensor(value, device=dev))
+        loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.tensor(X, device=dev),
+                                                                        lib.tensor(y, device=dev)), batch_size=8)
+        opt = lib.optim.RMSprop(model.parameters(), lr=0.05, momentum=0.5)
+        sched = lib.optim.lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=len(loader))
+        loss_fn = lib.nn.BCEWithLogitsLoss(pos_weight=lib.tensor([1.5], dtype=lib.float64, device=dev))
+        for xb, yb in loader:
+            opt.zero_grad()
+            loss_fn(model(xb), yb).backward()
+            lib.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            sched.step()
+        results.append([t.detach().cpu().numpy() for t in model.state_dict().values()])
+    for ours, theirs in zip(*results):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)

@@ -50,6 +50,8 @@ def stack(tensors, dim=0):
         return tritongrad.stack(tensors, dim)
     if dim != 0:
         raise NotImplementedError("stack along a dim other than 0 needs tritongrad.stack (issue 15)")
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
     first = tensors[0]
     for i, t in enumerate(tensors):
         if t.shape != first.shape:
@@ -67,6 +69,8 @@ def cat(tensors):
 
     if hasattr(tritongrad, "cat"):
         return tritongrad.cat(tensors)
+    if not tensors:
+        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
     first = tensors[0]
     out = _creation.empty(sum(t.numel() for t in tensors), dtype=first.dtype, device=first.device)
     start = 0
