@@ -70,7 +70,7 @@ def cat(tensors):
     if hasattr(tritongrad, "cat"):
         return tritongrad.cat(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("tritongrad.cat(): expected a non-empty list of Tensors")
     first = tensors[0]
     out = _creation.empty(sum(t.numel() for t in tensors), dtype=first.dtype, device=first.device)
     start = 0
