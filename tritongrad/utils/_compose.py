@@ -1,4 +1,4 @@
-"""Ops that nn, nn.utils and utils.data need and the core does not have yet, composed exactly from
+"""Ops that nn, nn.utils and utils.data need and the core does not have yet, composed accurately from
 its differentiable ops. Issue 15 item 3 adds log1p, expm1, stack and cat to the core: each helper
 calls the core's op as soon as it exists, so these compositions then drop out of use.
 """
