@@ -469,3 +469,9 @@ class ReduceLROnPlateau(LRScheduler):
     def load_state_dict(self, state_dict):
         self.__dict__.update(state_dict)
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)
+
+
+_LRScheduler = LRScheduler  # PyTorch's old name, still importable there
+
+__all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "LinearLR", "ExponentialLR", "CosineAnnealingLR",
+           "OneCycleLR", "ReduceLROnPlateau"]
