@@ -154,10 +154,17 @@ def test_flatten_unflatten(torch, device):
 
 
 # --- BatchNorm1d ----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("shape,kwargs", [((6, 3), {}), ((4, 3, 5), dict(momentum=None, bias=False)),
-                                          ((4, 3, 5), dict(affine=False, momentum=0.3)),
-                                          ((6, 3), dict(track_running_stats=False))])
-def test_batchnorm1d_matches_torch(torch, device, rng, shape, kwargs):
+BN_CASES = [((4, 3, 5), dict(momentum=None, bias=False)), ((6, 3), dict(track_running_stats=False)),
+            ((6, 3), {}), ((4, 3, 5), dict(affine=False, momentum=0.3))]
+
+
+def test_batchnorm1d_matches_torch(torch, device, rng):
+    # NOTE: two cases on emulated CUDA (slow), all four on the CPU: the same Tensor ops on both
+    for shape, kwargs in BN_CASES if device == "cpu" else BN_CASES[:2]:
+        check_batchnorm1d(torch, device, rng, shape, kwargs)
+
+
+def check_batchnorm1d(torch, device, rng, shape, kwargs):
     ours = nn.BatchNorm1d(3, eps=1e-3, **kwargs).double().to(device)
     theirs = torch.nn.BatchNorm1d(3, eps=1e-3, **kwargs).double()
     for p, q in zip(ours.parameters(), theirs.parameters()):
