@@ -35,11 +35,6 @@ def _int_sig(v):
     return v == 1, v % 16 == 0, -2**31 <= v < 2**31, v < 2**63
 
 
-def _hooked(hook):
-    """Whether a launch hook (a profiler's) is set: those see launches only through Triton's path."""
-    return hook is not None and getattr(hook, "calls", True)  # NOTE: a HookChain is set when not empty
-
-
 class _Unknown(Exception):
     """An argument this module cannot sign: the launch goes through Triton."""
 
@@ -65,6 +60,16 @@ def _signature(args, kinds):
             for a, kind in zip(args, kinds)]
 
 
+def _plain_signature(args):
+    """_signature when every argument is a plain parameter: small ints and device arrays inline.
+
+    NOTE: the launch path of every op; a function call per argument is most of its cost.
+    """
+    return [a if (t := type(a)) is int and -_RAW < a < _RAW else
+            (a.dtype, a.data_ptr() & 15 == 0) if t is DeviceArray else
+            _sig(a, _PLAIN) for a in args]
+
+
 class Launcher:
     """`Launcher(kernel)[grid](*args, **kwargs)` launches as `kernel[grid](...)` does, faster."""
 
@@ -76,20 +81,23 @@ class Launcher:
         self.arg_names = fn.arg_names
         self.kinds = [_CONST if p.is_constexpr else _NO_SPEC if p.do_not_specialize else _PLAIN for p in fn.params]
         self.tuned_on = [self.arg_names.index(k) for k in self.autotuner.keys] if self.autotuner else []
+        # how many leading parameters are plain (neither constexpr nor do_not_specialize)
+        self.n_plain = next((i for i, k in enumerate(self.kinds) if k != _PLAIN), len(self.kinds))
         self.variants = {}
 
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self.launch(grid, args, kwargs)
 
     def signature(self, args, kwargs):
-        sig = _signature(args, self.kinds)
+        sig = _plain_signature(args) if len(args) <= self.n_plain else _signature(args, self.kinds)
         sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
         return tuple(sig), tuple(kwargs.items())
 
     def launch(self, grid, args, kwargs):
         runtime = knobs.runtime
-        if _hooked(runtime.launch_enter_hook) or _hooked(runtime.launch_exit_hook):
-            return self.kernel[grid](*args, **kwargs)
+        enter, exit_ = runtime.launch_enter_hook, runtime.launch_exit_hook
+        if (enter is not None and getattr(enter, "calls", True)) or (exit_ is not None and getattr(exit_, "calls", True)):
+            return self.kernel[grid](*args, **kwargs)  # NOTE: a profiler's hooks see launches only there
         try:
             key = self.signature(args, kwargs)
             hit = self.variants.get(key)
@@ -97,14 +105,19 @@ class Launcher:
             return self.kernel[grid](*args, **kwargs)
         if hit is None:
             return self._first_launch(key, grid, args, kwargs)
-        run, function, packed, tail, chosen = hit
+        run, function, packed, tail, chosen, c_launch = hit
         if tail:
             args = args + tuple([kwargs[v] if from_kwargs else v for from_kwargs, v in tail])
         if callable(grid):
             grid = grid({**dict(zip(self.arg_names, args)), **kwargs, **chosen})
         n = len(grid)
-        run(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle,
-            function, packed, None, None, None, *args)
+        if c_launch is not None:
+            launch, coop, pdl, annotations, ksig = c_launch
+            launch(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle, function,
+                   coop, pdl, packed, None, None, None, None, None, annotations, ksig, args)
+        else:
+            run(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle,
+                function, packed, None, None, None, *args)
 
     def _first_launch(self, key, grid, args, kwargs):
         compiled = self.kernel[grid](*args, **kwargs)
@@ -125,8 +138,25 @@ class Launcher:
                 return compiled
         if len(self.variants) >= _MAX_VARIANTS:
             self.variants.clear()
-        self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen)
+        self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen,
+                              _c_launch(compiled.run))
         return compiled
+
+
+def _c_launch(run):
+    """(C launch function, its fixed arguments) of a compiled kernel's CudaLauncher, or None.
+
+    NOTE: CudaLauncher.__call__ (triton >= 3.8) makes two closures and asks for scratch memory
+    before calling its C launch function: about a microsecond per launch, for nothing when the
+    kernel needs no scratch memory and no sanitizer, which this checks once. Other launchers
+    (triton 3.6/3.7 compile one per signature) keep their own path.
+    """
+    try:
+        if run.global_scratch_size or run.profile_scratch_size or getattr(run, "gsan_enabled", False):
+            return None
+        return run.launch, run.launch_cooperative_grid, run.launch_pdl, run.arg_annotations, run.kernel_signature
+    except AttributeError:
+        return None
 
 
 _launchers = {}
@@ -140,7 +170,9 @@ def fast(kernel):
     """
     if not ENABLED:
         return kernel
-    got = _launchers.get(kernel)
+    # NOTE: keyed by id: hashing a JITFunction hashes its cache key (a microsecond); the Launcher
+    # holds the kernel, so the id stays its own
+    got = _launchers.get(id(kernel))
     if got is None:
-        got = _launchers[kernel] = Launcher(kernel)
+        got = _launchers[id(kernel)] = Launcher(kernel)
     return got

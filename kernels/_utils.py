@@ -27,6 +27,12 @@ def cdiv(a, b):
     return -(-a // b)
 
 
+def next_power_of_2(n):
+    """The smallest power of two >= n (1 for n <= 1). NOTE: triton.next_power_of_2 is a constexpr
+    function since triton 3.9, whose Python call costs about a microsecond."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
 def empty(shape, dtype):
     return memory.empty(tuple(shape), dtype)
 

@@ -171,7 +171,7 @@ def _small_config(M, N, K):
     NOTE: autotuning benchmarks every config for each new (M, N, K): about a second, which a
     small product in a training loop (the last, shorter batch; each layer's shapes) never repays.
     """
-    p2 = triton.next_power_of_2
+    p2 = U.next_power_of_2
     return dict(BLOCK_M=min(max(p2(M), 16), 64), BLOCK_N=min(max(p2(N), 16), 64),
                 BLOCK_K=min(max(p2(K), 16), 64), GROUP_M=8)
 
