@@ -67,7 +67,7 @@ def profile(call, calls):
 
 def breakdown(stats, calls, top):
     by_stage, funcs = {}, []
-    for func, (cc, nc, tt, ct, callers) in stats.stats.items():
+    for func, (_, nc, tt, _, _) in stats.stats.items():
         by_stage[_stage(func)] = by_stage.get(_stage(func), 0.0) + tt
         funcs.append((tt, nc, func))
     total = sum(by_stage.values()) or 1.0

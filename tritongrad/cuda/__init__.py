@@ -68,5 +68,6 @@ def current_device():
 
 __all__ = ["CUDAGraph", "DeviceArray", "Event", "OutOfMemoryError", "Stream", "StreamContext", "current_device",
            "current_stream", "default_stream", "device_count", "empty_cache", "get_device_name", "graph", "init",
-           "is_available", "is_current_stream_capturing", "is_emulated", "is_initialized", "is_stubbed", "max_memory_allocated",
-           "memory_allocated", "memory_reserved", "reset_peak_memory_stats", "stream", "synchronize"]
+           "is_available", "is_current_stream_capturing", "is_emulated", "is_initialized", "is_stubbed",
+           "max_memory_allocated", "memory_allocated", "memory_reserved", "reset_peak_memory_stats", "stream",
+           "synchronize"]
