@@ -44,8 +44,8 @@ def _neighbours(cfg, M, N, K):
     """The derived configuration and a few variations of it worth timing."""
     bm, bn, bk, g, w, s, split = cfg
     out = [cfg]
-    for c in [(bm // 2, bn, bk, g, w, s, split), (bm, bn // 2, bk, g, w, s, split), (bm, bn, bk * 2, g, w, s - 1, split),
-              (bm, bn, bk, g, w * 2, s, split), (bm, bn, bk, g, w, s + 1, split), (bm, bn, bk, g, w, s, split * 2),
+    for c in [(bm // 2, bn, bk, g, w, s, split), (bm, bn // 2, bk, g, w, s, split),
+              (bm, bn, bk * 2, g, w, s - 1, split), (bm, bn, bk, g, w * 2, s, split), (bm, bn, bk, g, w, s + 1, split), (bm, bn, bk, g, w, s, split * 2),
               (bm, bn, bk, g, w, s, max(split // 2, 1)), (128, 128, bk, 8, 8, 3, 1), (128, 256, 64, 8, 8, 3, 1)]:
         if c[0] >= 16 and c[1] >= 16 and c[3] >= 1 and c[5] >= 2 and c not in out and c[6] * c[2] <= K:
             out.append(c)
@@ -54,9 +54,9 @@ def _neighbours(cfg, M, N, K):
 
 def measure(kinds, budget_s):
     import triton.testing
+    from tritongrad.kernels import matmul as MM, matmul_table as T
 
     import tritongrad as tg
-    from tritongrad.kernels import matmul as MM, matmul_table as T
     try:
         import torch
         torch_ok = torch.cuda.is_available()
@@ -80,8 +80,8 @@ def measure(kinds, budget_s):
             for cfg in _neighbours(T.derive(kind, M, N, K), M, N, K):
                 MM.force_config(cfg)
                 try:
-                    ms = triton.testing.do_bench(lambda: MM.matmul(a._data, b._data, kind == "tf32"),
-                                                 return_mode="median")
+                    ms = triton.testing.do_bench(
+                        lambda a=a, b=b, tf=kind == "tf32": MM.matmul(a._data, b._data, tf), return_mode="median")
                 except Exception as e:  # noqa: BLE001  (e.g. out of shared memory)
                     print(f"  {key} {cfg}: {type(e).__name__}", flush=True)
                     continue
@@ -98,7 +98,7 @@ def measure(kinds, budget_s):
                 tdt = torch.bfloat16 if kind == "16bit" else torch.float32
                 ta, tb = torch.randn(M, K, device="cuda", dtype=tdt), torch.randn(K, N, device="cuda", dtype=tdt)
                 torch.backends.cuda.matmul.allow_tf32 = kind == "tf32"
-                cublas = triton.testing.do_bench(lambda: ta @ tb, return_mode="median")
+                cublas = triton.testing.do_bench(lambda ta=ta, tb=tb: ta @ tb, return_mode="median")
                 ref = f"  cuBLAS {cublas * 1e3:.1f} us: {cublas / best[0]:.0%}"
             print(f"{key} ({M}x{N}x{K}): {best[1]} {best[0] * 1e3:.1f} us{ref}", flush=True)
     return configs, measured
