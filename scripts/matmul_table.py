@@ -45,7 +45,8 @@ def _neighbours(cfg, M, N, K):
     bm, bn, bk, g, w, s, split = cfg
     out = [cfg]
     for c in [(bm // 2, bn, bk, g, w, s, split), (bm, bn // 2, bk, g, w, s, split),
-              (bm, bn, bk * 2, g, w, s - 1, split), (bm, bn, bk, g, w * 2, s, split), (bm, bn, bk, g, w, s + 1, split), (bm, bn, bk, g, w, s, split * 2),
+              (bm, bn, bk * 2, g, w, s - 1, split), (bm, bn, bk, g, w * 2, s, split),
+              (bm, bn, bk, g, w, s + 1, split), (bm, bn, bk, g, w, s, split * 2),
               (bm, bn, bk, g, w, s, max(split // 2, 1)), (128, 128, bk, 8, 8, 3, 1), (128, 256, 64, 8, 8, 3, 1)]:
         if c[0] >= 16 and c[1] >= 16 and c[3] >= 1 and c[5] >= 2 and c not in out and c[6] * c[2] <= K:
             out.append(c)
