@@ -39,6 +39,15 @@ def _lazy_init():
 init = _lazy_init
 
 
+def make_graphed_callables(callables, sample_args, num_warmup_iters=3, allow_unused_input=False, pool=None):
+    """torch.cuda.make_graphed_callables: each callable's forward and backward as CUDA graphs
+    (tritongrad/_compile.py). Without a GPU (emulated CUDA, CPU sample arguments) the callables
+    are returned unchanged."""
+    from .._compile import make_graphed_callables as impl  # NOTE: needs Tensor and autograd: imported on use
+
+    return impl(callables, sample_args, num_warmup_iters, allow_unused_input, pool)
+
+
 def is_available():
     """True if tritongrad can run CUDA code here: a GPU with its driver and cuda-bindings, or
     emulation. Never raises."""
@@ -69,5 +78,5 @@ def current_device():
 __all__ = ["CUDAGraph", "DeviceArray", "Event", "OutOfMemoryError", "Stream", "StreamContext", "current_device",
            "current_stream", "default_stream", "device_count", "empty_cache", "get_device_name", "graph", "init",
            "is_available", "is_current_stream_capturing", "is_emulated", "is_initialized", "is_stubbed",
-           "max_memory_allocated", "memory_allocated", "memory_reserved", "reset_peak_memory_stats", "stream",
-           "synchronize"]
+           "make_graphed_callables", "max_memory_allocated", "memory_allocated", "memory_reserved",
+           "reset_peak_memory_stats", "stream", "synchronize"]
