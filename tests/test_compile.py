@@ -119,7 +119,8 @@ with warnings.catch_warnings(record=True) as caught:
     before = stub.counts()
     cbad(x, y)
     d = stub.counts() - before
-print(json.dumps(dict(n=len(caught), msg=str(caught[0].message), vals=vals, graph=d["cuGraphLaunch"], launch=d["launch"])))
+print(json.dumps(dict(n=len(caught), msg=str(caught[0].message), vals=vals, graph=d["cuGraphLaunch"],
+                      launch=d["launch"])))
 """)
     assert got["n"] == 1 and "could not be captured" in got["msg"] and "host" in got["msg"]
     assert got["graph"] == 0 and got["launch"] >= 12 and len(got["vals"]) == 4
