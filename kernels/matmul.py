@@ -19,7 +19,7 @@ import triton
 import triton.language as tl
 
 from .._dtype import bfloat16, bool_, float16, float32
-from . import _utils as U, matmul_table
+from . import _utils as U, matmul_persistent as P, matmul_table
 from ._launch import fast
 
 _CONFIGS = [
@@ -267,6 +267,9 @@ def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
             b, sb = _k_major(b, K, N, sb[0], sb[1]), (1, K, 0)
         if sa[1] != 1:
             a, sa = _k_major(a, K, M, sa[1], sa[0]), (K, 1, 0)
+    if (prec is None and batch == 1 and M * N * K >= P.PERSISTENT_MIN and P.HAS_TMA and not (_pinned or _forced)
+            and P.eligible(a, b, c, M, N, K, sa, sb, sc)):
+        return P.launch(a, b, c, M, N, K, sa, sb, sc)  # NOTE: large fp16 / bf16 products
     layout = 2 * (sa[1] == 1) + (sb[0] == 1)
     cfg = _config(M, N, K, dtype, prec, batch)
     split = cfg.get("SPLIT_K", 1) if cfg else 1

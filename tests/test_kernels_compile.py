@@ -163,6 +163,9 @@ def main(everything):
         cases += [(MM.matmul, view((1024, 512), (1, 1024), D.float32), empty((512, 384), D.float32), True)]
     else:
         # the table's configurations (split-K among them), then one pinned config for the rest
+        U._sms = 132  # NOTE: no device to ask (the persistent kernel's grid)
+        cases += [(_with_table, MM, empty, view, *p) for p in [
+            (1024, 2048, 512, D.bfloat16, False), (1024, 1024, 1024, D.float16, False, True)]]  # persistent, TMA
         cases += [(_with_table, MM, empty, view, *p) for p in [
             (64, 100, 1000, D.float32, False), (64, 100, 1000, D.bfloat16, False),  # split-K
             (100, 32, 3, D.float16, False), (1000, 100, 64, D.float32, True, True)]]  # tf32: x.T staged K-major
@@ -175,6 +178,9 @@ def main(everything):
             fn(*args)
         except Exception as e:  # noqa: BLE001
             failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:2000])
+    from tritongrad.kernels import matmul_persistent
+    if matmul_persistent.HAS_TMA and not everything and "matmul_tma_persistent_kernel" not in compiled:
+        failures.append("the persistent TMA matmul kernel was never compiled")
     print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
     for f in failures:
         print(f)

@@ -204,3 +204,27 @@ def test_config_table_covers_training_products():
     assert fwd[0] == 64 and fwd[6] > 1
     assert T.lookup("16bit", 4096, 4096, 4096) is None  # not a training class: autotuned
     assert T.derive("16bit", 8192, 8192, 8192)[6] == 1  # large products never split K
+
+
+@pytest.mark.parametrize("dtype", [D.float16, D.bfloat16], ids=str)
+@pytest.mark.parametrize("a_t, b_t", [(False, False), (True, False), (False, True), (True, True)])
+def test_matmul_tma_persistent(dtype, a_t, b_t, rng, monkeypatch):
+    """Large 16-bit products go to the persistent TMA kernel (forced at a small size): every layout
+    TMA can address, edges clipped by the descriptors; an unaligned product keeps the tiled kernel."""
+    from tritongrad.kernels import matmul as MM, matmul_persistent as P
+    monkeypatch.setattr(P, "PERSISTENT_MIN", 1)
+    monkeypatch.setattr(P, "CONFIG", dict(BLOCK_M=32, BLOCK_N=32, BLOCK_K=16, GROUP_M=2, num_warps=4, num_stages=2))
+    launched = []
+    real_fast = MM.fast
+    for module in (MM, P):
+        monkeypatch.setattr(module, "fast", lambda k: launched.append(k) or real_fast(k))
+    M, K, N = 72, 48, 40  # NOTE: rows of 16-byte multiples; more than one tile and group each way
+    x, y = host((M, K), dtype, rng, -2, 2), host((K, N), dtype, rng, -2, 2)
+    xd = G.permute(dev(np.ascontiguousarray(x.T), dtype), (1, 0)) if a_t else dev(x, dtype)
+    yd = G.permute(dev(np.ascontiguousarray(y.T), dtype), (1, 0)) if b_t else dev(y, dtype)
+    check_mm(G.matmul(xd, yd), x, y, dtype)
+    assert P.matmul_tma_persistent_kernel in launched and MM.matmul_kernel not in launched
+    launched.clear()
+    z = host((K, 33), dtype, rng, -2, 2)  # NOTE: 66-byte rows: not addressable by TMA
+    check_mm(G.matmul(dev(x, dtype), dev(z, dtype)), x, z, dtype)
+    assert MM.matmul_kernel in launched and P.matmul_tma_persistent_kernel not in launched
