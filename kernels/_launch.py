@@ -55,19 +55,11 @@ def _sig(a, kind):
 
 
 def _signature(args, kinds):
-    # NOTE: the common case inline (most arguments are small ints: sizes and strides), keyed by value
-    return [a if type(a) is int and kind == _PLAIN and -_RAW < a < _RAW else _sig(a, kind)
+    # NOTE: the common cases inline (small ints: sizes and strides, keyed by value; device arrays):
+    # a function call per argument was most of a launch's cost
+    return [a if (t := type(a)) is int and kind == _PLAIN and -_RAW < a < _RAW else
+            (a.dtype, a.data_ptr() & 15 == 0) if t is DeviceArray else _sig(a, kind)
             for a, kind in zip(args, kinds)]
-
-
-def _plain_signature(args):
-    """_signature when every argument is a plain parameter: small ints and device arrays inline.
-
-    NOTE: the launch path of every op; a function call per argument is most of its cost.
-    """
-    return [a if (t := type(a)) is int and -_RAW < a < _RAW else
-            (a.dtype, a.data_ptr() & 15 == 0) if t is DeviceArray else
-            _sig(a, _PLAIN) for a in args]
 
 
 class Launcher:
@@ -81,15 +73,13 @@ class Launcher:
         self.arg_names = fn.arg_names
         self.kinds = [_CONST if p.is_constexpr else _NO_SPEC if p.do_not_specialize else _PLAIN for p in fn.params]
         self.tuned_on = [self.arg_names.index(k) for k in self.autotuner.keys] if self.autotuner else []
-        # how many leading parameters are plain (neither constexpr nor do_not_specialize)
-        self.n_plain = next((i for i, k in enumerate(self.kinds) if k != _PLAIN), len(self.kinds))
         self.variants = {}
 
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self.launch(grid, args, kwargs)
 
     def signature(self, args, kwargs):
-        sig = _plain_signature(args) if len(args) <= self.n_plain else _signature(args, self.kinds)
+        sig = _signature(args, self.kinds)
         sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
         return tuple(sig), tuple(kwargs.items())
 

@@ -99,6 +99,12 @@ importable() { (cd /tmp && "$PY" -c "import tritongrad, os, sys; sys.exit(os.pat
 if importable; then
     NOTE[install]="tritongrad already importable from $ROOT"
     STATUS[install]=0
+elif [[ $DRY == 1 ]]; then
+    # NOTE: a dry run runs on a development machine: never install into its (shared) environment
+    export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+    NOTE[install]="dry run: PYTHONPATH=$ROOT, nothing installed"
+    importable
+    STATUS[install]=$?
 elif "$PY" -m pip install --no-deps --no-build-isolation -e . >"$OUT/install.log" 2>&1 && importable; then
     NOTE[install]="pip install -e ."
     STATUS[install]=0

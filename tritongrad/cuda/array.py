@@ -11,13 +11,22 @@ devices, and no device memory is touched.
 """
 import numpy as np
 
+_strides = {}  # shape -> its contiguous strides: every new array asks (bounded, not an LRU)
+
 
 def contiguous_strides(shape):
+    try:
+        return _strides[shape]
+    except (KeyError, TypeError):  # NOTE: TypeError: a list
+        pass
     strides, acc = [], 1
     for s in reversed(shape):
         strides.append(acc)
         acc *= max(s, 1)
-    return tuple(reversed(strides))
+    strides = tuple(reversed(strides))
+    if type(shape) is tuple and len(_strides) < 4096:
+        _strides[shape] = strides
+    return strides
 
 
 class DeviceArray:

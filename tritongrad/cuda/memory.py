@@ -52,26 +52,37 @@ class Storage:
     __slots__ = ("_ptr", "nbytes", "_size", "_stream", "_pool", "_host", "__weakref__")
 
     def __init__(self, nbytes, stream=None):
-        global _allocated, _peak
+        global _allocated, _peak, _cached
         self.nbytes, self._ptr, self._pool, self._host = 0, 0, None, None  # what __del__ reads
-        self._stream = current_stream() if stream is None else stream  # NOTE: frees go here too
+        self._stream = stream = current_stream() if stream is None else stream  # NOTE: frees go here too
         if nbytes:
-            self._size = _size_class(nbytes)
-            got = _try_alloc(nbytes, self._size, self._stream)
-            if got is None:
-                empty_cache()
-                got = _try_alloc(nbytes, self._size, self._stream)
-                if got is None:
-                    # NOTE: a failed cuMemAllocAsync leaves what it mapped in the pool (whose release
-                    # threshold is the maximum): measured on an H100, a failed 158 GiB request left
-                    # 10 MiB free for every process until the pool was trimmed.
-                    empty_cache()
-                    raise OutOfMemoryError(_oom_message(nbytes))
-            self._ptr, self._host, self._pool = got
+            # NOTE: the common case inline (a cached block of this class on this stream): this runs
+            # for every tensor an op makes
+            self._size = size = (nbytes + 511) & ~511 if nbytes <= 1 << 20 else _size_class(nbytes)
+            free = _cache.get((stream.handle, size))
+            if free and (_capture is None or stream is not _capture.stream):
+                self._ptr = free.pop()
+                _cached -= size
+            else:
+                self._ptr, self._host, self._pool = self._allocate(nbytes, size, stream)
             self.nbytes = nbytes
             _allocated += nbytes
             if _allocated > _peak:
                 _peak = _allocated
+
+    @staticmethod
+    def _allocate(nbytes, size, stream):
+        got = _try_alloc(nbytes, size, stream)
+        if got is None:
+            empty_cache()
+            got = _try_alloc(nbytes, size, stream)
+            if got is None:
+                # NOTE: a failed cuMemAllocAsync leaves what it mapped in the pool (whose release
+                # threshold is the maximum): measured on an H100, a failed 158 GiB request left
+                # 10 MiB free for every process until the pool was trimmed.
+                empty_cache()
+                raise OutOfMemoryError(_oom_message(nbytes))
+        return got
 
     def data_ptr(self):
         return self._ptr
@@ -100,6 +111,8 @@ class Storage:
                 return  # NumPy frees it
             if self._pool is not None:
                 self._pool.release(self._ptr, self.nbytes)
+            elif _capture is None:
+                _cache_block(self._ptr, self._size, self._stream)
             else:
                 _free_when_safe(_cache_block, self._ptr, self._size, self._stream)
         except Exception:  # interpreter shutdown: modules or the context may be gone
@@ -108,8 +121,7 @@ class Storage:
 
 def _try_alloc(nbytes, size, stream):
     """(pointer, host buffer, graph pool) of a new allocation of `nbytes` (size class `size`), or
-    None when out of memory."""
-    global _cached
+    None when out of memory. NOTE: Storage() takes a cached block itself before calling this."""
     if rt.EMULATED:
         if _emulated_limit is not None and _allocated + nbytes > _emulated_limit:
             return None
@@ -121,10 +133,6 @@ def _try_alloc(nbytes, size, stream):
     if _capture is not None and stream is _capture.stream:
         ptr = _capture.allocate(nbytes)
         return None if ptr is None else (ptr, None, _capture)
-    free = _cache.get((stream.handle, size))
-    if free:
-        _cached -= size
-        return free.pop(), None, None
     err, ptr = rt.cu.cuMemAllocAsync(size, stream.handle)
     if err == rt.cu.CUresult.CUDA_ERROR_OUT_OF_MEMORY:
         return None
