@@ -54,11 +54,17 @@ def _sig(a, kind):
     raise _Unknown
 
 
+_I32 = (True, True)  # _sig of a do_not_specialize int that fits in int32
+
+
 def _signature(args, kinds):
-    # NOTE: the common cases inline (small ints: sizes and strides, keyed by value; device arrays):
-    # a function call per argument was most of a launch's cost
+    # NOTE: the common cases inline (a function call per argument was most of a launch's cost):
+    # small plain ints keyed by value (sizes and strides), device arrays, do_not_specialize ints
+    # by width only (seeds and sizes that change every call must not miss), non-constexpr floats
     return [a if (t := type(a)) is int and kind == _PLAIN and -_RAW < a < _RAW else
-            (a.dtype, a.data_ptr() & 15 == 0) if t is DeviceArray else _sig(a, kind)
+            (a.dtype, a.data_ptr() & 15 == 0) if t is DeviceArray else
+            _I32 if t is int and kind == _NO_SPEC and -2**31 <= a < 2**31 else
+            t if t is float and kind != _CONST else _sig(a, kind)
             for a, kind in zip(args, kinds)]
 
 
@@ -80,7 +86,8 @@ class Launcher:
 
     def signature(self, args, kwargs):
         sig = _signature(args, self.kinds)
-        sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
+        if self.tuned_on:
+            sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
         return tuple(sig), tuple(kwargs.items())
 
     def launch(self, grid, args, kwargs):

@@ -118,6 +118,12 @@ class DeviceArray:
         return self._from_standin(np.broadcast_to(self._standin(), shape))
 
     def index(self, idx):
+        if type(idx) is int and self.shape:  # NOTE: x[i], the common case, without a NumPy stand-in
+            n = self.shape[0]
+            if not -n <= idx < n:
+                raise IndexError(f"index {idx} is out of bounds for axis 0 with size {n}")
+            return DeviceArray(self.buf, self.offset + (idx % n) * self.strides[0], self.shape[1:], self.strides[1:],
+                               self.dtype)
         v = self._standin()[idx]
         if not isinstance(v, np.ndarray):  # NOTE: an integer for every dim gives a NumPy scalar, a copy
             v = self._standin()[(*(idx if isinstance(idx, tuple) else (idx,)), Ellipsis)]  # a 0-d view
