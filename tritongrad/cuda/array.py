@@ -11,22 +11,28 @@ devices, and no device memory is touched.
 """
 import numpy as np
 
-_strides = {}  # shape -> its contiguous strides: every new array asks (bounded, not an LRU)
+_layouts = {}  # shape -> (contiguous strides, element count): every new array asks (bounded, not an LRU)
+
+
+def contiguous_layout(shape):
+    """(contiguous strides, number of elements) of a tuple `shape`."""
+    got = _layouts.get(shape)
+    if got is None:
+        strides, acc = [], 1
+        for s in reversed(shape):
+            strides.append(acc)
+            acc *= max(int(s), 1)  # NOTE: Python ints, whatever integers the shape holds
+        n = 1
+        for s in shape:
+            n *= int(s)
+        got = tuple(reversed(strides)), n
+        if len(_layouts) < 4096:
+            _layouts[shape] = got
+    return got
 
 
 def contiguous_strides(shape):
-    try:
-        return _strides[shape]
-    except (KeyError, TypeError):  # NOTE: TypeError: a list
-        pass
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= max(s, 1)
-    strides = tuple(reversed(strides))
-    if type(shape) is tuple and len(_strides) < 4096:
-        _strides[shape] = strides
-    return strides
+    return contiguous_layout(tuple(shape))[0]
 
 
 class DeviceArray:

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from . import _runtime as rt
-from .array import DeviceArray, contiguous_strides
+from .array import DeviceArray, contiguous_layout
 from .streams import current_stream
 
 _allocated = 0  # bytes of live storages
@@ -243,10 +243,9 @@ def end_capture():
 # --- arrays ------------------------------------------------------------------------------------------
 def empty(shape, dtype):
     """A new contiguous DeviceArray of `shape` and tritongrad `dtype`; its memory is uninitialized."""
-    n = dtype.itemsize
-    for s in shape:
-        n *= s
-    return DeviceArray(Storage(n), 0, tuple(shape), contiguous_strides(shape), dtype)
+    shape = tuple(shape)
+    strides, n = contiguous_layout(shape)
+    return DeviceArray(Storage(n * dtype.itemsize), 0, shape, strides, dtype)
 
 
 def from_host(np_array, dtype):
