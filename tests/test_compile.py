@@ -65,8 +65,6 @@ STEP = """
 import json, warnings
 import numpy as np
 import tritongrad as tg
-
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NOTE: the interpreter on masked lanes
 from tritongrad.cuda import stub
 rng = np.random.default_rng(0)
 w1 = tg.tensor(rng.standard_normal((97, 33)).astype(np.float32), device="cuda", requires_grad=True)
@@ -130,8 +128,6 @@ def test_compile_bounds_its_captures():
     got = run_stubbed("""
 import json, warnings
 import tritongrad as tg
-
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NOTE: the interpreter on masked lanes
 from tritongrad import _compile
 f = tg.compile(lambda x: x * 2, mode="reduce-overhead")
 with warnings.catch_warnings(record=True) as caught:
@@ -149,8 +145,6 @@ def test_make_graphed_callables_replays_forward_and_backward():
     got = run_stubbed("""
 import json
 import tritongrad as tg
-
-pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")  # NOTE: the interpreter on masked lanes
 from tritongrad.cuda import stub
 lin = tg.nn.Linear(97, 10).cuda()
 x = tg.randn(64, 97, device="cuda", requires_grad=True)

@@ -12,6 +12,8 @@ EMULATED = os.environ.get("TRITONGRAD_EMULATE_CUDA", "0") not in ("", "0")
 STUBBED = os.environ.get("TRITONGRAD_STUB_CUDA", "0") not in ("", "0")
 if STUBBED and EMULATED:
     raise RuntimeError("TRITONGRAD_STUB_CUDA=1 and TRITONGRAD_EMULATE_CUDA=1 exclude each other: choose one")
+if STUBBED:
+    os.environ["TRITON_INTERPRET"] = "0"  # NOTE: the compiled path is the one measured (a parent may have set it)
 if EMULATED:
     # NOTE: Triton chooses interpreter or compiler when @triton.jit runs, i.e. when a kernel module
     # is imported: set it now, so that kernels imported before the first CUDA op are covered too.
