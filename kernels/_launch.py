@@ -84,12 +84,6 @@ class Launcher:
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self.launch(grid, args, kwargs)
 
-    def signature(self, args, kwargs):
-        sig = _signature(args, self.kinds)
-        if self.tuned_on:
-            sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
-        return tuple(sig), tuple(kwargs.items())
-
     def launch(self, grid, args, kwargs):
         runtime = knobs.runtime
         enter, exit_ = runtime.launch_enter_hook, runtime.launch_exit_hook
@@ -98,7 +92,10 @@ class Launcher:
                 exit_ is not None and getattr(exit_, "calls", True)):
             return self.kernel[grid](*args, **kwargs)
         try:
-            key = self.signature(args, kwargs)
+            sig = _signature(args, self.kinds)
+            if self.tuned_on:
+                sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
+            key = tuple(sig), tuple(kwargs.items())
             hit = self.variants.get(key)
         except (_Unknown, TypeError):  # TypeError: an unhashable constexpr value
             return self.kernel[grid](*args, **kwargs)

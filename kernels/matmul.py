@@ -214,26 +214,31 @@ def _small_config(M, N, K):
 
 
 def _config(M, N, K, dtype, prec, batch):
-    """The launch kwargs of a tensor-core product (SPLIT_K included), or None to autotune.
+    """The launch kwargs of a tensor-core product (SPLIT_K included), None to autotune, or
+    matmul_table.PERSISTENT for the persistent TMA kernel (one 16-bit product, where the table or
+    its size says so).
 
-    The table (matmul_table.py) for its shape classes; outside it, the same tile rule for products
+    The table (matmul_table.py) for its shape classes; outside it, the same rules for products
     under 512^3, which autotuning (about a second per new shape) would never repay in a training
-    loop, and Triton's autotuner for larger ones.
+    loop, and for large 16-bit products (the persistent kernel), Triton's autotuner for the others.
     """
     key = (M, N, K, dtype, prec, batch)
     got = _configs.get(key, False)
     if got is False:
+        kind = "16bit" if dtype is not float32 else "tf32" if prec == "tf32" else "fp32"
+        cfg = matmul_table.lookup(kind, M, N, K)
         if _forced or _pinned:
             got = dict(_forced or _pinned)
+        elif kind == "16bit" and batch == 1 and P.HAS_TMA and (
+                cfg == matmul_table.PERSISTENT or cfg is None and M * N * K >= matmul_table.PERSISTENT_MIN):
+            got = matmul_table.PERSISTENT
         elif U.INTERPRET:
             got = _small_config(M, N, K)
         else:
-            kind = "16bit" if dtype is not float32 else "tf32" if prec == "tf32" else "fp32"
-            cfg = matmul_table.lookup(kind, M, N, K)
-            if cfg is None and M * N * K < _AUTOTUNE_MIN:
-                cfg = matmul_table.derive(kind, M, N, K)
+            if cfg == matmul_table.PERSISTENT or cfg is None and M * N * K < _AUTOTUNE_MIN:
+                cfg = matmul_table.derive_tiled(kind, M, N, K)  # NOTE: PERSISTENT: a batch, or no TMA here
             got = None if cfg is None else _kwargs(cfg)
-        if got is not None and batch != 1:
+        if isinstance(got, dict) and batch != 1:
             got.pop("SPLIT_K", None)  # NOTE: split-K runs on one product; program_id(1) is the batch
         if len(_configs) > 4096:  # NOTE: a bound, not an LRU: shapes in a training loop repeat
             _configs.clear()
@@ -267,11 +272,12 @@ def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
             b, sb = _k_major(b, K, N, sb[0], sb[1]), (1, K, 0)
         if sa[1] != 1:
             a, sa = _k_major(a, K, M, sa[1], sa[0]), (K, 1, 0)
-    if (prec is None and batch == 1 and M * N * K >= P.PERSISTENT_MIN and P.HAS_TMA and not (_pinned or _forced)
-            and P.eligible(a, b, c, M, N, K, sa, sb, sc)):
-        return P.launch(a, b, c, M, N, K, sa, sb, sc)  # NOTE: large fp16 / bf16 products
     layout = 2 * (sa[1] == 1) + (sb[0] == 1)
     cfg = _config(M, N, K, dtype, prec, batch)
+    if cfg == matmul_table.PERSISTENT:  # NOTE: large fp16 / bf16 products
+        if P.eligible(a, b, c, M, N, K, sa, sb, sc):
+            return P.launch(a, b, c, M, N, K, sa, sb, sc)
+        cfg = _kwargs(matmul_table.derive_tiled("16bit", M, N, K))
     split = cfg.get("SPLIT_K", 1) if cfg else 1
     if split > 1:
         ws = U.empty((split, M, N), float32)  # NOTE: fp32 partial sums, added by splitk_sum_kernel

@@ -7,8 +7,9 @@ address arithmetic per element, no masks: the descriptor clips at the edges), th
 same way, in two halves (less shared memory for the epilogue, so more for the pipeline).
 
 NOT YET MEASURED on a GPU: compiled for sm_90 in tests/test_kernels_compile.py and checked for
-values under Triton's interpreter; kernels/matmul.py uses it for products of at least
-PERSISTENT_MIN (M * N * K) whose operands TMA can address (`eligible`).
+values under Triton's interpreter; kernels/matmul.py uses it where the configuration table says so
+(matmul_table.py: 16-bit products of at least 1024^3 until measured) and TMA can address the operands
+(`eligible`).
 """
 import triton
 import triton.language as tl
@@ -16,7 +17,6 @@ import triton.language as tl
 from . import _utils as U
 from ._launch import fast
 
-PERSISTENT_MIN = 2**30  # M * N * K: 1024^3, where one wave of 128 x 256 tiles fills an H100
 CONFIG = dict(BLOCK_M=128, BLOCK_N=256, BLOCK_K=64, GROUP_M=8, num_warps=8, num_stages=3)
 HAS_TMA = hasattr(tl, "make_tensor_descriptor")  # NOTE: triton >= 3.4; older ones keep the tiled kernel
 _INTERPRET = tl.constexpr(U.INTERPRET)

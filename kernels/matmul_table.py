@@ -7,9 +7,13 @@ scripts/matmul_table.py) holds a configuration for the classes of the training p
 forward and backward; kernels/matmul.py uses it, the rule `derive()` for small products outside
 it, and Triton's autotuner only for large products outside it.
 
-A configuration is (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, num_warps, num_stages, SPLIT_K).
+A configuration is (BLOCK_M, BLOCK_N, BLOCK_K, GROUP_M, num_warps, num_stages, SPLIT_K) for the
+tiled kernel (kernels/matmul.py), or PERSISTENT: the persistent TMA kernel (matmul_persistent.py),
+where its operands allow it.
 """
 SMS = 132  # an H100 SXM's multiprocessors: the programs a wave runs at one per SM
+PERSISTENT = "persistent"
+PERSISTENT_MIN = 2**30  # M * N * K of 16-bit products from which the persistent kernel is derived
 
 # The products of training: name -> (batch rows, layer widths); each linear layer x (B, i) @ W (i, o)
 # gives three products: forward (B, o, i), grad_x = g @ W.T (B, i, o), grad_W = x.T @ g (i, o, B).
@@ -44,8 +48,17 @@ def shape_class(kind, M, N, K):
 
 
 def derive(kind, M, N, K):
-    """A configuration from the tile arithmetic alone (Triton's matmul tutorial's guidance), for an
-    H100: not measured.
+    """A configuration from the tile arithmetic alone, for an H100: not measured. Large 16-bit
+    products (at least PERSISTENT_MIN) get the persistent TMA kernel (Triton's persistent-matmul
+    tutorial: one wave of programs, TMA copies), the others derive_tiled()."""
+    if kind == "16bit" and M * N * K >= PERSISTENT_MIN:
+        return PERSISTENT
+    return derive_tiled(kind, M, N, K)
+
+
+def derive_tiled(kind, M, N, K):
+    """A tiled-kernel configuration from the tile arithmetic alone (Triton's matmul tutorial's
+    guidance), for an H100: not measured.
 
     - Tiles: as large as the product allows, up to 128 x 128 (128 x 256 for large 16-bit products,
       the tutorial's best Hopper config), never more than twice a dim under 128: M or N under 128

@@ -55,7 +55,7 @@ def _neighbours(cfg, M, N, K):
 
 def measure(kinds, budget_s):
     import triton.testing
-    from tritongrad.kernels import matmul as MM, matmul_table as T
+    from tritongrad.kernels import matmul as MM, matmul_persistent as P, matmul_table as T
 
     import tritongrad as tg
     try:
@@ -78,7 +78,12 @@ def measure(kinds, budget_s):
             a, b = tg.randn(M, K, device="cuda").to(dt), tg.randn(K, N, device="cuda").to(dt)
             tf32.allow_tf32 = kind == "tf32"
             best = None
-            for cfg in _neighbours(T.derive(kind, M, N, K), M, N, K):
+            if T.derive(kind, M, N, K) == T.PERSISTENT:
+                c = tg.empty(M, N, device="cuda", dtype=dt)
+                ms = triton.testing.do_bench(lambda a=a, b=b, c=c, M=M, N=N, K=K: P.launch(
+                    a._data, b._data, c._data, M, N, K, (K, 1, 0), (N, 1, 0), (N, 1, 0)), return_mode="median")
+                best = (ms, T.PERSISTENT)
+            for cfg in _neighbours(T.derive_tiled(kind, M, N, K), M, N, K):
                 MM.force_config(cfg)
                 try:
                     ms = triton.testing.do_bench(

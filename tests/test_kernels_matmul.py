@@ -197,13 +197,18 @@ def test_config_table_covers_training_products():
         assert C.CONFIGS == T.derived_table() and "not measured" in C.SOURCE
     for kind in ("fp32", "tf32", "16bit"):
         for M, N, K in T.training_products():
-            bm, bn, bk, g, w, st, split = T.lookup(kind, M, N, K)
+            cfg = T.lookup(kind, M, N, K)
+            if cfg == T.PERSISTENT:
+                assert kind == "16bit" and M * N * K >= T.PERSISTENT_MIN // 8  # NOTE: classes round up
+                continue
+            bm, bn, bk, g, w, st, split = cfg
             assert (bm + bn) * bk * (2 if kind == "16bit" else 4) * st <= 228 * 1024
             assert bm <= max(2 * M, 16) and bn <= max(2 * N, 16) and split >= 1 and w in (2, 4, 8)
     fwd = T.lookup("fp32", 64, 100, 1000)  # the tutorial's first layer: 1 x 1 output tiles, K = 1000
     assert fwd[0] == 64 and fwd[6] > 1
     assert T.lookup("16bit", 4096, 4096, 4096) is None  # not a training class: autotuned
-    assert T.derive("16bit", 8192, 8192, 8192)[6] == 1  # large products never split K
+    assert T.derive("tf32", 8192, 8192, 8192)[6] == 1  # large products never split K
+    assert T.derive("16bit", 8192, 768, 3072) == T.PERSISTENT  # large 16-bit products: the persistent kernel
 
 
 @pytest.mark.parametrize("dtype", [D.float16, D.bfloat16], ids=str)
@@ -211,8 +216,9 @@ def test_config_table_covers_training_products():
 def test_matmul_tma_persistent(dtype, a_t, b_t, rng, monkeypatch):
     """Large 16-bit products go to the persistent TMA kernel (forced at a small size): every layout
     TMA can address, edges clipped by the descriptors; an unaligned product keeps the tiled kernel."""
-    from tritongrad.kernels import matmul as MM, matmul_persistent as P
-    monkeypatch.setattr(P, "PERSISTENT_MIN", 1)
+    from tritongrad.kernels import matmul as MM, matmul_persistent as P, matmul_table as T
+    monkeypatch.setattr(T, "PERSISTENT_MIN", 1)
+    monkeypatch.setattr(MM, "_configs", {})  # NOTE: the decisions made here are undone afterwards
     monkeypatch.setattr(P, "CONFIG", dict(BLOCK_M=32, BLOCK_N=32, BLOCK_K=16, GROUP_M=2, num_warps=4, num_stages=2))
     launched = []
     real_fast = MM.fast
