@@ -35,7 +35,8 @@ SYNCS = ("cuStreamSynchronize", "cuCtxSynchronize", "cuEventSynchronize", "cuMem
 
 @pytest.fixture(scope="module")
 def training_counts():
-    """Driver calls of three training steps (two-layer net, SGD), after three warm-up steps."""
+    """Driver calls of three training steps after three warm-up steps: a two-layer net with SGD
+    written out, then nn modules with tg.optim.SGD (momentum) and tg.optim.Adam."""
     return run_stubbed("""
         import json
         import numpy as np
@@ -65,18 +66,39 @@ def training_counts():
         before = stub.counts()
         loss.item()
         item = stub.counts() - before
-        print(json.dumps({"steps": dict(steps), "item": dict(item), "name": tg.cuda.get_device_name()}))
+
+        # the same with modules, a loss module and optimizers
+        model = tg.nn.Sequential(tg.nn.Linear(97, 33), tg.nn.ReLU(), tg.nn.Linear(33, 10)).cuda()
+        optimized = {}
+        for name, opt in (("sgd", tg.optim.SGD(model.parameters(), lr=1e-3, momentum=0.9)),
+                          ("adam", tg.optim.Adam(model.parameters(), lr=1e-3))):
+            def nn_step():
+                opt.zero_grad()
+                loss = tg.nn.functional.mse_loss(model(x), y)
+                loss.backward()
+                opt.step()
+                return loss
+            for _ in range(3):
+                loss = nn_step()
+            before = stub.counts()
+            for _ in range(3):
+                loss = nn_step()
+            optimized[name] = dict(stub.counts() - before)
+        print(json.dumps({"steps": dict(steps), "item": dict(item), "name": tg.cuda.get_device_name(),
+                          "optimized": optimized}))
     """)
 
 
-def test_training_step_never_synchronizes(training_counts):
-    steps = training_counts["steps"]
+@pytest.mark.parametrize("which", ["manual", "sgd", "adam"])
+def test_training_step_never_synchronizes(training_counts, which):
+    steps = training_counts["steps"] if which == "manual" else training_counts["optimized"][which]
     assert steps.get("launch", 0) >= 3 * 12  # NOTE: the kernels reached Triton's C launcher
     assert {k: steps[k] for k in SYNCS if steps.get(k)} == {}
 
 
-def test_training_step_allocates_from_the_cache(training_counts):
-    steps = training_counts["steps"]
+@pytest.mark.parametrize("which", ["manual", "sgd", "adam"])
+def test_training_step_allocates_from_the_cache(training_counts, which):
+    steps = training_counts["steps"] if which == "manual" else training_counts["optimized"][which]
     assert steps.get("cuMemAllocAsync", 0) == 0
     assert steps.get("cuMemFreeAsync", 0) == 0
 
