@@ -1,16 +1,22 @@
 """Matrix multiplication with NumPy's matmul semantics: 1-D operands, broadcast batch dims.
 
 `matmul_kernel` is the tiled tensor-core kernel (fp32, fp16, bf16 inputs; fp32 accumulation;
-output in the input dtype) with grouped program order, autotuned over a few configs keyed on
-M, N, K, the operands' layout and dtype. A and B are read through arbitrary strides, so the
-backward of `x @ w` passes transposed views (`w.T`, `x.T`) without copying them.
-`matmul_fma_kernel` is a CUDA-core fallback for float64 and integers, which tl.dot does not
-cover everywhere.
+output in the input dtype) with grouped program order and, for products with few output tiles
+and a long K, split-K (fp32 partial sums added by `splitk_sum_kernel`). A and B are read through
+arbitrary strides, so the backward of `x @ w` passes transposed views (`w.T`, `x.T`) without
+copying them (tf32 products large enough copy an operand that is not K-major: Hopper's tf32
+instructions need both K-major). Large fp16 / bf16 products go to the persistent TMA kernel
+(matmul_persistent.py). `matmul_fma_kernel` is a CUDA-core fallback for float64 and integers,
+which tl.dot does not cover everywhere.
 
-Pin one config (reproducible benchmarks, no autotuning) with `pin_config(BLOCK_M=128, ...)` or
-the environment variable TRITONGRAD_MATMUL_CONFIG="BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,GROUP_M=8,
-num_warps=4,num_stages=4". Products under 512^3 (M * N * K) and every product under Triton's
-interpreter use one config chosen from their shape, without autotuning.
+Which configuration a product gets (`_config`): the table of matmul_table.py for its shape class
+(the training products' classes: derived, not yet measured, until scripts/matmul_table.py
+--measure rewrites it on a GPU), else the same tile rule for products under 512^3, else Triton's
+autotuner (large products outside the table). No autotuning on the training path.
+
+Pin one config (reproducible benchmarks) with `pin_config(BLOCK_M=128, ...)` or the environment
+variable TRITONGRAD_MATMUL_CONFIG="BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,GROUP_M=8,num_warps=4,
+num_stages=4"; every product under Triton's interpreter uses one small config chosen from its shape.
 """
 import itertools
 import os
@@ -75,8 +81,8 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk,
         per = tl.cdiv(k_hi, SPLIT_K)
         k_lo = tl.program_id(1) * per
         k_hi = min(k_hi, k_lo + per)
-        a_ptrs += k_lo * BLOCK_K * stride_ak
-        b_ptrs += k_lo * BLOCK_K * stride_bk
+        a_ptrs += k_lo.to(tl.int64) * BLOCK_K * stride_ak  # NOTE: int64: K times a stride can pass 2**31
+        b_ptrs += k_lo.to(tl.int64) * BLOCK_K * stride_bk
     for k in range(k_lo, k_hi):
         k_ok = rk < K - k * BLOCK_K
         a = tl.load(a_ptrs, mask=k_ok[None, :], other=0.0)
