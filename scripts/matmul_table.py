@@ -5,10 +5,11 @@
         until a GPU measures it; every entry is marked not measured.
     python scripts/matmul_table.py --measure [--out FILE] [--budget-s 150] [--kinds 16bit,tf32,fp32]
         on a GPU: for each shape class of the training products (kernels/matmul_table.MODELS),
-        time the derived configuration and a few neighbours (tiles, warps, stages, split-K) on the
-        class's product with triton.testing.do_bench (median), keep the fastest, and print it
-        against cuBLAS (PyTorch's matmul, when PyTorch with CUDA is installed). Classes left when
-        the time budget is spent keep their derived entry. scripts/gpu_check.sh runs this into its
+        time the derived configuration and a few neighbours (tiles, warps, stages, split-K; and the
+        persistent TMA kernel for large 16-bit products) on the class's product with
+        triton.testing.do_bench (median), keep the fastest (the file is rewritten after each
+        class), and print it against cuBLAS (PyTorch's matmul, when PyTorch with CUDA is
+        installed). Classes left when the time budget is spent keep their derived entry. scripts/gpu_check.sh runs this into its
         output folder; commit the file as kernels/matmul_configs.py with the GPU's results.
 """
 import argparse
@@ -53,7 +54,10 @@ def _neighbours(cfg, M, N, K):
     return out
 
 
-def measure(kinds, budget_s):
+def measure(kinds, budget_s, save):
+    """Time the classes of the training products, model by model (every kind of one product before
+    the next product); `save(configs, measured)` after each class, so that a run stopped by its time
+    limit keeps what it measured."""
     import triton.testing
     from tritongrad.kernels import matmul as MM, matmul_persistent as P, matmul_table as T
 
@@ -66,10 +70,10 @@ def measure(kinds, budget_s):
     start = time.monotonic()
     configs, measured = dict(T.derived_table()), set()
     tf32 = tg.backends.cuda.matmul
-    for kind in kinds:
-        for M, N, K in T.training_products():
+    for M, N, K in T.training_products():
+        for kind in kinds:
             key = T.shape_class(kind, M, N, K)
-            if key in measured or key[0] != kind:
+            if key in measured:
                 continue
             if time.monotonic() - start > budget_s:
                 print(f"budget spent: {key} keeps its derived entry", flush=True)
@@ -107,6 +111,7 @@ def measure(kinds, budget_s):
                 cublas = triton.testing.do_bench(lambda ta=ta, tb=tb: ta @ tb, return_mode="median")
                 ref = f"  cuBLAS {cublas * 1e3:.1f} us: {cublas / best[0]:.0%}"
             print(f"{key} ({M}x{N}x{K}): {best[1]} {best[0] * 1e3:.1f} us{ref}", flush=True)
+            save(configs, measured)
     return configs, measured
 
 
@@ -129,11 +134,14 @@ def main(argv=None):
               "matmul tutorial's guidance for an H100). Regenerate on a GPU: scripts/matmul_table.py --measure.")
     else:
         import tritongrad as tg
-        configs, measured = measure(args.kinds.split(","), args.budget_s)
         when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
         source = f"measured on {tg.cuda.get_device_name()} on {when}"
-        write(args.out, configs, measured, source,
-              f"{len(measured)} of {len(configs)} classes measured ({source}); the others derived, not measured.")
+
+        def save(configs, measured):
+            write(args.out, configs, measured, source,
+                  f"{len(measured)} of {len(configs)} classes measured ({source}); the others derived, not measured.")
+
+        save(*measure(args.kinds.split(","), args.budget_s, save))
     print(f"wrote {args.out}")
 
 

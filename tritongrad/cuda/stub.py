@@ -145,7 +145,8 @@ def _make_driver():
         cuStreamSynchronize=_sync("cuStreamSynchronize"), cuCtxSynchronize=_sync("cuCtxSynchronize"),
         cuEventSynchronize=_sync("cuEventSynchronize"),
         cuEventCreate=lambda flags: (CUresult.CUDA_SUCCESS, object()), cuEventRecord=ok, cuEventQuery=ok,
-        cuEventDestroy=ok, cuEventElapsedTime=one(0.0),
+        # NOTE: every timed interval is 1 ms: triton.testing.do_bench divides by it (plumbing, not timing)
+        cuEventDestroy=ok, cuEventElapsedTime=one(1.0),
         cuStreamBeginCapture=_cuStreamBeginCapture, cuStreamEndCapture=_cuStreamEndCapture,
         cuThreadExchangeStreamCaptureMode=lambda mode: (CUresult.CUDA_SUCCESS, 0),
         cuGraphInstantiate=lambda graph, flags: (CUresult.CUDA_SUCCESS, object()), cuGraphLaunch=_cuGraphLaunch,
