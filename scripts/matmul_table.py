@@ -10,7 +10,8 @@
         triton.testing.do_bench (median), keep the fastest (the file is rewritten after each
         class), and print it against cuBLAS (PyTorch's matmul, when PyTorch with CUDA is
         installed). Classes left when the time budget is spent keep their derived entry.
-        scripts/gpu_check.sh runs this into its output folder; commit the file as kernels/matmul_configs.py with the GPU's results.
+        scripts/gpu_check.sh runs this into its output folder; commit the file as
+        kernels/matmul_configs.py with the GPU's results.
 """
 import argparse
 import datetime
