@@ -38,6 +38,8 @@ import pytest
 
 import tritongrad as tg
 
+if tg.cuda.is_stubbed():
+    tg.cuda.init()  # NOTE: the stand-in libcuda loaded before torch (or CuPy) could load NVIDIA's (bench_host.py)
 REAL_CUDA = tg.cuda.is_available() and not tg.cuda.is_emulated() and not tg.cuda.is_stubbed()
 EMULATED = tg.cuda.is_emulated()
 # NOTE: unset: quick unless on a real GPU; "0" forces full sizes (e.g. the CPU providers alone)

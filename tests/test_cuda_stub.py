@@ -150,3 +150,22 @@ def test_caching_allocator_statistics_are_exact():
 def test_size_classes(n, size):
     assert memory._size_class(n) == size
     assert memory._size_class(n) - n <= max(511, n // 8)
+
+
+def test_refuses_a_process_with_a_real_driver_loaded(training_counts, tmp_path):
+    """A libcuda loaded before the stub (here: a copy of the stub's own, standing for NVIDIA's)
+    would take Triton's launches: stubbed CUDA refuses to start, saying why."""
+    got = run_stubbed(f"""
+        import ctypes, glob, json, os, shutil
+        cache = os.environ.get("TRITONGRAD_CACHE_DIR") or os.path.expanduser("~/.cache/tritongrad")
+        built = sorted(glob.glob(os.path.join(cache, "stub-libcuda-*", "libcuda.so.1")))[-1]
+        fake = shutil.copy(built, {str(tmp_path)!r} + "/libcuda.so.1")
+        ctypes.CDLL(fake, mode=ctypes.RTLD_GLOBAL)
+        import tritongrad as tg
+        try:
+            tg.empty(3, device="cuda")
+            print(json.dumps(dict(error=None)))
+        except RuntimeError as e:
+            print(json.dumps(dict(error=str(e))))
+    """)
+    assert got["error"] and "has not loaded NVIDIA's driver library" in got["error"]

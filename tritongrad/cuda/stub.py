@@ -169,12 +169,27 @@ def counts():
     return out
 
 
+def _refuse_a_real_driver():
+    """Raise if this process loaded NVIDIA's libcuda already: Triton's launcher would link to it
+    and launch for real with the stub's fake pointers."""
+    try:
+        with open("/proc/self/maps") as f:
+            loaded = {line.split()[-1] for line in f if "libcuda.so" in line}
+    except OSError:  # NOTE: not Linux: nothing to check
+        return
+    if loaded:
+        raise RuntimeError(f"stubbed CUDA (TRITONGRAD_STUB_CUDA=1) needs a process that has not loaded NVIDIA's driver "
+                           f"library, and this one has ({', '.join(sorted(loaded))}): initialize tritongrad.cuda "
+                           f"before importing a CUDA library (torch with CUDA, CuPy, cuda-bindings)")
+
+
 def install_libcuda():
     """Build (once, cached) and load the stand-in libcuda.so.1, and point Triton's build of its C
     helpers at it. Must run before Triton's driver is created (tritongrad.cuda.driver.install)."""
     global _lib
     if _lib is not None:
         return
+    _refuse_a_real_driver()
     import triton
 
     include = os.path.join(os.path.dirname(triton.__file__), "backends", "nvidia", "include")
