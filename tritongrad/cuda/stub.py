@@ -49,7 +49,7 @@ def _enum(*names):
 
 
 _OK = (CUresult.CUDA_SUCCESS,)
-_state = dict(next_ptr=1 << 32, used=0, capturing=None)
+_state = dict(next_ptr=1 << 32, used=0)
 _sizes = {}  # pointer -> size of live driver allocations
 
 
@@ -92,16 +92,6 @@ def _cuMemcpyDtoHAsync(dst, src, nbytes, stream):
 def _cuMemcpyHtoDAsync(dst, src, nbytes, stream):
     calls["cuMemcpyHtoDAsync"] += 1
     return _OK
-
-
-def _cuStreamBeginCapture(stream, mode):
-    _state["capturing"] = stream
-    return _OK
-
-
-def _cuStreamEndCapture(stream):
-    _state["capturing"] = None
-    return CUresult.CUDA_SUCCESS, object()
 
 
 def _cuGraphLaunch(exec_, stream):
@@ -147,7 +137,7 @@ def _make_driver():
         cuEventCreate=lambda flags: (CUresult.CUDA_SUCCESS, object()), cuEventRecord=ok, cuEventQuery=ok,
         # NOTE: every timed interval is 1 ms: triton.testing.do_bench divides by it (plumbing, not timing)
         cuEventDestroy=ok, cuEventElapsedTime=one(1.0),
-        cuStreamBeginCapture=_cuStreamBeginCapture, cuStreamEndCapture=_cuStreamEndCapture,
+        cuStreamBeginCapture=ok, cuStreamEndCapture=lambda stream: (CUresult.CUDA_SUCCESS, object()),
         cuThreadExchangeStreamCaptureMode=lambda mode: (CUresult.CUDA_SUCCESS, 0),
         cuGraphInstantiate=lambda graph, flags: (CUresult.CUDA_SUCCESS, object()), cuGraphLaunch=_cuGraphLaunch,
         cuGraphDestroy=ok, cuGraphExecDestroy=ok,
