@@ -61,15 +61,17 @@ def test_make_graphed_callables_without_a_gpu(device):
     assert tg.cuda.make_graphed_callables((lin, fn), ((x,), (x, x))) == (lin, fn)
 
 
-STEP = """
+SCRIPT = """
 import json, warnings
 import numpy as np
 import tritongrad as tg
+from tritongrad import _compile
 from tritongrad.cuda import stub
 rng = np.random.default_rng(0)
 w1 = tg.tensor(rng.standard_normal((97, 33)).astype(np.float32), device="cuda", requires_grad=True)
 w2 = tg.tensor(rng.standard_normal((33, 10)).astype(np.float32), device="cuda", requires_grad=True)
 runs = []
+results = {}
 
 def step(x, y):
     runs.append(1)
@@ -80,82 +82,88 @@ def step(x, y):
             w.sub_(1e-3 * w.grad)
             w.grad.zero_()
     return loss
+
+def replays():
+    cstep = tg.compile(step, mode="reduce-overhead")
+    x, y = tg.randn(64, 97, device="cuda"), tg.randn(64, 10, device="cuda")
+    log = []
+    for n in (64, 64, 64, 64, 32, 32, 32, 64):
+        xs, ys = x[:n].clone(), y[:n].clone()
+        before = stub.counts()
+        out = cstep(xs, ys)
+        d = stub.counts() - before
+        log.append([len(runs), d["launch"], d["cuGraphLaunch"], d["cuStreamSynchronize"] + d["cuCtxSynchronize"]])
+    return dict(log=log, out=[type(out).__name__, out.requires_grad, list(out.shape)])
+
+def uncapturable():
+    def bad(x, y):
+        loss = step(x, y)
+        return loss.item()  # a host read: cannot be captured
+    cbad = tg.compile(bad, mode="reduce-overhead")
+    x, y = tg.randn(64, 97, device="cuda"), tg.randn(64, 10, device="cuda")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        vals = [cbad(x, y) for _ in range(4)]
+        before = stub.counts()
+        cbad(x, y)
+        d = stub.counts() - before
+    return dict(n=len(caught), msg=str(caught[0].message), vals=vals, graph=d["cuGraphLaunch"], launch=d["launch"])
+
+def bounded():
+    f = tg.compile(lambda x: x * 2, mode="reduce-overhead")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(1, _compile.MAX_SIGNATURES + 4):
+            for _ in range(3):
+                f(tg.ones(n, device="cuda"))
+    return dict(captures=len(f._captures), warnings=[str(w.message) for w in caught])
+
+def graphed():
+    lin = tg.nn.Linear(97, 10).cuda()
+    x = tg.randn(64, 97, device="cuda", requires_grad=True)
+    g = tg.cuda.make_graphed_callables(lin, (x,))
+    before = stub.counts()
+    out = g(tg.randn(64, 97, device="cuda", requires_grad=True))
+    fwd = stub.counts() - before
+    out.sum().backward()
+    both = stub.counts() - before
+    return dict(same=g is lin, fwd=fwd["cuGraphLaunch"], both=both["cuGraphLaunch"],
+                grad=list(lin.weight.grad.shape), fn=out.grad_fn.__class__.__name__)
+
+print(json.dumps({f.__name__: f() for f in (replays, uncapturable, bounded, graphed)}))
 """
 
 
-def test_compile_captures_once_and_replays():
-    got = run_stubbed(STEP + """
-cstep = tg.compile(step, mode="reduce-overhead")
-x, y = tg.randn(64, 97, device="cuda"), tg.randn(64, 10, device="cuda")
-log = []
-for n in (64, 64, 64, 64, 32, 32, 32, 64):
-    xs, ys = x[:n].clone(), y[:n].clone()
-    before = stub.counts()
-    out = cstep(xs, ys)
-    d = stub.counts() - before
-    log.append([len(runs), d["launch"], d["cuGraphLaunch"], d["cuStreamSynchronize"] + d["cuCtxSynchronize"]])
-print(json.dumps(dict(log=log, out=[type(out).__name__, out.requires_grad, list(out.shape)])))
-""")
+@pytest.fixture(scope="module")
+def stubbed():
+    """The scenarios of SCRIPT, run once in a stubbed-CUDA interpreter."""
+    return run_stubbed(SCRIPT)
+
+
+def test_compile_captures_once_and_replays(stubbed):
+    got = stubbed["replays"]
     log = got["log"]
     assert [r[0] for r in log] == [1, 2, 2, 2, 3, 4, 4, 4]  # warm-up, capture, replays; a new shape: again
     assert [r[2] for r in log] == [0, 1, 1, 1, 0, 1, 1, 1]  # one graph launch per captured call
     eager = log[0][1]
     assert eager >= 12 and all(r[1] <= 3 for r in (log[2], log[3], log[6], log[7]))  # 2 input copies + 1 output
+    assert all(r[3] == 0 for r in log[2:4] + log[6:])  # replays never synchronize
     assert got["out"] == ["Tensor", False, []]
 
 
-def test_compile_uncapturable_step_runs_eagerly_with_one_warning():
-    got = run_stubbed(STEP + """
-def bad(x, y):
-    loss = step(x, y)
-    return loss.item()  # a host read: cannot be captured
-cbad = tg.compile(bad, mode="reduce-overhead")
-x, y = tg.randn(64, 97, device="cuda"), tg.randn(64, 10, device="cuda")
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    vals = [cbad(x, y) for _ in range(4)]
-    before = stub.counts()
-    cbad(x, y)
-    d = stub.counts() - before
-print(json.dumps(dict(n=len(caught), msg=str(caught[0].message), vals=vals, graph=d["cuGraphLaunch"],
-                      launch=d["launch"])))
-""")
+def test_compile_uncapturable_step_runs_eagerly_with_one_warning(stubbed):
+    got = stubbed["uncapturable"]
     assert got["n"] == 1 and "could not be captured" in got["msg"] and "host" in got["msg"]
     assert got["graph"] == 0 and got["launch"] >= 12 and len(got["vals"]) == 4
 
 
-def test_compile_bounds_its_captures():
-    got = run_stubbed("""
-import json, warnings
-import tritongrad as tg
-from tritongrad import _compile
-f = tg.compile(lambda x: x * 2, mode="reduce-overhead")
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    for n in range(1, _compile.MAX_SIGNATURES + 4):
-        for _ in range(3):
-            f(tg.ones(n, device="cuda"))
-print(json.dumps(dict(captures=len(f._captures), warnings=[str(w.message) for w in caught])))
-""")
+def test_compile_bounds_its_captures(stubbed):
+    got = stubbed["bounded"]
     assert got["captures"] == 8
     assert len(got["warnings"]) == 1 and "new ones run eagerly" in got["warnings"][0]
 
 
-def test_make_graphed_callables_replays_forward_and_backward():
-    got = run_stubbed("""
-import json
-import tritongrad as tg
-from tritongrad.cuda import stub
-lin = tg.nn.Linear(97, 10).cuda()
-x = tg.randn(64, 97, device="cuda", requires_grad=True)
-g = tg.cuda.make_graphed_callables(lin, (x,))
-before = stub.counts()
-out = g(tg.randn(64, 97, device="cuda", requires_grad=True))
-fwd = stub.counts() - before
-out.sum().backward()
-both = stub.counts() - before
-print(json.dumps(dict(same=g is lin, fwd=fwd["cuGraphLaunch"], both=both["cuGraphLaunch"],
-                      grad=list(lin.weight.grad.shape), fn=out.grad_fn.__class__.__name__)))
-""")
+def test_make_graphed_callables_replays_forward_and_backward(stubbed):
+    got = stubbed["graphed"]
     assert got["same"] and got["fwd"] == 1 and got["both"] == 2
     assert got["grad"] == [10, 97] and got["fn"].endswith("Backward")
