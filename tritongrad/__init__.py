@@ -17,6 +17,7 @@ if _os.path.isfile(_os.path.join(_src_kernels, "__init__.py")) and not _os.path.
     __path__.append(_os.path.dirname(_src_kernels))
 
 from . import autograd, backends, cuda, distributed, nn, optim, utils  # noqa: E402
+from ._compile import compile as compile  # noqa: E402,A004  (torch.compile: CUDA graphs, "reduce-overhead")
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import __all__ as _creation_all  # noqa: E402
 from ._device import device  # noqa: E402
