@@ -135,7 +135,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if dtype is dt.bfloat16:
         raw = _be(device).astype(_be(device).from_numpy(np.asarray(a, np.float32)), dt.bfloat16)
     else:
-        raw = _be(device).from_numpy(np.asarray(a, dtype.np))
+        with np.errstate(over="ignore"):  # NOTE: 1e5 as float16 is inf, silently as in PyTorch
+            raw = _be(device).from_numpy(np.asarray(a, dtype.np))
     return _finish(raw, requires_grad)
 
 
