@@ -37,6 +37,13 @@ def _shape(size):
     return shape
 
 
+_INT64_MAX = 2**63 - 1
+_C_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38,
+              "float64": math.inf}
+
+
 def _allocate(device, shape, dtype, make):
     """make() a backend array of `shape`, with PyTorch's errors where no memory can hold it: a byte count
     past int64, and on the CPU a failed allocation (NumPy's MemoryError); CUDA raises its own OutOfMemoryError."""
@@ -50,13 +57,6 @@ def _allocate(device, shape, dtype, make):
             raise
         raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate {nbytes} bytes. "
                            "Error code 12 (Cannot allocate memory)") from None
-
-
-_INT64_MAX = 2**63 - 1
-_C_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
-            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
-_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38,
-              "float64": math.inf}
 
 
 def _check_range(a, dtype, type_name):
@@ -273,12 +273,15 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    a = np.linspace(start, end, steps)
-    return tensor(a, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    dtype = _check_dtype(dtype) or dt.get_default_dtype()
+    return _allocate(device, (steps,), dtype, lambda: tensor(np.linspace(start, end, steps), dtype=dtype, device=device,
+                                                             requires_grad=requires_grad))
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    return tensor(np.eye(n, m), dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    dtype = _check_dtype(dtype) or dt.get_default_dtype()
+    return _allocate(device, (n, n if m is None else m), dtype,
+                     lambda: tensor(np.eye(n, m), dtype=dtype, device=device, requires_grad=requires_grad))
 
 
 def numel(t):
