@@ -87,13 +87,10 @@ def _host_array(data):
         a = np.array(data)
     except ValueError as e:
         raise ValueError(f"expected a rectangular nested sequence of numbers: {e}") from None
-    if a.dtype.kind in "fuO":
-        items = list(_flat(data)) if isinstance(data, (list, tuple)) else [data]
-        if items and not any(isinstance(x, (float, np.floating)) for x in items) and all(
-                isinstance(x, (int, np.integer)) for x in items):
-            # NOTE: integers only, yet NumPy widened them (uint64, float64, object): some lie past int64,
-            # which tensor() refuses for an integer dtype, as PyTorch does
-            return np.array(items, dtype=object).reshape(a.shape), dt.int64
+    if a.dtype.kind in "fuO" and a.size and all(isinstance(x, (int, np.integer)) for x in _items(data)):
+        # NOTE: integers only, yet NumPy widened them (uint64, float64, object): some lie past int64,
+        # which tensor() refuses for an integer dtype, as PyTorch does. (A float list stops at its first item.)
+        return np.array(list(_items(data)), dtype=object).reshape(a.shape), dt.int64
     if a.dtype.kind == "f":
         return a, dt.get_default_dtype()
     if a.dtype.kind in "iu":
@@ -101,6 +98,10 @@ def _host_array(data):
     if a.dtype.kind == "b":
         return a, dt.bool_
     raise TypeError(f"new(): invalid data type '{type(data).__name__}' (NumPy made {a.dtype} of it)")
+
+
+def _items(data):
+    return _flat(data) if isinstance(data, (list, tuple)) else iter((data,))
 
 
 def _flat(seq):
