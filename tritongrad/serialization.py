@@ -223,12 +223,10 @@ def _read_npy(zf, name, want):
         a = np.empty(count, dtype)
         buf = memoryview(a.view(np.uint8))
         for start in range(0, len(buf), _CHUNK):
-            piece = fh.read(min(_CHUNK, len(buf) - start))  # NOTE: at the end, ZipExtFile checks the CRC-32
+            piece = fh.read(min(_CHUNK, len(buf) - start))  # NOTE: the entry's last read checks its CRC-32
             if len(piece) != min(_CHUNK, len(buf) - start):
                 raise EOFError(f"{name} ends early")
             buf[start:start + len(piece)] = piece
-        if fh.read(1):
-            raise _Corrupt(f"{name}: bytes after the array")
     return a.reshape(shape, order="F" if fortran else "C")
 
 
