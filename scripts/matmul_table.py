@@ -60,9 +60,9 @@ def measure(kinds, budget_s, save):
     the next product); `save(configs, measured)` after each class, so that a run stopped by its time
     limit keeps what it measured."""
     import triton.testing
-    from tritongrad.kernels import matmul as MM, matmul_persistent as P, matmul_table as T
 
     import tritongrad as tg
+    from tritongrad.kernels import matmul as MM, matmul_persistent as P, matmul_table as T
     try:
         import torch
         torch_ok = torch.cuda.is_available()

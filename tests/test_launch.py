@@ -14,6 +14,7 @@ if not tg.cuda.is_available():
 
 from triton import knobs  # noqa: E402
 from triton.runtime.autotuner import Autotuner  # noqa: E402
+
 from tritongrad.kernels import _launch  # noqa: E402
 
 _NO_DEFAULT = object()
