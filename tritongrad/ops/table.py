@@ -52,6 +52,7 @@ from ..autograd.function import Function
 from ..backends.primitives import BY_NAME
 
 _TENSOR_OPS = {}  # F name -> the function on Tensors (see TENSOR_F)
+ROWS = []  # every op of the table, in definition order (tests/test_formulas.py covers each)
 
 
 def provides(name, fn):
@@ -82,6 +83,7 @@ class Op(Function):
 
             cls.backward = staticmethod(backward)
         super().__init_subclass__(**kwargs)
+        ROWS.append(cls)
         if "primitive" in cls.__dict__:
             provides(cls.primitive, cls.apply)
 

@@ -90,6 +90,18 @@ class Expand(Op):
         return F.sum_to(g, ctx.shape)
 
 
+class Broadcast(Expand):
+    """F.broadcast on Tensors (sum's and mean's gradient): the backend's broadcast, which may copy a small
+    result (NumPy's fast loops), so that it has the same layout, and products of it the same bits, as on
+    arrays. Read only, as an expanded view."""
+
+    primitive = "broadcast"
+
+    @staticmethod
+    def forward(a, shape):
+        return a._be.broadcast(a._data, shape)
+
+
 class Squeeze(View):
     node_name = "SqueezeBackward0"
 
@@ -190,7 +202,6 @@ class ToCopy(Op):
 # F on Tensors for the view primitives: views, linked to their base as Tensor methods link them
 provides("view", lambda a, shape: make_view(a, View.apply(a, shape), "view", shape))
 provides("permute", lambda a, dims: make_view(a, Permute.apply(a, dims), "permute", dims))
-provides("broadcast", lambda a, shape: make_view(a, Expand.apply(a, shape), "expand", shape))
 provides("index", lambda a, idx: a[idx])
 provides("contiguous", lambda a: a.contiguous())
 provides("is_contiguous", lambda a: a._be.is_contiguous(a._data))
