@@ -25,7 +25,8 @@ def _losses(a):
     w = tg.tensor([0.5, 1.0, 2.0, 1.5, 0.25], dtype=a.dtype, device=a.device)
     lp = NF.log_softmax(a, 1)
     return (NF.nll_loss(lp, t) + NF.nll_loss(lp, t, weight=w, reduction="sum") * 0.5
-            + NF.nll_loss(lp, t, reduction="none") * 0.25 + NF.mse_loss(a, a.sin()) + NF.mse_loss(a, a.cos(), reduction="sum"))
+            + NF.nll_loss(lp, t, reduction="none") * 0.25 + NF.mse_loss(a, a.sin())
+            + NF.mse_loss(a, a.cos(), reduction="sum"))
 
 
 # name -> (input shapes, program): together every row of the op table, with broadcasting, Python scalars,
@@ -184,7 +185,7 @@ def test_the_cases_reach_every_row_of_the_op_table():
     """Each op of the table (and each fused backward's own derivative) appears in some case's graph or in
     the graph of its first derivative."""
     seen = set()
-    for case, (shapes, program) in CASES.items():
+    for shapes, program in CASES.values():
         xs = _inputs(shapes, 0, "cpu")
         out = program(*xs)
         seen |= _node_names([out])
