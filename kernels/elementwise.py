@@ -237,6 +237,19 @@ def _unary_op(x, OP: tl.constexpr):
         y = tl.where(x < 0, 0, x).to(x.dtype)  # NOTE: NaN stays NaN, as np.maximum(x, 0)
     elif OP == "sigmoid":
         y = _sigmoid(x)
+    elif OP == "log1p":
+        # NOTE: log(u) * x / (u - 1) with u = 1 + x cancels u's rounding error (Goldberg): accurate near 0
+        u = 1.0 + x
+        y = tl.where((u == 1.0) | (x == float("inf")), x, tl.log(u) * (x / (u - 1.0)))
+    elif OP == "expm1":
+        # NOTE: (u - 1) * x / log(u) with u = exp(x) (Kahan): accurate near 0
+        u = tl.exp(x)
+        y = tl.where((u == 1.0) | (u == float("inf")), tl.where(u == 1.0, x, u),
+                     tl.where(u - 1.0 == -1.0, -1.0, (u - 1.0) * (x / tl.log(u))))
+    elif OP == "gelu":
+        y = 0.5 * x * (1.0 + tl.erf(x * 0.7071067811865476))
+    elif OP == "gelu_tanh":
+        y = 0.5 * x * (1.0 + _tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
     else:  # logical_not
         y = x == 0
     return y
@@ -371,6 +384,7 @@ def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: tl.float64, q: tl.float64, k:
     threshold: g if x > p else 0          clamp: g if p <= x <= q else 0 (bounds optional)
     pow:       g * p * x ** (p - 1)       (x ** k by squaring when HAS_Q, k = p - 1 an integer)
     sigmoid:   g * y * (1 - y)            tanh:  g * (1 - y * y)
+    gelu:      g * gelu'(x)               gelu_tanh: g * gelu'(x), tanh approximation
     """
     idx = _flat_index(BLOCK, I64)
     mask = idx < n
@@ -393,8 +407,15 @@ def pointwise_bwd_kernel(g_ptr, x_ptr, out_ptr, p: tl.float64, q: tl.float64, k:
         out = g * (n_ * xp)
     elif OP == "sigmoid":
         out = g * (x * (1.0 - x))
-    else:  # tanh
+    elif OP == "tanh":
         out = g * (1.0 - x * x)
+    elif OP == "gelu":  # d/dx x * cdf(x) = cdf(x) + x * pdf(x)
+        cdf = 0.5 * (1.0 + tl.erf(x * 0.7071067811865476))
+        out = g * (cdf + x * (tl.exp(-0.5 * x * x) * 0.3989422804014327))
+    else:  # gelu_tanh
+        t = _tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))
+        du = 0.7978845608028654 * (1.0 + 3.0 * 0.044715 * x * x)
+        out = g * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du)
     tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), out.to(out_ptr.dtype.element_ty),
              mask=mask)
 

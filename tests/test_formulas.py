@@ -67,6 +67,8 @@ CASES = {
               + a.transpose(0, 2).sum(2, keepdim=True).expand(4, 3, 2).transpose(0, 1)
               + a[:1].squeeze().unsqueeze(-1) + a[:, :1, :2].squeeze((0, 1)).sum()),
     "reshape_copy": ([(3, 4)], lambda a: a.t().reshape(-1).view(2, 6) * a.view(-1)[:6].expand(2, 6)),
+    "log1p_expm1": ([(3, 4)], lambda a: (a.abs() + 0.1).log1p() * a.expm1()),
+    "gelu": ([(3, 4)], lambda a: NF.gelu(a) * a + NF.gelu(a * 2, approximate="tanh")),
     "softmax": ([(3, 5)], lambda a: NF.softmax(a, 1) + NF.log_softmax(a, 0) * a.clone()),
     "losses": ([(4, 5)], _losses),
     "to_copy": ([(3, 4)], lambda a: a.to(tg.float32).to(tg.float64) * 3 + a),
@@ -266,3 +268,26 @@ def test_zero_d_arithmetic_gives_the_same_bits_without_numpy_array_out(monkeypat
     got = _grads("cpu", tg.float32, shapes, program, general=False, seed=0)
     for g, w in zip(got, want):
         np.testing.assert_array_equal(g, w)
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_log1p_expm1_match_pytorch(device, approximate, torch):
+    x = np.random.default_rng(5).standard_normal((33, 65)) * 3
+    # NOTE: float32 gelu of x < -3 is 1 + erf(...) cancelling: the last bits are rounding noise (~1e-6)
+    for dtype, tdtype, tol in [(tg.float32, torch.float32, 4e-6), (tg.float64, torch.float64, 1e-13)]:
+        for fn, tfn in [(lambda t: NF.gelu(t, approximate=approximate),
+                         lambda t: torch.nn.functional.gelu(t, approximate=approximate)),
+                        (lambda t: t.abs().log1p(), lambda t: t.abs().log1p()), (tg.expm1, torch.expm1)]:
+            a = tg.tensor(x, dtype=dtype, device=device, requires_grad=True)
+            b = torch.tensor(x, dtype=tdtype, requires_grad=True)
+            y, yy = fn(a), tfn(b)
+            assert y.grad_fn.name() == yy.grad_fn.name()
+            np.testing.assert_allclose(y.detach().cpu().numpy(), yy.detach().numpy(), rtol=tol * 10, atol=tol)
+            (g,) = tg.autograd.grad(y.sum(), a, create_graph=True)
+            (gg,) = torch.autograd.grad(yy.sum(), b, create_graph=True)
+            assert g.grad_fn.name() == gg.grad_fn.name()
+            np.testing.assert_allclose(g.detach().cpu().numpy(), gg.detach().numpy(), rtol=tol * 10, atol=tol)
+    with pytest.raises(RuntimeError, match="approximate argument must be either none or tanh."):
+        NF.gelu(tg.ones(2, device=device), approximate="erf")
+    with pytest.raises(NotImplementedError, match="\"GeluKernelImpl\" not implemented for 'Long'"):
+        NF.gelu(tg.tensor([1, 2], device=device))

@@ -130,6 +130,12 @@ class TensorMath:
     def sigmoid(self):
         return self._float_unary(E.Sigmoid)
 
+    def log1p(self):
+        return self._float_unary(E.Log1p)
+
+    def expm1(self):
+        return self._float_unary(E.Expm1)
+
     def tanh(self):
         return self._float_unary(E.Tanh)
 

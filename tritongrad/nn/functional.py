@@ -8,6 +8,7 @@ import warnings
 
 from .. import _dtype as dt
 from ..ops import loss as L
+from ..ops.elementwise import gelu  # noqa: F401  NOTE: its row is in ops/elementwise.py
 from ..ops.util import check_device, result_type, wrap_dim
 from ..tensor import Tensor
 

@@ -104,7 +104,7 @@ def unary(name, node_name, saves="", derivative=None):
         saved = F.saved(ctx) if saves else None
         return derivative(F, g, saved[0] if save_x else None, saved[-1] if save_y else None)
 
-    return type(name.capitalize(), (Op,), {
+    return type(_camel(name), (Op,), {
         "node_name": node_name, "_save_output": save_y, "_n_inputs": 1, "primitive": name,
         "forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
         "formula": staticmethod(formula), "__module__": _caller_module()})
@@ -129,11 +129,14 @@ def fused(name, node_name, derivative):
         grads = derivative(F, gg, *F.saved(ctx), *ctx.params)
         return tuple(g if need else None for g, need in zip(grads, ctx.needs_input_grad))
 
-    cls_name = "".join(w.capitalize() for w in name.split("_"))
-    return type(cls_name, (Op,), {
+    return type(_camel(name), (Op,), {
         "node_name": node_name, "_n_inputs": n, "primitive": name, "forward": staticmethod(forward),
         "setup_context": staticmethod(setup_context), "formula": staticmethod(formula),
         "__module__": _caller_module()})
+
+
+def _camel(name):
+    return "".join(w.capitalize() for w in name.split("_"))
 
 
 def _caller_module():
