@@ -12,6 +12,7 @@ from ._device import CPU, CUDA0, parse_device
 from ._tensor_math import TensorMath
 from .autograd import engine, function, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
+from .autograd.views import make_view
 from .backends import get as _get_backend
 from .backends.cpu import CPUBackend, _np as _np_dtype
 from .cuda.array import DeviceArray
@@ -448,7 +449,7 @@ class Tensor(TensorMath):
 
     # --- views ------------------------------------------------------------------------------------
     def _view_op(self, cls, method, args, *op_args):
-        return V.make_view(self, cls.apply(self, *op_args), method, args)
+        return make_view(self, cls.apply(self, *op_args), method, args)
 
     def view(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], dt.dtype):

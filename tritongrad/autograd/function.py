@@ -304,12 +304,12 @@ def _check_dirty(dirty, args, outs, record):
 
 def _rebase_view(node, view, outs, args):
     """A view modified in place by a custom Function: its base's history becomes CopySlices(node)."""
-    from ..ops.inplace import _copy_slices
+    from .views import copy_slices
 
     if len(outs) != 1 or args[node._positions[0]] is not view:
         raise RuntimeError(f"{node.name()}: mark_dirty() on a view is supported only when the view is the "
                            "Function's first tensor argument and its only output (tritongrad limitation)")
-    _copy_slices(view, node)
+    copy_slices(view, node)
 
 
 def _backward_custom(node, grads):
