@@ -1,7 +1,9 @@
 """Tensor's arithmetic, comparisons, reductions and in-place methods: each checks its arguments
-and calls an op (tritongrad/ops). A base class of util.Tensor, kept apart so that each file fits in a head.
+and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
 from . import _dtype as dt
+from ._tensor_base import TensorBase
+from .autograd.function import _expandable
 from .ops import elementwise as E, inplace as I, linalg, reduce as R, util
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -17,7 +19,7 @@ def _same(a, b):
             and b._data.shape == a._data.shape)
 
 
-class TensorMath:
+class TensorMath(TensorBase):
     __slots__ = ()
 
     # --- math: methods and operators call the ops -------------------------------------------------
@@ -51,7 +53,7 @@ class TensorMath:
     def pow(self, exponent):
         if exponent.__class__ in _NUMBERS and self._dtype.is_floating_point:
             return E.Pow.apply(self, exponent)
-        if isinstance(exponent, util.Tensor):
+        if isinstance(exponent, TensorBase):
             a, b, _ = operands(self, exponent)
             return E.PowTensor.apply(a, b)
         a, b, _ = operands(self, exponent)
@@ -130,6 +132,14 @@ class TensorMath:
     def sigmoid(self):
         return self._float_unary(E.Sigmoid)
 
+    def sum_to_size(self, *size):
+        """This tensor summed over the dims that broadcasting `size` to its shape would add or expand."""
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        if not _expandable(shape, self.shape):
+            raise RuntimeError(f"size {{[{', '.join(map(str, shape))}]}} is not expandable to size "
+                               f"{{[{', '.join(map(str, self.shape))}]}}.")
+        return util.sum_to(self, shape)
+
     def log1p(self):
         return self._float_unary(E.Log1p)
 
@@ -151,19 +161,19 @@ class TensorMath:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
-        if isinstance(min, util.Tensor) or isinstance(max, util.Tensor):
+        if isinstance(min, TensorBase) or isinstance(max, TensorBase):
             return E.ClampTensor.apply(*_clamp_tensor_args(self, min, max))
         return E.Clamp.apply(*_clamp_args(self, min, max))
 
     clip = clamp
 
     def clamp_min(self, min):
-        if isinstance(min, util.Tensor):
+        if isinstance(min, TensorBase):
             return E.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
         return E.ClampMin.apply(*_clamp_args(self, min, None))
 
     def clamp_max(self, max):
-        if isinstance(max, util.Tensor):
+        if isinstance(max, TensorBase):
             return E.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
         return E.ClampMax.apply(*_clamp_args(self, None, max))
 
@@ -183,7 +193,7 @@ class TensorMath:
     # Comparisons and logic: bool results, never differentiable.
     def _compare(self, op, other):
         a, _, b = operands(self, other)
-        return util.Tensor._make(a._be.binary(op, a._data, b))
+        return a._make(a._be.binary(op, a._data, b))
 
     def eq(self, other):
         return self._compare("eq", other)
@@ -211,7 +221,7 @@ class TensorMath:
 
     def _logical(self, op, other):
         other = _as_tensor(other, self)
-        return util.Tensor._make(self._be.binary(op, self.bool()._data, other.bool()._data))
+        return self._make(self._be.binary(op, self.bool()._data, other.bool()._data))
 
     def logical_and(self, other):
         return self._logical("logical_and", other)
@@ -220,7 +230,7 @@ class TensorMath:
         return self._logical("logical_or", other)
 
     def logical_not(self):
-        return util.Tensor._make(self._be.unary("logical_not", self.bool()._data))
+        return self._make(self._be.unary("logical_not", self.bool()._data))
 
     def __and__(self, other):
         self._check_bool("&")
@@ -258,7 +268,7 @@ class TensorMath:
         return (R.Mean if dim is None else R.MeanDim).apply(x, dims, keepdim)
 
     def _minmax(self, all_cls, dim_cls, dim, keepdim):
-        if isinstance(dim, util.Tensor):
+        if isinstance(dim, TensorBase):
             return self.maximum(dim) if all_cls is R.MaxAll else self.minimum(dim)
         if dim is None:
             return all_cls.apply(self)
@@ -282,8 +292,8 @@ class TensorMath:
 
     def _argreduce(self, op, dim, keepdim):
         if dim is None:
-            return util.Tensor._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
-        return util.Tensor._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
+            return self._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+        return self._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
 
     def all(self, dim=None, keepdim=False):
         return self._bool_reduce("all", dim, keepdim)
@@ -293,7 +303,7 @@ class TensorMath:
 
     def _bool_reduce(self, op, dim, keepdim):
         dims = wrap_dims(dim, self.ndim) if self.ndim else ()
-        return util.Tensor._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+        return self._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
 
     # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
     def add_(self, other, *, alpha=1):
@@ -332,22 +342,22 @@ class TensorMath:
         return I.unary_(self, lambda s: s.clamp_max(max), "clamp", (None, max))
 
     def relu_(self):
-        return I.unary_(self, util.Tensor.relu, "relu", ())
+        return I.unary_(self, TensorMath.relu, "relu", ())
 
     def neg_(self):
-        return I.unary_(self, util.Tensor.neg, "neg", ())
+        return I.unary_(self, TensorMath.neg, "neg", ())
 
     def exp_(self):
-        return I.unary_(self, util.Tensor.exp, "exp", ())
+        return I.unary_(self, TensorMath.exp, "exp", ())
 
     def sqrt_(self):
-        return I.unary_(self, util.Tensor.sqrt, "sqrt", ())
+        return I.unary_(self, TensorMath.sqrt, "sqrt", ())
 
 
 def _check_bool_sub(a, b):
     """PyTorch refuses `-` on bool tensors (a mask is inverted with `~`)."""
     a_bool = a._dtype is dt.bool_
-    b_bool = b._dtype is dt.bool_ if isinstance(b, util.Tensor) else isinstance(b, bool)
+    b_bool = b._dtype is dt.bool_ if isinstance(b, TensorBase) else isinstance(b, bool)
     if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
@@ -376,8 +386,8 @@ def _clamp_tensor_args(t, lo, hi):
 
 def _as_tensor(x, like):
     """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
-    if isinstance(x, util.Tensor):
+    if isinstance(x, TensorBase):
         return x
     dtype = dt.result_type_scalar(like._dtype, x)
     dtype = like._dtype if dtype is like._dtype else (dt.get_default_dtype() if isinstance(x, float) else dtype)
-    return util.Tensor._make(like._be.full((), x, dtype))
+    return like._make(like._be.full((), x, dtype))

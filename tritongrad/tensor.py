@@ -10,13 +10,13 @@ import numpy as np
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
 from ._tensor_math import TensorMath
-from .autograd import engine, function, grad_mode
+from .autograd import engine, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
 from .autograd.views import make_view
 from .backends import get as _get_backend
 from .backends.cpu import CPUBackend, _np as _np_dtype
 from .cuda.array import DeviceArray
-from .ops import formulas, util, view as V
+from .ops import formulas, view as V
 from .ops.util import size_str, wrap_dim, wrap_dims
 
 _ndarray = np.ndarray
@@ -613,5 +613,7 @@ def parse_to_args(args, kwargs):
     return device, dtype, copy
 
 
-util.Tensor = function._tensor_cls = engine._tensor_cls = Tensor
+# The one place where a layer below learns of the Tensor class: the engine makes root and leaf
+# gradients as Tensors, and runs derivative formulas on arrays through the adapter (ops/formulas.py).
+engine._tensor_cls = Tensor
 engine._array_formulas = formulas.ARRAYS

@@ -29,8 +29,8 @@ Then add its case to tests/test_formulas.py (float64 finite differences, both de
 
 The formula vocabulary F: every row of the primitive list (`F.mul(a, b)`, `F.exp(a)`,
 `F.sum(a, dims, keepdim)`, `F.sigmoid_backward(g, y)`, `F.view(a, shape)`, `F.matmul(a, b)`, ...)
-plus `F.saved(ctx)` (the saved tensors, version-checked), `F.const(array)` (an array the op kept,
-as an operand), and the composites of ops/formulas.py (`F.sum_to`, `F.t`, `F.reshape`). The same
+plus `F.saved(ctx)` (the saved tensors, version-checked), `F.const(array, like)` (an array the op
+kept, as an operand beside `like`), and the composites of ops/formulas.py (`F.sum_to`, `F.t`, `F.reshape`). The same
 formula runs on Tensors (`TENSOR_F` below: each name is the op whose forward is that primitive, so
 create_graph records it and higher orders work) and on raw backend arrays (formulas.ARRAYS: each
 name is the backend's primitive itself; the engine's plain backward).
@@ -48,8 +48,11 @@ transposed view, no copy) -> gradients of a leaf reach its AccumulateGrad, which
 saved tensors are freed as each node finishes (unless retain_graph). With create_graph=True, or a
 node with hooks, the same formula runs on Tensors (`backward` = formula(ctx, TENSOR_F, g)).
 """
+from functools import partial
+
 from ..autograd.function import Function
 from ..backends.primitives import BY_NAME
+from .util import sum_dims
 
 _TENSOR_OPS = {}  # F name -> the function on Tensors (see TENSOR_F)
 ROWS = []  # every op of the table, in definition order (tests/test_formulas.py covers each)
@@ -145,11 +148,35 @@ def _caller_module():
     return sys._getframe(2).f_globals["__name__"]
 
 
+# --- composites: written once in F, for both adapters ------------------------------------------------
+def sum_to(F, g, shape):
+    """Sum gradient `g` over the dims broadcasting added, so that it has `shape`."""
+    if g.shape == shape:
+        return g
+    dims, lead = sum_dims(g.shape, shape)
+    if dims:
+        g = F.sum(g, dims, True)
+    return F.view(g, shape) if lead else g
+
+
+def t(F, a):
+    return F.permute(a, (1, 0))
+
+
+def reshape(F, a, shape):
+    """`a` as `shape`: a view when the strides allow one, else a contiguous copy's."""
+    return F.view(F.contiguous(a), shape) if not F.is_contiguous(a) else F.view(a, shape)
+
+
+COMPOSITES = {"sum_to": sum_to, "t": t, "reshape": reshape}
+
+
 class _TensorF:
     """F on Tensors: F.<name> is the op registered for that name (`provides`, `Op.primitive`).
 
-    NOTE: filled on first use of each name (the rows register as their modules load), then a plain
-    attribute. `saved` and `const` say how a formula reads what its op kept.
+    NOTE: filled on first use of each name, then a plain attribute. Every row has registered by then:
+    an op's module is loaded before the op runs. `saved` and `const` say how a formula reads what
+    its op kept.
     """
 
     @staticmethod
@@ -157,16 +184,17 @@ class _TensorF:
         return ctx.saved_tensors
 
     @staticmethod
-    def const(a):
-        """A backend array an op kept (a mask, a count) as a Tensor operand (no gradient)."""
-        from ..tensor import Tensor  # NOTE: a Tensor from an array; the one upward step, at run time
-
-        return Tensor._make(a)
+    def const(a, like):
+        """A backend array an op kept (a mask, a count) as an operand (no gradient) beside Tensor `like`."""
+        return like._make(a)
 
     def __getattr__(self, name):
-        from . import formulas  # NOTE: loads every row and the composites
-
-        fn = formulas.tensor_function(self, name)
+        if name in COMPOSITES:
+            fn = partial(COMPOSITES[name], self)
+        elif name in _TENSOR_OPS:
+            fn = _TENSOR_OPS[name]
+        else:
+            raise AttributeError(f"F.{name}: no op provides it on Tensors (see ops/table.py)")
         setattr(self, name, fn)
         return fn
 
