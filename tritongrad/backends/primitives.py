@@ -4,8 +4,8 @@ A row says: the primitive's name; how it is called (`kind`); how many array oper
 (`arity`); its dtype rule; which op it is the fused backward of (if any); and, for elementwise rows,
 its NumPy reference implementation, which *is* the CPU backend's primitive (cpu.py reads it from
 here). The Triton backend implements the same row by a kernel branch of the same name
-(kernels/elementwise.py: `_unary_op`, `_binary_op`, `pointwise_bwd_kernel`) or a launch wrapper
-(cuda.py); its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
+(kernels/pointwise.py: `_unary_op`, `_binary_op`, `_backward_op`) or a launch wrapper (cuda.py);
+its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
 tests/test_primitives.py runs every row on both backends and compares.
 
 Kinds (how `backend` is called):

@@ -20,8 +20,8 @@ How to add an op (a unary op with a fused backward kernel, e.g. gelu; see Gelu i
    one gradient per input (None: no gradient). See Mul in elementwise.py.
 2. Its primitive(s): a row of tritongrad/backends/primitives.py (name, kind, arity, dtype rule,
    which op it is the fused backward of) with its NumPy implementation, which is the CPU backend's.
-3. Its Triton kernel branch: `_unary_op` / `_binary_op` / `pointwise_bwd_kernel` in
-   kernels/elementwise.py (the kernels' op sets and the CUDA binding come from the primitive list).
+3. Its Triton kernel branch: `_unary_op` / `_binary_op` / `_backward_op` in kernels/pointwise.py
+   (the kernels' op sets and the CUDA binding come from the primitive list).
 4. Its public name, if new: a Tensor method (_tensor_math.py), `tritongrad.<name>`
    (functional.py), or `tritongrad.nn.functional.<name>`.
 
