@@ -7,19 +7,10 @@ import math
 
 import numpy as np
 
-_UNARY = {
-    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sign": np.sign,
-    "square": np.square, "sin": np.sin, "cos": np.cos, "reciprocal": np.reciprocal,
-    "tanh": np.tanh, "relu": lambda a: np.maximum(a, a.dtype.type(0)),
-    "sigmoid": lambda a: _sigmoid(a), "logical_not": np.logical_not,
-}
+from .primitives import ARRAY as _ARRAY, PRIMITIVES
 
-_BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "pow": np.power,
-    "maximum": np.maximum, "minimum": np.minimum, "eq": np.equal, "ne": np.not_equal, "lt": np.less,
-    "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
-    "logical_or": np.logical_or,
-}
+_UNARY = {p.name: p.numpy for p in PRIMITIVES if p.kind == "unary"}
+_BINARY = {p.name: p.numpy for p in PRIMITIVES if p.kind == "binary"}
 
 # NOTE: the ufuncs' own reduce, not np.sum & co., which are Python wrappers costing microseconds
 _REDUCE = {"sum": np.add.reduce, "mean": np.add.reduce, "amax": np.maximum.reduce, "amin": np.minimum.reduce,
@@ -32,12 +23,6 @@ def _np(dtype):
         raise TypeError("bfloat16 tensors are supported on CUDA only (NumPy has no bfloat16): on the CPU, "
                         "use float32, e.g. t.float().cpu()")
     return dtype.np
-
-
-def _sigmoid(a):
-    # NOTE: exp of a negative number only, so large |a| never overflows.
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
 class CPUBackend:
@@ -212,43 +197,12 @@ class CPUBackend:
             out = np.minimum(out, hi)
         return out.astype(a.dtype, copy=False) if out is not a else out.copy()
 
-    # Fused backward primitives: one pass over grad and the saved input / output.
-    @staticmethod
-    def threshold_backward(grad, x, threshold):
-        """grad where x > threshold, else 0 (relu's backward)."""
-        return np.where(x > threshold, grad, grad.dtype.type(0))
-
-    @staticmethod
-    def clamp_backward(grad, x, lo, hi):
-        """grad where lo <= x <= hi, else 0."""
-        keep = np.ones(x.shape, bool) if lo is None else x >= lo
-        if hi is not None:
-            keep &= x <= hi
-        return np.where(keep, grad, grad.dtype.type(0))
-
-    @staticmethod
-    def pow_backward(grad, x, n):
-        """grad * n * x**(n-1) for a scalar exponent n."""
-        if n == 0:
-            return np.zeros_like(grad)
-        if n == 2:
-            return np.multiply(grad, np.add(x, x), out=_ARRAY)  # NOTE: 2 * x**1, exactly
-        return (grad * (n * np.power(x, n - 1))).astype(grad.dtype, copy=False)
-
     @staticmethod
     def index_backward(grad, shape, idx, dtype):
         """Zeros of `shape` and `dtype` with `grad` written at basic index `idx` (indexing's backward)."""
         out = np.zeros(shape, _np(dtype))
         out[idx] = grad  # NOTE: one setitem, where index() then copy_() would make a view first
         return out
-
-    @staticmethod
-    def sigmoid_backward(grad, y):
-        return grad * (y * (1 - y))
-
-    @staticmethod
-    def tanh_backward(grad, y):
-        return grad * (1 - y * y)
 
     # Row-wise softmax (CrossEntropyLoss): the row max is subtracted first, so exp never overflows.
     @staticmethod
@@ -349,14 +303,13 @@ class CPUBackend:
 
 
 _BROADCAST_COPY_MAX = 4096  # elements: see broadcast()
-_CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
+_CMP = {p.name for p in PRIMITIVES if p.dtypes == "bool"}
 
 
-# NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
-# costs each later ufunc that reads it 0.2-0.4 us (converted back), and a Tensor must hold an array
-# (Tensor._make converts one): 0-d arithmetic (a Rosenbrock step) keeps arrays. Older NumPy: None, the default.
-# binary(), the hot primitive, passes it only for a 0-d operand: the keyword costs others about 40 ns.
-_ARRAY = ... if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else None
+# Fused elementwise backward primitives: the NumPy references of the primitive list, as they are.
+for _p in PRIMITIVES:
+    if _p.kind == "backward":
+        setattr(CPUBackend, _p.name, staticmethod(_p.numpy))
 
 _SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array
 _FLOAT_SCALARS = (int, float)  # NOTE: exact classes: bool and NumPy scalars keep NumPy's own promotion

@@ -1,26 +1,11 @@
-"""Shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
+"""Op table rows: shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
 
-`make_view` is the one place a view Tensor is linked to its base: it shares the version counter
-and records how to redo the view from the base (`_view_src`), which in-place ops on views need.
+A view Tensor is linked to its base by autograd.views.make_view (Tensor's view methods call it).
 """
+from ..autograd.views import make_view, redo_view  # noqa: F401  NOTE: redo_view: autograd.graph's old import
 from . import util
-from .util import Op, size_str
-
-
-def make_view(src, out, method, args):
-    out._vc = src._vc
-    out._base = src if src._base is None else src._base
-    out._view_src = (src._view_src, method, args)
-    out._view_version = src._vc[0]
-    return out
-
-
-def redo_view(view_src, base):
-    """Apply a view's recorded chain of view methods to `base` (a tensor shaped like its base)."""
-    if view_src is None:
-        return base
-    parent, method, args = view_src
-    return getattr(redo_view(parent, base), method)(*args)
+from .table import Op, fused, provides
+from .util import size_str
 
 
 class View(Op):
@@ -89,6 +74,18 @@ class Expand(Op):
         return F.sum_to(g, ctx.shape)
 
 
+class Broadcast(Expand):
+    """F.broadcast on Tensors (sum's and mean's gradient): the backend's broadcast, which may copy a small
+    result (NumPy's fast loops), so that it has the same layout, and products of it the same bits, as on
+    arrays. Read only, as an expanded view."""
+
+    primitive = "broadcast"
+
+    @staticmethod
+    def forward(a, shape):
+        return a._be.broadcast(a._data, shape)
+
+
 class Squeeze(View):
     node_name = "SqueezeBackward0"
 
@@ -136,23 +133,8 @@ class IndexUnsqueeze(Index):
     node_name = "UnsqueezeBackward0"
 
 
-class IndexGrad(Op):
-    """Zeros of `shape` with `g` written at `idx`: the backward of indexing."""
-
-    node_name = "SliceBackwardBackward0"
-    _n_inputs = 1
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        ctx.idx = inputs[2]
-
-    @staticmethod
-    def forward(g, shape, idx):
-        return g._be.index_backward(g._data, shape, idx, g._dtype)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return gg[ctx.idx]
+IndexBackward = fused("index_backward", "SliceBackwardBackward0",
+                      lambda F, gg, g, shape, idx, dtype: (F.index(gg, idx),))
 
 
 class Clone(Op):
@@ -182,7 +164,8 @@ class ToCopy(Op):
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        ctx.dtype, ctx.device = inputs[0]._dtype, inputs[0].device
+        a, dtype, be = inputs
+        ctx.dtype, ctx.be, ctx.moved, ctx.cast = a._dtype, a._be, be is not a._be, dtype is not a._dtype
 
     @staticmethod
     def forward(a, dtype, be):
@@ -194,8 +177,20 @@ class ToCopy(Op):
         return src if be is not a._be else be.copy_(be.empty(a.shape, dtype), src)
 
     @staticmethod
-    def backward(ctx, g):
-        return g.to(device=ctx.device, dtype=ctx.dtype)
+    def formula(ctx, F, g):
+        if ctx.moved:
+            g = F.transfer(g, ctx.be)
+        return F.astype(g, ctx.dtype) if ctx.cast else g
+
+
+# F on Tensors for the view primitives: views, linked to their base as Tensor methods link them
+provides("view", lambda a, shape: make_view(a, View.apply(a, shape), "view", shape))
+provides("permute", lambda a, dims: make_view(a, Permute.apply(a, dims), "permute", dims))
+provides("index", lambda a, idx: a[idx])
+provides("contiguous", lambda a: a.contiguous())
+provides("is_contiguous", lambda a: a._be.is_contiguous(a._data))
+provides("astype", lambda a, dtype: a.to(dtype))
+provides("transfer", lambda a, be: a.to(be.name))
 
 
 def infer_shape(shape, numel):
