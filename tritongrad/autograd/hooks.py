@@ -61,33 +61,3 @@ class save_on_cpu(saved_tensors_hooks):
 
         super().__init__(pack, unpack)
 
-
-# --- what backward hooks may return (PyTorch's checks and messages) ------------------------------------
-def _name(hook):
-    return getattr(hook, "__name__", repr(hook))
-
-
-def check_hook_result(hook, old, new):
-    """A tensor hook's (or one element of a node hook's) replacement for gradient `old`: same dtype, device
-    and shape, as PyTorch requires. Returns `new`."""
-    from ..tensor import Tensor
-
-    if old is None:
-        raise RuntimeError("can't replace a None gradient with a non-None value")
-    if not isinstance(new, Tensor):
-        raise TypeError(f"expected Variable, but hook returned '{type(new).__name__}'")
-    if new._dtype is not old._dtype or new.device != old.device:
-        raise RuntimeError(f"hook '{_name(hook)}' has changed the type of value (was {old.type()} got {new.type()})")
-    if new.shape != old.shape:
-        raise RuntimeError(f"hook '{_name(hook)}' has changed the size of value")
-    return new
-
-
-def check_hook_results(hook, old, new):
-    """A node pre-hook's or post-hook's replacement tuple for the gradients `old`."""
-    if not isinstance(new, tuple):
-        raise TypeError(f"expected tuple, but hook returned '{type(new).__name__}'")
-    if len(new) != len(old):
-        raise RuntimeError(f"hook '{_name(hook)}' has returned an incorrect number of values (got {len(new)}, but "
-                           f"expected {len(old)})")
-    return tuple(n if n is None else check_hook_result(hook, o, n) for o, n in zip(old, new))
