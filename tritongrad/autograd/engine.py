@@ -131,11 +131,12 @@ def _make_grads(outputs, grads):
             raise AssertionError("Expected output to be a tritongrad.Tensor")
         if g is None:
             if t._requires_grad:
-                if t.numel() != 1:
+                shape = t._data.shape
+                if shape.count(1) != len(shape):  # NOTE: numel() != 1, without the call
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
-                if not t.dtype.is_floating_point:
+                if not t._dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-                g = _Tensor._make(t._be.full(t._data.shape, 1, t._dtype))
+                g = _Tensor._make(t._be.full(shape, 1, t._dtype))
         elif not isinstance(g, _Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != t.shape:
@@ -164,7 +165,15 @@ def _warn_create_graph():
 class _Run:
     """One backward pass's settings and state, handed to the node runner."""
 
-    __slots__ = ("arrays", "fast", "retain_graph", "captures", "capture_nodes", "skip", "captured", "borrowed")
+    __slots__ = ("arrays", "retain_graph", "captured", "borrowed", "__dict__")
+    captures = None  # grad(): (node, output_nr) -> the indices of the inputs whose gradient arrives there
+    capture_nodes = skip = ()  # grad(): the nodes of those points, and those of them only read, not run
+
+
+class _Source:
+    """Where the roots' gradients come from: numbered after every node."""
+
+    _seq = float("inf")
 
 
 def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
@@ -179,28 +188,70 @@ def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
             raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
         roots.append(edge(t))
     run = _Run()
-    run.arrays = not create_graph
-    run.fast = run.arrays and not shared.anomaly  # NOTE: anomaly mode checks every node: the Tensor path
-    run.retain_graph, run.captured, run.captures, run.capture_nodes, run.skip = retain_graph, captured, None, (), ()
+    run.arrays, run.retain_graph, run.captured = not create_graph, retain_graph, captured
     needed = None if inputs is None else _filter(roots, inputs, run)
     run.borrowed = {id(g._data) for g in grads}  # NOTE: the caller's gradients: never taken as a .grad
     if run.arrays:
         grads = [g._data for g in grads]
     add = _add_arrays if run.arrays else _add_tensors
-    pending, heap = {}, []
-    for (node, nr), g in zip(roots, grads):
-        if needed is None or node in needed:
-            _give(pending, heap, None, node, nr, g, add)
+    # NOTE: anomaly mode checks every node, and grad() reads gradients: both take the Tensor path
+    fast = run.arrays and not shared.anomaly and captured is None
+    pending, heap = {}, []  # node -> its summed gradient (a list for a node of several outputs); the waiting
+    node, edges, out = _Source, roots, grads
     prev, state.grad_enabled = state.grad_enabled, create_graph
     try:
-        while heap:
+        while True:
+            # The scheduler: each gradient is summed into its node's buffer; a node's first joins the heap.
+            for (nxt, nr), g in zip(edges, out):
+                if nxt is None or (needed is not None and nxt not in needed):
+                    continue
+                buf = pending.get(nxt)
+                if buf is None:
+                    if nxt._seq >= node._seq:
+                        _out_of_order(node, nxt)
+                    heappush(heap, (-nxt._seq, nxt))
+                    buf = _NO_GRAD
+                if g is not None:
+                    if nxt._num_outputs == 1:
+                        buf = g if buf is _NO_GRAD else add(buf, g)
+                    else:
+                        buf = _add_slot(buf, nxt._num_outputs, nr, g, add)
+                pending[nxt] = buf
+            if not heap:
+                break
             node = heappop(heap)[1]
-            out = _run_node(node, pending.pop(node), run)
-            for (nxt, nr), g in zip(node.next_functions, out):
-                if nxt is not None and (needed is None or nxt in needed):
-                    _give(pending, heap, node, nxt, nr, g, add)
+            edges, g = node.next_functions, pending.pop(node)
+            # The node runner: the fast path, a leaf, or any other node.
+            if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
+                # NOTE: the fast path, most nodes: the op's derivative formula straight on the arrays, with
+                # no Tensor made, checked or dispatched (formula(node, F, g), bound). FIGURE
+                out = node._formula(_ARRAYS[g.__class__], g)
+                if not retain_graph:
+                    node._saved, node._freed = None, True  # NOTE: node._release(), without the call
+                if out.__class__ is not tuple:
+                    out = (out,)
+            elif node.__class__ is AccumulateGrad:
+                if g is not _NO_GRAD:
+                    _run_leaf(node, g, run)
+                out = ()
+            else:
+                out = _run_node(node, g, run)
     finally:
         state.grad_enabled = prev
+
+
+def _add_slot(buf, n, nr, g, add):
+    """Sum g into slot nr of the buffer of a node of n outputs."""
+    if buf is _NO_GRAD:
+        buf = [None] * n
+    buf[nr] = g if buf[nr] is None else add(buf[nr], g)
+    return buf
+
+
+def _out_of_order(src, nxt):
+    """The heap schedule's premise broken: only a hand-edited `_seq` can do this."""
+    raise RuntimeError(f"autograd engine: {src.name()} passes a gradient to {nxt.name()}, which is numbered after "
+                       "it; the graph's sequence numbers must follow its edges")
 
 
 def _filter(roots, inputs, run):
@@ -244,27 +295,6 @@ def _reaching(roots, targets):
     return needed
 
 
-def _give(pending, heap, src, nxt, nr, g, add):
-    """Sum gradient `g` (None: no gradient) from node `src` into input `nr` of node `nxt`, which joins
-    the heap at its first gradient. A node of one output waits with its gradient, others with a list."""
-    buf = pending.get(nxt)
-    if buf is None:
-        if src is not None and nxt._seq >= src._seq:
-            raise RuntimeError(f"autograd engine: {src.name()} passes a gradient to {nxt.name()}, which is numbered "
-                               "after it; the graph's sequence numbers must follow its edges")
-        heappush(heap, (-nxt._seq, nxt))
-        buf = pending[nxt] = _NO_GRAD
-    if g is None:
-        return
-    if nxt._num_outputs == 1:
-        pending[nxt] = g if buf is _NO_GRAD else add(buf, g)
-        return
-    if buf is _NO_GRAD:
-        buf = pending[nxt] = [None] * nxt._num_outputs
-    prev = buf[nr]
-    buf[nr] = g if prev is None else add(prev, g)
-
-
 def _add_arrays(a, b):
     """a + b for two gradients (backend arrays) of one tensor."""
     if a.shape == b.shape and (a.dtype is b.dtype or a.dtype == b.dtype):
@@ -278,21 +308,12 @@ def _add_tensors(a, b):
 
 # --- the node runner ---------------------------------------------------------------------------------
 def _run_node(node, g, run):
-    """Run one node on its summed gradient `g`; returns its gradients, one per next_functions edge."""
+    """An op's node off the fast path: `apply` on Tensors, with its hooks; returns its gradients, one
+    per next_functions edge."""
     if g is _NO_GRAD:  # only None reached it: it frees its saved tensors and passes None on
         if not run.retain_graph:
             node._release()
         return (None,) * len(node.next_functions)
-    if node.__class__ is AccumulateGrad:
-        _run_leaf(node, g, run)
-        return ()
-    if run.fast and node._plain and node._formula is not None and node not in run.capture_nodes:
-        # NOTE: the fast path, most nodes: the op's derivative formula straight on the arrays, with no
-        # Tensor made, checked or dispatched (formula(node, F, g), bound). FIGURE
-        out = node._formula(_ARRAYS[g.__class__], g)
-        if not run.retain_graph:
-            node._release()
-        return out if out.__class__ is tuple else (out,)
     grads = [g] if node._num_outputs == 1 else list(g)
     if run.arrays:
         grads = [None if x is None else _Tensor._make(x) for x in grads]
@@ -350,21 +371,44 @@ def _capture(node, grads, run):
 
 def _run_leaf(node, g, run):
     """A leaf's AccumulateGrad: tensor hooks, then grad()'s capture, or pre-hooks, `.grad += g`,
-    post-accumulate-grad hooks and post-hooks."""
+    post-accumulate-grad hooks and post-hooks. g: a backend array when gradients travel as arrays,
+    else a Tensor.
+
+    The one place a leaf accumulates, as PyTorch's AccumulateGrad does, under a lock as there:
+    threads running backward() into one leaf lose no update.
+    """
     t = node.variable
-    if t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks or run.captures is not None:
-        if run.arrays:
-            g = _Tensor._make(g)
+    hooked = t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks
+    if hooked or run.captures is not None:
+        g = gt = _tensor(g)
         if t._hooks:
-            g = _tensor_hooks(t._hooks, g)
+            g = gt = _tensor_hooks(t._hooks, g)
         if run.captures is not None:
             _capture(node, (g,), run)
             return
         if node._pre_hooks:
-            (g,) = _pre_hooks(node, (g,))
-        # NOTE: a hook saw (or will see) g and may keep it or write to it: .grad gets its own copy.
-        run.borrowed.add(id(g._data))
-    _accumulate(t, g, run)
+            (gt,) = _pre_hooks(node, (gt,))
+        # NOTE: a hook saw (or will see) the gradient and may keep it or write to it: .grad gets a copy
+        run.borrowed.add(id(gt._data))
+        g = gt._data if run.arrays else gt
+    with _LEAF_LOCK:
+        grad = t._grad
+        if grad is None:
+            t._grad = _first_grad(g, run)
+        elif run.arrays and not grad._requires_grad and g.shape == grad._data.shape and (
+                g.dtype is grad._data.dtype):
+            grad._be.binary_("add", grad._data, g)  # NOTE: what add_ does, minus its checks
+            grad._vc[0] += 1
+        elif not run.arrays or grad._requires_grad:
+            t._grad = grad + _tensor(g)  # NOTE: out of place: the sum joins the recorded graph
+        else:
+            grad.add_(_tensor(g))  # another dtype or shape: add_'s rules and errors
+    if hooked:
+        _after_accumulate(node, t, gt)
+
+
+def _after_accumulate(node, t, g):
+    """A leaf's post-accumulate-grad hooks (given the leaf), then its node's post-hooks."""
     if t._post_acc_hooks:  # NOTE: grad mode is the engine's: off, unless create_graph (PyTorch)
         for hook in tuple(t._post_acc_hooks.values()):
             r = hook(t)
@@ -375,26 +419,6 @@ def _run_leaf(node, g, run):
     if node._post_hooks:
         for hook in tuple(node._post_hooks.values()):
             hook((), (g,))
-
-
-def _accumulate(t, g, run):
-    """`t.grad += g` (g: a backend array when gradients travel as arrays and no hook wrapped it, else a
-    Tensor), as PyTorch's AccumulateGrad, under its lock as there: threads running backward() into
-    one leaf lose no update."""
-    with _LEAF_LOCK:
-        grad = t._grad
-        if grad is None:
-            t._grad = _first_grad(g, run)
-        elif not run.arrays or grad._requires_grad:
-            t._grad = grad + _tensor(g)  # NOTE: out of place: the sum joins the recorded graph
-        else:
-            data = g._data if isinstance(g, _Tensor) else g
-            if data.__class__ is grad._data.__class__ and data.shape == grad._data.shape and (
-                    data.dtype is grad._data.dtype):
-                grad._be.binary_("add", grad._data, data)  # NOTE: what add_ does, minus its checks
-                grad._vc[0] += 1
-            else:
-                grad.add_(_tensor(g))  # another dtype or shape: add_'s rules and errors
 
 
 def _first_grad(g, run):
