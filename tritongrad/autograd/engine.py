@@ -190,7 +190,9 @@ def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
     run = _Run()
     run.arrays, run.retain_graph, run.captured = not create_graph, retain_graph, captured
     needed = None if inputs is None else _filter(roots, inputs, run)
-    run.borrowed = {id(g._data) for g in grads}  # NOTE: the caller's gradients: never taken as a .grad
+    run.borrowed = set()  # NOTE: ids of arrays never to be taken as a .grad: the caller's gradients, ...
+    for g in grads:
+        run.borrowed.add(id(g._data))
     if run.arrays:
         grads = [g._data for g in grads]
     add = _add_arrays if run.arrays else _add_tensors
@@ -206,17 +208,20 @@ def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
                 if nxt is None or (needed is not None and nxt not in needed):
                     continue
                 buf = pending.get(nxt)
-                if buf is None:
+                if buf is None:  # nxt's first gradient: it joins the heap
                     if nxt._seq >= node._seq:
                         _out_of_order(node, nxt)
                     heappush(heap, (-nxt._seq, nxt))
-                    buf = _NO_GRAD
-                if g is not None:
                     if nxt._num_outputs == 1:
-                        buf = g if buf is _NO_GRAD else add(buf, g)
-                    else:
-                        buf = _add_slot(buf, nxt._num_outputs, nr, g, add)
-                pending[nxt] = buf
+                        pending[nxt] = _NO_GRAD if g is None else g
+                        continue
+                    buf = pending[nxt] = _NO_GRAD
+                if g is None:
+                    continue
+                if nxt._num_outputs == 1:
+                    pending[nxt] = g if buf is _NO_GRAD else add(buf, g)
+                else:
+                    pending[nxt] = _add_slot(buf, nxt._num_outputs, nr, g, add)
             if not heap:
                 break
             node = heappop(heap)[1]
