@@ -62,7 +62,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """
     inputs = None if inputs is None else _inputs_tuple(inputs, "backward")
     tensors = (tensors,) if isinstance(tensors, _Tensor) else tuple(tensors)
-    grads = _make_grads(tensors, grad_tensors)
+    grads = _make_grads(tensors, grad_tensors, create_graph)
     if create_graph:
         _warn_create_graph()
     _execute(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, None)
@@ -90,7 +90,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
                       "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
                       stacklevel=2)
-    grads = _make_grads(outputs, grad_outputs)
+    grads = _make_grads(outputs, grad_outputs, create_graph)
     captured = [None] * len(inputs)
     _execute(outputs, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, captured)
     for i, (t, g) in enumerate(zip(inputs, captured)):
@@ -118,9 +118,10 @@ def _inputs_tuple(inputs, fn):
     return inputs
 
 
-def _make_grads(outputs, grads):
+def _make_grads(outputs, grads, create_graph):
     """The root gradients, as PyTorch's _make_grads: paired with the outputs as zip pairs them (a longer
-    sequence is cut, a shorter one fails later on the count), ones for scalar outputs left None."""
+    sequence is cut, a shorter one fails later on the count), ones for scalar outputs left None.
+    Returned as they travel: Tensors with create_graph, else their backend arrays."""
     if grads is None:
         grads = (None,) * len(outputs)
     elif isinstance(grads, _Tensor):
@@ -136,7 +137,9 @@ def _make_grads(outputs, grads):
                     raise RuntimeError("grad can be implicitly created only for scalar outputs")
                 if not t._dtype.is_floating_point:
                     raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-                g = _Tensor._make(t._be.full(shape, 1, t._dtype))
+                g = t._be.full(shape, 1, t._dtype)
+                made.append(_Tensor._make(g) if create_graph else g)
+                continue
         elif not isinstance(g, _Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
         elif g.shape != t.shape:
@@ -146,7 +149,7 @@ def _make_grads(outputs, grads):
             raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
         elif g._dtype is not t._dtype:
             g = g.to(t._dtype)  # NOTE: as PyTorch's engine casts what flows into a node to its input's dtype
-        made.append(g)
+        made.append(g if create_graph or g is None else g._data)
     return made
 
 
@@ -177,9 +180,9 @@ class _Source:
 
 
 def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
-    """Run the graph from `outputs` (root gradients `grads`). With `inputs`, only the nodes from which
-    one can be reached run; `captured` (grad()'s result list) then receives each input's gradient
-    where it arrives, and no leaf is accumulated."""
+    """Run the graph from `outputs` (root gradients `grads`, as _make_grads gives them). With `inputs`,
+    only the nodes from which one can be reached run; `captured` (grad()'s result list) then receives
+    each input's gradient where it arrives, and no leaf is accumulated."""
     if len(grads) != len(outputs):
         raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
     roots = []
@@ -190,16 +193,13 @@ def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
     run = _Run()
     run.arrays, run.retain_graph, run.captured = not create_graph, retain_graph, captured
     needed = None if inputs is None else _filter(roots, inputs, run)
-    run.borrowed = set()  # NOTE: ids of arrays never to be taken as a .grad: the caller's gradients, ...
-    for g in grads:
-        run.borrowed.add(id(g._data))
-    if run.arrays:
-        grads = [g._data for g in grads]
+    # NOTE: ids of arrays never to be taken as a .grad: the caller's gradients, and those a hook saw
+    run.borrowed = set(map(id, grads)) if run.arrays else {id(g._data) for g in grads}
     add = _add_arrays if run.arrays else _add_tensors
     # NOTE: anomaly mode checks every node, and grad() reads gradients: both take the Tensor path
     fast = run.arrays and not shared.anomaly and captured is None
     pending, heap = {}, []  # node -> its summed gradient (a list for a node of several outputs); the waiting
-    node, edges, out = _Source, roots, grads
+    node, edges, out = _Source, roots, grads  # NOTE: the roots' gradients come from a node before all others
     prev, state.grad_enabled = state.grad_enabled, create_graph
     try:
         while True:
@@ -222,25 +222,28 @@ def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
                     pending[nxt] = g if buf is _NO_GRAD else add(buf, g)
                 else:
                     pending[nxt] = _add_slot(buf, nxt._num_outputs, nr, g, add)
-            if not heap:
+            # The node runner: the newest waiting node, on its summed gradient; a leaf gives nothing on.
+            while heap:
+                node = heappop(heap)[1]
+                g = pending.pop(node)
+                if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
+                    # NOTE: the fast path, most nodes: the op's derivative formula straight on the arrays,
+                    # with no Tensor made, checked or dispatched (formula(node, F, g), bound). FIGURE
+                    out = node._formula(_ARRAYS[g.__class__], g)
+                    if not retain_graph:
+                        node._saved, node._freed = None, True  # NOTE: node._release(), without the call
+                    if out.__class__ is not tuple:
+                        out = (out,)
+                elif node.__class__ is AccumulateGrad:
+                    if g is not _NO_GRAD:
+                        _run_leaf(node, g, run)
+                    continue
+                else:
+                    out = _run_node(node, g, run)
+                edges = node.next_functions
                 break
-            node = heappop(heap)[1]
-            edges, g = node.next_functions, pending.pop(node)
-            # The node runner: the fast path, a leaf, or any other node.
-            if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
-                # NOTE: the fast path, most nodes: the op's derivative formula straight on the arrays, with
-                # no Tensor made, checked or dispatched (formula(node, F, g), bound). FIGURE
-                out = node._formula(_ARRAYS[g.__class__], g)
-                if not retain_graph:
-                    node._saved, node._freed = None, True  # NOTE: node._release(), without the call
-                if out.__class__ is not tuple:
-                    out = (out,)
-            elif node.__class__ is AccumulateGrad:
-                if g is not _NO_GRAD:
-                    _run_leaf(node, g, run)
-                out = ()
             else:
-                out = _run_node(node, g, run)
+                return
     finally:
         state.grad_enabled = prev
 
@@ -383,12 +386,12 @@ def _run_leaf(node, g, run):
     threads running backward() into one leaf lose no update.
     """
     t = node.variable
-    hooked = t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks
-    if hooked or run.captures is not None:
+    hooked = t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks or run.captured
+    if hooked:
         g = gt = _tensor(g)
         if t._hooks:
             g = gt = _tensor_hooks(t._hooks, g)
-        if run.captures is not None:
+        if run.captured is not None:  # grad(): every leaf it runs is an input
             _capture(node, (g,), run)
             return
         if node._pre_hooks:
@@ -396,7 +399,8 @@ def _run_leaf(node, g, run):
         # NOTE: a hook saw (or will see) the gradient and may keep it or write to it: .grad gets a copy
         run.borrowed.add(id(gt._data))
         g = gt._data if run.arrays else gt
-    with _LEAF_LOCK:
+    _LEAF_LOCK.acquire()  # NOTE: not `with`: its __exit__ call costs twice acquire() and release()
+    try:
         grad = t._grad
         if grad is None:
             t._grad = _first_grad(g, run)
@@ -408,6 +412,8 @@ def _run_leaf(node, g, run):
             t._grad = grad + _tensor(g)  # NOTE: out of place: the sum joins the recorded graph
         else:
             grad.add_(_tensor(g))  # another dtype or shape: add_'s rules and errors
+    finally:
+        _LEAF_LOCK.release()
     if hooked:
         _after_accumulate(node, t, gt)
 
