@@ -461,5 +461,4 @@ def parse_to_args(args, kwargs):
 
 # The one place where a layer below learns of the Tensor class: the engine makes root and leaf
 # gradients as Tensors, and runs derivative formulas on arrays through the adapter (ops/formulas.py).
-engine._tensor_cls = Tensor
-engine._array_formulas = formulas.ARRAYS
+engine.install(Tensor, formulas.ARRAYS)
