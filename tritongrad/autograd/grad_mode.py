@@ -5,6 +5,7 @@ import threading
 
 class _State(threading.local):
     grad_enabled = True
+    inference = False  # inside inference_mode: tensors made are inference tensors
     saved_hooks = None  # a per-thread stack of (pack, unpack), see hooks.py
 
 
@@ -13,6 +14,9 @@ class _Shared:
 
     def __init__(self):
         self.anomaly, self.anomaly_check_nan = False, True
+        # NOTE: whether any thread has ever entered inference_mode: one attribute read gates the
+        # inference-tensor checks of every op and saved tensor, which cost nothing until then
+        self.inference_seen = False
 
 
 state, shared = _State(), _Shared()
@@ -23,7 +27,15 @@ def is_grad_enabled():
 
 
 class _Mode:
-    """A context manager that is also a decorator; the previous mode returns on any exit."""
+    """A context manager that is also a decorator, with or without parentheses (`@no_grad` and
+    `@no_grad()`, as PyTorch accepts both); the previous mode returns on any exit."""
+
+    def __new__(cls, *args, **kwargs):
+        if cls._bare and len(args) == 1 and not kwargs and callable(args[0]):
+            return cls()(args[0])  # NOTE: @no_grad without parentheses: decorate at once
+        return super().__new__(cls)
+
+    _bare = True
 
     def __call__(self, fn):
         @functools.wraps(fn)
@@ -66,6 +78,8 @@ class enable_grad(_Mode):
 class set_grad_enabled(_Mode):
     """Set grad mode on or off: as a function call, a context manager or a decorator."""
 
+    _bare = False
+
     def __init__(self, mode):
         self._mode = bool(mode)
         self.prev = state.grad_enabled
@@ -81,3 +95,44 @@ class set_grad_enabled(_Mode):
         state.grad_enabled = self.prev  # used as a decorator: undo the immediate effect
         return super().__call__(fn)
 
+
+
+def is_inference_mode_enabled():
+    return state.inference
+
+
+class inference_mode(_Mode):
+    """Like no_grad, and the tensors made inside are inference tensors (`is_inference()`): they can
+    never join a recorded graph later (PyTorch's errors), as a context manager or decorator (with or
+    without parentheses). `inference_mode(False)` turns it off inside an enabled region.
+
+    Example:
+        >>> with tg.inference_mode():
+        ...     y = model(x)
+    """
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)  # NOTE: @inference_mode without parentheses
+        return object.__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def _args(self):
+        return (self.mode,)
+
+    def __enter__(self):
+        self.prev = state.grad_enabled, state.inference
+        # NOTE: as c10::InferenceMode(enabled): grad mode is the opposite of the inference mode
+        state.grad_enabled, state.inference = not self.mode, self.mode
+        if self.mode:
+            shared.inference_seen = True
+        return None
+
+    def __exit__(self, *exc):
+        state.grad_enabled, state.inference = self.prev
+        return False
+
+    def clone(self):
+        return self.__class__(self.mode)

@@ -10,6 +10,7 @@ from .util import size_str
 
 class View(Op):
     node_name = "ViewBackward0"
+    saved_as = {"self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -31,6 +32,7 @@ class UnsafeView(View):
 
 class Permute(Op):
     node_name = "PermuteBackward0"
+    saved_as = {"dims": "dims"}
     _n_inputs = 1
 
     @staticmethod
@@ -51,14 +53,23 @@ class Permute(Op):
 
 class Transpose(Permute):
     node_name = "TransposeBackward0"
+    saved_as = {"dim0": lambda node: _swapped(node.dims)[0], "dim1": lambda node: _swapped(node.dims)[1]}
+
+
+def _swapped(dims):
+    """The two dims a transpose swapped, from its permutation."""
+    moved = [i for i, d in enumerate(dims) if i != d]
+    return (moved[0], moved[1]) if moved else (0, 0)
 
 
 class T(Permute):
     node_name = "TBackward0"
+    saved_as = {}
 
 
 class Expand(Op):
     node_name = "ExpandBackward0"
+    saved_as = {"self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -100,12 +111,14 @@ class SqueezeDims(View):
 
 class Unsqueeze(View):
     node_name = "UnsqueezeBackward0"
+    saved_as = {}  # NOTE: PyTorch keeps the dim, which this row does not record
 
 
 class Index(Op):
     """Basic indexing (ints, slices, None, ...): a view. Named after its last step, as PyTorch's chain."""
 
     node_name = "SliceBackward0"
+    saved_as = {"self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -127,10 +140,12 @@ class Select(Index):
 
 class Alias(Index):
     node_name = "AliasBackward0"
+    saved_as = {}
 
 
 class IndexUnsqueeze(Index):
     node_name = "UnsqueezeBackward0"
+    saved_as = {}
 
 
 IndexBackward = fused("index_backward", "SliceBackwardBackward0",
