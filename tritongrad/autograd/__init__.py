@@ -15,6 +15,6 @@ from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .variable import Variable
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
-           "is_grad_enabled", "inference_mode",
-           "is_inference_mode_enabled", "Variable", "functional", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled", "graph", "gradcheck", "gradgradcheck", "GradcheckError"]
+           "is_grad_enabled", "inference_mode", "is_inference_mode_enabled", "Variable", "functional",
+           "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+           "graph", "gradcheck", "gradgradcheck", "GradcheckError"]

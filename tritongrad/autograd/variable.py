@@ -26,8 +26,8 @@ class Variable(metaclass=_VariableMeta):
             warnings.warn("volatile was removed and now has no effect. Use `with tritongrad.no_grad():` instead.",
                           UserWarning, stacklevel=2)
         if data is None:
-            from .engine import _Tensor  # NOTE: installed by tensor.py (engine.install)
             from ..backends import get
+            from .engine import _Tensor  # NOTE: installed by tensor.py (engine.install)
 
             data = _Tensor._make(get("cpu").full((0,), 0, dt.get_default_dtype()))
         elif not isinstance(data, TensorBase):

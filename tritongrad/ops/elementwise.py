@@ -6,8 +6,8 @@ ops themselves (`fused`), one backend pass each, with their own derivative for h
 """
 import math
 
-from . import util
 from ..autograd.saved_attrs import slot_or_number
+from . import util
 from .table import Op, fused, provides, unary
 
 
