@@ -48,8 +48,12 @@ SAVED_CASES = {
     "transpose": (lambda m, x, w, M, A: M.transpose(0, 1), True),
     "t": (lambda m, x, w, M, A: M.t(), True),
     "expand": (lambda m, x, w, M, A: x.view(3, 1).expand(3, 4), True),
-    "slice": (lambda m, x, w, M, A: x[1:], False),
-    "select": (lambda m, x, w, M, A: M[1], False),
+    "slice": (lambda m, x, w, M, A: x[1:], True),
+    "slice_negative": (lambda m, x, w, M, A: M[:, -3:-1], True),
+    "slice_after_select": (lambda m, x, w, M, A: M[1, 1:], True),
+    "slice_after_none": (lambda m, x, w, M, A: x[None, 0:3:2], True),
+    "select": (lambda m, x, w, M, A: M[1], True),
+    "select_ellipsis": (lambda m, x, w, M, A: A[..., 1:, 2], True),
     "softmax": (lambda m, x, w, M, A: m.nn.functional.softmax(M, 1), True),
     "log_softmax": (lambda m, x, w, M, A: m.nn.functional.log_softmax(M, 0), True),
     "add": (lambda m, x, w, M, A: x + w, True),
@@ -310,6 +314,17 @@ def _inference_errors(m, device):
     with m.inference_mode():
         with m.inference_mode(False):
             out.append((m.is_inference_mode_enabled(), m.is_grad_enabled(), m.ones(1).is_inference()))
+        with m.enable_grad():  # reported on, yet nothing records inside inference_mode
+            out.append((m.is_grad_enabled(), (x * 2).requires_grad, (x * 2).is_inference()))
+            with m.no_grad():
+                out.append(m.is_grad_enabled())
+            out.append(m.is_grad_enabled())
+        out.append(m.is_grad_enabled())
+    out.append(m.is_grad_enabled())
+    with m.no_grad():
+        with m.inference_mode(False):
+            out.append(m.is_grad_enabled())
+        out.append(m.is_grad_enabled())
     return out
 
 

@@ -5,7 +5,8 @@ import threading
 
 class _State(threading.local):
     grad_enabled = True
-    inference = False  # inside inference_mode: tensors made are inference tensors
+    inference = False  # inside inference_mode: tensors made are inference tensors, nothing records
+    inference_grad = False  # inside inference_mode: the grad mode is_grad_enabled() reports (enable_grad there)
     saved_hooks = None  # a per-thread stack of (pack, unpack), see hooks.py
 
 
@@ -23,7 +24,17 @@ state, shared = _State(), _Shared()
 
 
 def is_grad_enabled():
-    return state.grad_enabled
+    return state.inference_grad if state.inference else state.grad_enabled
+
+
+def _set_grad(mode):
+    """Set grad mode and return the previous one. Inside inference_mode only the reported mode changes,
+    as in PyTorch, where enable_grad() there makes is_grad_enabled() True but records nothing."""
+    if state.inference:
+        prev, state.inference_grad = state.inference_grad, mode
+    else:
+        prev, state.grad_enabled = state.grad_enabled, mode
+    return prev
 
 
 class _Mode:
@@ -49,12 +60,11 @@ class _Mode:
         return ()
 
     def __enter__(self):
-        self.prev = state.grad_enabled
-        state.grad_enabled = self._mode
+        self.prev = _set_grad(self._mode)
         return None
 
     def __exit__(self, *exc):
-        state.grad_enabled = self.prev
+        _set_grad(self.prev)
         return False
 
 
@@ -82,8 +92,7 @@ class set_grad_enabled(_Mode):
 
     def __init__(self, mode):
         self._mode = bool(mode)
-        self.prev = state.grad_enabled
-        state.grad_enabled = self._mode  # NOTE: takes effect immediately, like torch.set_grad_enabled(False)
+        self.prev = _set_grad(self._mode)  # NOTE: takes effect immediately, like torch.set_grad_enabled(False)
 
     def _args(self):
         return (self._mode,)
@@ -92,9 +101,8 @@ class set_grad_enabled(_Mode):
         return None
 
     def __call__(self, fn):
-        state.grad_enabled = self.prev  # used as a decorator: undo the immediate effect
+        _set_grad(self.prev)  # used as a decorator: undo the immediate effect
         return super().__call__(fn)
-
 
 
 def is_inference_mode_enabled():
@@ -123,15 +131,15 @@ class inference_mode(_Mode):
         return (self.mode,)
 
     def __enter__(self):
-        self.prev = state.grad_enabled, state.inference
+        self.prev = state.grad_enabled, state.inference, state.inference_grad
         # NOTE: as c10::InferenceMode(enabled): grad mode is the opposite of the inference mode
-        state.grad_enabled, state.inference = not self.mode, self.mode
+        state.grad_enabled, state.inference, state.inference_grad = not self.mode, self.mode, False
         if self.mode:
             shared.inference_seen = True
         return None
 
     def __exit__(self, *exc):
-        state.grad_enabled, state.inference = self.prev
+        state.grad_enabled, state.inference, state.inference_grad = self.prev
         return False
 
     def clone(self):
