@@ -43,9 +43,10 @@ GRAPH = ["MeanBackward0", "MulBackward0", "PowBackward0", "MulBackward0", "Accum
 
 
 def graph_names(text):
-    """Node names of the printed graph walk, in order (the lines between the header and the gradients)."""
+    """Node names of the printed graph walk, in order (the lines between the header and the gradients);
+    AccumulateGrad's name() is PyTorch's "torch::autograd::AccumulateGrad"."""
     walk = text.split("down to the leaves:")[1].split("Gradients after")[0]
-    return [line.split()[0] for line in walk.splitlines()
+    return [line.split()[0].split("::")[-1] for line in walk.splitlines()
             if line.strip() and not line.strip().startswith((".variable", "tensor(", "["))]
 
 
