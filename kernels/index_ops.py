@@ -1,0 +1,184 @@
+"""The CUDA backend's indexing primitives (backends/primitives.py, after `adam_step`): the gathers and
+scatters of kernels/index.py, the out-of-place forms the ops' formulas use, and three kernels of
+their own: the triangle of tril / triu, nonzero's positions, and their coordinates.
+
+nonzero (boolean masks, masked_select, x[mask]) must know how many elements are set before it can
+allocate its result, so it reads one number back from the device and waits for it, as PyTorch's
+nonzero does. Its kernel is a single program walking the input in blocks with a running count
+(an in-block prefix sum, tl.cumsum): one launch, linear in the input, not spread over the SMs.
+"""
+import triton
+import triton.language as tl
+
+from .._dtype import int64
+from ..cuda import memory
+from . import _utils as U, elementwise as E
+from ._launch import fast
+from .index import check_bounds, gather, index_add_, index_copy_, index_select, scatter_
+
+__all__ = ["index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
+           "index_add_", "index_copy_", "scatter_", "wrap_index", "nonzero", "unravel", "as_strided", "tril", "flip",
+           "roll", "diagonal", "diag_embed"]
+
+
+@triton.jit(do_not_specialize=["R", "C", "k", "n", "S1", "S2", "S3"])
+def tril_kernel(x_ptr, out_ptr, R, C, k, n, S1, S2, S3, X0, X1, X2, X3, O0, O1, O2, O3, UPPER: tl.constexpr,
+                NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out[..., r, c] = x[..., r, c] where c - r <= k (tril; >= k for triu), else 0; p is the row-major
+    position over x's full shape (R rows of C columns), whatever dims the launch plan merged."""
+    p = E._flat_index(BLOCK, I64)
+    live = p < n
+    d = p % C - (p // C) % R
+    keep = d >= k if UPPER else d <= k
+    x = tl.load(x_ptr + E._strided(p, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=live & keep, other=0)
+    tl.store(out_ptr + E._strided(p, S1, S2, S3, O0, O1, O2, O3, NDIM), x, mask=live)
+
+
+@triton.jit(do_not_specialize=["n"])
+def nonzero_kernel(x_ptr, out_ptr, count_ptr, n, BLOCK: tl.constexpr):
+    """out[:count] = the positions p < n of the contiguous x where x[p] != 0, in order; count_ptr[0] = count."""
+    base = tl.full((), 0, tl.int64)
+    for start in range(0, n, BLOCK):
+        p = start + tl.arange(0, BLOCK).to(tl.int64)
+        set_ = (tl.load(x_ptr + p, mask=p < n, other=0) != 0) & (p < n)
+        rank = tl.cumsum(set_.to(tl.int64), 0)
+        tl.store(out_ptr + base + rank - 1, p, mask=set_)
+        base += tl.sum(set_.to(tl.int64), 0)
+    tl.store(count_ptr, base)
+
+
+@triton.jit(do_not_specialize=["div", "size", "n", "nd", "d"])
+def unravel_kernel(flat_ptr, out_ptr, div, size, n, nd, d, BLOCK: tl.constexpr):
+    """out[i, d] = (flat[i] // div) % size for i < n (out has nd columns)."""
+    i = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    f = tl.load(flat_ptr + i, mask=i < n, other=0)
+    tl.store(out_ptr + i * nd + d, (f // div) % size, mask=i < n)
+
+
+# ----------------------------------------------------------------------------------------------------
+def index_select_backward(grad, shape, dim, index, wrap=False):
+    """Zeros of `shape` with `grad` added along `dim` at `index` (repeats add up): index_select's gradient."""
+    return index_add_(E.full(shape, 0, grad.dtype), dim, index, grad, 1, wrap, None, False)
+
+
+def index_put(a, dim, index, values, accumulate=False, wrap=False, check=True):
+    """A copy of `a` with `values` (a's shape, len(index) along `dim`) written (or added) at `index` along `dim`."""
+    out = E.copy(a)
+    if accumulate:
+        return index_add_(out, dim, index, values, 1, wrap, None, check)
+    return index_copy_(out, dim, index, values, wrap, check)
+
+
+def gather_backward(grad, shape, dim, index):
+    """Zeros of `shape` with `grad` scatter-added at `index` along `dim`: gather's gradient."""
+    return scatter_(E.full(shape, 0, grad.dtype), dim, index, grad, "add", False)
+
+
+def scatter(a, dim, index, src, reduce=None, check=True):
+    """A copy of `a` with src scattered (reduce=None) or scatter-added (reduce='add') at `index`."""
+    return scatter_(E.copy(a), dim, index, src, reduce, check)
+
+
+def wrap_index(index, dim, size):
+    """`index` (int64) with negatives counted from the end; PyTorch's IndexError for a value outside
+    [-size, size) (advanced indexing's), raised before anything else runs."""
+    check_bounds("index", index, dim, size, wrap=True)
+    index = E.astype(index, int64) if index.dtype is not int64 else index
+    return E.where_fwd(E.binary_fwd("lt", index, 0), E.binary_fwd("add", index, size), index)
+
+
+def nonzero(a):
+    """The flat positions (int64, 1-d, ascending) of the nonzero elements of `a` (one device read-back)."""
+    a = E.contiguous(a)
+    n = a.size_
+    out = U.empty((n,), int64)
+    count = U.empty((1,), int64)
+    if n:
+        fast(nonzero_kernel)[(1,)](a, out, count, n, BLOCK=1024, num_warps=4)
+        k = int(memory.to_host(count)[0])
+    else:
+        k = 0
+    return U.DeviceArray(out.buf, 0, (k,), (1,), int64)
+
+
+def unravel(flat, shape):
+    """Coordinates (len(flat), len(shape)) int64 of the flat positions `flat` in a row-major `shape`."""
+    n, nd = flat.shape[0], len(shape)
+    out = U.empty((n, nd), int64)
+    if n and nd:
+        flat = E.contiguous(flat)
+        block = U.block_for(n)
+        div = 1
+        for d in reversed(range(nd)):
+            fast(unravel_kernel)[(U.cdiv(n, block),)](flat, out, div, shape[d], n, nd, d, BLOCK=block)
+            div *= shape[d]
+    return out
+
+
+def as_strided(a, shape, strides, offset=0):
+    """A view of a's memory: `shape`, `strides` (elements, may be negative), `offset` from a's first element."""
+    return U.DeviceArray(a.buf, a.offset + offset, tuple(shape), tuple(strides), a.dtype)
+
+
+def tril(a, diagonal=0, upper=False):
+    """A new array: a's lower (upper) triangle of its last two dims from `diagonal` on, zeros elsewhere."""
+    out = U.empty(a.shape, a.dtype)
+    if not out.size_:
+        return out
+    launches = U.plan(tuple(a.shape), [a, out])
+    if len(launches) > 1:  # NOTE: more than 4 dims that do not merge: positions restart per launch
+        a = E.contiguous(a)
+        launches = U.plan(tuple(a.shape), [a, out])
+    (_, grid, args, meta), = launches
+    fast(tril_kernel)[grid](a, out, a.shape[-2], a.shape[-1], int(diagonal), *args, UPPER=bool(upper),
+                            num_warps=4, **meta)
+    return out
+
+
+
+def flip(a, dims):
+    """A new array: `a` reversed along `dims` (one copy through a view of negative strides)."""
+    strides, offset = list(a.strides), 0
+    for d in dims:
+        if a.shape[d] > 1:
+            offset += (a.shape[d] - 1) * strides[d]
+            strides[d] = -strides[d]
+    return E.copy(as_strided(a, a.shape, strides, offset))
+
+
+def roll(a, shifts, dims):
+    """A new array: `a` rolled by shifts[i] along dims[i] (two copies per dim)."""
+    for s, d in zip(shifts, dims):
+        n = a.shape[d]
+        s = s % n if n else 0
+        out = U.empty(a.shape, a.dtype)
+        if s and a.size_:
+            pre = (slice(None),) * d
+            E.copy_(out.index(pre + (slice(s, n),)), a.index(pre + (slice(0, n - s),)))
+            E.copy_(out.index(pre + (slice(0, s),)), a.index(pre + (slice(n - s, n),)))
+        else:
+            E.copy_(out, a)
+        a = out
+    return a
+
+
+def _diag_view(a, offset, length):
+    start = offset * a.strides[1] if offset >= 0 else -offset * a.strides[0]
+    return as_strided(a, (length,), (a.strides[0] + a.strides[1],), start)
+
+
+def _diag_len(shape, offset):
+    return max(0, min(shape[0] + min(offset, 0), shape[1] - max(offset, 0)))
+
+
+def diagonal(a, offset=0):
+    """The `offset` diagonal of the 2-d `a`, a new 1-d array."""
+    return E.copy(_diag_view(a, offset, _diag_len(a.shape, offset)))
+
+
+def diag_embed(v, offset, shape):
+    """Zeros of the 2-d `shape` with the 1-d `v` on its `offset` diagonal."""
+    out = E.full(tuple(shape), 0, v.dtype)
+    if v.size_:
+        E.copy_(_diag_view(out, offset, v.shape[0]), v)
+    return out
