@@ -5,10 +5,6 @@ from . import _dtype as dt
 from .ops import advanced as A, index as X, join as J
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
 
-_MASK_NAMES = {"float32": "float", "float64": "double", "float16": "half", "int64": "long", "int32": "int",
-               "int16": "short", "int8": "signed char", "uint8": "unsigned char", "bfloat16": "BFloat16"}
-
-
 def _ints(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
@@ -84,7 +80,7 @@ class TensorIndexing:
         A.check_mask(self, mask, value, "masked_fill_")
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
-        return X.MaskedFill.apply(self, value, mask)
+        return (X.MaskedFillTensor if hasattr(value, "_data") else X.MaskedFill).apply(self, value, mask)
 
     def masked_fill_(self, mask, value):
         if hasattr(value, "_data") and value._be is not self._be:

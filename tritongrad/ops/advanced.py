@@ -11,6 +11,7 @@ Masks become flat positions through `nonzero` (a device read-back, as in PyTorch
 is a masked fill and needs none.
 """
 import math
+from contextlib import contextmanager
 
 from .. import _dtype as dt
 from .index import IndexPutMask
@@ -18,6 +19,8 @@ from .table import Op
 from .util import broadcast_shapes, size_str
 
 _INDEX_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "half", "int64": "long", "int32": "int",
+            "int16": "short", "int8": "signed char", "uint8": "unsigned char", "bfloat16": "BFloat16"}
 
 
 class IndexPlan:
@@ -45,6 +48,16 @@ class IndexPlan:
         return a
 
 
+@contextmanager
+def _pytorch_dim(plan):
+    """PyTorch names an out-of-range index by its position among the index tensors (0 for the one
+    tensor a wrapping primitive checks), not by the dim it indexes."""
+    try:
+        yield
+    except IndexError as e:
+        raise IndexError(str(e).replace(f"dimension {plan.dim} ", "dimension 0 ")) from None
+
+
 class IndexTensor(Op):
     node_name = "IndexBackward0"
     _n_inputs = 1
@@ -54,7 +67,8 @@ class IndexTensor(Op):
         from .formulas import ARRAYS
 
         F = ARRAYS[y._data.__class__]
-        out = F.index_select(plan.arrange(F, y._data), plan.dim, plan.index, plan.wrap, True)
+        with _pytorch_dim(plan):
+            out = F.index_select(plan.arrange(F, y._data), plan.dim, plan.index, plan.wrap, True)
         return F.reshape(out, plan.out_shape)
 
     @staticmethod
@@ -80,7 +94,8 @@ class IndexPut(Op):
 
         F = ARRAYS[y._data.__class__]
         vals = F.reshape(F.broadcast(values._data, plan.out_shape), plan.sel_shape)
-        out = F.index_put(plan.arrange(F, y._data), plan.dim, plan.index, vals, accumulate, plan.wrap, True)
+        with _pytorch_dim(plan):
+            out = F.index_put(plan.arrange(F, y._data), plan.dim, plan.index, vals, accumulate, plan.wrap, True)
         return plan.restore(F, out)
 
     @staticmethod
@@ -222,11 +237,11 @@ def plan(x, idx):
         index, p.wrap = flats[0], True  # NOTE: the one-tensor case: index_select wraps and checks it
     else:
         index, p.wrap, stride = None, False, n_merged
-        for (kind, t, _), ds, f in zip(groups, dims, flats):
+        for k, ((kind, t, _), ds, f) in enumerate(zip(groups, dims, flats)):
             size = math.prod(shape[d] for d in ds)
             stride //= size
             if kind == "t":
-                f = be.wrap_index(f, ds[0], size)  # NOTE: int64, checked; masks' positions are both already
+                f = be.wrap_index(f, k, size)  # NOTE: int64, checked; masks' positions are both already
             term = be.binary("mul", f, stride) if stride != 1 else f
             index = term if index is None else be.binary("add", index, term)
     n = math.prod(bshape)
@@ -291,10 +306,12 @@ def _put_now(y, value, p, accumulate):
     target = be.view(target, p.merged) if p.merged != p.permuted else target
     if target is None:  # NOTE: the indexed dims do not merge in y's memory: compute aside, copy back
         be.copy_(y._data, IndexPut.forward(y, value, p, accumulate))
-    elif accumulate:
-        be.index_add_(target, p.dim, p.index, vals, 1, p.wrap, None, True)
-    else:
-        be.index_copy_(target, p.dim, p.index, vals, p.wrap, True)
+        return
+    with _pytorch_dim(p):
+        if accumulate:
+            be.index_add_(target, p.dim, p.index, vals, 1, p.wrap, None, True)
+        else:
+            be.index_copy_(target, p.dim, p.index, vals, p.wrap, True)
 
 
 def write(t, out_of_place, others, now):
@@ -316,9 +333,9 @@ def write(t, out_of_place, others, now):
 def masked_fill_(t, mask, value, cls=None):
     """t.masked_fill_(mask, value): mask (bool) broadcasts to t's shape; value a number or a 0-d Tensor."""
     from ..tensor import Tensor
-    from .index import MaskedFill
+    from .index import MaskedFill, MaskedFillTensor
 
-    cls = cls or MaskedFill
+    cls = cls or (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill)
     check_mask(t, mask, value, "masked_fill_")
     if broadcast_shapes(mask.shape, t.shape) != t.shape:
         mask.expand(t.shape)  # NOTE: raises PyTorch's message: an in-place op keeps t's shape
@@ -335,7 +352,8 @@ def check_mask(t, mask, value, name):
     from ..tensor import Tensor
 
     if mask._dtype is not dt.bool_:
-        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype {mask.dtype.name}")
+        raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
+                           f"{_C_NAMES.get(mask.dtype.name, mask.dtype.name)}")
     if isinstance(value, Tensor) and value.ndim:
         raise RuntimeError(f"{name} only supports a 0-dimensional value tensor, but got tensor with {value.ndim} "
                            "dimension(s).")

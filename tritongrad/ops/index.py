@@ -8,7 +8,7 @@ Advanced indexing (`x[idx]`, `x[idx] = v`, index_put_) reduces every index to on
 along one dim (an `IndexPlan`, see ops/advanced.py): `IndexTensor` gathers along it (index_select),
 `IndexPut` writes or adds along it; their gradients are the other one.
 """
-from .table import Op
+from .table import Op, provides
 
 
 class IndexSelect(Op):
@@ -99,7 +99,6 @@ class Scatter(Op):
     """a.scatter(dim, index, src) (reduce=None) or a.scatter_add(dim, index, src) (reduce='add')."""
 
     node_name = "ScatterBackward0"
-    primitive = "scatter"
     _n_inputs = 2
 
     @staticmethod
@@ -152,7 +151,6 @@ class IndexPutAlong(Op):
     index_put (through ops/advanced.py's plan) are this row."""
 
     node_name = "IndexPutBackward0"
-    primitive = "index_put"
     _n_inputs = 2
 
     @staticmethod
@@ -171,6 +169,12 @@ class IndexPutAlong(Op):
         if na:
             ga = g if ctx.accumulate else F.index_put(g, ctx.dim, ctx.index, F.zeros_like(gv), False, ctx.wrap, False)
         return ga, gv
+
+
+# F.scatter / F.index_put on Tensors: the primitives' argument order (the ops take their inputs first)
+provides("scatter", lambda a, dim, index, src, reduce=None, check=True: Scatter.apply(a, src, dim, index, reduce, check))
+provides("index_put", lambda a, dim, index, values, accumulate=False, wrap=False, check=True: IndexPutAlong.apply(
+    a, values, dim, index, accumulate, wrap, check))
 
 
 class IndexCopy(IndexPutAlong):
@@ -210,6 +214,10 @@ class MaskedFill(Op):
             if gv.dtype != ctx.value_meta[0]:
                 gv = F.astype(gv, ctx.value_meta[0])
         return ga, gv
+
+
+class MaskedFillTensor(MaskedFill):
+    node_name = "MaskedFillBackward1"
 
 
 class IndexPutMask(MaskedFill):
