@@ -5,6 +5,7 @@ from . import _dtype as dt
 from .ops import advanced as A, index as X, join as J
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
 
+
 def _ints(args):
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]

@@ -237,7 +237,7 @@ def plan(x, idx):
         index, p.wrap = flats[0], True  # NOTE: the one-tensor case: index_select wraps and checks it
     else:
         index, p.wrap, stride = None, False, n_merged
-        for k, ((kind, t, _), ds, f) in enumerate(zip(groups, dims, flats)):
+        for k, ((kind, _, _), ds, f) in enumerate(zip(groups, dims, flats)):
             size = math.prod(shape[d] for d in ds)
             stride //= size
             if kind == "t":

@@ -172,7 +172,8 @@ class IndexPutAlong(Op):
 
 
 # F.scatter / F.index_put on Tensors: the primitives' argument order (the ops take their inputs first)
-provides("scatter", lambda a, dim, index, src, reduce=None, check=True: Scatter.apply(a, src, dim, index, reduce, check))
+provides("scatter", lambda a, dim, index, src, reduce=None, check=True: Scatter.apply(
+    a, src, dim, index, reduce, check))
 provides("index_put", lambda a, dim, index, values, accumulate=False, wrap=False, check=True: IndexPutAlong.apply(
     a, values, dim, index, accumulate, wrap, check))
 
