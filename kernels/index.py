@@ -35,6 +35,7 @@ import triton.language as tl
 from .. import _nn_checks as IC
 from .._dtype import float32, float64, int32, int64
 from ..cuda import memory
+from ..cuda.graphs import is_current_stream_capturing
 from . import _utils as U, elementwise as E
 from ._launch import fast
 
@@ -127,11 +128,6 @@ def _launch(kernel, shape, arrays, scalars, **meta):
         fast(kernel)[grid](*arrs, *scalars, *args, num_warps=4, **nd_meta, **meta)
 
 
-def _capturing():
-    from ..cuda.graphs import is_current_stream_capturing
-    return is_current_stream_capturing()
-
-
 def check_bounds(op, index, dim, size, wrap=False):
     """Raise PyTorch's error for `op` (see _nn_checks.out_of_bounds) if an entry of `index` is outside
     [0, size) ([-size, size) with `wrap`), naming the first such entry in index order.
@@ -152,7 +148,7 @@ def check_bounds(op, index, dim, size, wrap=False):
 
 
 def _maybe_check(op, check, index, dim, size, wrap):
-    if check and not _capturing():
+    if check and not is_current_stream_capturing():
         check_bounds(op, index, dim, size, wrap)
 
 
@@ -233,7 +229,7 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
 
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):
     """out.index_add_(dim, index, src, alpha=alpha), in place on `out` (any view); every repeated index
-    adds (atomics: see the module docstring). `skip`: entries whose index equals it add nothing
+    adds (atomics: see the module docstring). `skip` (>= 0): entries whose index equals it add nothing
     (embedding's padding_idx); `wrap`: negative indices count from the end, errors as index_put_'s.
     Embedding's backward: index_add_(zeros(V, C), 0, ids.reshape(-1), grad.reshape(-1, C), skip=padding_idx)."""
     IC.check_index_dtype("index_add_", index.dtype)

@@ -64,6 +64,8 @@ def main(everything):
         (I.index_copy_, empty((100, 7), D.float16), 0, empty((100,), D.int32), empty((100, 7), D.float16)),
         (I.scatter_, empty((64, 1000), D.float32), 1, empty((64, 5), D.int64), empty((64, 5), D.float32), "add"),
         (I.scatter_, empty((64, 1000), D.int8), 1, empty((64, 5), D.int64), empty((64, 5), D.int8)),
+        (I.index_select, empty((33, 65), D.bool_), 0, empty((7,), D.int64)),
+        (I.index_add_, empty((9, 4), D.bool_), 0, empty((5,), D.int64), empty((5, 4), D.bool_)),
     ]
     if everything:
         cases += [(ln, (8192, 768), (768,), D.float32), (ln, (64, 100), (100,), D.float16, False),

@@ -111,6 +111,16 @@ def test_scatter(rng, reduce):
 
 
 @needs_cuda
+def test_empty_indices(rng):
+    K = _K()
+    x = host(rng, (5, 3), D.float32)
+    e = np.zeros(0, np.int64)
+    assert back(K.index_select(dev(x), 0, dev(e))).shape == (0, 3)
+    close(K.index_add_(dev(x), 0, dev(e), dev(np.zeros((0, 3), np.float32))), x, D.float32)
+    assert back(K.gather(dev(x), 1, dev(np.zeros((5, 0), np.int64)))).shape == (5, 0)
+
+
+@needs_cuda
 def test_index_copy(rng):
     out = _data(rng, (7, 5), D.int64)
     src = _data(rng, (7, 3), D.int64)
@@ -145,6 +155,23 @@ def _calls(torch, K, x, t, dev_fn):
          lambda: t.gather(0, torch.zeros(1, 4, dtype=torch.int64))),
         ("index_dtype", lambda: K.index_select(x, 0, dev_fn(np.array([1.0]))),
          lambda: t.index_select(0, torch.tensor([1.0]))),
+        ("scatter_ndim", lambda: K.scatter_(x, 0, dev_fn(np.array([1, 2])), dev_fn(np.ones(2, np.float32))),
+         lambda: t.scatter_(0, torch.tensor([1, 2]), torch.ones(2))),
+        ("scatter_src_ndim", lambda: K.scatter_(x, 0, dev_fn(g[:1, :2]), dev_fn(np.ones((1, 2, 1), np.float32))),
+         lambda: t.scatter_(0, torch.tensor(g[:1, :2]), torch.ones(1, 2, 1))),
+        ("scatter_dtype", lambda: K.scatter_(x, 0, dev_fn(g[:1, :2]), dev_fn(np.ones((1, 2)))),
+         lambda: t.scatter_(0, torch.tensor(g[:1, :2]), torch.ones(1, 2, dtype=torch.float64))),
+        ("dim_range", lambda: K.index_select(x, 2, dev_fn(np.array([1]))),
+         lambda: t.index_select(2, torch.tensor([1]))),
+        ("index_2d", lambda: K.index_select(x, 0, dev_fn(np.array([[1]]))),
+         lambda: t.index_select(0, torch.tensor([[1]]))),
+        ("index_add_count", lambda: K.index_add_(x, 0, dev_fn(np.array([1, 2])), dev_fn(np.ones((3, 3), np.float32))),
+         lambda: t.index_add_(0, torch.tensor([1, 2]), torch.ones(3, 3))),
+        ("index_add_shape", lambda: K.index_add_(x, 0, dev_fn(np.array([1, 2])), dev_fn(np.ones((2, 4), np.float32))),
+         lambda: t.index_add_(0, torch.tensor([1, 2]), torch.ones(2, 4))),
+        ("index_copy_count",
+         lambda: K.index_copy_(x, 0, dev_fn(np.array([1, 2])), dev_fn(np.ones((3, 3), np.float32))),
+         lambda: t.index_copy_(0, torch.tensor([1, 2]), torch.ones(3, 3))),
     ]
 
 
