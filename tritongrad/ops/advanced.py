@@ -128,7 +128,7 @@ def _as_index(i, x):
         from .._creation import tensor
 
         try:
-            i = tensor(i, device=x.device)
+            i = tensor(i, device=x.device, **({} if len(i) else {"dtype": dt.int64}))  # NOTE: x[[]] is empty
         except (TypeError, ValueError, RuntimeError):
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are "
                              "valid indices") from None
@@ -150,10 +150,9 @@ def is_advanced(idx):
     from ..tensor import Tensor
 
     for i in (idx if isinstance(idx, tuple) else (idx,)):
-        if isinstance(i, list) or (isinstance(i, Tensor) and (i.ndim or i._dtype is dt.bool_ or i._dtype is dt.uint8)):
-            return True
-        if isinstance(i, tuple) and not isinstance(idx, tuple):  # NOTE: x[(0, 1)] is x[0, 1], a tuple inside not
-            return True
+        if isinstance(i, (list, tuple)) or (isinstance(i, Tensor) and (i.ndim or i._dtype is dt.bool_
+                                                                      or i._dtype is dt.uint8)):
+            return True  # NOTE: x[(0, 1)] is x[0, 1]; a list, or a tuple inside the index, is an index tensor
     return False
 
 
@@ -255,8 +254,23 @@ def plan(x, idx):
 
 
 def getitem(x, idx):
+    if idx.__class__ is x.__class__ and idx._be is x._be and idx._dtype in (dt.int64, dt.int32) and x.ndim:
+        return IndexTensor.apply(x, _one_tensor(x, idx))  # NOTE: C[X], an embedding lookup: the hot case
     y, p = plan(x, idx)
     return IndexTensor.apply(y, p)
+
+
+def _one_tensor(x, t):
+    """plan(x, t) for one int Tensor on x's device, without the general walk."""
+    p = IndexPlan()
+    shape = p.y_shape = p.permuted = p.merged = x._data.shape
+    p.perm, p.dim, p.wrap = None, 0, True
+    index, n = t._data, t.numel()
+    flat = x._be.view(index, (n,))
+    p.index = flat if flat is not None else x._be.view(x._be.contiguous(index), (n,))
+    p.sel_shape = (n,) + shape[1:]
+    p.out_shape = index.shape + shape[1:]
+    return p
 
 
 def setitem(x, idx, value, accumulate=False):
