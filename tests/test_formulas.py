@@ -38,7 +38,8 @@ CASES = {
     "advanced_index": ([(5, 4)], lambda a: a[_i(a, [0, 4, -1, 0])] * 2 + a[[1, 1, 2, 3], [0, 3, 3, 1]][:, None]
                        + a[a > 0].sum() + a[:, _i(a, [[3], [0]]), None].sum()),
     "gather_scatter": ([(4, 3), (2, 3)], lambda a, b: a.gather(0, _i(a, [[3, 3, 0]])).sum() * a.scatter_add(
-        0, _i(a, [[1, 1, 1], [1, 2, 0]]), b) + a.scatter(0, _i(a, [[0, 1, 2]]), b) + a.index_select(1, _i(a, [2, 2, 0]))),
+        0, _i(a, [[1, 1, 1], [1, 2, 0]]), b) + a.scatter(0, _i(a, [[0, 1, 2]]), b)
+        + a.index_select(1, _i(a, [2, 2, 0]))),
     "index_put": ([(4, 3), (2, 3)], lambda a, b: (a * 1).index_put_((_i(a, [1, 1]),), b, accumulate=True)
                   + a.index_copy(0, _i(a, [3, 0, 1, 2]), a * b.sum()) + a.masked_fill(a > 0, 0.5)
                   + a.index_add(0, _i(a, [0, 0]), b)),
