@@ -220,3 +220,30 @@ def test_inplace_on_a_leaf_raises_before_writing(device):
     with pytest.raises(RuntimeError, match="leaf Variable"):
         x.masked_fill_(x > 0, 0.0)
     assert x.detach().cpu().tolist() == [1.0, 1.0, 1.0]
+
+
+def _strided_program(M, x, m):
+    y = x.clone()
+    y[T(M, x, [0, 1]), T(M, x, [2, -1])] = x[0, :2].clone()
+    return [x[T(M, x, [0, -1, 2])], x[:, [1, 1]], x[m], M.cat([x, x[:1]]), M.stack([x, x], 1), x.flip(1),
+            x.roll(2, 1), x.tril(1), x.triu(-1), x.repeat(1, 2), x.masked_fill(m, 1), x.index_select(1, T(M, x, [5, 0])),
+            x.gather(1, T(M, x, [[1, 5]] * 4)), x.nonzero(), x.diag(), x.diag(-1).diag(), y, x.masked_select(m),
+            x.scatter(1, T(M, x, [[1, 5]] * 4), x[:, :2].clone()), x.index_add(0, T(M, x, [3, 3]), x[:2].clone())]
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16", "int32", "bool"])
+def test_dtypes_and_strided_inputs(device, dtype, torch):
+    if dtype == "bfloat16" and device == "cpu":
+        pytest.skip("bfloat16 lives on CUDA only")
+    rng = np.random.default_rng(5)
+    a = rng.integers(-3, 4, (6, 4))
+    mask = rng.random((4, 6)) < 0.5
+    a = a > 0 if dtype == "bool" else a
+    x = tg.tensor(a, device=device).to(getattr(tg, dtype)).t()  # NOTE: a transposed, non-contiguous view
+    tx = torch.tensor(a).to(getattr(torch, dtype)).t()
+    got = _strided_program(tg, x, tg.tensor(mask, device=device))
+    want = _strided_program(torch, tx, torch.tensor(mask))
+    for k, (g, w) in enumerate(zip(got, want)):
+        assert g.dtype.name == str(w.dtype).split(".")[1], k
+        np.testing.assert_array_equal(g.float().cpu().numpy() if dtype == "bfloat16" else g.cpu().numpy(),
+                                      w.float().numpy() if dtype == "bfloat16" else w.numpy(), err_msg=str(k))
