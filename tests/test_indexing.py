@@ -226,7 +226,8 @@ def _strided_program(M, x, m):
     y = x.clone()
     y[T(M, x, [0, 1]), T(M, x, [2, -1])] = x[0, :2].clone()
     return [x[T(M, x, [0, -1, 2])], x[:, [1, 1]], x[m], M.cat([x, x[:1]]), M.stack([x, x], 1), x.flip(1),
-            x.roll(2, 1), x.tril(1), x.triu(-1), x.repeat(1, 2), x.masked_fill(m, 1), x.index_select(1, T(M, x, [5, 0])),
+            x.roll(2, 1), x.tril(1), x.triu(-1), x.repeat(1, 2), x.masked_fill(m, 1),
+            x.index_select(1, T(M, x, [5, 0])),
             x.gather(1, T(M, x, [[1, 5]] * 4)), x.nonzero(), x.diag(), x.diag(-1).diag(), y, x.masked_select(m),
             x.scatter(1, T(M, x, [[1, 5]] * 4), x[:, :2].clone()), x.index_add(0, T(M, x, [3, 3]), x[:2].clone())]
 
