@@ -7,6 +7,7 @@ allocate its result, so it reads one number back from the device and waits for i
 nonzero does. Its kernel is a single program walking the input in blocks with a running count
 (an in-block prefix sum, tl.cumsum): one launch, linear in the input, not spread over the SMs.
 """
+import numpy as np
 import triton
 import triton.language as tl
 
@@ -16,9 +17,10 @@ from . import _utils as U, elementwise as E
 from ._launch import fast
 from .index import check_bounds, gather, index_add_, index_copy_, index_select, scatter_
 
+_DNS_FILL = ["vf", "vi", "n", "S1", "S2", "S3"]
 __all__ = ["index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
            "index_add_", "index_copy_", "scatter_", "wrap_index", "nonzero", "unravel", "as_strided", "tril", "flip",
-           "roll", "diagonal", "diag_embed"]
+           "roll", "diagonal", "diag_embed", "cat", "masked_fill_"]
 
 
 @triton.jit(do_not_specialize=["R", "C", "k", "n", "S1", "S2", "S3"])
@@ -55,7 +57,101 @@ def unravel_kernel(flat_ptr, out_ptr, div, size, n, nd, d, BLOCK: tl.constexpr):
     tl.store(out_ptr + i * nd + d, (f // div) % size, mask=i < n)
 
 
+@triton.jit(do_not_specialize=["D", "inner"])
+def cat_kernel(meta_ptr, out_ptr, D, inner, BLOCK: tl.constexpr):
+    """Input k = program_id(1), seen as (outer, d, inner) with strides (s0, s1, s2), lands at
+    out[:, off:off + d, :] of the contiguous out (outer, D, inner). meta[k] = (address, n = outer * d *
+    inner, d, s0, s1, s2, off), all int64: one launch for any number of inputs, as PyTorch's."""
+    m = meta_ptr + tl.program_id(1) * 7
+    src = tl.load(m).to(tl.pointer_type(out_ptr.dtype.element_ty))
+    n, d = tl.load(m + 1), tl.load(m + 2)
+    s0, s1, s2, off = tl.load(m + 3), tl.load(m + 4), tl.load(m + 5), tl.load(m + 6)
+    p = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    live = p < n
+    col = p % inner
+    q = p // inner
+    j = q % d
+    i = q // d
+    x = tl.load(src + i * s0 + j * s1 + col * s2, mask=live)
+    tl.store(out_ptr + (i * D + off + j) * inner + col, x, mask=live)
+
+
+@triton.jit(do_not_specialize=["total", "n", "inner", "shift", "s0", "s1", "s2"])
+def roll_kernel(x_ptr, out_ptr, total, n, inner, shift, s0, s1, s2, BLOCK: tl.constexpr):
+    """out (contiguous (outer, n, inner)) [i, j, l] = x[i, (j - shift) mod n, l], 0 <= shift < n."""
+    p = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    live = p < total
+    col = p % inner
+    q = p // inner
+    j = q % n
+    i = q // n
+    j = tl.where(j >= shift, j - shift, j - shift + n)
+    tl.store(out_ptr + p, tl.load(x_ptr + i * s0 + j * s1 + col * s2, mask=live), mask=live)
+
+
+@triton.jit(do_not_specialize=_DNS_FILL)
+def masked_fill_kernel(mask_ptr, out_ptr, vf: tl.float64, vi: tl.int64, n, S1, S2, S3, M0, M1, M2, M3, O0, O1, O2,
+                       O3, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out[p] = value where mask[p] (mask broadcast to out's shape; out any strided view)."""
+    p = E._flat_index(BLOCK, I64)
+    live = p < n
+    m = tl.load(mask_ptr + E._strided(p, S1, S2, S3, M0, M1, M2, M3, NDIM), mask=live, other=0) != 0
+    v = E._scalar(vf, vi, out_ptr.dtype.element_ty)
+    tl.store(out_ptr + E._strided(p, S1, S2, S3, O0, O1, O2, O3, NDIM), tl.full([BLOCK], v, v.dtype), mask=live & m)
+
+
 # ----------------------------------------------------------------------------------------------------
+def _three(a, dim):
+    """(s0, s1, s2): strides of `a` seen as (outer, a.shape[dim], inner), or None when the dims before
+    (or after) `dim` do not merge into one in a's memory."""
+    def merged(shape, strides):
+        dims = [(n, s) for n, s in zip(shape, strides) if n != 1]
+        for (_, s0), (n1, s1) in zip(dims, dims[1:]):
+            if s0 != s1 * n1:
+                return None
+        return dims[-1][1] if dims else 0
+
+    s0 = merged(a.shape[:dim], a.strides[:dim])
+    s2 = merged(a.shape[dim + 1:], a.strides[dim + 1:])
+    return None if s0 is None or s2 is None else (s0, a.strides[dim], s2)
+
+
+def cat(arrays, dim):
+    """A new array: `arrays` (one dtype, equal shapes but along `dim`) joined along `dim` (one launch)."""
+    first = arrays[0]
+    D = sum(a.shape[dim] for a in arrays)
+    shape = first.shape[:dim] + (D,) + first.shape[dim + 1:]
+    out = U.empty(shape, first.dtype)
+    inner = U.numel(shape[dim + 1:])
+    rows, off, keep = [], 0, []
+    for a in arrays:
+        n = a.size_
+        if n:
+            st = _three(a, dim)
+            if st is None:  # NOTE: a layout whose outer or inner dims do not merge: one extra copy
+                a = E.copy(a)
+                st = _three(a, dim)
+            keep.append(a)
+            rows.append((a.data_ptr(), n, a.shape[dim], *st, off))
+        off += a.shape[dim]
+    if rows:
+        meta = memory.from_host(np.array(rows, np.int64), int64)
+        block = U.block_for(max(r[1] for r in rows))
+        fast(cat_kernel)[(U.cdiv(max(r[1] for r in rows), block), len(rows))](meta, out, D, inner, BLOCK=block,
+                                                                               num_warps=4)
+    return out
+
+
+def masked_fill_(out, mask, value):
+    """out[mask] = value in place (mask broadcast to out's shape), one launch; value a Python number."""
+    vf, vi = U.scalar_args(value, out.dtype)
+    for deltas, grid, args, meta in U.plan(tuple(out.shape), [mask, out]):
+        m, o = (mask, out) if deltas is None else [
+            U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip((mask, out), deltas)]
+        fast(masked_fill_kernel)[grid](m, o, vf, vi, *args, num_warps=4, **meta)
+    return out
+
+
 def index_select_backward(grad, shape, dim, index, wrap=False):
     """Zeros of `shape` with `grad` added along `dim` at `index` (repeats add up): index_select's gradient."""
     return index_add_(E.full(shape, 0, grad.dtype), dim, index, grad, 1, wrap, None, False)
@@ -147,17 +243,18 @@ def flip(a, dims):
 
 
 def roll(a, shifts, dims):
-    """A new array: `a` rolled by shifts[i] along dims[i] (two copies per dim)."""
+    """A new array: `a` rolled by shifts[i] along dims[i] (one launch per dim, as PyTorch's)."""
     for s, d in zip(shifts, dims):
         n = a.shape[d]
-        s = s % n if n else 0
         out = U.empty(a.shape, a.dtype)
-        if s and a.size_:
-            pre = (slice(None),) * d
-            E.copy_(out.index(pre + (slice(s, n),)), a.index(pre + (slice(0, n - s),)))
-            E.copy_(out.index(pre + (slice(0, s),)), a.index(pre + (slice(n - s, n),)))
-        else:
-            E.copy_(out, a)
+        st = _three(a, d)
+        if st is None:
+            a = E.copy(a)
+            st = _three(a, d)
+        if a.size_:
+            total, block = a.size_, U.block_for(a.size_)
+            fast(roll_kernel)[(U.cdiv(total, block),)](a, out, total, n, U.numel(a.shape[d + 1:]), s % n, *st,
+                                                      BLOCK=block, num_warps=4)
         a = out
     return a
 

@@ -1,5 +1,5 @@
-"""kernels/index_ops.py's own kernels (tril / triu, nonzero, unravel) and its copy-based primitives
-(flip, roll, diagonal, diag_embed) compile for an H100 (sm_90) with the installed Triton's real
+"""kernels/index_ops.py's own kernels (tril / triu, nonzero, unravel, cat, roll, masked_fill_) and its
+copy-based primitives (flip, diagonal, diag_embed) compile for an H100 (sm_90) with the installed Triton's real
 compiler, without a GPU: test_kernels_compile.py's mocked driver and fake memory, in a subprocess.
 Run it alone, as a script: python tests/test_kernels_compile_index.py
 """
@@ -36,6 +36,7 @@ def main():
     _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
     assert not U.INTERPRET
     K.memory.to_host = lambda a: np.zeros(a.shape, np.int64)  # NOTE: nonzero's count read-back
+    K.memory.from_host = lambda a, dtype: empty(a.shape, dtype)  # NOTE: cat's table of inputs
     cases = [
         (K.tril, empty((8, 1024, 1024), D.bfloat16), 0, False),
         (K.tril, view((64, 33), (1, 64), D.float32), -1, True),
@@ -46,6 +47,11 @@ def main():
         (K.roll, empty((64, 1000), D.float16), (3,), (1,)),
         (K.diagonal, empty((100, 100), D.float32), 1),
         (K.diag_embed, empty((100,), D.float64), -2, (102, 102)),
+        (K.cat, [empty((64, 100), D.float32), view((64, 30), (1, 64), D.float32)], 1),
+        (K.cat, [empty((8, 1, 1024), D.bfloat16)] * 3, 1),
+        (K.roll, view((64, 100), (1, 64), D.float32), (-5, 7), (0, 1)),
+        (K.masked_fill_, empty((64, 100), D.float32), empty((100,), D.bool_), -1e9),
+        (K.masked_fill_, empty((8, 1024, 1024), D.float16), empty((1024, 1024), D.bool_), 0),
     ]
     failures = []
     for fn, *args in cases:

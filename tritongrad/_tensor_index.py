@@ -329,7 +329,6 @@ def cat(tensors, dim=0):
         return ts[0].clone()
     ref = full[0]
     dim = wrap_dim(dim, ref.ndim)
-    size = 0
     for i, t in enumerate(ts):
         if t.shape == (0,):
             continue
@@ -339,8 +338,7 @@ def cat(tensors, dim=0):
             if d != dim and t.shape[d] != ref.shape[d]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
                                    f"{ref.shape[d]} but got size {t.shape[d]} for tensor number {i} in the list.")
-        size += t.shape[dim]
-    return J.cat(full, dim, ref.shape[:dim] + (size,) + ref.shape[dim + 1:])
+    return J.cat(full, dim)
 
 
 concat = concatenate = cat

@@ -398,6 +398,15 @@ def _diag_embed(v, offset, shape):
     return out
 
 
+def _cat(arrays, dim):
+    return np.concatenate(arrays, dim)
+
+
+def _masked_fill_(out, mask, value):
+    np.copyto(out, value, "unsafe", mask)
+    return out
+
+
 from . import cpu_nn as _nn  # noqa: E402
 
 for _name, _fn in dict(
@@ -405,5 +414,5 @@ for _name, _fn in dict(
         gather=_nn.gather, gather_backward=_gather_backward, scatter=_scatter, index_add_=_nn.index_add_,
         index_copy_=_nn.index_copy_, scatter_=_nn.scatter_, wrap_index=_wrap_index, nonzero=_nonzero,
         unravel=_unravel, as_strided=_as_strided, tril=_tril, flip=_flip, roll=_roll, diagonal=_diagonal,
-        diag_embed=_diag_embed).items():
+        diag_embed=_diag_embed, cat=_cat, masked_fill_=_masked_fill_).items():
     setattr(CPUBackend, _name, staticmethod(_fn))

@@ -200,7 +200,7 @@ for _p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, 
 # --- indexing primitives (the rows after adam_step): kernels/index_ops.py, bound with the others ---
 _INDEX_PRIMS = ("index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
                 "index_add_", "index_copy_", "scatter_", "wrap_index", "nonzero", "unravel", "as_strided", "tril",
-                "flip", "roll", "diagonal", "diag_embed")
+                "flip", "roll", "diagonal", "diag_embed", "cat", "masked_fill_")
 _load_core = CUDABackend._load.__func__
 
 

@@ -169,6 +169,8 @@ PRIMITIVES = (
     Prim("roll", M, 1),
     Prim("diagonal", M, 1),
     Prim("diag_embed", M, 1),
+    Prim("cat", M, 1),
+    Prim("masked_fill_", M, 2),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}

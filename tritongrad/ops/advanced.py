@@ -356,8 +356,10 @@ def masked_fill_(t, mask, value, cls=None):
 
     def now():
         be = t._be
-        v = value.to(t._dtype)._data if isinstance(value, Tensor) else be.full((), value, t._dtype)
-        be.copy_(t._data, be.where(mask._data, v, t._data))
+        if isinstance(value, Tensor):
+            be.copy_(t._data, be.where(mask._data, value.to(t._dtype)._data, t._data))
+        else:
+            be.masked_fill_(t._data, mask._data, value)
 
     return write(t, lambda s: cls.apply(s, value, mask), (value,), now)
 

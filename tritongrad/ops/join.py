@@ -2,8 +2,8 @@
 triangles and diagonals.
 
 cat and stack take any number of inputs: their class is made per arity (`_arity`), since an op's
-inputs are its first `_n_inputs` arguments. They copy each input into its slice of one new array
-(one copy launch per input on CUDA: PyTorch batches up to 128 inputs into one launch); their
+inputs are its first `_n_inputs` arguments. Both are the backend's `cat` (stack: of the inputs with
+a size-1 dim inserted): one launch on CUDA for any number of inputs (kernels/index_ops.py); their
 gradients are views of the incoming gradient (slices), no copies.
 """
 from .table import Op
@@ -22,22 +22,18 @@ def _arity(cls, n):
 
 
 class Cat(Op):
-    """cat(tensors, dim): inputs of one dtype and device, checked by the caller; args (*tensors, dim, shape)."""
+    """cat(tensors, dim): inputs of one dtype and device, checked by the caller; args (*tensors, dim)."""
 
     node_name = "CatBackward0"
 
     @staticmethod
     def forward(*args):
-        *ts, dim, shape = args
-        be = ts[0]._be
-        out = be.empty(shape, ts[0]._dtype)
-        for t, sl in zip(ts, _slices(ts, dim)):
-            be.copy_(be.index(out, sl), t._data)
-        return out
+        *ts, dim = args
+        return ts[0]._be.cat([t._data for t in ts], dim)
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        *ts, dim, _ = inputs
+        *ts, dim = inputs
         ctx.slices = _slices(ts, dim)
 
     @staticmethod
@@ -63,10 +59,7 @@ class Stack(Op):
     def forward(*args):
         *ts, dim = args
         be, shape = ts[0]._be, ts[0]._data.shape
-        out = be.empty(shape[:dim] + (len(ts),) + shape[dim:], ts[0]._dtype)
-        for i, t in enumerate(ts):
-            be.copy_(be.index(out, (slice(None),) * dim + (i,)), t._data)
-        return out
+        return be.cat([be.view(t._data, shape[:dim] + (1,) + shape[dim:]) for t in ts], dim)
 
     @staticmethod
     def setup_context(ctx, inputs, out):
@@ -78,8 +71,8 @@ class Stack(Op):
         return tuple(F.index(g, pre + (i,)) if need else None for i, need in enumerate(ctx.needs_input_grad))
 
 
-def cat(ts, dim, shape):
-    return _arity(Cat, len(ts)).apply(*ts, dim, shape)
+def cat(ts, dim):
+    return _arity(Cat, len(ts)).apply(*ts, dim)
 
 
 def stack(ts, dim):
