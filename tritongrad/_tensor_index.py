@@ -309,35 +309,40 @@ def _tensors(tensors, name):
 
 def _common(ts):
     """The inputs promoted to one dtype (torch.result_type's), checked to share one device."""
-    rt = ts[0]._dtype
-    for t in ts[1:]:
-        check_device(ts[0], t)
-        rt = dt.promote_types(rt, t._dtype)
-    return [t if t._dtype is rt else t.to(rt) for t in ts]
+    first = ts[0]
+    rt, be, same = first._dtype, first._be, True
+    for t in ts:
+        if t._be is not be:
+            check_device(first, t)
+        if t._dtype is not rt:
+            rt, same = dt.promote_types(rt, t._dtype), False
+    return ts if same else [t if t._dtype is rt else t.to(rt) for t in ts]
 
 
 def cat(tensors, dim=0):
     ts = _tensors(tensors, "cat")
     if not ts:
         raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    for i, t in enumerate(ts):
-        if t.ndim == 0:
+    shapes = [t._data.shape for t in ts]
+    for i, shape in enumerate(shapes):
+        if not shape:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
     ts = _common(ts)
-    full = [t for t in ts if t.shape != (0,)]  # NOTE: PyTorch's legacy rule: 1-d empty tensors are skipped
+    full = [t for t, shape in zip(ts, shapes) if shape != (0,)]  # NOTE: PyTorch's legacy rule: 1-d empties skipped
     if not full:
         return ts[0].clone()
-    ref = full[0]
-    dim = wrap_dim(dim, ref.ndim)
-    for i, t in enumerate(ts):
-        if t.shape == (0,):
+    ref = full[0]._data.shape
+    nd = len(ref)
+    dim = wrap_dim(dim, nd)
+    for i, shape in enumerate(shapes):
+        if shape == ref or shape == (0,):
             continue
-        if t.ndim != ref.ndim:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {ref.ndim} and {t.ndim}")
-        for d in range(ref.ndim):
-            if d != dim and t.shape[d] != ref.shape[d]:
+        if len(shape) != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {len(shape)}")
+        for d in range(nd):
+            if d != dim and shape[d] != ref[d]:
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
-                                   f"{ref.shape[d]} but got size {t.shape[d]} for tensor number {i} in the list.")
+                                   f"{ref[d]} but got size {shape[d]} for tensor number {i} in the list.")
     return J.cat(full, dim)
 
 
