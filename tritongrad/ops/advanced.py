@@ -28,7 +28,7 @@ class IndexPlan:
     then index_select along `dim` at the 1-d `index` (wrapped by the primitive when `wrap`); the
     result has shape `out_shape` (merged with `dim` replaced by the index's broadcast shape)."""
 
-    __slots__ = ("y_shape", "perm", "permuted", "merged", "dim", "index", "wrap", "out_shape", "sel_shape")
+    __slots__ = ("perm", "permuted", "merged", "dim", "index", "wrap", "out_shape", "sel_shape")
 
     def arrange(self, F, a):
         """y-shaped `a` in the merged layout."""
@@ -220,7 +220,7 @@ def plan(x, idx):
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together with shapes "
                          f"{shapes}") from None
     p = IndexPlan()
-    p.y_shape = shape = y.shape
+    shape = y.shape
     all_dims = [d for ds in dims for d in ds]
     adjacent = all_dims == list(range(all_dims[0], all_dims[0] + len(all_dims)))
     if adjacent:
@@ -240,7 +240,7 @@ def plan(x, idx):
             size = math.prod(shape[d] for d in ds)
             stride //= size
             if kind == "t":
-                f = be.wrap_index(f, k, size)  # NOTE: int64, checked; masks' positions are both already
+                f = be.wrap_index(f, k, size)  # NOTE: int64 and in range, as masks' flat positions are
             term = be.binary("mul", f, stride) if stride != 1 else f
             index = term if index is None else be.binary("add", index, term)
     n = math.prod(bshape)
@@ -263,7 +263,7 @@ def getitem(x, idx):
 def _one_tensor(x, t):
     """plan(x, t) for one int Tensor on x's device, without the general walk."""
     p = IndexPlan()
-    shape = p.y_shape = p.permuted = p.merged = x._data.shape
+    shape = p.permuted = p.merged = x._data.shape
     p.perm, p.dim, p.wrap = None, 0, True
     index, n = t._data, t.numel()
     flat = x._be.view(index, (n,))
