@@ -279,3 +279,21 @@ def test_second_order(case):
 
 def test_second_order_of_an_embedding_lookup(device):
     _gradgrad("index", device)
+
+
+def test_index_primitives_have_one_signature_on_both_backends(device):
+    """The CUDA stubs (backends/cuda_index.py) show the CPU's signatures: the kernels' wrappers must have them."""
+    import inspect
+
+    from tritongrad.backends import CPUBackend
+    from tritongrad.backends.cuda_index import INDEX_PRIMITIVES
+
+    for name in INDEX_PRIMITIVES:
+        cpu = inspect.signature(getattr(CPUBackend, name))
+        if device == "cuda":
+            tg.ones(1, device="cuda")  # NOTE: initializes the (emulated) device before the kernels import
+            from tritongrad.kernels import index_ops
+
+            assert inspect.signature(getattr(index_ops, name)) == cpu, name
+        else:
+            assert list(cpu.parameters)[0] in ("a", "x", "out", "grad", "index", "v", "arrays", "flat"), name

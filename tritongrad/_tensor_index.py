@@ -2,7 +2,7 @@
 its arguments with PyTorch's messages and calls an op (ops/index.py, ops/advanced.py, ops/join.py).
 A base class of Tensor, as _tensor_math.py is."""
 from . import _dtype as dt
-from .ops import advanced as A, index as X, join as J
+from .ops import advanced, index as X, join as J
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
 
 
@@ -71,14 +71,14 @@ class TensorIndexing:
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
-        A.setitem(self, tuple(indices), values, accumulate)
+        advanced.setitem(self, tuple(indices), values, accumulate)
         return self
 
     def index_put(self, indices, values, accumulate=False):
         return self.clone().index_put_(indices, values, accumulate)
 
     def masked_fill(self, mask, value):
-        A.check_mask(self, mask, value, "masked_fill_")
+        advanced.check_mask(self, mask, value, "masked_fill_")
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return (X.MaskedFillTensor if hasattr(value, "_data") else X.MaskedFill).apply(self, value, mask)
@@ -86,7 +86,7 @@ class TensorIndexing:
     def masked_fill_(self, mask, value):
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
-        return A.masked_fill_(self, mask, value)
+        return advanced.masked_fill_(self, mask, value)
 
     def masked_select(self, mask):
         if mask._dtype is not dt.bool_:
@@ -272,13 +272,13 @@ def _scatter(t, dim, index, src, reduce, inplace):
         if reduce == "add":
             raise TypeError("scatter_add(): argument 'src' must be Tensor, not " + type(src).__name__)
         if inplace:
-            return A.write(t, lambda s: X.ScatterValue.apply(s, dim, idx, src, True), (), lambda: be.scatter_(
+            return advanced.write(t, lambda s: X.ScatterValue.apply(s, dim, idx, src, True), (), lambda: be.scatter_(
                 t._data, dim, idx, be.full(idx.shape, src, t._dtype), None, True))
         return X.ScatterValue.apply(t, dim, idx, src, True)
     check_device(t, src)
     cls = X.ScatterAdd if reduce == "add" else X.Scatter
     if inplace:
-        return A.write(t, lambda s: cls.apply(s, src, dim, idx, reduce, True), (src,),
+        return advanced.write(t, lambda s: cls.apply(s, src, dim, idx, reduce, True), (src,),
                        lambda: be.scatter_(t._data, dim, idx, src._data, reduce, True))
     return cls.apply(t, src, dim, idx, reduce, True)
 
@@ -295,7 +295,7 @@ def _index_put(t, dim, index, source, cls, accumulate, inplace):
     else:
         def now():
             be.index_copy_(t._data, dim, idx, source._data, False, True)
-    return A.write(t, lambda s: cls.apply(s, source, dim, idx, accumulate, False, True), (source,), now)
+    return advanced.write(t, lambda s: cls.apply(s, source, dim, idx, accumulate, False, True), (source,), now)
 
 
 # --- tritongrad.<name> ---------------------------------------------------------------------------------

@@ -9,14 +9,14 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
-from ._tensor_index import TensorIndexing
+from ._tensor_index import TensorIndexing, advanced
 from ._tensor_math import TensorMath
 from .autograd import engine, function, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
 from .backends import get as _get_backend
 from .backends.cpu import CPUBackend, _np as _np_dtype
 from .cuda.array import DeviceArray
-from .ops import advanced, formulas, util, view as V
+from .ops import formulas, util, view as V
 from .ops.util import size_str, wrap_dim, wrap_dims
 
 _ndarray = np.ndarray

@@ -196,25 +196,3 @@ for _p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, 
     if _p.kind == "backward":
         setattr(CUDABackend, _p.name, _lazy(_p.name))
 
-
-# --- indexing primitives (the rows after adam_step): kernels/index_ops.py, bound with the others ---
-_INDEX_PRIMS = ("index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
-                "index_add_", "index_copy_", "scatter_", "wrap_index", "nonzero", "unravel", "as_strided", "tril",
-                "flip", "roll", "diagonal", "diag_embed", "cat", "masked_fill_")
-_load_core = CUDABackend._load.__func__
-
-
-@classmethod
-def _load_with_index(cls):
-    if cls._loaded:
-        return
-    _load_core(cls)
-    from ..kernels import index_ops
-
-    for name in _INDEX_PRIMS:
-        setattr(cls, name, staticmethod(getattr(index_ops, name)))
-
-
-CUDABackend._load = _load_with_index
-for _name in _INDEX_PRIMS:
-    setattr(CUDABackend, _name, _lazy(_name))
