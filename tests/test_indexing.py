@@ -21,6 +21,11 @@ def _set(M, x, idx, v, acc=None):
     return y
 
 
+def _iadd(y, idx, v):
+    y[idx] += v  # NOTE: y[idx] = y[idx] + v, as in PyTorch
+    return y
+
+
 # name -> (input shapes, program(M, *inputs)); small shapes (finite differences run on each)
 CASES = {
     "list": ([(5, 7)], lambda M, x: x[[0, 4, -1, 0]]),
@@ -34,6 +39,9 @@ CASES = {
     "mask_rows": ([(5, 7)], lambda M, x: x[T(M, x, [True, False, True, True, False])]),
     "mask_middle": ([(4, 6, 3)], lambda M, x: x[:, T(M, x, [True, False, True, True, False, True])]),
     "mask_and_tensor": ([(4, 6)], lambda M, x: x[T(M, x, [True, False, True, True]), T(M, x, [5, 0, 1])]),
+    "bool_scalars": ([(3, 4)], lambda M, x: x[True].sum(0) * 2 + x[None, True][0, 0] + x[0, True]
+                     + x[..., False].sum() + x[T(M, x, False)].sum()),
+    "getitem_iadd": ([(3, 4)], lambda M, x: _iadd(x * 1, T(M, x, [2, 0]), x[1:] * 2)),
     "index_select": ([(5, 7)], lambda M, x: x.index_select(1, T(M, x, [6, 0, 6, 2])) + 0),
     "gather": ([(5, 7)], lambda M, x: x.gather(1, T(M, x, [[0, 6, 6], [1, 1, 1], [2, 0, 5], [6, 6, 0], [3, 3, 4]]))),
     "take_along_dim": ([(5, 7)], lambda M, x: x.take_along_dim(T(M, x, [[0], [3], [6], [1], [1]]), 1)
@@ -173,6 +181,7 @@ ERRORS = [
     lambda M, x: x[None].diag(),
     lambda M, x: x.movedim((0, 1), (0,)),
     lambda M, x: x.movedim((0, 0), (0, 1)),
+    lambda M, x: x.clone().index_put_((T(M, x, [1, 2]), None), x[:2].clone()),
 ]
 
 

@@ -71,6 +71,11 @@ class TensorIndexing:
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
+        from .tensor import Tensor
+
+        for k, i in enumerate(indices):
+            if not isinstance(i, Tensor):
+                raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
         advanced.setitem(self, tuple(indices), values, accumulate)
         return self
 

@@ -124,6 +124,10 @@ def _as_index(i, x):
 
     if i is None or i is Ellipsis or isinstance(i, slice):
         return i
+    if i is True or i is False:
+        from .._creation import tensor
+
+        return ("m", tensor(i, device=x.device))
     if isinstance(i, (list, tuple)):
         from .._creation import tensor
 
@@ -138,8 +142,6 @@ def _as_index(i, x):
         if i._be is not x._be:
             i = i.to(x.device)
         if i._dtype is dt.bool_ or i._dtype is dt.uint8:
-            if i.ndim == 0:
-                raise NotImplementedError("indexing with a 0-dim boolean tensor is not supported by tritongrad")
             return ("m", i if i._dtype is dt.bool_ else i.bool())
         return i.item() if i.ndim == 0 else ("t", i)
     return i  # an int (or something with __index__): basic indexing checks it
@@ -150,8 +152,8 @@ def is_advanced(idx):
     from ..tensor import Tensor
 
     for i in (idx if isinstance(idx, tuple) else (idx,)):
-        if isinstance(i, (list, tuple)) or (isinstance(i, Tensor) and (i.ndim or i._dtype is dt.bool_
-                                                                      or i._dtype is dt.uint8)):
+        if i is True or i is False or isinstance(i, (list, tuple)) or (isinstance(i, Tensor) and (
+                i.ndim or i._dtype is dt.bool_ or i._dtype is dt.uint8)):
             return True  # NOTE: x[(0, 1)] is x[0, 1]; a list, or a tuple inside the index, is an index tensor
     return False
 
@@ -170,6 +172,11 @@ def _split(x, idx):
             basic += [slice(None)] * (x.ndim - used)
             xdim += x.ndim - used
             used = x.ndim
+        elif isinstance(i, tuple) and i[1].ndim == 0:  # NOTE: x[True] is x[None][[0]], x[False] x[None][[]]
+            from .._creation import tensor
+
+            groups.append(("t", tensor([0] if i[1].item() else [], dtype=dt.int64, device=x.device), len(basic)))
+            basic.append(None)
         elif isinstance(i, tuple):
             kind, t = i
             n = t.ndim if kind == "m" else 1
