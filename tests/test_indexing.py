@@ -148,6 +148,7 @@ ERRORS = [
     lambda M, x: x[T(M, x, [1]), T(M, x, [9])],
     lambda M, x: x[T(M, x, [True, False])],
     lambda M, x: x[T(M, x, [1.0])],
+    lambda M, x: x[T(M, x, [1]).to(M.int16)],
     lambda M, x: x[[0, 1], [1, 2, 3]],
     lambda M, x: x[T(M, x, [0]), 0, 0],
     lambda M, x: x.index_select(0, T(M, x, [[0]])),

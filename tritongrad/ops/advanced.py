@@ -18,7 +18,7 @@ from .index import IndexPutMask
 from .table import Op
 from .util import broadcast_shapes, size_str
 
-_INDEX_DTYPES = ("int64", "int32", "int16", "int8", "uint8", "bool")
+_INDEX_DTYPES = ("int64", "int32", "uint8", "bool")  # NOTE: PyTorch's "long, int, byte or bool"
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "half", "int64": "long", "int32": "int",
             "int16": "short", "int8": "signed char", "uint8": "unsigned char", "bfloat16": "BFloat16"}
 
