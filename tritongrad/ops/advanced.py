@@ -14,7 +14,7 @@ import math
 from contextlib import contextmanager
 
 from .. import _dtype as dt
-from .index import IndexPutMask
+from .index import IndexPutMask, _arrays, _tensor
 from .table import Op
 from .util import broadcast_shapes, size_str
 
@@ -64,9 +64,7 @@ class IndexTensor(Op):
 
     @staticmethod
     def forward(y, plan):
-        from .formulas import ARRAYS
-
-        F = ARRAYS[y._data.__class__]
+        F = _arrays()[y._data.__class__]
         with _pytorch_dim(plan):
             out = F.index_select(plan.arrange(F, y._data), plan.dim, plan.index, plan.wrap, True)
         return F.reshape(out, plan.out_shape)
@@ -90,9 +88,7 @@ class IndexPut(Op):
 
     @staticmethod
     def forward(y, values, plan, accumulate):
-        from .formulas import ARRAYS
-
-        F = ARRAYS[y._data.__class__]
+        F = _arrays()[y._data.__class__]
         vals = F.reshape(F.broadcast(values._data, plan.out_shape), plan.sel_shape)
         with _pytorch_dim(plan):
             out = F.index_put(plan.arrange(F, y._data), plan.dim, plan.index, vals, accumulate, plan.wrap, True)
@@ -120,8 +116,7 @@ class IndexPut(Op):
 # --- parsing ----------------------------------------------------------------------------------------
 def _as_index(i, x):
     """An index entry as an int, slice, None, Ellipsis, or ("t", Tensor) / ("m", bool Tensor)."""
-    from ..tensor import Tensor
-
+    Tensor = _tensor()
     if i is None or i is Ellipsis or isinstance(i, slice):
         return i
     if i is True or i is False:
@@ -149,8 +144,7 @@ def _as_index(i, x):
 
 def is_advanced(idx):
     """Whether an index needs this module (a Tensor of more than one value, a list, a mask...)."""
-    from ..tensor import Tensor
-
+    Tensor = _tensor()
     for i in (idx if isinstance(idx, tuple) else (idx,)):
         if i is True or i is False or isinstance(i, (list, tuple)) or (isinstance(i, Tensor) and (
                 i.ndim or i._dtype is dt.bool_ or i._dtype is dt.uint8)):
@@ -282,8 +276,7 @@ def _one_tensor(x, t):
 
 def setitem(x, idx, value, accumulate=False):
     """x[idx] = value (accumulate: +=), in place, every check before the write."""
-    from ..tensor import Tensor
-
+    Tensor = _tensor()
     basic, groups = _split(x, idx)
     scalar = not isinstance(value, Tensor) or (value.ndim == 0 and not accumulate)
     if not accumulate and scalar and len(groups) == 1 and groups[0][0] == "m":
@@ -318,10 +311,8 @@ def setitem(x, idx, value, accumulate=False):
 
 
 def _put_now(y, value, p, accumulate):
-    from .formulas import ARRAYS
-
     be = y._be
-    F = ARRAYS[y._data.__class__]
+    F = _arrays()[y._data.__class__]
     vals = F.reshape(be.broadcast(value._data, p.out_shape), p.sel_shape)
     target = y._data if p.perm is None else be.permute(y._data, p.perm)
     target = be.view(target, p.merged) if p.merged != p.permuted else target
@@ -339,7 +330,7 @@ def write(t, out_of_place, others, now):
     """An in-place op on t: `now()` writes directly when no graph is recorded; otherwise
     `out_of_place(snapshot)` is recorded and written back (ops/inplace.py's rebase)."""
     from ..autograd.grad_mode import state
-    from ..tensor import Tensor
+    Tensor = _tensor()
     from . import inplace as I
 
     I._check_overlap(t)
@@ -353,7 +344,7 @@ def write(t, out_of_place, others, now):
 
 def masked_fill_(t, mask, value, cls=None):
     """t.masked_fill_(mask, value): mask (bool) broadcasts to t's shape; value a number or a 0-d Tensor."""
-    from ..tensor import Tensor
+    Tensor = _tensor()
     from .index import MaskedFill, MaskedFillTensor
 
     cls = cls or (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill)
@@ -372,8 +363,7 @@ def masked_fill_(t, mask, value, cls=None):
 
 
 def check_mask(t, mask, value, name):
-    from ..tensor import Tensor
-
+    Tensor = _tensor()
     if mask._dtype is not dt.bool_:
         raise RuntimeError(f"{name} only supports boolean masks, but got mask with dtype "
                            f"{_C_NAMES.get(mask.dtype.name, mask.dtype.name)}")

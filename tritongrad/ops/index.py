@@ -10,6 +10,26 @@ along one dim (an `IndexPlan`, see ops/advanced.py): `IndexTensor` gathers along
 """
 from .table import Op, provides
 
+_LATE = {}  # NOTE: the Tensor class and formulas.ARRAYS, modules above this one: looked up once, on first use
+
+
+def _tensor():
+    t = _LATE.get("Tensor")
+    if t is None:
+        from ..tensor import Tensor
+
+        t = _LATE["Tensor"] = Tensor
+    return t
+
+
+def _arrays():
+    a = _LATE.get("ARRAYS")
+    if a is None:
+        from .formulas import ARRAYS
+
+        a = _LATE["ARRAYS"] = ARRAYS
+    return a
+
 
 class IndexSelect(Op):
     node_name = "IndexSelectBackward0"
@@ -235,9 +255,7 @@ class MaskedSelect(Op):
 
     @staticmethod
     def forward(x, shape, pos):
-        from .formulas import ARRAYS
-
-        F = ARRAYS[x._data.__class__]
+        F = _arrays()[x._data.__class__]
         n = 1
         for s in shape:
             n *= s
