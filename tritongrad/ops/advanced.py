@@ -330,9 +330,9 @@ def write(t, out_of_place, others, now):
     """An in-place op on t: `now()` writes directly when no graph is recorded; otherwise
     `out_of_place(snapshot)` is recorded and written back (ops/inplace.py's rebase)."""
     from ..autograd.grad_mode import state
-    Tensor = _tensor()
     from . import inplace as I
 
+    Tensor = _tensor()
     I._check_overlap(t)
     I._check_autograd(t)
     if state.grad_enabled and (t._requires_grad or any(isinstance(o, Tensor) and o._requires_grad for o in others)):
@@ -344,9 +344,9 @@ def write(t, out_of_place, others, now):
 
 def masked_fill_(t, mask, value, cls=None):
     """t.masked_fill_(mask, value): mask (bool) broadcasts to t's shape; value a number or a 0-d Tensor."""
-    Tensor = _tensor()
     from .index import MaskedFill, MaskedFillTensor
 
+    Tensor = _tensor()
     cls = cls or (MaskedFillTensor if isinstance(value, Tensor) else MaskedFill)
     check_mask(t, mask, value, "masked_fill_")
     if broadcast_shapes(mask.shape, t.shape) != t.shape:
