@@ -307,3 +307,21 @@ def test_index_primitives_have_one_signature_on_both_backends(device):
             assert inspect.signature(getattr(index_ops, name)) == cpu, name
         else:
             assert list(cpu.parameters)[0] in ("a", "x", "out", "grad", "index", "v", "arrays", "flat"), name
+
+
+def test_writes_without_a_graph(device, torch):
+    """The direct in-place paths (no graph recorded): masked fills, index puts, scatters, on views."""
+    a = np.random.default_rng(4).standard_normal((5, 6)).astype(np.float32)
+    results = []
+    for M, dev in ((tg, device), (torch, "cpu")):
+        x = M.tensor(a, device=dev)
+        x[x < 0] = 0
+        x[:, 1:][T(M, x, [True, False, True, False, True])] = M.tensor(-1.0, device=dev)
+        x[T(M, x, [4, 0])] = M.tensor(a[:2], device=dev)
+        x[T(M, x, [1, 1]), T(M, x, [2, 5])] = M.tensor([7.0, 8.0], device=dev)
+        x.index_put_((T(M, x, [3, 3]),), M.tensor(a[:2], device=dev), accumulate=True)
+        x.t().masked_fill_(T(M, x, [True, False, False, False, True]), 2.5)
+        x[:, ::2].scatter_add_(0, T(M, x, [[0, 0, 4]]), M.ones(1, 3, device=dev))
+        x.narrow(1, 2, 3).index_copy_(1, T(M, x, [2, 0]), M.zeros(5, 2, device=dev))
+        results.append(x.cpu().numpy())
+    np.testing.assert_array_equal(*results)
