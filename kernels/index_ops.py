@@ -19,7 +19,7 @@ from .index import check_bounds, gather, index_add_, index_copy_, index_select, 
 
 _DNS_FILL = ["vf", "vi", "n", "S1", "S2", "S3"]
 __all__ = ["index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
-           "index_add_", "index_copy_", "scatter_", "wrap_index", "nonzero", "unravel", "as_strided", "tril", "flip",
+           "index_add_", "index_copy_", "scatter_", "index_term", "nonzero", "unravel", "as_strided", "tril", "flip",
            "roll", "diagonal", "diag_embed", "cat", "masked_fill_"]
 
 
@@ -100,6 +100,19 @@ def masked_fill_kernel(mask_ptr, out_ptr, vf: tl.float64, vi: tl.int64, n, S1, S
     tl.store(out_ptr + E._strided(p, S1, S2, S3, O0, O1, O2, O3, NDIM), tl.full([BLOCK], v, v.dtype), mask=live & m)
 
 
+@triton.jit(do_not_specialize=["size", "stride", "n", "S1", "S2", "S3"])
+def index_term_kernel(i_ptr, acc_ptr, out_ptr, size, stride, n, S1, S2, S3, I0, I1, I2, I3, A0, A1, A2, A3, O0, O1,
+                      O2, O3, HAS_ACC: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
+    """out[p] = acc[p] + (i[p] < 0 ? i[p] + size : i[p]) * stride (int64), all strided / broadcast."""
+    p = E._flat_index(BLOCK, I64)
+    live = p < n
+    i = tl.load(i_ptr + E._strided(p, S1, S2, S3, I0, I1, I2, I3, NDIM), mask=live, other=0).to(tl.int64)
+    v = tl.where(i < 0, i + size, i) * stride
+    if HAS_ACC:
+        v += tl.load(acc_ptr + E._strided(p, S1, S2, S3, A0, A1, A2, A3, NDIM), mask=live, other=0)
+    tl.store(out_ptr + E._strided(p, S1, S2, S3, O0, O1, O2, O3, NDIM), v, mask=live)
+
+
 # ----------------------------------------------------------------------------------------------------
 def _three(a, dim):
     """(s0, s1, s2): strides of `a` seen as (outer, a.shape[dim], inner), or None when the dims before
@@ -175,12 +188,20 @@ def scatter(a, dim, index, src, reduce=None, check=True):
     return scatter_(E.copy(a), dim, index, src, reduce, check)
 
 
-def wrap_index(index, dim, size):
-    """`index` (int64) with negatives counted from the end; PyTorch's IndexError for a value outside
-    [-size, size) (advanced indexing's), raised before anything else runs."""
-    check_bounds("index", index, dim, size, wrap=True)
-    index = E.astype(index, int64) if index.dtype is not int64 else index
-    return E.where_fwd(E.binary_fwd("lt", index, 0), E.binary_fwd("add", index, size), index)
+def index_term(index, dim, size, stride, acc=None, check=True):
+    """acc + wrap(index) * stride (int64, index and acc broadcast together; wrap: negatives count from
+    the end): one term of a flat index over several indexed dims, one launch. With `check`, PyTorch's
+    IndexError (advanced indexing's, naming `dim`) for a value outside [-size, size) first."""
+    if check:
+        check_bounds("index", index, dim, size, wrap=True)
+    shape = U.broadcast_shapes(index.shape, acc.shape) if acc is not None else tuple(index.shape)
+    out = U.empty(shape, int64)
+    arrays = [index, index if acc is None else acc, out]
+    for deltas, grid, args, meta in U.plan(shape, arrays):
+        arrs = arrays if deltas is None else [
+            U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip(arrays, deltas)]
+        fast(index_term_kernel)[grid](*arrs, size, stride, *args, HAS_ACC=acc is not None, num_warps=4, **meta)
+    return out
 
 
 def nonzero(a):

@@ -1,6 +1,7 @@
-"""kernels/index_ops.py's own kernels (tril / triu, nonzero, unravel, cat, roll, masked_fill_) and its
-copy-based primitives (flip, diagonal, diag_embed) compile for an H100 (sm_90) with the installed Triton's real
-compiler, without a GPU: test_kernels_compile.py's mocked driver and fake memory, in a subprocess.
+"""kernels/index_ops.py's own kernels (tril / triu, nonzero, unravel, cat, roll, masked_fill_, index_term)
+and its copy-based primitives (flip, diagonal, diag_embed) compile for an H100 (sm_90) with the installed
+Triton's real compiler, without a GPU: test_kernels_compile.py's mocked driver and fake memory, in a
+subprocess.
 Run it alone, as a script: python tests/test_kernels_compile_index.py
 """
 import importlib.util
@@ -51,6 +52,8 @@ def main():
         (K.cat, [empty((8, 1, 1024), D.bfloat16)] * 3, 1),
         (K.roll, view((64, 100), (1, 64), D.float32), (-5, 7), (0, 1)),
         (K.masked_fill_, empty((64, 100), D.float32), empty((100,), D.bool_), -1e9),
+        (K.index_term, view((32, 1), (1, 1), D.int64), 0, 27, 10, empty((32,), D.int64), False),
+        (K.index_term, empty((4096,), D.int32), 1, 50304, 1, None, False),  # NOTE: the bounds check: nn's test
         (K.masked_fill_, empty((8, 1024, 1024), D.float16), empty((1024, 1024), D.bool_), 0),
     ]
     failures = []

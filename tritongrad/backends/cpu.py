@@ -352,8 +352,9 @@ def _scatter(a, dim, index, src, reduce=None, check=True):
     return _nn.scatter_(a.copy(), dim, index, src, reduce, check)
 
 
-def _wrap_index(index, dim, size):
-    return _nn._checked("index", index, dim, size, True, True)
+def _index_term(index, dim, size, stride, acc=None, check=True):
+    term = _nn._checked("index", index, dim, size, True, check) * stride
+    return term if acc is None else acc + term
 
 
 def _nonzero(a):
@@ -412,7 +413,7 @@ from . import cpu_nn as _nn  # noqa: E402
 for _name, _fn in dict(
         index_select=_nn.index_select, index_select_backward=_index_select_backward, index_put=_index_put,
         gather=_nn.gather, gather_backward=_gather_backward, scatter=_scatter, index_add_=_nn.index_add_,
-        index_copy_=_nn.index_copy_, scatter_=_nn.scatter_, wrap_index=_wrap_index, nonzero=_nonzero,
+        index_copy_=_nn.index_copy_, scatter_=_nn.scatter_, index_term=_index_term, nonzero=_nonzero,
         unravel=_unravel, as_strided=_as_strided, tril=_tril, flip=_flip, roll=_roll, diagonal=_diagonal,
         diag_embed=_diag_embed, cat=_cat, masked_fill_=_masked_fill_).items():
     setattr(CPUBackend, _name, staticmethod(_fn))

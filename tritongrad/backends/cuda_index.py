@@ -12,7 +12,7 @@ from .cpu import CPUBackend
 from .cuda import CUDABackend
 
 INDEX_PRIMITIVES = ("index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
-                    "index_add_", "index_copy_", "scatter_", "wrap_index", "nonzero", "unravel", "as_strided",
+                    "index_add_", "index_copy_", "scatter_", "index_term", "nonzero", "unravel", "as_strided",
                     "tril", "flip", "roll", "diagonal", "diag_embed", "cat", "masked_fill_")
 
 

@@ -160,7 +160,7 @@ PRIMITIVES = (
     Prim("index_add_", M, 3),
     Prim("index_copy_", M, 3),
     Prim("scatter_", M, 3),
-    Prim("wrap_index", M, 1),
+    Prim("index_term", M, 2),
     Prim("nonzero", M, 1),
     Prim("unravel", M, 1),
     Prim("as_strided", M, 1),

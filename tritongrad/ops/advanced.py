@@ -240,10 +240,8 @@ def plan(x, idx):
         for k, ((kind, _, _), ds, f) in enumerate(zip(groups, dims, flats)):
             size = math.prod(shape[d] for d in ds)
             stride //= size
-            if kind == "t":
-                f = be.wrap_index(f, k, size)  # NOTE: int64 and in range, as masks' flat positions are
-            term = be.binary("mul", f, stride) if stride != 1 else f
-            index = term if index is None else be.binary("add", index, term)
+            # NOTE: one launch per index: index + wrap(f) * stride; masks' flat positions need no check
+            index = be.index_term(f, k, size, stride, index, kind == "t")
     n = math.prod(bshape)
     if index.shape != bshape:
         index = be.contiguous(be.expand(index, bshape))
