@@ -31,9 +31,9 @@ def main():
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
     import numpy as np
-    from tritongrad.kernels import _launch, _utils as U, index_ops as K
 
     from tritongrad import _dtype as D
+    from tritongrad.kernels import _launch, _utils as U, index_ops as K
     _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
     assert not U.INTERPRET
     K.memory.to_host = lambda a: np.zeros(a.shape, np.int64)  # NOTE: nonzero's count read-back
