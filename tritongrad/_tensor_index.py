@@ -389,7 +389,7 @@ def _method(name):
 
 
 _METHODS = ("index_select gather scatter scatter_add index_add index_copy index_put masked_fill masked_select "
-            "take_along_dim argwhere split chunk unbind repeat tile flip fliplr flipud roll tril triu diag movedim "
+            "take_along_dim argwhere split chunk unbind tile flip fliplr flipud roll tril triu diag movedim "
             "moveaxis swapaxes swapdims").split()
 globals().update({name: _method(name) for name in _METHODS})
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]
