@@ -17,15 +17,16 @@ import triton
 import triton.language as tl
 
 from .._dtype import bool_, float64, int64
+from ..backends import primitives as P
 from . import _utils as U
 from ._launch import fast
 
-UNARY_OPS = ("neg", "exp", "log", "sqrt", "abs", "sign", "square", "sin", "cos", "reciprocal", "tanh", "relu",
-             "sigmoid", "logical_not")
-FLOAT_UNARY = {"exp", "log", "sqrt", "sin", "cos", "reciprocal", "tanh", "sigmoid"}
-BINARY_OPS = ("add", "sub", "mul", "div", "pow", "maximum", "minimum", "eq", "ne", "lt", "le", "gt", "ge",
-              "logical_and", "logical_or")
-BOOL_RESULT = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or", "logical_not"}
+# NOTE: the op sets come from the primitive list: a new row there needs its branch here, nothing else
+UNARY_OPS = P.names("unary")
+FLOAT_UNARY = set(P.names("unary", "float"))
+BINARY_OPS = P.names("binary")
+BOOL_RESULT = {p.name for p in P.PRIMITIVES if p.dtypes == "bool"}
+BACKWARD_OPS = P.names("backward")  # fused elementwise backward: pointwise_bwd_kernel's OP, less "_backward"
 
 # b operand of binary_fwd_kernel
 _B_TENSOR, _B_ALPHA, _B_SCALAR, _B_LEFT_SCALAR = 0, 1, 2, 3
@@ -567,43 +568,28 @@ def clamp_fwd(a, lo, hi):
     return out
 
 
-def _bwd(op, g, x, p=None, q=None, k=0, nbits=0, int_exp=False):
-    shape = U.broadcast_shapes(g.shape, x.shape)
-    out = U.empty(shape, g.dtype)
-    _launch(pointwise_bwd_kernel, shape, [g, x, out],
-            (0.0 if p is None else float(p), 0.0 if q is None else float(q), k, nbits), OP=op,
-            HAS_P=p is not None, HAS_Q=(q is not None) or int_exp)
+def pointwise_bwd(op, grad, x, *params):
+    """The fused backward primitive `op` (a "backward" row of the primitive list, e.g.
+    "sigmoid_backward"): one pass over grad and the saved x; see pointwise_bwd_kernel."""
+    p = q = None
+    k = nbits = 0
+    if op == "clamp_backward":
+        p, q = params
+    elif op == "pow_backward":
+        (p,) = params
+        if p == 0:
+            return full(U.broadcast_shapes(grad.shape, x.shape), 0, grad.dtype)
+        e = _int_exponent(p - 1)
+        if e:
+            k, nbits = e
+    elif params:
+        (p,) = params
+    shape = U.broadcast_shapes(grad.shape, x.shape)
+    out = U.empty(shape, grad.dtype)
+    _launch(pointwise_bwd_kernel, shape, [grad, x, out],
+            (0.0 if p is None else float(p), 0.0 if q is None else float(q), k, nbits), OP=op[:-len("_backward")],
+            HAS_P=p is not None, HAS_Q=q is not None or nbits > 0)
     return out
-
-
-def threshold_bwd(grad, x, threshold):
-    """grad where x > threshold, else 0 (relu's backward)."""
-    return _bwd("threshold", grad, x, threshold)
-
-
-def clamp_bwd(grad, x, lo, hi):
-    """grad where lo <= x <= hi, else 0 (either bound may be None)."""
-    return _bwd("clamp", grad, x, lo, hi)
-
-
-def pow_bwd(grad, x, n):
-    """grad * n * x ** (n - 1) for a scalar exponent n (0 for n == 0)."""
-    if n == 0:
-        return full(U.broadcast_shapes(grad.shape, x.shape), 0, grad.dtype)
-    e = _int_exponent(n - 1)
-    if e:
-        return _bwd("pow", grad, x, n, None, e[0], e[1], int_exp=True)
-    return _bwd("pow", grad, x, n)
-
-
-def sigmoid_bwd(grad, y):
-    """grad * y * (1 - y), y = sigmoid(x) saved from the forward."""
-    return _bwd("sigmoid", grad, y)
-
-
-def tanh_bwd(grad, y):
-    """grad * (1 - y * y), y = tanh(x) saved from the forward."""
-    return _bwd("tanh", grad, y)
 
 
 def fill_(a, value):

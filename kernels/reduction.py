@@ -20,10 +20,11 @@ import triton
 import triton.language as tl
 
 from .._dtype import bool_, float32, float64, int64
+from ..backends import primitives as P
 from . import _utils as U, elementwise as E
 from ._launch import fast
 
-REDUCE_OPS = ("sum", "mean", "amax", "amin", "all", "any", "prod")
+REDUCE_OPS = P.names("reduce")  # NOTE: from the primitive list
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}
 
 

@@ -45,3 +45,9 @@ def check_grad(fn, inputs, atol=1e-5, rtol=1e-4):
     for t, e in zip(inputs, expected):
         assert t.grad is not None, "no gradient reached an input"
         np.testing.assert_allclose(t.grad.cpu().numpy(), e, atol=atol, rtol=rtol)
+
+
+# Python parameters of each fused elementwise backward primitive (after g and x), for tests that run
+# every row of the primitive list: a new "backward" row needs its entry here.
+BACKWARD_PARAMS = {"threshold_backward": (0.0,), "clamp_backward": (-0.5, 0.7), "pow_backward": (3,),
+                   "sigmoid_backward": (), "tanh_backward": ()}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tritongrad as tg
-from tritongrad.ops import util
+from tritongrad.ops.table import Op
 
 # name -> (input shapes, program): each op with a formula, with broadcasting, Python scalars, alpha,
 # dims and keepdim, views, a non-formula op in between, and repeated use of one input.
@@ -34,7 +34,31 @@ CASES = {
               + a.transpose(0, 2).sum(2, keepdim=True).expand(4, 3, 2).transpose(0, 1)),
     "reshape_copy": ([(3, 4)], lambda a: a.t().reshape(-1).view(2, 6) * a.view(-1)[:6].expand(2, 6)),
     "softmax": ([(3, 5)], lambda a: tg.nn.functional.softmax(a, 1) + tg.nn.functional.log_softmax(a, 0) * a.clone()),
+    # indexing, gathers and scatters (ops/index.py, ops/advanced.py), joining (ops/join.py)
+    "advanced_index": ([(5, 4)], lambda a: a[_i(a, [0, 4, -1, 0])] * 2 + a[[1, 1, 2, 3], [0, 3, 3, 1]][:, None]
+                       + a[a > 0].sum() + a[:, _i(a, [[3], [0]]), None].sum()),
+    "gather_scatter": ([(4, 3), (2, 3)], lambda a, b: a.gather(0, _i(a, [[3, 3, 0]])).sum() * a.scatter_add(
+        0, _i(a, [[1, 1, 1], [1, 2, 0]]), b) + a.scatter(0, _i(a, [[0, 1, 2]]), b)
+        + a.index_select(1, _i(a, [2, 2, 0]))),
+    "index_put": ([(4, 3), (2, 3)], lambda a, b: (a * 1).index_put_((_i(a, [1, 1]),), b, accumulate=True)
+                  + a.index_copy(0, _i(a, [3, 0, 1, 2]), a * b.sum()) + a.masked_fill(a > 0, 0.5)
+                  + a.index_add(0, _i(a, [0, 0]), b)),
+    "setitem": ([(4, 3), (2,)], lambda a, b: _setitem(a * 1, (_i(a, [0, 3]), _i(a, [2, 2])), b)
+                + _setitem(a * 1, a < 0, 0.0) + a.masked_select(a > 0.2).sum()),
+    "join": ([(2, 3), (2, 3)], lambda a, b: tg.cat([a, b], 1)[:, 1:4] * tg.stack([a, b]).sum(0)
+             + sum(t.sum() for t in tg.cat([a, b]).split(3, 1)) + a.unbind(1)[2][:, None] * a.chunk(3, 1)[0]),
+    "reorder": ([(3, 4)], lambda a: a.flip(0).roll(1, 1).tril() + a.repeat(1, 1).triu(1) + a.diag().sum()
+                + a.diag(1).diag(1)[:3] + a.movedim(0, 1).t()),
 }
+
+
+def _i(like, data):
+    return tg.tensor(data, device=like.device)
+
+
+def _setitem(y, idx, value):
+    y[idx] = value
+    return y
 
 
 def _grads(device, dtype, shapes, program, general, seed):
@@ -67,7 +91,7 @@ def test_formula_ops_cover_the_hot_ops():
     for op in (E.Add, E.Sub, E.Rsub, E.Mul, E.Div, E.Pow, E.ClampMin, E.Neg, E.Exp, E.Relu, E.Sigmoid, E.Tanh,
                R.Sum, R.SumDim, R.Mean, V.Select, V.View, V.Permute, V.T, V.Expand, linalg.Mm):
         assert op._backward_cls._formula is not None, op.__name__
-        assert issubclass(op, util.Op)
+        assert issubclass(op, Op)
 
 
 def test_higher_order_gradients_go_through_the_tensor_formulas():

@@ -112,6 +112,8 @@ def main(everything):
     import tritongrad.cuda
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
+    from helpers import BACKWARD_PARAMS
+
     from tritongrad.kernels import _launch, _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
     _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
 
@@ -128,8 +130,9 @@ def main(everything):
         (E.binary_fwd, "lt", m(D.uint8), m(D.uint8)), (E.rbinary_fwd, "div", 2.0, m(D.float32)),
         (E.binary_, "sub", t(D.float32), empty((65,), D.float32), 0.1),
         (E.where_fwd, empty((33, 1), D.bool_), m(D.float32), m(D.float32)), (E.clamp_fwd, m(D.float16), -1, 1),
-        (E.pow_bwd, m(D.float32), m(D.float32), 2.5), (E.tanh_bwd, m(D.bfloat16), m(D.bfloat16)),
-        (E.clamp_bwd, m(D.float64), m(D.float64), -1, None), (E.fill_, t(D.bool_), 1),
+        (E.pointwise_bwd, "pow_backward", m(D.float32), m(D.float32), 2.5),
+        (E.pointwise_bwd, "tanh_backward", m(D.bfloat16), m(D.bfloat16)),
+        (E.pointwise_bwd, "clamp_backward", m(D.float64), m(D.float64), -1, None), (E.fill_, t(D.bool_), 1),
         (E.copy_, m(D.bfloat16), t(D.float32)), (E.copy_, m(D.int8), t(D.float64)), (E.arange, 0, 9, 1, D.int64),
         (E.binary_fwd, "add", m(D.bfloat16), 0.1), (E.fill_, m(D.bfloat16), 0.1), (E.arange, 0, 1, 0.1, D.bfloat16),
         (E.unary_fwd, "neg", view((3, 5), (2**31, 1), D.float32)),  # int64 index math
@@ -147,8 +150,7 @@ def main(everything):
         for dt in F:
             cases += [(E.unary_fwd, op, m(dt)) for op in E.UNARY_OPS]
             cases += [(E.binary_fwd, op, m(dt), t(dt)) for op in E.BINARY_OPS]
-            cases += [(f, m(dt), m(dt), *a) for f, a in [(E.threshold_bwd, (0,)), (E.clamp_bwd, (-1, 1)),
-                                                            (E.pow_bwd, (3,)), (E.sigmoid_bwd, ())]]
+            cases += [(E.pointwise_bwd, op, m(dt), m(dt), *a) for op, a in BACKWARD_PARAMS.items()]
             cases += [(RNG.rand, (99,), dt, _Gen()), (RNG.randn, (99,), dt, _Gen())]
         for dt in INTS + [D.bool_]:
             cases += [(E.unary_fwd, op, m(dt)) for op in ("neg", "abs", "sign", "square", "relu", "logical_not")]

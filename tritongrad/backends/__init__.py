@@ -24,6 +24,7 @@ Ops (tritongrad/ops) call these primitives and never touch arrays otherwise. The
 `dtype` arguments are tritongrad dtypes; compute primitives get operands that already share one
 dtype (promotion happens in ops), and scalars as Python numbers. `cpu.py` documents each one.
 """
+from . import cuda_index  # noqa: F401  NOTE: sets the indexing primitives on CUDABackend
 from .cpu import CPUBackend
 from .cuda import CUDABackend  # NOTE: cheap, Triton loads on first use; makes tg.backends.cuda.matmul exist
 

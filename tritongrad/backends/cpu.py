@@ -7,19 +7,10 @@ import math
 
 import numpy as np
 
-_UNARY = {
-    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "abs": np.abs, "sign": np.sign,
-    "square": np.square, "sin": np.sin, "cos": np.cos, "reciprocal": np.reciprocal,
-    "tanh": np.tanh, "relu": lambda a: np.maximum(a, a.dtype.type(0)),
-    "sigmoid": lambda a: _sigmoid(a), "logical_not": np.logical_not,
-}
+from .primitives import ARRAY as _ARRAY, PRIMITIVES
 
-_BINARY = {
-    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.true_divide, "pow": np.power,
-    "maximum": np.maximum, "minimum": np.minimum, "eq": np.equal, "ne": np.not_equal, "lt": np.less,
-    "le": np.less_equal, "gt": np.greater, "ge": np.greater_equal, "logical_and": np.logical_and,
-    "logical_or": np.logical_or,
-}
+_UNARY = {p.name: p.numpy for p in PRIMITIVES if p.kind == "unary"}
+_BINARY = {p.name: p.numpy for p in PRIMITIVES if p.kind == "binary"}
 
 # NOTE: the ufuncs' own reduce, not np.sum & co., which are Python wrappers costing microseconds
 _REDUCE = {"sum": np.add.reduce, "mean": np.add.reduce, "amax": np.maximum.reduce, "amin": np.minimum.reduce,
@@ -32,12 +23,6 @@ def _np(dtype):
         raise TypeError("bfloat16 tensors are supported on CUDA only (NumPy has no bfloat16): on the CPU, "
                         "use float32, e.g. t.float().cpu()")
     return dtype.np
-
-
-def _sigmoid(a):
-    # NOTE: exp of a negative number only, so large |a| never overflows.
-    e = np.exp(-np.abs(a))
-    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
 
 
 class CPUBackend:
@@ -212,43 +197,12 @@ class CPUBackend:
             out = np.minimum(out, hi)
         return out.astype(a.dtype, copy=False) if out is not a else out.copy()
 
-    # Fused backward primitives: one pass over grad and the saved input / output.
-    @staticmethod
-    def threshold_backward(grad, x, threshold):
-        """grad where x > threshold, else 0 (relu's backward)."""
-        return np.where(x > threshold, grad, grad.dtype.type(0))
-
-    @staticmethod
-    def clamp_backward(grad, x, lo, hi):
-        """grad where lo <= x <= hi, else 0."""
-        keep = np.ones(x.shape, bool) if lo is None else x >= lo
-        if hi is not None:
-            keep &= x <= hi
-        return np.where(keep, grad, grad.dtype.type(0))
-
-    @staticmethod
-    def pow_backward(grad, x, n):
-        """grad * n * x**(n-1) for a scalar exponent n."""
-        if n == 0:
-            return np.zeros_like(grad)
-        if n == 2:
-            return np.multiply(grad, np.add(x, x), out=_ARRAY)  # NOTE: 2 * x**1, exactly
-        return (grad * (n * np.power(x, n - 1))).astype(grad.dtype, copy=False)
-
     @staticmethod
     def index_backward(grad, shape, idx, dtype):
         """Zeros of `shape` and `dtype` with `grad` written at basic index `idx` (indexing's backward)."""
         out = np.zeros(shape, _np(dtype))
         out[idx] = grad  # NOTE: one setitem, where index() then copy_() would make a view first
         return out
-
-    @staticmethod
-    def sigmoid_backward(grad, y):
-        return grad * (y * (1 - y))
-
-    @staticmethod
-    def tanh_backward(grad, y):
-        return grad * (1 - y * y)
 
     # Row-wise softmax (CrossEntropyLoss): the row max is subtracted first, so exp never overflows.
     @staticmethod
@@ -349,14 +303,13 @@ class CPUBackend:
 
 
 _BROADCAST_COPY_MAX = 4096  # elements: see broadcast()
-_CMP = {"eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"}
+_CMP = {p.name for p in PRIMITIVES if p.dtypes == "bool"}
 
 
-# NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
-# costs each later ufunc that reads it 0.2-0.4 us (converted back), and a Tensor must hold an array
-# (Tensor._make converts one): 0-d arithmetic (a Rosenbrock step) keeps arrays. Older NumPy: None, the default.
-# binary(), the hot primitive, passes it only for a 0-d operand: the keyword costs others about 40 ns.
-_ARRAY = ... if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else None
+# Fused elementwise backward primitives: the NumPy references of the primitive list, as they are.
+for _p in PRIMITIVES:
+    if _p.kind == "backward":
+        setattr(CPUBackend, _p.name, staticmethod(_p.numpy))
 
 _SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array
 _FLOAT_SCALARS = (int, float)  # NOTE: exact classes: bool and NumPy scalars keep NumPy's own promotion
@@ -378,3 +331,89 @@ def _scalar(value, dtype):
 def _up(a):
     """float16 as float32 for the optimizer steps: the CUDA kernels compute in fp32 too."""
     return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+# --- indexing primitives (the rows after adam_step): cpu_nn.py's references and their compositions ---
+def _index_select_backward(grad, shape, dim, index, wrap=False):
+    return _nn.index_add_(np.zeros(shape, grad.dtype), dim, index, grad, 1, wrap, None, False)
+
+
+def _index_put(a, dim, index, values, accumulate=False, wrap=False, check=True):
+    if accumulate:
+        return _nn.index_add_(a.copy(), dim, index, values, 1, wrap, None, check)
+    return _nn.index_copy_(a.copy(), dim, index, values, wrap, check)
+
+
+def _gather_backward(grad, shape, dim, index):
+    return _nn.scatter_(np.zeros(shape, grad.dtype), dim, index, grad, "add", False)
+
+
+def _scatter(a, dim, index, src, reduce=None, check=True):
+    return _nn.scatter_(a.copy(), dim, index, src, reduce, check)
+
+
+def _index_term(index, dim, size, stride, acc=None, check=True):
+    term = _nn._checked("index", index, dim, size, True, check) * stride
+    return term if acc is None else acc + term
+
+
+def _nonzero(a):
+    return np.flatnonzero(a)
+
+
+def _unravel(flat, shape):
+    return np.stack(np.unravel_index(flat, shape), 1) if shape else np.zeros((flat.shape[0], 0), np.int64)
+
+
+def _as_strided(a, shape, strides, offset=0):
+    it = a.itemsize
+    start = np.lib.stride_tricks.as_strided(a, (1,), (it,)) if offset == 0 else (
+        np.lib.stride_tricks.as_strided(a, (offset + 1,), (it,))[offset:] if offset > 0 else
+        np.lib.stride_tricks.as_strided(a, (-offset + 1,), (-it,))[-offset:])
+    return np.lib.stride_tricks.as_strided(start, tuple(shape), tuple(s * it for s in strides))
+
+
+def _tril(a, diagonal=0, upper=False):
+    return np.triu(a, diagonal) if upper else np.tril(a, diagonal)
+
+
+def _flip(a, dims):
+    return np.flip(a, dims).copy()
+
+
+def _roll(a, shifts, dims):
+    return np.roll(a, shifts, dims)
+
+
+def _diagonal(a, offset=0):
+    """The `offset` diagonal of the 2-d `a`, a new 1-d array."""
+    return np.diagonal(a, offset).copy()
+
+
+def _diag_embed(v, offset, shape):
+    """Zeros of the 2-d `shape` with the 1-d `v` on its `offset` diagonal."""
+    out = np.zeros(shape, v.dtype)
+    if v.size:
+        r, c = (0, offset) if offset >= 0 else (-offset, 0)
+        out[np.arange(v.size) + r, np.arange(v.size) + c] = v
+    return out
+
+
+def _cat(arrays, dim):
+    return np.concatenate(arrays, dim)
+
+
+def _masked_fill_(out, mask, value):
+    np.copyto(out, value, "unsafe", mask)
+    return out
+
+
+from . import cpu_nn as _nn  # noqa: E402
+
+for _name, _fn in dict(
+        index_select=_nn.index_select, index_select_backward=_index_select_backward, index_put=_index_put,
+        gather=_nn.gather, gather_backward=_gather_backward, scatter=_scatter, index_add_=_nn.index_add_,
+        index_copy_=_nn.index_copy_, scatter_=_nn.scatter_, index_term=_index_term, nonzero=_nonzero,
+        unravel=_unravel, as_strided=_as_strided, tril=_tril, flip=_flip, roll=_roll, diagonal=_diagonal,
+        diag_embed=_diag_embed, cat=_cat, masked_fill_=_masked_fill_).items():
+    setattr(CPUBackend, _name, staticmethod(_fn))

@@ -9,6 +9,9 @@ CPU backend's (cpu.py); where they differ it is said below.
 `tg.backends.cuda.matmul.allow_tf32 = True`.
 """
 import sys
+from functools import partial
+
+from .primitives import PRIMITIVES
 
 
 class _MatmulFlags:
@@ -121,11 +124,6 @@ class CUDABackend:
     rbinary = _lazy("rbinary")
     where = _lazy("where")
     clamp = _lazy("clamp")
-    threshold_backward = _lazy("threshold_backward")
-    clamp_backward = _lazy("clamp_backward")
-    pow_backward = _lazy("pow_backward")
-    sigmoid_backward = _lazy("sigmoid_backward")
-    tanh_backward = _lazy("tanh_backward")
     reduce = _lazy("reduce")
     arg_reduce = _lazy("arg_reduce")
     matmul = _lazy("matmul")
@@ -166,10 +164,8 @@ class CUDABackend:
         bound = dict(
             full=E.full, arange=E.arange, rand=RNG.rand, randn=RNG.randn, contiguous=E.contiguous,
             astype=E.astype, unary=E.unary_fwd, binary=E.binary_fwd, rbinary=E.rbinary_fwd, where=E.where_fwd,
-            clamp=E.clamp_fwd, threshold_backward=E.threshold_bwd, clamp_backward=E.clamp_bwd,
-            pow_backward=E.pow_bwd, sigmoid_backward=E.sigmoid_bwd, tanh_backward=E.tanh_bwd,
-            reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_, fill_=E.fill_,
-            copy_=copy_)
+            clamp=E.clamp_fwd, reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_,
+            fill_=E.fill_, copy_=copy_)
         from ..kernels import (
             loss as LOSS,  # NOTE: fused softmax / optimizer kernels
             optim as OPT,
@@ -190,6 +186,13 @@ class CUDABackend:
 
         bound.update(softmax=softmax, log_softmax=log_softmax, softmax_backward=softmax_backward,
                      log_softmax_backward=log_softmax_backward, sgd_step=OPT.sgd_step, adam_step=OPT.adam_step)
+        bound.update({p.name: partial(E.pointwise_bwd, p.name) for p in PRIMITIVES if p.kind == "backward"})
         for name, fn in bound.items():
             setattr(cls, name, staticmethod(fn))
         cls._loaded = True
+
+
+for _p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, bound in _load()
+    if _p.kind == "backward":
+        setattr(CUDABackend, _p.name, _lazy(_p.name))
+

@@ -1,10 +1,13 @@
-"""Elementwise ops: arithmetic with broadcasting and Python scalars, activations, clamp, where.
+"""Op table rows: elementwise arithmetic with broadcasting and Python scalars, activations, clamp,
+where (see ops/table.py for the vocabulary and how to add an op).
 
-Fused backward formulas (relu's and clamp's masks, pow's n*x**(n-1), sigmoid's and tanh's) are
-ops themselves, one backend pass each, with their own backward for higher-order gradients.
+Fused backward primitives (relu's and clamp's masks, pow's n*x**(n-1), sigmoid's and tanh's) are
+ops themselves (`fused`), one backend pass each, with their own derivative for higher orders.
 """
+import math
+
 from . import util
-from .util import Op, sum_to
+from .table import Op, fused, provides, unary
 
 
 def _arr(b):
@@ -27,6 +30,7 @@ def _unbroadcast(F, ctx, ga, gb):
 
 class Add(Op):
     node_name = "AddBackward0"
+    primitive = "add"
     _n_inputs = 2
 
     @staticmethod
@@ -47,6 +51,7 @@ class Add(Op):
 
 class Sub(Op):
     node_name = "SubBackward0"
+    primitive = "sub"
     _n_inputs = 2
 
     @staticmethod
@@ -83,6 +88,7 @@ class Rsub(Op):
 
 class Mul(Op):
     node_name = "MulBackward0"
+    primitive = "mul"
     _n_inputs = 2
 
     @staticmethod
@@ -107,6 +113,7 @@ class Mul(Op):
 
 class Div(Op):
     node_name = "DivBackward0"
+    primitive = "div"
     _n_inputs = 2
 
     @staticmethod
@@ -151,30 +158,6 @@ class Pow(Op):
         return F.pow_backward(g, a, ctx.n)
 
 
-class PowGrad(Op):
-    """g * n * a ** (n - 1): pow's backward in one pass."""
-
-    node_name = "PowBackwardBackward0"
-    _n_inputs = 2
-
-    @staticmethod
-    def forward(g, a, n):
-        return g._be.pow_backward(g._data, a._data, n)
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        g, a, ctx.n = inputs
-        ctx.save_for_backward(g, a)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, a = ctx.saved_tensors
-        n = ctx.n
-        dg = PowGrad.apply(gg, a, n) if ctx.needs_input_grad[0] else None
-        da = PowGrad.apply(gg * g, a, n - 1) * n if ctx.needs_input_grad[1] and n != 0 else None
-        return dg, da
-
-
 class PowTensor(Op):
     """a ** b for a tensor exponent."""
 
@@ -193,14 +176,18 @@ class PowTensor(Op):
         ctx.shapes = (a._data.shape, b._data.shape)
 
     @staticmethod
-    def backward(ctx, g):
-        a, b, y = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, b, y = F.saved(ctx)
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        da = sum_to(g * b * a ** (b - 1), sa) if na else None
+        da = F.sum_to(F.mul(F.mul(g, b), F.pow(a, F.sub(b, 1))), sa) if na else None
         # NOTE: 0 ** b with b >= 0 has a zero gradient in b, not nan (log 0 * 0), as in PyTorch.
-        db = sum_to(Where.apply((a == 0) & (b >= 0), g.new_zeros(()), g * y * a.log()), sb) if nb else None
+        db = F.sum_to(F.where(F.logical_and(F.eq(a, 0), F.ge(b, 0)), 0, F.mul(F.mul(g, y), F.log(a))), sb) \
+            if nb else None
         return da, db
+
+
+provides("pow", lambda a, b: (PowTensor if isinstance(b, util.Tensor) else Pow).apply(a, b))
 
 
 class RPow(Op):
@@ -219,110 +206,41 @@ class RPow(Op):
         ctx.s = inputs[1]
 
     @staticmethod
-    def backward(ctx, g):
-        import math
-
-        (y,) = ctx.saved_tensors
-        return g * y * math.log(ctx.s) if ctx.s != 0 else g * 0
-
-
-def _unary(name, node, save_input=False, save_output=False, grad=None):
-    """An op `y = name(x)` whose derivative formula (ops/formulas.py) is `grad(F, g, x_or_None, y_or_None)`."""
-
-    def forward(a):
-        return a._be.unary(name, a._data)
-
-    def setup_context(ctx, inputs, out):
-        if save_input:
-            ctx.save_for_backward(inputs[0])
-
     def formula(ctx, F, g):
-        saved = F.saved(ctx) if save_input or save_output else None
-        return grad(F, g, saved[0] if save_input else None, saved[-1] if save_output else None)
-
-    return type(name.capitalize(), (Op,), {"node_name": node, "_save_output": save_output, "_n_inputs": 1,
-                                           "forward": staticmethod(forward), "formula": staticmethod(formula),
-                                           "setup_context": staticmethod(setup_context)})
+        (y,) = F.saved(ctx)
+        return F.mul(F.mul(g, y), math.log(ctx.s)) if ctx.s != 0 else F.mul(g, 0)
 
 
-Neg = _unary("neg", "NegBackward0", grad=lambda F, g, x, y: F.neg(g))
-Exp = _unary("exp", "ExpBackward0", save_output=True, grad=lambda F, g, x, y: F.mul(g, y))
-Log = _unary("log", "LogBackward0", save_input=True, grad=lambda F, g, x, y: F.div(g, x))
-Sqrt = _unary("sqrt", "SqrtBackward0", save_output=True, grad=lambda F, g, x, y: F.div(g, F.mul(y, 2)))
-Abs = _unary("abs", "AbsBackward0", save_input=True, grad=lambda F, g, x, y: F.mul(g, F.unary("sign", x)))
-Sin = _unary("sin", "SinBackward0", save_input=True, grad=lambda F, g, x, y: F.mul(g, F.unary("cos", x)))
-Cos = _unary("cos", "CosBackward0", save_input=True, grad=lambda F, g, x, y: F.mul(F.neg(g), F.unary("sin", x)))
-Reciprocal = _unary("reciprocal", "ReciprocalBackward0", save_output=True,
-                    grad=lambda F, g, x, y: F.mul(F.mul(F.neg(g), y), y))
-Relu = _unary("relu", "ReluBackward0", save_output=True, grad=lambda F, g, x, y: F.threshold_backward(g, y, 0))
-Sigmoid = _unary("sigmoid", "SigmoidBackward0", save_output=True, grad=lambda F, g, x, y: F.sigmoid_backward(g, y))
-Tanh = _unary("tanh", "TanhBackward0", save_output=True, grad=lambda F, g, x, y: F.tanh_backward(g, y))
-Sign = _unary("sign", "SignBackward0", grad=lambda F, g, x, y: F.mul(g, 0))
+Neg = unary("neg", "NegBackward0", "", lambda F, g, x, y: F.neg(g))
+Exp = unary("exp", "ExpBackward0", "y", lambda F, g, x, y: F.mul(g, y))
+Log = unary("log", "LogBackward0", "x", lambda F, g, x, y: F.div(g, x))
+Sqrt = unary("sqrt", "SqrtBackward0", "y", lambda F, g, x, y: F.div(g, F.mul(y, 2)))
+Abs = unary("abs", "AbsBackward0", "x", lambda F, g, x, y: F.mul(g, F.sign(x)))
+Sin = unary("sin", "SinBackward0", "x", lambda F, g, x, y: F.mul(g, F.cos(x)))
+Cos = unary("cos", "CosBackward0", "x", lambda F, g, x, y: F.mul(F.neg(g), F.sin(x)))
+Reciprocal = unary("reciprocal", "ReciprocalBackward0", "y", lambda F, g, x, y: F.mul(F.mul(F.neg(g), y), y))
+Relu = unary("relu", "ReluBackward0", "y", lambda F, g, x, y: F.threshold_backward(g, y, 0))
+Sigmoid = unary("sigmoid", "SigmoidBackward0", "y", lambda F, g, x, y: F.sigmoid_backward(g, y))
+Tanh = unary("tanh", "TanhBackward0", "y", lambda F, g, x, y: F.tanh_backward(g, y))
+Sign = unary("sign", "SignBackward0", "", lambda F, g, x, y: F.mul(g, 0))
 
-
-class ThresholdGrad(Op):
-    """g where x > threshold, else 0: relu's backward in one pass."""
-
-    node_name = "ThresholdBackwardBackward0"
-    _n_inputs = 2
-
-    @staticmethod
-    def forward(g, x, threshold):
-        return g._be.threshold_backward(g._data, x._data, threshold)
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        _, x, ctx.threshold = inputs
-        ctx.save_for_backward(x)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (x,) = ctx.saved_tensors
-        return ThresholdGrad.apply(gg, x, ctx.threshold), None
-
-
-class SigmoidGrad(Op):
-    """g * y * (1 - y): sigmoid's backward in one pass."""
-
-    node_name = "SigmoidBackwardBackward0"
-    _n_inputs = 2
-
-    @staticmethod
-    def forward(g, y):
-        return g._be.sigmoid_backward(g._data, y._data)
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        ctx.save_for_backward(*inputs)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        return SigmoidGrad.apply(gg, y), gg * g * (1 - 2 * y)
-
-
-class TanhGrad(Op):
-    """g * (1 - y * y): tanh's backward in one pass."""
-
-    node_name = "TanhBackwardBackward0"
-    _n_inputs = 2
-
-    @staticmethod
-    def forward(g, y):
-        return g._be.tanh_backward(g._data, y._data)
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        ctx.save_for_backward(*inputs)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        return TanhGrad.apply(gg, y), -2 * gg * g * y
+# Fused backward primitives: d/dg is the primitive itself on the incoming gradient; d/dx (d/dy) below.
+ThresholdBackward = fused("threshold_backward", "ThresholdBackwardBackward0",
+                          lambda F, gg, g, x, t: (F.threshold_backward(gg, x, t), None))
+ClampBackward = fused("clamp_backward", "ClampBackwardBackward0",
+                      lambda F, gg, g, x, lo, hi: (F.clamp_backward(gg, x, lo, hi), None))
+PowBackward = fused("pow_backward", "PowBackwardBackward0",
+                    lambda F, gg, g, a, n: (F.pow_backward(gg, a, n),
+                                            F.mul(F.pow_backward(F.mul(gg, g), a, n - 1), n) if n != 0 else None))
+SigmoidBackward = fused("sigmoid_backward", "SigmoidBackwardBackward0",  # d/dy: gg * g * (1 - 2y)
+                        lambda F, gg, g, y: (F.sigmoid_backward(gg, y), F.mul(F.mul(gg, g), F.add(F.mul(y, -2), 1))))
+TanhBackward = fused("tanh_backward", "TanhBackwardBackward0",  # d/dy: -2 gg g y
+                     lambda F, gg, g, y: (F.tanh_backward(gg, y), F.mul(F.mul(F.mul(gg, g), y), -2)))
 
 
 class Clamp(Op):
     node_name = "ClampBackward1"
+    primitive = "clamp"
     _n_inputs = 1
 
     @staticmethod
@@ -348,27 +266,6 @@ class ClampMax(Clamp):
     node_name = "ClampMaxBackward0"
 
 
-class ClampGrad(Op):
-    """g where lo <= x <= hi, else 0: clamp's backward in one pass."""
-
-    node_name = "ClampBackwardBackward0"
-    _n_inputs = 2
-
-    @staticmethod
-    def forward(g, x, lo, hi):
-        return g._be.clamp_backward(g._data, x._data, lo, hi)
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        _, x, ctx.lo, ctx.hi = inputs
-        ctx.save_for_backward(x)
-
-    @staticmethod
-    def backward(ctx, gg):
-        (x,) = ctx.saved_tensors
-        return ClampGrad.apply(gg, x, ctx.lo, ctx.hi), None
-
-
 class ClampTensor(Op):
     """clamp with tensor bounds (either may be None). At a tie the gradient stays with x, as in PyTorch."""
 
@@ -378,6 +275,7 @@ class ClampTensor(Op):
     @staticmethod
     def setup_context(ctx, inputs, out):
         ctx.save_for_backward(*inputs)
+        ctx.shapes = tuple(None if t is None else t._data.shape for t in inputs)
 
     @staticmethod
     def forward(a, lo, hi):
@@ -389,22 +287,22 @@ class ClampTensor(Op):
         return out
 
     @staticmethod
-    def backward(ctx, g):
-        a, lo, hi = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, lo, hi = F.saved(ctx)
         na, nlo, nhi = ctx.needs_input_grad
-        zero = g.new_zeros(())
+        sa, slo, shi = ctx.shapes
         ga = glo = ghi = None
         if na:
-            keep = a >= lo if lo is not None else None
+            keep = F.ge(a, lo) if lo is not None else None
             if hi is not None:
-                keep = a <= hi if keep is None else keep & (a <= hi)
-            ga = sum_to(Where.apply(keep, g, zero), a.shape)
+                keep = F.le(a, hi) if keep is None else F.logical_and(keep, F.le(a, hi))
+            ga = F.sum_to(F.where(keep, g, 0), sa)
         if nlo:  # NOTE: where lo > hi the output is hi: lo gets nothing (PyTorch's clamp_backward_min_max)
-            below = a < lo if hi is None else (a < lo) & (lo < hi)
-            glo = sum_to(Where.apply(below, g, zero), lo.shape)
+            below = F.lt(a, lo) if hi is None else F.logical_and(F.lt(a, lo), F.lt(lo, hi))
+            glo = F.sum_to(F.where(below, g, 0), slo)
         if nhi:
-            above = a > hi if lo is None else (a > hi) | (hi < lo)
-            ghi = sum_to(Where.apply(above, g, zero), hi.shape)
+            above = F.gt(a, hi) if lo is None else F.logical_or(F.gt(a, hi), F.lt(hi, lo))
+            ghi = F.sum_to(F.where(above, g, 0), shi)
         return ga, glo, ghi
 
 
@@ -417,29 +315,35 @@ class ClampMaxTensor(ClampTensor):
 
 
 class Where(Op):
+    """where(cond, a, b); a or b may be a Python scalar (formulas: `F.where(mask, g, 0)`)."""
+
     node_name = "WhereBackward0"
+    primitive = "where"
     _n_inputs = 3
 
     @staticmethod
     def forward(cond, a, b):
-        shapes = (cond._data.shape, a._data.shape, b._data.shape)
+        shapes = (cond._data.shape, _shape(a), _shape(b))
         if not shapes[0] == shapes[1] == shapes[2]:
             util.broadcast_shapes(*shapes)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
-        return a._be.where(cond._data, a._data, b._data)
+        return cond._be.where(cond._data, _arr(a), _arr(b))
 
     @staticmethod
     def setup_context(ctx, inputs, out):
         ctx.save_for_backward(inputs[0])
-        ctx.shapes = tuple(t._data.shape for t in inputs)
+        ctx.shapes = tuple(_shape(t) for t in inputs)
 
     @staticmethod
-    def backward(ctx, g):
-        (cond,) = ctx.saved_tensors
+    def formula(ctx, F, g):
+        (cond,) = F.saved(ctx)
         _, na, nb = ctx.needs_input_grad
         _, sa, sb = ctx.shapes
-        zero = g.new_zeros(())
-        return (None, sum_to(Where.apply(cond, g, zero), sa) if na else None,
-                sum_to(Where.apply(cond, zero, g), sb) if nb else None)
+        return (None, F.sum_to(F.where(cond, g, 0), sa) if na else None,
+                F.sum_to(F.where(cond, 0, g), sb) if nb else None)
+
+
+def _shape(t):
+    return t._data.shape if isinstance(t, util.Tensor) else ()
 
 
 def _minmax(op, node, wins):
@@ -448,18 +352,34 @@ def _minmax(op, node, wins):
 
     def setup_context(ctx, inputs, out):
         ctx.save_for_backward(*inputs)
+        ctx.shapes, ctx.dtype = (inputs[0]._data.shape, inputs[1]._data.shape), inputs[0]._dtype
 
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
+        sa, sb = ctx.shapes
         # NOTE: ties split the gradient in half, as PyTorch does.
-        share = wins(a, b).to(g.dtype) + (a == b).to(g.dtype) * 0.5
-        return (sum_to(g * share, a.shape) if na else None, sum_to(g * (1 - share), b.shape) if nb else None)
+        share = F.add(F.astype(getattr(F, wins)(a, b), ctx.dtype), F.mul(F.astype(F.eq(a, b), ctx.dtype), 0.5))
+        return (F.sum_to(F.mul(g, share), sa) if na else None,
+                F.sum_to(F.mul(g, F.add(F.neg(share), 1)), sb) if nb else None)
 
-    return type(op.capitalize(), (Op,), {"node_name": node, "_n_inputs": 2, "forward": staticmethod(forward),
-                                         "setup_context": staticmethod(setup_context),
-                                         "backward": staticmethod(backward)})
+    return type(op.capitalize(), (Op,), {"node_name": node, "_n_inputs": 2, "primitive": op,
+                                         "forward": staticmethod(forward), "formula": staticmethod(formula),
+                                         "setup_context": staticmethod(setup_context)})
 
 
-Maximum = _minmax("maximum", "MaximumBackward0", lambda a, b: a > b)
-Minimum = _minmax("minimum", "MinimumBackward0", lambda a, b: a < b)
+Maximum = _minmax("maximum", "MaximumBackward0", "gt")
+Minimum = _minmax("minimum", "MinimumBackward0", "lt")
+
+
+def _no_grad_binary(op):
+    """F.<op> on Tensors for a bool-valued primitive (a comparison, logical_and): no gradient, no node."""
+
+    def fn(a, b):
+        return a._make(a._be.binary(op, a._data, _arr(b)))
+
+    return fn
+
+
+for _op in ("eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or"):
+    provides(_op, _no_grad_binary(_op))

@@ -1,15 +1,11 @@
-"""Derivative formulas written once, run on Tensors or on a backend's raw arrays.
+"""The formula adapter: the F vocabulary on raw backend arrays, generated from the primitive list.
 
-An op may write its backward as `formula(ctx, F, grad)`: it computes with the few functions of F
-below instead of Tensor operators. F has two implementations with the same names:
-
-- `TENSORS`: differentiable Tensor ops. The op's `backward(ctx, grad)` is its formula run with
-  F = TENSORS, so that create_graph, hooks, grad() and backward(inputs=) see an ordinary Tensor
-  backward.
-- `Arrays(backend)`: the backend's primitives on its arrays. backward() runs formulas so when it
-  records nothing (no create_graph) and the node has no hooks: a gradient then skips the Tensor
-  layer's checks, dispatch and wrapping, about 2 us per op on tiny tensors and most of a small
-  training step's backward. A formula takes the one gradient of an op of one output.
+A derivative formula (ops/table.py) calls F.<primitive>(...). On arrays (backward() without
+create_graph, no hooks on the node) F.<name> is the backend's primitive itself: a gradient then
+skips the Tensor layer's checks, dispatch and wrapping, about 2 us per op on tiny tensors and most
+of a small training step's backward. On Tensors (table.TENSOR_F) F.<name> is the op whose forward
+is that primitive. Both are built here from the same list, and so are the composites every
+formula may use (`sum_to`, `t`, `reshape`), written once in terms of F.
 
 Gradients reaching a formula have the dtype of the op's output (the engine sees to it), and
 operands share one dtype, as backend primitives require. Saved tensors are version-checked on both
@@ -17,118 +13,77 @@ paths (`F.saved`).
 """
 from functools import partial
 
+from .._dtype import _FROM_NP
 from ..autograd.function import BackwardNode
 from ..backends import CPUBackend, CUDABackend
+from ..backends.primitives import PRIMITIVES
 from ..cuda.array import DeviceArray
-from . import util
-from .elementwise import ClampGrad, PowGrad, SigmoidGrad, TanhGrad, ThresholdGrad
-from .linalg import Mm
-from .loss import LogSoftmaxGrad, SoftmaxGrad
+from . import elementwise, inplace, linalg, loss, reduce, view  # noqa: F401  NOTE: every row registers its F name
+from .table import _TENSOR_OPS
 from .util import sum_dims
-from .view import IndexGrad
 
 
-class _Tensors:
-    """F on Tensors: each function is the differentiable op a Tensor formula would call."""
-
-    @staticmethod
-    def saved(ctx):
-        return ctx.saved_tensors
-
-    @staticmethod
-    def mul(a, b):
-        return a * b
-
-    @staticmethod
-    def neg(a):
-        return -a
-
-    @staticmethod
-    def div(a, b):
-        return a / b
-
-    sum_to = staticmethod(util.sum_to)
-
-    @staticmethod
-    def unary(name, a):
-        """An elementwise function by its backend name (sign, sin, cos, ...)."""
-        return getattr(a, name)()
-
-    @staticmethod
-    def view(a, shape):
-        return a.view(shape)
-
-    @staticmethod
-    def reshape(a, shape):
-        return a.reshape(shape)
-
-    @staticmethod
-    def permute(a, dims):
-        return a.permute(dims)
-
-    @staticmethod
-    def t(a):
-        return a.t()
-
-    @staticmethod
-    def mm(a, b):
-        return Mm.apply(a, b)  # NOTE: shapes known good: mm()'s checks are for users
-
-    @staticmethod
-    def expand(a, shape):
-        return a._expand(shape)
-
-    pow_backward = staticmethod(PowGrad.apply)
-    threshold_backward = staticmethod(ThresholdGrad.apply)
-    clamp_backward = staticmethod(ClampGrad.apply)
-    sigmoid_backward = staticmethod(SigmoidGrad.apply)
-    tanh_backward = staticmethod(TanhGrad.apply)
-    softmax_backward = staticmethod(SoftmaxGrad.apply)
-    log_softmax_backward = staticmethod(LogSoftmaxGrad.apply)
-
-    @staticmethod
-    def index_backward(g, shape, idx, dtype):
-        """Zeros of `shape` with `g` written at basic index `idx` (`dtype`, g's, is read from g here)."""
-        return IndexGrad.apply(g, shape, idx)
+# --- composites: written once in F ------------------------------------------------------------------
+def sum_to(F, g, shape):
+    """Sum gradient `g` over the dims broadcasting added, so that it has `shape`."""
+    if g.shape == shape:
+        return g
+    dims, lead = sum_dims(g.shape, shape)
+    if dims:
+        g = F.sum(g, dims, True)
+    return F.view(g, shape) if lead else g
 
 
-TENSORS = util.TENSORS = _Tensors()
+def t(F, a):
+    return F.permute(a, (1, 0))
 
 
-class Arrays:
-    """F on one backend's arrays: the same functions as TENSORS, computed by its primitives."""
+def reshape(F, a, shape):
+    """`a` as `shape`: a view when the strides allow one, else a contiguous copy's."""
+    return F.view(F.contiguous(a), shape) if not F.is_contiguous(a) else F.view(a, shape)
+
+
+COMPOSITES = {"sum_to": sum_to, "t": t, "reshape": reshape}
+
+
+def tensor_function(F, name):
+    """F.<name> on Tensors (table.TENSOR_F's lookup)."""
+    if name in COMPOSITES:
+        return partial(COMPOSITES[name], F)
+    try:
+        return _TENSOR_OPS[name]
+    except KeyError:
+        raise AttributeError(f"F.{name}: no op provides it on Tensors (see ops/table.py)") from None
+
+
+class ArrayF:
+    """F on one backend's arrays: each primitive of the list, bound to the backend."""
 
     def __init__(self, be):
-        # NOTE: the backend's primitives themselves (partial: C calls), no method frame in between
         self.be = be
-        self.mul, self.div = partial(be.binary, "mul"), partial(be.binary, "div")
-        self.neg = partial(be.unary, "neg")
-        self.unary, self.view, self.permute, self.mm = be.unary, be.view, be.permute, be.matmul
-        self.expand = be.broadcast  # NOTE: a gradient is only read: the backend may copy rather than view
-        self.pow_backward, self.threshold_backward, self.clamp_backward = (
-            be.pow_backward, be.threshold_backward, be.clamp_backward)
-        self.sigmoid_backward, self.tanh_backward = be.sigmoid_backward, be.tanh_backward
-        self.softmax_backward, self.log_softmax_backward = be.softmax_backward, be.log_softmax_backward
-        self.index_backward = be.index_backward
+        for p in PRIMITIVES:
+            # NOTE: partial and bound primitives: C calls, no Python frame in between
+            if p.kind in ("unary", "binary", "reduce"):
+                fn = partial(getattr(be, p.kind), p.name)
+            else:
+                fn = getattr(be, p.name)
+            setattr(self, p.name, fn)
+        self.broadcast = be.broadcast  # NOTE: a gradient is only read: the backend may copy rather than view
+        for name, fn in COMPOSITES.items():
+            setattr(self, name, partial(fn, self))
 
     saved = staticmethod(BackwardNode._saved_arrays)  # NOTE: F.saved(ctx) is ctx._saved_arrays(), one frame
 
-    def sum_to(self, g, shape):
-        if g.shape == shape:
-            return g
-        dims, lead = sum_dims(g.shape, shape)
-        if dims:
-            g = self.be.reduce("sum", g, dims, True)
-        return self.be.view(g, shape) if lead else g
+    @staticmethod
+    def const(a):
+        return a
 
-    def t(self, a):
-        return self.be.permute(a, (1, 0))
+    def zeros_like(self, a):
+        return self.be.full(a.shape, 0, a.dtype if a.__class__ is DeviceArray else _FROM_NP[a.dtype])
 
-    def reshape(self, a, shape):
-        """A view when the strides allow one, else a contiguous copy's (Tensor.reshape's rule)."""
-        v = self.be.view(a, shape)
-        return v if v is not None else self.be.view(self.be.contiguous(a), shape)
-
+    def transfer(self, a, be):
+        """`a`, an array of this backend, copied to backend `be` (ToCopy's gradient)."""
+        return be.from_numpy(self.be.to_numpy(a)) if be.name != "cpu" else self.be.to_numpy(a)
 
 
 class _ByArrayClass(dict):
@@ -137,8 +92,8 @@ class _ByArrayClass(dict):
 
     def __missing__(self, cls):
         if cls is DeviceArray:
-            CUDABackend._load()  # NOTE: binds the kernels, which Arrays takes from the class
-            f = Arrays(CUDABackend)
+            CUDABackend._load()  # NOTE: binds the kernels, which ArrayF takes from the class
+            f = ArrayF(CUDABackend)
         elif cls.__module__ == "numpy":
             f = _CPU
         else:
@@ -147,5 +102,5 @@ class _ByArrayClass(dict):
         return f
 
 
-_CPU = Arrays(CPUBackend)
+_CPU = ArrayF(CPUBackend)
 ARRAYS = _ByArrayClass()

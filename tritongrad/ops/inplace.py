@@ -9,7 +9,8 @@ from .. import _dtype as dt
 from ..autograd.grad_mode import state
 from ..autograd.graph import _sequence, edge
 from . import util
-from .util import Op, broadcast_shapes, check_device, result_type, size_str, sum_to
+from .table import Op, provides
+from .util import broadcast_shapes, check_device, result_type, size_str
 from .view import redo_view
 
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
@@ -208,16 +209,21 @@ class CopyFrom(Op):
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        src = inputs[1]
+        t, src = inputs
         if isinstance(src, util.Tensor):
-            ctx.src_shape, ctx.src_dtype, ctx.src_device = src.shape, src._dtype, src.device
+            ctx.src_shape, ctx.src_dtype, ctx.src_be = src._data.shape, src._dtype, src._be
+            ctx.moved, ctx.cast = src._be is not t._be, src._dtype is not t._dtype
 
     @staticmethod
-    def backward(ctx, g):
+    def formula(ctx, F, g):
         gs = None
         if ctx.needs_input_grad[1]:
-            gs = sum_to(g, ctx.src_shape).to(device=ctx.src_device, dtype=ctx.src_dtype)
-        return g.new_zeros(g.shape) if ctx.needs_input_grad[0] else None, gs
+            gs = F.sum_to(g, ctx.src_shape)
+            if ctx.moved:
+                gs = F.transfer(gs, ctx.src_be)
+            if ctx.cast:
+                gs = F.astype(gs, ctx.src_dtype)
+        return F.zeros_like(g) if ctx.needs_input_grad[0] else None, gs
 
 
 class Fill(Op):
@@ -233,8 +239,11 @@ class Fill(Op):
         pass
 
     @staticmethod
-    def backward(ctx, g):
-        return g.new_zeros(g.shape)
+    def formula(ctx, F, g):
+        return F.zeros_like(g)
+
+
+provides("zeros_like", lambda a: a._make(a._be.full(a._data.shape, 0, a._dtype)))
 
 
 class Zero(Fill):

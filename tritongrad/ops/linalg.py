@@ -1,8 +1,9 @@
-"""Matrix products: mm and matmul (NumPy's rules: 1-D operands, broadcast batch dims).
+"""Op table rows: mm and matmul (NumPy's rules: 1-D operands, broadcast batch dims).
 
 Backward passes transposed views (`dA = dC @ B^T`, `dB = A^T @ dC`): no transposed copies.
 """
-from .util import Op, broadcast_shapes, check_device, sum_to
+from .table import Op, provides
+from .util import broadcast_shapes, check_device
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
@@ -55,47 +56,45 @@ class Matmul(Op):
         ctx.shape_a, ctx.shape_b = a._data.shape, b._data.shape
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
-        if len(ctx.shape_a) == 2 and len(ctx.shape_b) == 2:  # NOTE: mm, the hot case: shapes known good
-            return Mm.apply(g, b.t()) if na else None, Mm.apply(a.t(), g) if nb else None
-        ga = gb = None
-        if na:
-            ga = _grad_a(g, b, ctx.shape_a)
-        if nb:
-            gb = _grad_b(g, a, ctx.shape_b)
-        return ga, gb
+        return _grad_a(F, g, b, ctx.shape_a) if na else None, _grad_b(F, g, a, ctx.shape_b) if nb else None
 
 
-def _grad_a(g, b, shape_a):
-    if len(shape_a) == 1 and b.ndim == 1:  # a dot product: g is 0-dim
-        return g * b
+def _swap_last(x):
+    n = len(x.shape)
+    return tuple(range(n - 2)) + (n - 1, n - 2)
+
+
+def _grad_a(F, g, b, shape_a):
+    if len(shape_a) == 1 and len(b.shape) == 1:  # a dot product: g is 0-dim
+        return F.mul(g, b)
     if len(shape_a) == 1:  # a was a vector: g has lost a's row dim
-        g = g.unsqueeze(-2)
-    if b.ndim == 1:
-        g, b = g.unsqueeze(-1), b.unsqueeze(0)  # outer product with b
+        g = F.view(g, g.shape[:-1] + (1,) + g.shape[-1:])
+    if len(b.shape) == 1:  # outer product with b
+        g, b = F.view(g, tuple(g.shape) + (1,)), F.view(b, (1,) + tuple(b.shape))
     else:
-        b = b.transpose(-1, -2)
-    ga = g.matmul(b)
+        b = F.permute(b, _swap_last(b))
+    ga = F.matmul(g, b)
     if len(shape_a) == 1:
-        ga = ga.squeeze(-2)
-    return sum_to(ga, shape_a)
+        ga = F.view(ga, ga.shape[:-2] + ga.shape[-1:])
+    return F.sum_to(ga, shape_a)
 
 
-def _grad_b(g, a, shape_b):
-    if len(shape_b) == 1 and a.ndim == 1:  # a dot product: g is 0-dim
-        return g * a
+def _grad_b(F, g, a, shape_b):
+    if len(shape_b) == 1 and len(a.shape) == 1:  # a dot product: g is 0-dim
+        return F.mul(g, a)
     if len(shape_b) == 1:
-        g = g.unsqueeze(-1)
-    if a.ndim == 1:
-        g, a = g.unsqueeze(-2), a.unsqueeze(-1)
+        g = F.view(g, tuple(g.shape) + (1,))
+    if len(a.shape) == 1:
+        g, a = F.view(g, g.shape[:-1] + (1,) + g.shape[-1:]), F.view(a, tuple(a.shape) + (1,))
     else:
-        a = a.transpose(-1, -2)
-    gb = a.matmul(g)
+        a = F.permute(a, _swap_last(a))
+    gb = F.matmul(a, g)
     if len(shape_b) == 1:
-        gb = gb.squeeze(-1)
-    return sum_to(gb, shape_b)
+        gb = F.view(gb, gb.shape[:-1])
+    return F.sum_to(gb, shape_b)
 
 
 class Mm(Matmul):
@@ -105,7 +104,7 @@ class Mm(Matmul):
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
-        return F.mm(g, F.t(b)) if na else None, F.mm(F.t(a), g) if nb else None
+        return F.matmul(g, F.t(b)) if na else None, F.matmul(F.t(a), g) if nb else None
 
 
 class Mv(Matmul):
@@ -120,11 +119,21 @@ class VecMat(Matmul):
     node_name = "SqueezeBackward4"
 
 
+_BY_NDIM = {(2, 2): Mm, (2, 1): Mv, (1, 1): Dot, (1, 2): VecMat}
+
+
+def _matmul(a, b):
+    """a @ b of checked operands; the node is named as PyTorch names it (F.matmul on Tensors)."""
+    return _BY_NDIM.get((a.ndim, b.ndim), Matmul).apply(a, b)
+
+
+provides("matmul", _matmul)
+
+
 def matmul(a, b):
-    """a @ b with NumPy's (and PyTorch's) rules; the node is named as PyTorch names it."""
+    """a @ b with NumPy's (and PyTorch's) rules."""
     _check(a, b, "matmul")
-    cls = {(2, 2): Mm, (2, 1): Mv, (1, 1): Dot, (1, 2): VecMat}.get((a.ndim, b.ndim), Matmul)
-    return cls.apply(a, b)
+    return _matmul(a, b)
 
 
 def mm(a, b):

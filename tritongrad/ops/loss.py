@@ -1,4 +1,4 @@
-"""Ops of tritongrad.nn.functional: (log-)softmax, the negative log-likelihood and the squared error.
+"""Op table rows of tritongrad.nn.functional: (log-)softmax, the negative log-likelihood and the squared error.
 
 (log-)softmax is one fused backend pass forward and one backward (kernels/loss.py on CUDA), each
 backward an op itself so that higher-order gradients work. NllLoss selects each row's target
@@ -8,12 +8,13 @@ primitives on both devices, and its backward is a product with that (constant) m
 import math
 
 from .. import _dtype as dt
-from . import util
-from .util import Op, broadcast_shapes, sum_to
+from .table import Op, fused
+from .util import broadcast_shapes
 
 
 class LogSoftmax(Op):
     node_name = "LogSoftmaxBackward0"
+    primitive = "log_softmax"
     _n_inputs = 1
     _save_output = True
 
@@ -31,32 +32,19 @@ class LogSoftmax(Op):
         return F.log_softmax_backward(g, y, ctx.dim)
 
 
-class LogSoftmaxGrad(Op):
-    """g - exp(y) * sum(g, dim): log_softmax's backward in one pass."""
+def _sum(F, x, dim):
+    return F.sum(x, (dim,), True)
 
-    node_name = "LogSoftmaxBackwardDataBackward0"
-    _n_inputs = 2
 
-    @staticmethod
-    def forward(g, y, dim):
-        return g._be.log_softmax_backward(g._data, y._data, dim)
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        g, y, ctx.dim = inputs
-        ctx.save_for_backward(g, y)
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        e, d = y.exp(), ctx.dim
-        dg = gg - (gg * e).sum(d, keepdim=True) if ctx.needs_input_grad[0] else None
-        dy = -gg * e * g.sum(d, keepdim=True) if ctx.needs_input_grad[1] else None
-        return dg, dy
+LogSoftmaxBackward = fused(  # g - exp(y) * sum(g, dim)
+    "log_softmax_backward", "LogSoftmaxBackwardDataBackward0",
+    lambda F, gg, g, y, d: (F.sub(gg, _sum(F, F.mul(gg, F.exp(y)), d)),
+                            F.mul(F.mul(F.neg(gg), F.exp(y)), _sum(F, g, d))))
 
 
 class Softmax(Op):
     node_name = "SoftmaxBackward0"
+    primitive = "softmax"
     _n_inputs = 1
     _save_output = True
 
@@ -72,26 +60,10 @@ class Softmax(Op):
         return F.softmax_backward(g, y, ctx.dim)
 
 
-class SoftmaxGrad(Op):
-    """y * (g - sum(g * y, dim)): softmax's backward in one pass."""
-
-    node_name = "SoftmaxBackwardDataBackward0"
-    _n_inputs = 2
-
-    @staticmethod
-    def forward(g, y, dim):
-        return g._be.softmax_backward(g._data, y._data, dim)
-
-    setup_context = LogSoftmaxGrad.setup_context
-
-    @staticmethod
-    def backward(ctx, gg):
-        g, y = ctx.saved_tensors
-        d = ctx.dim
-        dg = SoftmaxGrad.apply(gg, y, d) if ctx.needs_input_grad[0] else None
-        dy = gg * (g - (g * y).sum(d, keepdim=True)) - g * (gg * y).sum(d, keepdim=True) \
-            if ctx.needs_input_grad[1] else None
-        return dg, dy
+SoftmaxBackward = fused(  # y * (g - sum(g * y, dim))
+    "softmax_backward", "SoftmaxBackwardDataBackward0",
+    lambda F, gg, g, y, d: (F.softmax_backward(gg, y, d),
+                            F.sub(F.mul(gg, F.sub(g, _sum(F, F.mul(g, y), d))), F.mul(g, _sum(F, F.mul(gg, y), d)))))
 
 
 def class_dim(logp):
@@ -136,13 +108,12 @@ class NllLoss(Op):
         return be.binary("div", loss, total)
 
     @staticmethod
-    def backward(ctx, g):
-        w = util.Tensor._make(ctx.w)
+    def formula(ctx, F, g):
         if ctx.reduction == "none":
-            g = g.unsqueeze(ctx.cd)
+            g = F.view(g, g.shape[:ctx.cd] + (1,) + g.shape[ctx.cd:])
         elif ctx.reduction == "mean":
-            g = g / util.Tensor._make(ctx.total)
-        return -w * g
+            g = F.div(g, F.const(ctx.total))
+        return F.mul(F.neg(F.const(ctx.w)), g)
 
 
 class MseLoss(Op):
@@ -162,12 +133,13 @@ class MseLoss(Op):
     def setup_context(ctx, inputs, out):
         a, b, ctx.reduction = inputs
         ctx.save_for_backward(a, b)
-        ctx.numel = math.prod(broadcast_shapes(a._data.shape, b._data.shape))
+        ctx.shapes = a._data.shape, b._data.shape
+        ctx.numel = math.prod(broadcast_shapes(*ctx.shapes))
 
     @staticmethod
-    def backward(ctx, g):
-        a, b = ctx.saved_tensors
+    def formula(ctx, F, g):
+        a, b = F.saved(ctx)
         scale = 2.0 / ctx.numel if ctx.reduction == "mean" else 2.0
-        grad = (a - b) * (g * scale)
+        grad = F.mul(F.sub(a, b), F.mul(g, scale))
         na, nb = ctx.needs_input_grad
-        return sum_to(grad, a.shape) if na else None, sum_to(-grad, b.shape) if nb else None
+        return F.sum_to(grad, ctx.shapes[0]) if na else None, F.sum_to(F.neg(grad), ctx.shapes[1]) if nb else None

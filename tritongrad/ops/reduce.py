@@ -1,5 +1,6 @@
-"""Reductions: sum and mean over all or some dims, max and min (whole, or along a dim with indices)."""
-from .util import Op
+"""Op table rows: sum and mean over all or some dims, max and min (whole, or along a dim with indices)."""
+from .. import _dtype as dt
+from .table import Op
 
 
 def _unsqueeze_dims(F, g, dims, shape):
@@ -14,24 +15,25 @@ class Sum(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(a, dims, keepdim, dtype):
+    def forward(a, dims, keepdim, dtype=None):
         out = a._be.reduce("sum", a._data, dims, keepdim)
         return out if dtype is None else a._be.astype(out, dtype)
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        a, ctx.dims, ctx.keepdim, _ = inputs
+        a, ctx.dims, ctx.keepdim = inputs[:3]
         ctx.shape = a._data.shape
 
     @staticmethod
     def formula(ctx, F, g):
         if not ctx.keepdim:
             g = _unsqueeze_dims(F, g, ctx.dims, ctx.shape)
-        return F.expand(g, ctx.shape)
+        return F.broadcast(g, ctx.shape)
 
 
 class SumDim(Sum):
     node_name = "SumBackward1"
+    primitive = "sum"  # NOTE: F.sum(a, dims, keepdim) on Tensors; its node is SumBackward1 as for sum(dims)
 
 
 class Mean(Op):
@@ -55,11 +57,12 @@ class Mean(Op):
     def formula(ctx, F, g):
         if not ctx.keepdim:
             g = _unsqueeze_dims(F, g, ctx.dims, ctx.shape)
-        return F.expand(F.div(g, ctx.n), ctx.shape)
+        return F.broadcast(F.div(g, ctx.n), ctx.shape)
 
 
 class MeanDim(Mean):
     node_name = "MeanBackward1"
+    primitive = "mean"
 
 
 class MaxAll(Op):
@@ -80,12 +83,13 @@ class MaxAll(Op):
     @staticmethod
     def setup_context(ctx, inputs, out):
         ctx.save_for_backward(inputs[0])
+        ctx.dtype = inputs[0]._dtype
 
     @staticmethod
-    def backward(ctx, g):
-        a, y = ctx.saved_tensors
-        mask = (a == y).to(g.dtype)
-        return mask * (g / mask.sum())
+    def formula(ctx, F, g):
+        a, y = F.saved(ctx)
+        mask = F.astype(F.eq(a, y), ctx.dtype)
+        return F.mul(mask, F.div(g, F.sum(mask, (), False)))
 
 
 class MinAll(MaxAll):
@@ -112,22 +116,22 @@ class MaxDim(Op):
     @staticmethod
     def setup_context(ctx, inputs, out):
         a, ctx.dim, ctx.keepdim = inputs
-        ctx.shape, ctx.idx = a._data.shape, out[1]
+        ctx.shape = shape = a._data.shape
+        if shape:  # the one-hot mask of each max's position along dim
+            be, n = a._be, shape[ctx.dim]
+            where = [1] * len(shape)
+            where[ctx.dim] = n
+            idx = out[1] if ctx.keepdim else be.view(out[1], shape[:ctx.dim] + (1,) + shape[ctx.dim + 1:])
+            ctx.hit = be.binary("eq", be.view(be.arange(0, n, 1, dt.int64), tuple(where)), idx)
 
     @staticmethod
-    def backward(ctx, g, g_indices=None):
-        from .. import arange
-
+    def formula(ctx, F, g, g_indices=None):
         if not ctx.shape:
             return g
-        idx = type(g)._make(ctx.idx)
         if not ctx.keepdim:
-            g, idx = g.unsqueeze(ctx.dim), idx.unsqueeze(ctx.dim)
-        n = ctx.shape[ctx.dim]
-        where = [1] * len(ctx.shape)
-        where[ctx.dim] = n
-        hit = arange(n, device=g.device).view(where) == idx
-        return g.new_zeros(()).where(~hit, g)
+            shape = ctx.shape
+            g = F.view(g, shape[:ctx.dim] + (1,) + shape[ctx.dim + 1:])
+        return F.where(F.const(ctx.hit), g, 0)
 
 
 class MinDim(MaxDim):

@@ -1,32 +1,7 @@
 """Helpers shared by the ops: operand checks, type promotion, undoing broadcasting."""
 from .._dtype import promote_types, result_type_scalar
-from ..autograd.function import Function
 
 Tensor = None  # tritongrad.tensor.Tensor, set by tensor.py
-
-
-TENSORS = None  # ops.formulas.TENSORS, set there
-
-
-class Op(Function):
-    """A built-in op: `forward(*args)` returns backend arrays, `setup_context(ctx, inputs, out)` saves
-    what backward needs (called only when a graph is recorded), backward uses Tensor ops.
-
-    An op may define `formula(ctx, F, grad)` instead of backward (ops/formulas.py): its backward is
-    then the formula on Tensors, and backward() runs it on backend arrays.
-    """
-
-    _builtin = True
-
-    def __init_subclass__(cls, **kwargs):
-        if "formula" in cls.__dict__:
-            formula = cls.formula
-
-            def backward(ctx, *grads):
-                return formula(ctx, TENSORS, *grads)
-
-            cls.backward = staticmethod(backward)
-        super().__init_subclass__(**kwargs)
 
 
 def size_str(shape):

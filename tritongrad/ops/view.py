@@ -1,10 +1,11 @@
-"""Shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
+"""Op table rows: shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
 
 `make_view` is the one place a view Tensor is linked to its base: it shares the version counter
 and records how to redo the view from the base (`_view_src`), which in-place ops on views need.
 """
 from . import util
-from .util import Op, size_str
+from .table import Op, fused, provides
+from .util import size_str
 
 
 def make_view(src, out, method, args):
@@ -136,23 +137,8 @@ class IndexUnsqueeze(Index):
     node_name = "UnsqueezeBackward0"
 
 
-class IndexGrad(Op):
-    """Zeros of `shape` with `g` written at `idx`: the backward of indexing."""
-
-    node_name = "SliceBackwardBackward0"
-    _n_inputs = 1
-
-    @staticmethod
-    def setup_context(ctx, inputs, out):
-        ctx.idx = inputs[2]
-
-    @staticmethod
-    def forward(g, shape, idx):
-        return g._be.index_backward(g._data, shape, idx, g._dtype)
-
-    @staticmethod
-    def backward(ctx, gg):
-        return gg[ctx.idx]
+IndexBackward = fused("index_backward", "SliceBackwardBackward0",
+                      lambda F, gg, g, shape, idx, dtype: (F.index(gg, idx),))
 
 
 class Clone(Op):
@@ -182,7 +168,8 @@ class ToCopy(Op):
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        ctx.dtype, ctx.device = inputs[0]._dtype, inputs[0].device
+        a, dtype, be = inputs
+        ctx.dtype, ctx.be, ctx.moved, ctx.cast = a._dtype, a._be, be is not a._be, dtype is not a._dtype
 
     @staticmethod
     def forward(a, dtype, be):
@@ -194,8 +181,21 @@ class ToCopy(Op):
         return src if be is not a._be else be.copy_(be.empty(a.shape, dtype), src)
 
     @staticmethod
-    def backward(ctx, g):
-        return g.to(device=ctx.device, dtype=ctx.dtype)
+    def formula(ctx, F, g):
+        if ctx.moved:
+            g = F.transfer(g, ctx.be)
+        return F.astype(g, ctx.dtype) if ctx.cast else g
+
+
+# F on Tensors for the view primitives: views, linked to their base as Tensor methods link them
+provides("view", lambda a, shape: make_view(a, View.apply(a, shape), "view", shape))
+provides("permute", lambda a, dims: make_view(a, Permute.apply(a, dims), "permute", dims))
+provides("broadcast", lambda a, shape: make_view(a, Expand.apply(a, shape), "expand", shape))
+provides("index", lambda a, idx: a[idx])
+provides("contiguous", lambda a: a.contiguous())
+provides("is_contiguous", lambda a: a._be.is_contiguous(a._data))
+provides("astype", lambda a, dtype: a.to(dtype))
+provides("transfer", lambda a, be: a.to(be.name))
 
 
 def infer_shape(shape, numel):

@@ -1,0 +1,181 @@
+"""THE PRIMITIVE LIST: every operation a backend provides, one row each.
+
+A row says: the primitive's name; how it is called (`kind`); how many array operands it takes
+(`arity`); its dtype rule; which op it is the fused backward of (if any); and, for elementwise rows,
+its NumPy reference implementation, which *is* the CPU backend's primitive (cpu.py reads it from
+here). The Triton backend implements the same row by a kernel branch of the same name
+(kernels/elementwise.py: `_unary_op`, `_binary_op`, `pointwise_bwd_kernel`) or a launch wrapper
+(cuda.py); its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
+tests/test_primitives.py runs every row on both backends and compares.
+
+Kinds (how `backend` is called):
+  unary     backend.unary(name, a)              elementwise, a's shape
+  binary    backend.binary(name, a, b, alpha=1) elementwise, broadcast; b an array or a Python scalar
+  reduce    backend.reduce(name, a, dims, keepdim)   dims a tuple, () meaning all
+  backward  backend.<name>(g, x, *params)       a fused elementwise backward: one pass over the
+                                                gradient g and the saved input or output x
+  method    backend.<name>(...)                 written out by each backend (views, matmul, ...)
+
+Dtype rules: "same" (operands share one dtype, the result has it), "float" (the same, floating
+point only: ops promote integers first), "bool" (a bool result: not differentiable).
+
+The derivative formulas of ops/ are written with these names (the `F` vocabulary: `F.mul(g, y)`,
+`F.sigmoid_backward(g, y)`), which ops/formulas.py turns into functions on arrays (from this list)
+and on Tensors (from the op table), so that one formula serves both.
+"""
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+
+class Prim(NamedTuple):
+    name: str
+    kind: str
+    arity: int
+    dtypes: str = "same"
+    backward_of: str | None = None  # the op whose derivative this fused primitive computes
+    numpy: Callable | None = None  # the CPU implementation (elementwise rows)
+
+
+# NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
+# costs each later ufunc that reads it 0.2-0.4 us (converted back), and a Tensor must hold an array
+# (Tensor._make converts one): 0-d arithmetic (a Rosenbrock step) keeps arrays. Older NumPy: None, the default.
+ARRAY = ... if np.lib.NumpyVersion(np.__version__) >= "2.3.0" else None
+
+
+def _sigmoid(a):
+    # NOTE: exp of a negative number only, so large |a| never overflows.
+    e = np.exp(-np.abs(a))
+    return np.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+
+
+def _zero(g):
+    return g.dtype.type(0)
+
+
+def _clamp_backward(g, x, lo, hi):
+    keep = np.ones(x.shape, bool) if lo is None else x >= lo
+    if hi is not None:
+        keep &= x <= hi
+    return np.where(keep, g, _zero(g))
+
+
+def _pow_backward(g, x, n):
+    if n == 0:
+        return np.zeros(np.broadcast_shapes(g.shape, x.shape), g.dtype)
+    if n == 2:
+        return np.multiply(g, np.add(x, x), out=ARRAY)  # NOTE: 2 * x**1, exactly
+    return (g * (n * np.power(x, n - 1))).astype(g.dtype, copy=False)
+
+
+U, B, R, BWD, M = "unary", "binary", "reduce", "backward", "method"
+
+PRIMITIVES = (
+    # elementwise, one operand
+    Prim("neg", U, 1, numpy=np.negative),
+    Prim("exp", U, 1, "float", numpy=np.exp),
+    Prim("log", U, 1, "float", numpy=np.log),
+    Prim("sqrt", U, 1, "float", numpy=np.sqrt),
+    Prim("abs", U, 1, numpy=np.abs),
+    Prim("sign", U, 1, numpy=np.sign),
+    Prim("square", U, 1, numpy=np.square),
+    Prim("sin", U, 1, "float", numpy=np.sin),
+    Prim("cos", U, 1, "float", numpy=np.cos),
+    Prim("reciprocal", U, 1, "float", numpy=np.reciprocal),
+    Prim("tanh", U, 1, "float", numpy=np.tanh),
+    Prim("relu", U, 1, numpy=lambda a: np.maximum(a, a.dtype.type(0))),
+    Prim("sigmoid", U, 1, "float", numpy=_sigmoid),
+    Prim("logical_not", U, 1, "bool", numpy=np.logical_not),
+    # elementwise, two operands
+    Prim("add", B, 2, numpy=np.add),
+    Prim("sub", B, 2, numpy=np.subtract),
+    Prim("mul", B, 2, numpy=np.multiply),
+    Prim("div", B, 2, "float", numpy=np.true_divide),
+    Prim("pow", B, 2, numpy=np.power),
+    Prim("maximum", B, 2, numpy=np.maximum),
+    Prim("minimum", B, 2, numpy=np.minimum),
+    Prim("eq", B, 2, "bool", numpy=np.equal),
+    Prim("ne", B, 2, "bool", numpy=np.not_equal),
+    Prim("lt", B, 2, "bool", numpy=np.less),
+    Prim("le", B, 2, "bool", numpy=np.less_equal),
+    Prim("gt", B, 2, "bool", numpy=np.greater),
+    Prim("ge", B, 2, "bool", numpy=np.greater_equal),
+    Prim("logical_and", B, 2, "bool", numpy=np.logical_and),
+    Prim("logical_or", B, 2, "bool", numpy=np.logical_or),
+    # fused elementwise backward: g is the gradient, x the saved input (or output y)
+    Prim("threshold_backward", BWD, 2, "float", "relu",
+         numpy=lambda g, x, threshold: np.where(x > threshold, g, _zero(g))),
+    Prim("clamp_backward", BWD, 2, "float", "clamp", numpy=_clamp_backward),
+    Prim("pow_backward", BWD, 2, "float", "pow", numpy=_pow_backward),
+    Prim("sigmoid_backward", BWD, 2, "float", "sigmoid", numpy=lambda g, y: g * (y * (1 - y))),
+    Prim("tanh_backward", BWD, 2, "float", "tanh", numpy=lambda g, y: g * (1 - y * y)),
+    # reductions
+    Prim("sum", R, 1),
+    Prim("mean", R, 1, "float"),
+    Prim("amax", R, 1),
+    Prim("amin", R, 1),
+    Prim("prod", R, 1),
+    Prim("all", R, 1, "bool"),
+    Prim("any", R, 1, "bool"),
+    # written out by each backend
+    Prim("where", M, 3),
+    Prim("clamp", M, 1),
+    Prim("matmul", M, 2),
+    Prim("softmax", M, 1, "float"),
+    Prim("log_softmax", M, 1, "float"),
+    Prim("softmax_backward", M, 2, "float", "softmax"),
+    Prim("log_softmax_backward", M, 2, "float", "log_softmax"),
+    Prim("arg_reduce", M, 1),
+    Prim("view", M, 1),
+    Prim("permute", M, 1),
+    Prim("expand", M, 1),
+    Prim("broadcast", M, 1),
+    Prim("index", M, 1),
+    Prim("index_backward", M, 1, "same", "index"),
+    Prim("contiguous", M, 1),
+    Prim("astype", M, 1),
+    Prim("is_contiguous", M, 1),
+    Prim("strides", M, 1),
+    Prim("owns_memory", M, 1),
+    Prim("empty", M, 0),
+    Prim("full", M, 0),
+    Prim("arange", M, 0),
+    Prim("rand", M, 0),
+    Prim("randn", M, 0),
+    Prim("from_numpy", M, 0),
+    Prim("to_numpy", M, 1),
+    Prim("binary_", M, 2),
+    Prim("fill_", M, 1),
+    Prim("copy_", M, 2),
+    Prim("sgd_step", M, 3),
+    Prim("adam_step", M, 5),
+    # gathers and scatters along one dim (kernels/index.py; NumPy references in cpu_nn.py), indexing
+    Prim("index_select", M, 2),
+    Prim("index_select_backward", M, 2, "same", "index_select"),
+    Prim("index_put", M, 3),
+    Prim("gather", M, 2),
+    Prim("gather_backward", M, 2, "same", "gather"),
+    Prim("scatter", M, 3),
+    Prim("index_add_", M, 3),
+    Prim("index_copy_", M, 3),
+    Prim("scatter_", M, 3),
+    Prim("index_term", M, 2),
+    Prim("nonzero", M, 1),
+    Prim("unravel", M, 1),
+    Prim("as_strided", M, 1),
+    Prim("tril", M, 1),
+    Prim("flip", M, 1),
+    Prim("roll", M, 1),
+    Prim("diagonal", M, 1),
+    Prim("diag_embed", M, 1),
+    Prim("cat", M, 1),
+    Prim("masked_fill_", M, 2),
+)
+
+BY_NAME = {p.name: p for p in PRIMITIVES}
+
+
+def names(kind, dtypes=None):
+    """The names of the rows of one kind (and one dtype rule), in the list's order."""
+    return tuple(p.name for p in PRIMITIVES if p.kind == kind and (dtypes is None or p.dtypes == dtypes))
