@@ -185,6 +185,27 @@ PRIMITIVES = (
     Prim("copy_", M, 2),
     Prim("sgd_step", M, 3),
     Prim("adam_step", M, 5),
+    # gathers and scatters along one dim (kernels/index.py; NumPy references in cpu_nn.py), indexing
+    Prim("index_select", M, 2),
+    Prim("index_select_backward", M, 2, "same", "index_select"),
+    Prim("index_put", M, 3),
+    Prim("gather", M, 2),
+    Prim("gather_backward", M, 2, "same", "gather"),
+    Prim("scatter", M, 3),
+    Prim("index_add_", M, 3),
+    Prim("index_copy_", M, 3),
+    Prim("scatter_", M, 3),
+    Prim("index_term", M, 2),
+    Prim("nonzero", M, 1),
+    Prim("unravel", M, 1),
+    Prim("as_strided", M, 1),
+    Prim("tril", M, 1),
+    Prim("flip", M, 1),
+    Prim("roll", M, 1),
+    Prim("diagonal", M, 1),
+    Prim("diag_embed", M, 1),
+    Prim("cat", M, 1),
+    Prim("masked_fill_", M, 2),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}
