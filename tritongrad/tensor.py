@@ -9,7 +9,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
-from ._tensor_index import TensorIndexing, advanced
+from ._tensor_index import TensorIndexing
 from ._tensor_math import TensorMath
 from ._tensor_views import TensorViews, _sizes
 from .autograd import engine, grad_mode
