@@ -133,6 +133,10 @@ def main(everything):
         (E.pointwise_bwd, "pow_backward", m(D.float32), m(D.float32), 2.5),
         (E.pointwise_bwd, "tanh_backward", m(D.bfloat16), m(D.bfloat16)),
         (E.pointwise_bwd, "clamp_backward", m(D.float64), m(D.float64), -1, None), (E.fill_, t(D.bool_), 1),
+        (E.unary_fwd, "gelu", m(D.float64)), (E.unary_fwd, "gelu_tanh", m(D.bfloat16)),
+        (E.unary_fwd, "log1p", m(D.float32)), (E.unary_fwd, "expm1", m(D.float16)),
+        (E.pointwise_bwd, "gelu_backward", m(D.float32), m(D.float32)),
+        (E.pointwise_bwd, "gelu_tanh_backward", m(D.float64), m(D.float64)),
         (E.copy_, m(D.bfloat16), t(D.float32)), (E.copy_, m(D.int8), t(D.float64)), (E.arange, 0, 9, 1, D.int64),
         (E.binary_fwd, "add", m(D.bfloat16), 0.1), (E.fill_, m(D.bfloat16), 0.1), (E.arange, 0, 1, 0.1, D.bfloat16),
         (E.unary_fwd, "neg", view((3, 5), (2**31, 1), D.float32)),  # int64 index math

@@ -1,4 +1,4 @@
-"""CUDABackend's elementwise primitives against CPUBackend (NumPy), on every dtype, awkward shapes,
+"""The CUDA backend's elementwise primitives against CPUBackend (NumPy), on every dtype, awkward shapes,
 broadcasts and strided views. Runs under Triton's interpreter without a GPU:
 TRITONGRAD_EMULATE_CUDA=1 python -m pytest tests/test_kernels_elementwise.py
 """
@@ -6,11 +6,11 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import CUDA_BACKEND as G
 
 import tritongrad.cuda
 from tritongrad import _dtype as D
 from tritongrad.backends.cpu import CPUBackend as C
-from tritongrad.backends.cuda import CUDABackend as G
 
 pytestmark = [pytest.mark.skipif(not tritongrad.cuda.is_available(), reason="no CUDA device (or emulation)"),
               pytest.mark.filterwarnings("ignore::RuntimeWarning")]  # NOTE: masked lanes in the interpreter

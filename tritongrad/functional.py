@@ -3,7 +3,7 @@ from collections import namedtuple
 
 from . import _dtype as dt
 from ._tensor_math import _as_tensor
-from .ops import elementwise as E
+from .ops import elementwise as EW
 from .ops.util import check_device, result_type
 from .tensor import Tensor
 
@@ -28,7 +28,7 @@ def where(condition, input=None, other=None):
     check_device(condition, a)
     check_device(a, b)
     rt = result_type(a, b)
-    return E.Where.apply(condition, a.to(rt), b.to(rt))
+    return EW.Where.apply(condition, a.to(rt), b.to(rt))
 
 
 def _method(name):
@@ -43,7 +43,7 @@ def _method(name):
 _METHODS = ("add sub mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
             "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
-            "equal true_divide multiply subtract negative greater less select narrow").split()
+            "equal true_divide multiply subtract negative greater less select narrow log1p expm1").split()
 globals().update({name: _method(name) for name in _METHODS})
 
 

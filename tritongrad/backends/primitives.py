@@ -4,8 +4,8 @@ A row says: the primitive's name; how it is called (`kind`); how many array oper
 (`arity`); its dtype rule; which op it is the fused backward of (if any); and, for elementwise rows,
 its NumPy reference implementation, which *is* the CPU backend's primitive (cpu.py reads it from
 here). The Triton backend implements the same row by a kernel branch of the same name
-(kernels/elementwise.py: `_unary_op`, `_binary_op`, `pointwise_bwd_kernel`) or a launch wrapper
-(cuda.py); its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
+(kernels/pointwise.py: `_unary_op`, `_binary_op`, `_backward_op`) or a launch wrapper (cuda.py);
+its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
 tests/test_primitives.py runs every row on both backends and compares.
 
 Kinds (how `backend` is called):
@@ -14,7 +14,11 @@ Kinds (how `backend` is called):
   reduce    backend.reduce(name, a, dims, keepdim)   dims a tuple, () meaning all
   backward  backend.<name>(g, x, *params)       a fused elementwise backward: one pass over the
                                                 gradient g and the saved input or output x
-  method    backend.<name>(...)                 written out by each backend (views, matmul, ...)
+  method    backend.<name>(...)                 anything else: a row may give its NumPy implementation
+                                                (`numpy=`) and its Triton launch wrapper (`triton=
+                                                "module.function"` in kernels/), which the backends
+                                                take as they are; the older rows are written out
+                                                in cpu.py and cuda.py (views, matmul, ...)
 
 Dtype rules: "same" (operands share one dtype, the result has it), "float" (the same, floating
 point only: ops promote integers first), "bool" (a bool result: not differentiable).
@@ -23,6 +27,7 @@ The derivative formulas of ops/ are written with these names (the `F` vocabulary
 `F.sigmoid_backward(g, y)`), which ops/formulas.py turns into functions on arrays (from this list)
 and on Tensors (from the op table), so that one formula serves both.
 """
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -35,7 +40,8 @@ class Prim(NamedTuple):
     arity: int
     dtypes: str = "same"
     backward_of: str | None = None  # the op whose derivative this fused primitive computes
-    numpy: Callable | None = None  # the CPU implementation (elementwise rows)
+    numpy: Callable | None = None  # the CPU implementation (elementwise rows; optional for "method" rows)
+    triton: str | None = None  # "module.function" in kernels/: the CUDA implementation of a "method" row
 
 
 # NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
@@ -69,6 +75,34 @@ def _pow_backward(g, x, n):
     return (g * (n * np.power(x, n - 1))).astype(g.dtype, copy=False)
 
 
+_erf = np.frompyfunc(math.erf, 1, 1)  # NOTE: NumPy has no erf: C's, exact, at about 0.6 us an element
+_SQRT1_2, _SQRT_2_PI, _KAPPA = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
+
+
+def _cdf(x):
+    """The standard normal CDF, in float64."""
+    return 0.5 * (1 + _erf(x * _SQRT1_2).astype(np.float64))
+
+
+def _gelu(a):
+    return (a * _cdf(a)).astype(a.dtype, copy=False)
+
+
+def _gelu_backward(g, x):  # d/dx x * cdf(x) = cdf(x) + x * pdf(x)
+    pdf = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+    return (g * (_cdf(x) + x * pdf)).astype(g.dtype, copy=False)
+
+
+def _gelu_tanh(a):
+    return (0.5 * a * (1 + np.tanh(_SQRT_2_PI * (a + _KAPPA * a * a * a)))).astype(a.dtype, copy=False)
+
+
+def _gelu_tanh_backward(g, x):  # PyTorch's GeluBackward formula for approximate="tanh"
+    t = np.tanh(_SQRT_2_PI * (x + _KAPPA * x * x * x))
+    du = _SQRT_2_PI * (1 + 3 * _KAPPA * x * x)
+    return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)).astype(g.dtype, copy=False)
+
+
 U, B, R, BWD, M = "unary", "binary", "reduce", "backward", "method"
 
 PRIMITIVES = (
@@ -87,6 +121,10 @@ PRIMITIVES = (
     Prim("relu", U, 1, numpy=lambda a: np.maximum(a, a.dtype.type(0))),
     Prim("sigmoid", U, 1, "float", numpy=_sigmoid),
     Prim("logical_not", U, 1, "bool", numpy=np.logical_not),
+    Prim("log1p", U, 1, "float", numpy=np.log1p),
+    Prim("expm1", U, 1, "float", numpy=np.expm1),
+    Prim("gelu", U, 1, "float", numpy=_gelu),
+    Prim("gelu_tanh", U, 1, "float", numpy=_gelu_tanh),
     # elementwise, two operands
     Prim("add", B, 2, numpy=np.add),
     Prim("sub", B, 2, numpy=np.subtract),
@@ -110,6 +148,8 @@ PRIMITIVES = (
     Prim("pow_backward", BWD, 2, "float", "pow", numpy=_pow_backward),
     Prim("sigmoid_backward", BWD, 2, "float", "sigmoid", numpy=lambda g, y: g * (y * (1 - y))),
     Prim("tanh_backward", BWD, 2, "float", "tanh", numpy=lambda g, y: g * (1 - y * y)),
+    Prim("gelu_backward", BWD, 2, "float", "gelu", numpy=_gelu_backward),
+    Prim("gelu_tanh_backward", BWD, 2, "float", "gelu_tanh", numpy=_gelu_tanh_backward),
     # reductions
     Prim("sum", R, 1),
     Prim("mean", R, 1, "float"),

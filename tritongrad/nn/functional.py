@@ -10,6 +10,7 @@ from .. import _dtype as dt
 from ..autograd.grad_mode import no_grad
 from ..functional import where
 from ..ops import loss as L
+from ..ops.elementwise import gelu  # noqa: F401  NOTE: its row is in ops/elementwise.py
 from ..ops.util import check_device, result_type, wrap_dim
 from ..tensor import Tensor
 from ..utils._compose import expm1, log1p

@@ -223,6 +223,10 @@ Relu = unary("relu", "ReluBackward0", "y", lambda F, g, x, y: F.threshold_backwa
 Sigmoid = unary("sigmoid", "SigmoidBackward0", "y", lambda F, g, x, y: F.sigmoid_backward(g, y))
 Tanh = unary("tanh", "TanhBackward0", "y", lambda F, g, x, y: F.tanh_backward(g, y))
 Sign = unary("sign", "SignBackward0", "", lambda F, g, x, y: F.mul(g, 0))
+Log1p = unary("log1p", "Log1PBackward0", "x", lambda F, g, x, y: F.div(g, F.add(x, 1)))
+Expm1 = unary("expm1", "Expm1Backward0", "y", lambda F, g, x, y: F.mul(g, F.add(y, 1)))
+Gelu = unary("gelu", "GeluBackward0", "x", lambda F, g, x, y: F.gelu_backward(g, x))
+GeluTanh = unary("gelu_tanh", "GeluBackward0", "x", lambda F, g, x, y: F.gelu_tanh_backward(g, x))
 
 # Fused backward primitives: d/dg is the primitive itself on the incoming gradient; d/dx (d/dy) below.
 ThresholdBackward = fused("threshold_backward", "ThresholdBackwardBackward0",
@@ -236,6 +240,38 @@ SigmoidBackward = fused("sigmoid_backward", "SigmoidBackwardBackward0",  # d/dy:
                         lambda F, gg, g, y: (F.sigmoid_backward(gg, y), F.mul(F.mul(gg, g), F.add(F.mul(y, -2), 1))))
 TanhBackward = fused("tanh_backward", "TanhBackwardBackward0",  # d/dy: -2 gg g y
                      lambda F, gg, g, y: (F.tanh_backward(gg, y), F.mul(F.mul(F.mul(gg, g), y), -2)))
+GeluBackward = fused("gelu_backward", "GeluBackwardBackward0",
+                     lambda F, gg, g, x: (F.gelu_backward(gg, x), F.mul(F.mul(gg, g), _gelu2(F, x))))
+GeluTanhBackward = fused("gelu_tanh_backward", "GeluBackwardBackward0",
+                         lambda F, gg, g, x: (F.gelu_tanh_backward(gg, x), F.mul(F.mul(gg, g), _gelu_tanh2(F, x))))
+
+
+def _gelu2(F, x):
+    """gelu''(x) = pdf(x) * (2 - x**2)."""
+    x2 = F.mul(x, x)
+    return F.mul(F.mul(F.exp(F.mul(x2, -0.5)), 1 / math.sqrt(2 * math.pi)), F.add(F.neg(x2), 2))
+
+
+def _gelu_tanh2(F, x):
+    """f'' of f = x (1 + tanh(u)) / 2, u = beta (x + kappa x**3): (1 - t**2) (u' + x (u'' - 2 t u'**2) / 2)."""
+    beta, kappa = math.sqrt(2 / math.pi), 0.044715
+    x2 = F.mul(x, x)
+    t = F.tanh(F.mul(F.add(x, F.mul(F.mul(x2, x), kappa)), beta))
+    du = F.mul(F.add(F.mul(x2, 3 * kappa), 1), beta)
+    inner = F.sub(F.mul(x, 6 * beta * kappa), F.mul(F.mul(t, 2), F.mul(du, du)))
+    return F.mul(F.add(F.neg(F.mul(t, t)), 1), F.add(du, F.mul(F.mul(x, 0.5), inner)))
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x) (Phi: the standard normal CDF), or with approximate="tanh" its tanh approximation, as
+    torch.nn.functional.gelu."""
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError("approximate argument must be either none or tanh.")
+    if not input._dtype.is_floating_point:
+        from .inplace import _SCALAR_NAMES
+
+        raise NotImplementedError(f'"GeluKernelImpl" not implemented for \'{_SCALAR_NAMES[input._dtype.name]}\'')
+    return (Gelu if approximate == "none" else GeluTanh).apply(input)
 
 
 class Clamp(Op):

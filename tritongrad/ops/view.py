@@ -1,27 +1,11 @@
 """Op table rows: shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
 
-`make_view` is the one place a view Tensor is linked to its base: it shares the version counter
-and records how to redo the view from the base (`_view_src`), which in-place ops on views need.
+A view Tensor is linked to its base by autograd.views.make_view (Tensor's view methods call it).
 """
+from ..autograd.views import make_view
 from . import util
 from .table import Op, fused, provides
 from .util import size_str
-
-
-def make_view(src, out, method, args):
-    out._vc = src._vc
-    out._base = src if src._base is None else src._base
-    out._view_src = (src._view_src, method, args)
-    out._view_version = src._vc[0]
-    return out
-
-
-def redo_view(view_src, base):
-    """Apply a view's recorded chain of view methods to `base` (a tensor shaped like its base)."""
-    if view_src is None:
-        return base
-    parent, method, args = view_src
-    return getattr(redo_view(parent, base), method)(*args)
 
 
 class View(Op):
@@ -88,6 +72,18 @@ class Expand(Op):
     @staticmethod
     def formula(ctx, F, g):
         return F.sum_to(g, ctx.shape)
+
+
+class Broadcast(Expand):
+    """F.broadcast on Tensors (sum's and mean's gradient): the backend's broadcast, which may copy a small
+    result (NumPy's fast loops), so that it has the same layout, and products of it the same bits, as on
+    arrays. Read only, as an expanded view."""
+
+    primitive = "broadcast"
+
+    @staticmethod
+    def forward(a, shape):
+        return a._be.broadcast(a._data, shape)
 
 
 class Squeeze(View):
@@ -190,7 +186,6 @@ class ToCopy(Op):
 # F on Tensors for the view primitives: views, linked to their base as Tensor methods link them
 provides("view", lambda a, shape: make_view(a, View.apply(a, shape), "view", shape))
 provides("permute", lambda a, dims: make_view(a, Permute.apply(a, dims), "permute", dims))
-provides("broadcast", lambda a, shape: make_view(a, Expand.apply(a, shape), "expand", shape))
 provides("index", lambda a, idx: a[idx])
 provides("contiguous", lambda a: a.contiguous())
 provides("is_contiguous", lambda a: a._be.is_contiguous(a._data))
