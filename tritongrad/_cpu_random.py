@@ -183,3 +183,33 @@ def multinomial(gen, p, k, replacement):
         cum[-1] = 1
         out[i] = np.searchsorted(cum.astype(f64), unit(gen, k, "float64"), side="left")
     return out
+
+
+def _draw(gen, kind, name, n, contiguous, params):
+    """n values of distribution `kind` for an array of dtype `name`, in the order ATen writes them."""
+    if kind == "uniform":
+        return uniform(gen, n, name, *params)
+    if kind == "normal":
+        return normal(gen, n, name, *params, contiguous=contiguous)
+    if kind == "exponential":
+        return exponential(gen, n, *params)
+    if kind == "randint":
+        return random_from_to(gen, n, *params)
+    if kind == "random":
+        return random_full(gen, n, name)
+    if kind == "bernoulli":
+        p = params[0]
+        return bernoulli(gen, p, n) if isinstance(p, float) else bernoulli(gen, p)
+    raise ValueError(f"unknown distribution {kind!r}")
+
+
+def fill_(a, kind, gen, *params):
+    """Fill NumPy array `a` in place; a non-contiguous one in memory order, as TensorIterator visits
+    it (dims by decreasing stride). A bernoulli array p is given already broadcast to a's shape."""
+    contiguous = a.flags.c_contiguous
+    order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+    target = a if contiguous else a.transpose(order)
+    if kind == "bernoulli" and not isinstance(params[0], float):
+        params = (np.ascontiguousarray(params[0] if contiguous else params[0].transpose(order)),)
+    values = _draw(gen, kind, a.dtype.name, a.size, contiguous, params)
+    target[...] = values.reshape(target.shape)

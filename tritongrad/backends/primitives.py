@@ -185,6 +185,9 @@ PRIMITIVES = (
     Prim("copy_", M, 2),
     Prim("sgd_step", M, 3),
     Prim("adam_step", M, 5),
+    Prim("random_", M, 1),
+    Prim("multinomial", M, 1),
+    Prim("randperm", M, 0),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}
