@@ -53,19 +53,20 @@ def random_fwd_kernel(out_ptr, p_ptr, seed: tl.int64, offset: tl.int64, n, x0: t
     r0, r1, r2, r3 = tl.randint4x(seed, offset + idx)
     dtype = out_ptr.dtype.element_ty
     acc = tl.float64 if dtype == tl.float64 else tl.float32
+    a = tl.cast(x0, acc)  # NOTE: tl.cast, not .to(): under the interpreter the scalars stay Python numbers
+    b = tl.cast(x1, acc)
     if KIND == 0:
-        u = _uniform(r0, r1, dtype).to(acc)
-        v = x0.to(acc) + (x1.to(acc) - x0.to(acc)) * u
+        v = a + (b - a) * _uniform(r0, r1, dtype).to(acc)
     elif KIND == 1:
         # NOTE: 1 - u is in (0, 1]: the log never sees 0
         u1 = 1.0 - _uniform(r0, r1, acc)
         u2 = _uniform(r2, r3, acc)
-        v = x0.to(acc) + x1.to(acc) * (tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(u2 * _TWO_PI))
+        v = a + b * (tl.sqrt(-2.0 * tl.log(u1)) * tl.cos(u2 * _TWO_PI))
     elif KIND == 2:
-        v = -tl.log(_open_unit(r0)) / x0.to(tl.float32)
+        v = -tl.log(_open_unit(r0)) / tl.cast(x0, tl.float32)
     elif KIND == 3:
         word = (r0.to(tl.uint64) << 32) | r1.to(tl.uint64)
-        v = i0 + (word % (i1.to(tl.uint64) + 1)).to(tl.int64)
+        v = i0 + (word % (tl.cast(i1, tl.uint64) + 1)).to(tl.int64)
     else:
         if P_TENSOR:
             p = tl.load(p_ptr + idx, mask=idx < n, other=0.0).to(tl.float64)
