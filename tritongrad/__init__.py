@@ -37,13 +37,13 @@ from ._dtype import (  # noqa: E402
     set_default_dtype,
     uint8,
 )
+from ._legacy_ctors import *  # noqa: E402,F401,F403
+from ._legacy_ctors import __all__ as _legacy_all  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
 from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
-from ._legacy_ctors import *  # noqa: E402,F401,F403
-from ._legacy_ctors import __all__ as _legacy_all  # noqa: E402
 from .ops.random import bernoulli, multinomial  # noqa: E402
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .serialization import load, save  # noqa: E402
@@ -57,5 +57,6 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
-           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator", "seed",
-           "get_rng_state", "set_rng_state", "bernoulli", "multinomial", *_legacy_all, *_creation_all, *_METHODS]
+           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator",
+           "seed", "get_rng_state", "set_rng_state", "bernoulli", "multinomial", *_legacy_all, *_creation_all,
+           *_METHODS]

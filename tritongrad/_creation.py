@@ -8,7 +8,6 @@ from ._device import parse_device
 from .backends import get as _backend
 from .tensor import ONLY_FLOAT, Tensor, _sizes
 
-
 _DEFAULT_DEVICE = ["cpu"]
 
 
