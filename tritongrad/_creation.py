@@ -258,17 +258,27 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    """`steps` values from start to end, evenly spaced, computed as PyTorch's CPU kernel does: in the
-    dtype, start + i * step for the first half, end - (steps - 1 - i) * step for the second."""
+    """`steps` values from start to end, evenly spaced, as PyTorch's CPU kernel computes them (in the
+    dtype, float64 for integers): start + i * step for the first half, end - (steps - 1 - i) * step
+    for the second, each a fused multiply-add."""
+    from ._cpu_random import fma
+
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = _check_dtype(dtype) or dt.get_default_dtype()
-    ftype = dtype.np.type if dtype.is_floating_point and dtype is not dt.bfloat16 else np.float64
+    if not dtype.is_floating_point:
+        start, end = int(start), int(end)  # NOTE: PyTorch converts the ends to the dtype first
+    ftype = dtype.np.type if dtype in (dt.float32, dt.float64, dt.float16) else np.float64
     start, end = ftype(start), ftype(end)
-    i = np.arange(steps)
     step = (end - start) / ftype(max(steps - 1, 1))
-    a = np.where(i < steps // 2, start + step * i.astype(ftype), end - step * (steps - 1 - i).astype(ftype))
-    return tensor(a.astype(ftype), dtype=dtype, device=device, requires_grad=requires_grad)
+    i = np.arange(steps)
+    if ftype is np.float16:  # NOTE: Half arithmetic: each operation rounded to half, no fusing
+        first, second = start + step * i.astype(ftype), end - step * (steps - 1 - i).astype(ftype)
+    else:
+        first = fma(i.astype(ftype), np.full(steps, step), np.full(steps, start))
+        second = fma((steps - 1 - i).astype(ftype), np.full(steps, -step), np.full(steps, end))
+    a = np.where((i < steps // 2) | (steps == 1), first, second)
+    return tensor(a, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
