@@ -22,3 +22,18 @@ def randint(n, size, generator=None):
     import tritongrad
 
     return tritongrad.randint(0, n, (size,), generator=generator).tolist()
+
+
+def draw_seed(generator=None):
+    """One int64 seed drawn as PyTorch draws it (torch.empty((), dtype=int64).random_(generator=...))."""
+    import tritongrad
+
+    return int(tritongrad.empty((), dtype=tritongrad.int64).random_(generator=generator).item())
+
+
+def fresh_generator():
+    """A Generator seeded from the default one, as PyTorch's RandomSampler makes one each epoch
+    when it is given none (so that tritongrad.manual_seed(s) gives PyTorch's shuffling order)."""
+    import tritongrad
+
+    return tritongrad.Generator().manual_seed(draw_seed())
