@@ -263,3 +263,29 @@ def test_cuda_generator_state():
     b = tg.rand(8, device="cuda").cpu().numpy()
     tg.manual_seed(4)
     np.testing.assert_array_equal(tg.rand(8, device="cuda").cpu().numpy(), b)
+
+
+def test_data_shuffling_equals_torch(torch):
+    """DataLoader(shuffle=True) after manual_seed(s), or with generator=, and random_split draw
+    PyTorch's orders (its sampler seeds a fresh generator from the default one each epoch)."""
+    from torch.utils import data as tdata
+
+    from tritongrad.utils import data as gdata
+
+    x = np.arange(23)
+    for seed in (0, 3):
+        tg.manual_seed(seed)
+        torch.manual_seed(seed)
+        ours = [b[0].tolist() for _ in range(2) for b in gdata.DataLoader(gdata.TensorDataset(tg.tensor(x)), 5, True)]
+        theirs = [b[0].tolist() for _ in range(2) for b in tdata.DataLoader(tdata.TensorDataset(torch.tensor(x)), 5,
+                                                                            True)]
+        assert ours == theirs
+        _same(tg.rand(3), torch.rand(3))  # and the default generators are still in step
+        g, tgen = tg.Generator().manual_seed(seed), torch.Generator().manual_seed(seed)
+        ours = [b[0].tolist() for b in gdata.DataLoader(gdata.TensorDataset(tg.tensor(x)), 4, True, generator=g)]
+        theirs = [b[0].tolist() for b in tdata.DataLoader(tdata.TensorDataset(torch.tensor(x)), 4, True,
+                                                           generator=tgen)]
+        assert ours == theirs
+        ours = gdata.random_split(range(10), [0.3, 0.7], generator=tg.Generator().manual_seed(seed))
+        theirs = tdata.random_split(range(10), [0.3, 0.7], generator=torch.Generator().manual_seed(seed))
+        assert [s.indices for s in ours] == [s.indices for s in theirs]
