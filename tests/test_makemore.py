@@ -23,6 +23,20 @@ EXAMPLE = pathlib.Path(__file__).resolve().parent.parent / "examples" / "makemor
 LOSS = re.compile(r"loss (\d+\.\d+)$")
 
 
+def _has_tensor_indexing():
+    try:
+        tg.zeros(3, 2)[tg.tensor([[0, 2]])]
+    except IndexError:
+        return False
+    return True
+
+
+# NOTE: the example's embedding lookup C[X] is advanced indexing (issue 15 item 1), built on its own branch:
+# until it is merged these tests cannot run, and say so.
+pytestmark = pytest.mark.skipif(not _has_tensor_indexing(), reason="C[X] needs indexing with a Tensor of indices, "
+                                "which this build does not have yet")
+
+
 def run(*argv):
     spec = importlib.util.spec_from_file_location("examples_makemore_mlp", EXAMPLE)
     module = importlib.util.module_from_spec(spec)
