@@ -289,3 +289,16 @@ def test_data_shuffling_equals_torch(torch):
         ours = gdata.random_split(range(10), [0.3, 0.7], generator=tg.Generator().manual_seed(seed))
         theirs = tdata.random_split(range(10), [0.3, 0.7], generator=torch.Generator().manual_seed(seed))
         assert [s.indices for s in ours] == [s.indices for s in theirs]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not tg.cuda.is_available(), reason="no CUDA device (set TRITONGRAD_EMULATE_CUDA=1 to emulate one)")
+def test_torch_cuda_seeding_functions():
+    tg.cuda.manual_seed_all(12)
+    assert tg.cuda.initial_seed() == 12
+    state = tg.cuda.get_rng_state()
+    a = tg.randn(20, device="cuda").cpu().numpy()
+    tg.cuda.set_rng_state(state)
+    np.testing.assert_array_equal(tg.randn(20, device="cuda").cpu().numpy(), a)
+    tg.cuda.seed()
+    assert 0 <= tg.cuda.initial_seed() < 2**53
