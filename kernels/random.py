@@ -76,18 +76,18 @@ def random_fwd_kernel(out_ptr, p_ptr, seed: tl.int64, offset: tl.int64, n, x0: t
     tl.store(out_ptr + idx, v.to(dtype), mask=idx < n)
 
 
-def random_(out, kind, gen, *params):
-    """Fill contiguous `out` in place with distribution `kind` (see random_fwd_kernel); returns out.
+def random_(a, kind, gen, *params):
+    """Fill contiguous `a` in place with distribution `kind` (see random_fwd_kernel); returns a.
     params: uniform (lo, hi), normal (mean, std), exponential (lambd,), randint (low, high),
-    bernoulli (p,): a float or a contiguous DeviceArray of out's shape."""
-    n = U.numel(out.shape)
+    bernoulli (p,): a float or a contiguous DeviceArray of a's shape."""
+    n = U.numel(a.shape)
     if not n:
-        return out
+        return a
     x0 = x1 = 0.0
     i0 = i1 = 0
-    p_arr, p_tensor = out, False
+    p_arr, p_tensor = a, False
     if kind == "randint":
-        i0, i1 = int(params[0]), int(params[1]) - int(params[0]) - 1  # NOTE: span - 1 fits int64 up to 2**64
+        i0, i1 = int(params[0]), int(params[1]) - int(params[0]) - 1  # NOTE: span - 1: 2**63 (random_() on int64) fits int64
     elif kind == "bernoulli" and not isinstance(params[0], float):
         p_arr, p_tensor = params[0], True
     else:
@@ -95,9 +95,9 @@ def random_(out, kind, gen, *params):
         x1 = float(params[1]) if len(params) > 1 else 0.0
     key, offset = gen._philox(n)
     block = max(16, min(triton.next_power_of_2(n), 1 << 15)) if U.INTERPRET else 1024
-    fast(random_fwd_kernel)[(U.cdiv(n, block),)](out, p_arr, key, offset, n, x0, x1, i0, i1, KIND=KINDS[kind],
+    fast(random_fwd_kernel)[(U.cdiv(n, block),)](a, p_arr, key, offset, n, x0, x1, i0, i1, KIND=KINDS[kind],
                                                 P_TENSOR=p_tensor, BLOCK=block, num_warps=4)
-    return out
+    return a
 
 
 def rand(shape, dtype, gen):

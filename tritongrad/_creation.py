@@ -338,20 +338,22 @@ def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     dtype = _check_dtype(dtype) or dt.get_default_dtype()
-    if not dtype.is_floating_point:
-        start, end = int(start), int(end)  # NOTE: PyTorch converts the ends to the dtype first
-    ftype = dtype.np.type if dtype in (dt.float32, dt.float64, dt.float16) else np.float64
-    start, end = ftype(start), ftype(end)
-    step = (end - start) / ftype(max(steps - 1, 1))
-    i = np.arange(steps)
-    if ftype is np.float16:  # NOTE: Half arithmetic: each operation rounded to half, no fusing
-        first, second = start + step * i.astype(ftype), end - step * (steps - 1 - i).astype(ftype)
-    else:
-        first = fma(i.astype(ftype), np.full(steps, step), np.full(steps, start))
-        second = fma((steps - 1 - i).astype(ftype), np.full(steps, -step), np.full(steps, end))
-    a = np.where((i < steps // 2) | (steps == 1), first, second)
-    return _allocate(device, (steps,), dtype, lambda: tensor(a, dtype=dtype, device=device,
-                                                             requires_grad=requires_grad))
+    lo, hi = (int(start), int(end)) if not dtype.is_floating_point else (start, end)  # NOTE: ends cast first
+
+    def make():
+        ftype = dtype.np.type if dtype in (dt.float32, dt.float64, dt.float16) else np.float64
+        a, b = ftype(lo), ftype(hi)
+        step = (b - a) / ftype(max(steps - 1, 1))
+        i = np.arange(steps)
+        if ftype is np.float16:  # NOTE: Half arithmetic: each operation rounded to half, no fusing
+            first, second = a + step * i.astype(ftype), b - step * (steps - 1 - i).astype(ftype)
+        else:
+            first = fma(i.astype(ftype), np.full(steps, step), np.full(steps, a))
+            second = fma((steps - 1 - i).astype(ftype), np.full(steps, -step), np.full(steps, b))
+        values = np.where((i < steps // 2) | (steps == 1), first, second)
+        return tensor(values, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    return _allocate(device, (steps,), dtype, make)
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
