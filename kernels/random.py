@@ -87,7 +87,7 @@ def random_(a, kind, gen, *params):
     i0 = i1 = 0
     p_arr, p_tensor = a, False
     if kind == "randint":
-        i0, i1 = int(params[0]), int(params[1]) - int(params[0]) - 1  # NOTE: span - 1: 2**63 (random_() on int64) fits int64
+        i0, i1 = int(params[0]), int(params[1]) - int(params[0]) - 1  # NOTE: span - 1, so that 2**63 fits int64
     elif kind == "bernoulli" and not isinstance(params[0], float):
         p_arr, p_tensor = params[0], True
     else:

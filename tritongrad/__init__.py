@@ -31,6 +31,8 @@ from ._dtype import (  # noqa: E402
 )
 from ._legacy_ctors import *  # noqa: E402,F401,F403
 from ._legacy_ctors import __all__ as _legacy_all  # noqa: E402
+from ._tensor_index import *  # noqa: E402,F401,F403
+from ._tensor_index import __all__ as _index_all  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
@@ -56,4 +58,4 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
            "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator",
            "seed", "get_rng_state", "set_rng_state", "bernoulli", "multinomial", *_legacy_all, *_creation_all,
-           *_METHODS]
+           *_METHODS, *_index_all]

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
+from ._tensor_index import TensorIndexing, advanced
 from ._tensor_math import TensorMath
 from .autograd import engine, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
@@ -54,7 +55,7 @@ def _sizes(args):
     return tuple(int(s) for s in args)
 
 
-class Tensor(TensorMath):
+class Tensor(TensorMath, TensorIndexing):
     """A multi-dimensional array with autograd; see tritongrad.tensor() to make one."""
 
     __slots__ = ("_data", "_dtype", "_be", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__",
@@ -573,10 +574,15 @@ class Tensor(TensorMath):
         return self.transpose(-2, -1)
 
     def __getitem__(self, idx):
+        if idx.__class__ is not int and idx.__class__ is not slice and advanced.is_advanced(idx):
+            return advanced.getitem(self, idx)  # NOTE: index tensors, lists, masks: a copy (ops/advanced.py)
         idx, cls = V.normalize_index(idx, self._data.shape)
         return self._view_op(cls, "__getitem__", (idx,), idx)
 
     def __setitem__(self, idx, value):
+        if idx.__class__ is not int and idx.__class__ is not slice and advanced.is_advanced(idx):
+            advanced.setitem(self, idx, value)
+            return
         dst = self[idx]
         if isinstance(value, Tensor) and value.shape != dst.shape:
             # NOTE: as PyTorch: the value's leading size-1 dims are dropped, then it must expand to the target
@@ -594,10 +600,6 @@ class Tensor(TensorMath):
             raise IndexError(f"select(): index {index} out of range for tensor of size {size_str(self.shape)} at "
                              f"dimension {dim}")
         return self[(slice(None),) * dim + (index,)]
-
-    def narrow(self, dim, start, length):
-        dim = wrap_dim(dim, self.ndim)
-        return self[(slice(None),) * dim + (slice(start, start + length),)]
 
 
 
@@ -621,5 +623,4 @@ def parse_to_args(args, kwargs):
 
 # The one place where a layer below learns of the Tensor class: the engine makes root and leaf
 # gradients as Tensors, and runs derivative formulas on arrays through the adapter (ops/formulas.py).
-engine._tensor_cls = Tensor
-engine._array_formulas = formulas.ARRAYS
+engine.install(Tensor, formulas.ARRAYS)
