@@ -44,6 +44,8 @@ from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor  # noqa: E402
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16  # noqa: A001
+
+
 def __getattr__(name):
     if name == "__version__":  # read on first use: importing importlib.metadata costs 15 ms of a 160 ms import
         from ._version import version

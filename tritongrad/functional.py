@@ -3,7 +3,7 @@ from collections import namedtuple
 
 from . import _dtype as dt
 from ._tensor_math import _as_tensor
-from .ops import elementwise as E
+from .ops import elementwise as EW
 from .ops.util import check_device, result_type
 from .tensor import Tensor
 
@@ -28,7 +28,7 @@ def where(condition, input=None, other=None):
     check_device(condition, a)
     check_device(a, b)
     rt = result_type(a, b)
-    return E.Where.apply(condition, a.to(rt), b.to(rt))
+    return EW.Where.apply(condition, a.to(rt), b.to(rt))
 
 
 def _method(name):

@@ -329,9 +329,10 @@ _BROADCAST_COPY_MAX = 4096  # elements: see broadcast()
 _CMP = {p.name for p in PRIMITIVES if p.dtypes == "bool"}
 
 
-# Fused elementwise backward primitives: the NumPy references of the primitive list, as they are.
+# Fused elementwise backward primitives and the other rows that give one: the primitive list's NumPy
+# implementations, as they are.
 for _p in PRIMITIVES:
-    if _p.kind == "backward":
+    if _p.kind in ("backward", "method") and _p.numpy is not None:
         setattr(CPUBackend, _p.name, staticmethod(_p.numpy))
 
 _SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array

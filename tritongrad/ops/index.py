@@ -227,7 +227,7 @@ class MaskedFill(Op):
     @staticmethod
     def formula(ctx, F, g):
         na, nv = ctx.needs_input_grad
-        mask = F.const(ctx.mask)
+        mask = F.const(ctx.mask, g)
         ga = F.sum_to(F.where(mask, 0, g), ctx.shape) if na else None
         gv = None
         if nv:
