@@ -61,6 +61,12 @@ class Tensor(TensorMath, TensorViews, TensorIndexing):
     _view_version = 0
     __array_priority__ = 1000  # NOTE: ndarray (op) Tensor defers to our reflected operators
 
+    def __new__(cls, *args, device=None):
+        """Tensor(data), Tensor(*sizes), Tensor(): PyTorch's legacy constructor (see _legacy_ctors.py)."""
+        from ._legacy_ctors import new_tensor
+
+        return new_tensor(dt.get_default_dtype(), args, device)
+
     @staticmethod
     def _make(raw):
         """A new leaf tensor owning backend array `raw`."""

@@ -212,6 +212,10 @@ PRIMITIVES = (
     Prim("diag_embed", M, 1, triton="index_ops.diag_embed"),
     Prim("cat", M, 1, triton="index_ops.cat"),
     Prim("masked_fill_", M, 2, triton="index_ops.masked_fill_"),
+    # random numbers (tritongrad/_cpu_random.py: PyTorch's CPU stream; kernels/random.py: Philox)
+    Prim("random_", M, 1),
+    Prim("multinomial", M, 1),
+    Prim("randperm", M, 0),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}
