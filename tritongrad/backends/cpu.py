@@ -331,3 +331,13 @@ def _scalar(value, dtype):
 def _up(a):
     """float16 as float32 for the optimizer steps: the CUDA kernels compute in fp32 too."""
     return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+def _bind_math():
+    from . import cpu_math  # NOTE: the math ops' NumPy primitives, in their own file
+
+    for name in cpu_math.METHODS:
+        setattr(CPUBackend, name, staticmethod(getattr(cpu_math, name)))
+
+
+_bind_math()

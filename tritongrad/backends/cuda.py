@@ -187,6 +187,9 @@ class CUDABackend:
         bound.update(softmax=softmax, log_softmax=log_softmax, softmax_backward=softmax_backward,
                      log_softmax_backward=log_softmax_backward, sgd_step=OPT.sgd_step, adam_step=OPT.adam_step)
         bound.update({p.name: partial(E.pointwise_bwd, p.name) for p in PRIMITIVES if p.kind == "backward"})
+        from ..kernels import mathops  # NOTE: the math ops' kernels (norms, var, cumsum, sort, lerp, ...)
+
+        bound.update(mathops.BOUND)
         for name, fn in bound.items():
             setattr(cls, name, staticmethod(fn))
         cls._loaded = True
@@ -195,3 +198,6 @@ class CUDABackend:
 for _p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, bound in _load()
     if _p.kind == "backward":
         setattr(CUDABackend, _p.name, _lazy(_p.name))
+
+for _name in ("vector_norm", "var", "cumsum", "sort", "gather_dim", "scatter_dim", "lerp", "nan_to_num"):
+    setattr(CUDABackend, _name, _lazy(_name))  # NOTE: the math ops' kernels (kernels/mathops.py)
