@@ -16,7 +16,7 @@ if _os.path.isfile(_os.path.join(_src_kernels, "__init__.py")) and not _os.path.
         _os.path.join(__path__[0], "kernels")):
     __path__.append(_os.path.dirname(_src_kernels))
 
-from . import autograd, backends, cuda, distributed, nn, optim  # noqa: E402
+from . import autograd, backends, cuda, distributed, linalg, nn, optim  # noqa: E402
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import __all__ as _creation_all  # noqa: E402
 from ._device import device  # noqa: E402
@@ -41,7 +41,7 @@ from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
-from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
+from .functional import _METHODS, MATH_FUNCTIONS as _MATH_FUNCTIONS, is_floating_point, is_tensor, where  # noqa: E402,F401
 from .random import initial_seed, manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor  # noqa: E402
@@ -55,4 +55,5 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "save", "load",
-           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", *_creation_all, *_METHODS]
+           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "linalg", "einsum", *_creation_all,
+           *_METHODS, *_MATH_FUNCTIONS]

@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
+from ._math_methods import MathMethods
 from ._tensor_math import TensorMath
 from .autograd import engine, function, grad_mode
 from .autograd.graph import AccumulateGrad, _Hooks
@@ -54,7 +55,7 @@ def _sizes(args):
     return tuple(int(s) for s in args)
 
 
-class Tensor(TensorMath):
+class Tensor(TensorMath, MathMethods):
     """A multi-dimensional array with autograd; see tritongrad.tensor() to make one."""
 
     __slots__ = ("_data", "_dtype", "_be", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__",
