@@ -41,7 +41,7 @@ from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
-from .functional import _METHODS, MATH_FUNCTIONS as _MATH_FUNCTIONS, is_floating_point, is_tensor, where  # noqa: E402,F401
+from .functional import _METHODS, MATH_FUNCTIONS as _MATH_FUNCTIONS, einsum, is_floating_point, is_tensor, where  # noqa: E402,F401,E501
 from .random import initial_seed, manual_seed  # noqa: E402
 from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor  # noqa: E402

@@ -122,8 +122,21 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
                                     _check_dtype(dtype)), requires_grad)
 
 
+def _size_kw(size, kw, name):
+    """The shape of f(2, 3), f((2, 3)) or f(size=(2, 3)) (kw: the other keywords), as PyTorch accepts them."""
+    kw_size = kw.pop("size", None)
+    if kw:
+        raise TypeError(f"{name}() got an unexpected keyword argument '{next(iter(kw))}'")
+    if kw_size is None:
+        return size
+    if size:
+        raise TypeError(f"{name}() got multiple values for argument 'size'")
+    return (kw_size,)
+
+
 def _filled(value):
-    def make(*size, dtype=None, device=None, requires_grad=False):
+    def make(*size, dtype=None, device=None, requires_grad=False, **kw):
+        size = _size_kw(size, kw, make.__name__)
         return _finish(_be(device).full(_shape(size), value, _check_dtype(dtype) or dt.get_default_dtype()),
                        requires_grad)
 
@@ -136,7 +149,8 @@ zeros.__doc__ = "A tensor of zeros: zeros(2, 3) or zeros((2, 3)), with dtype=, d
 ones.__doc__ = "A tensor of ones: ones(2, 3) or ones((2, 3)), with dtype=, device=, requires_grad=."
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
+def empty(*size, dtype=None, device=None, requires_grad=False, **kw):
+    size = _size_kw(size, kw, "empty")
     return _finish(_be(device).empty(_shape(size), _check_dtype(dtype) or dt.get_default_dtype()), requires_grad)
 
 
@@ -152,14 +166,14 @@ def _random_tensor(kind, size, dtype, device, requires_grad, generator=None):
     return _finish(getattr(be, kind)(_shape(size), dtype, gen), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
     """Uniform samples in [0, 1)."""
-    return _random_tensor("rand", size, dtype, device, requires_grad, generator)
+    return _random_tensor("rand", _size_kw(size, kw, "rand"), dtype, device, requires_grad, generator)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None, **kw):
     """Standard normal samples."""
-    return _random_tensor("randn", size, dtype, device, requires_grad, generator)
+    return _random_tensor("randn", _size_kw(size, kw, "randn"), dtype, device, requires_grad, generator)
 
 
 def randint(low, high=None, size=None, *, dtype=None, device=None, generator=None):

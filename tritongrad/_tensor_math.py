@@ -2,6 +2,7 @@
 and calls an op (tritongrad/ops). A base class of util.Tensor, kept apart so that each file fits in a head.
 """
 from . import _dtype as dt
+from ._math_methods import numpy_names
 from .ops import elementwise as E, inplace as I, linalg, reduce as R, util
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -52,6 +53,8 @@ class TensorMath:
         if exponent.__class__ in _NUMBERS and self._dtype.is_floating_point:
             return E.Pow.apply(self, exponent)
         if isinstance(exponent, util.Tensor):
+            if self._dtype is dt.bool_ and exponent._dtype is dt.bool_:
+                raise NotImplementedError("\"pow\" not implemented for 'Bool'")
             a, b, _ = operands(self, exponent)
             return E.PowTensor.apply(a, b)
         a, b, _ = operands(self, exponent)
@@ -102,6 +105,8 @@ class TensorMath:
         return self
 
     def __abs__(self):
+        if self._dtype is dt.bool_:
+            raise NotImplementedError(f"\"abs_{self.device.type}\" not implemented for 'Bool'")
         return E.Abs.apply(self)
 
     abs = __abs__
@@ -140,6 +145,8 @@ class TensorMath:
         return self._float_unary(E.Tanh)
 
     def relu(self):
+        if self._dtype is dt.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         return E.Relu.apply(self)
 
     def sign(self):
@@ -223,12 +230,10 @@ class TensorMath:
         return util.Tensor._make(self._be.unary("logical_not", self.bool()._data))
 
     def __and__(self, other):
-        self._check_bool("&")
-        return self.logical_and(other)
+        return self.bitwise_and(other)  # NOTE: _math_methods.py: integers and bool, promoted as PyTorch
 
     def __or__(self, other):
-        self._check_bool("|")
-        return self.logical_or(other)
+        return self.bitwise_or(other)
 
     def __invert__(self):
         self._check_bool("~")
@@ -241,20 +246,22 @@ class TensorMath:
     __rand__, __ror__ = __and__, __or__
 
     # --- reductions -------------------------------------------------------------------------------
+    @numpy_names
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
-        dims = () if dim is None or not self._data.shape else wrap_dims(dim, self.ndim)
+        dims = () if dim is None else _reduce_dims(self, dim)
         cls = R.Sum if dim is None else R.SumDim
         out_dtype = None if dtype is self._dtype else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
 
+    @numpy_names
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         x = self if dtype is None else self.to(dtype)
         if not x._dtype.is_floating_point:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {dt.TYPE_NAMES[x._dtype.name][:-6]}")
-        dims = () if dim is None or not x._data.shape else wrap_dims(dim, x.ndim)
+        dims = () if dim is None else _reduce_dims(x, dim)
         return (R.Mean if dim is None else R.MeanDim).apply(x, dims, keepdim)
 
     def _minmax(self, all_cls, dim_cls, dim, keepdim):
@@ -268,26 +275,35 @@ class TensorMath:
         values, indices = dim_cls.apply(self, dim, keepdim)
         return return_types(values, indices, "max" if all_cls is R.MaxAll else "min")
 
+    @numpy_names
     def max(self, dim=None, keepdim=False):
         return self._minmax(R.MaxAll, R.MaxDim, dim, keepdim)
 
+    @numpy_names
     def min(self, dim=None, keepdim=False):
         return self._minmax(R.MinAll, R.MinDim, dim, keepdim)
 
+    @numpy_names
     def argmax(self, dim=None, keepdim=False):
         return self._argreduce("argmax", dim, keepdim)
 
+    @numpy_names
     def argmin(self, dim=None, keepdim=False):
         return self._argreduce("argmin", dim, keepdim)
 
     def _argreduce(self, op, dim, keepdim):
+        if self._dtype is dt.bool_:
+            raise RuntimeError(f"{op}(): does not support bool input")
         if dim is None:
-            return util.Tensor._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+            out = util.Tensor._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+            return out.view((1,) * self.ndim) if keepdim else out
         return util.Tensor._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
 
+    @numpy_names
     def all(self, dim=None, keepdim=False):
         return self._bool_reduce("all", dim, keepdim)
 
+    @numpy_names
     def any(self, dim=None, keepdim=False):
         return self._bool_reduce("any", dim, keepdim)
 
@@ -342,6 +358,13 @@ class TensorMath:
 
     def sqrt_(self):
         return I.unary_(self, util.Tensor.sqrt, "sqrt", ())
+
+
+def _reduce_dims(t, dim):
+    """The dims of a reduction over `dim`: checked against t's rank (a 0-d tensor takes 0 and -1, as
+    PyTorch), then () for a 0-d tensor (nothing to reduce)."""
+    dims = wrap_dims(dim, t.ndim)
+    return dims if t._data.shape else ()
 
 
 def _check_bool_sub(a, b):

@@ -11,11 +11,6 @@ class Bmm(Matmul):
     node_name = "BmmBackward0"
 
 
-def _bool_check(a, b, kernel):
-    if a._dtype.name == "bool" or b._dtype.name == "bool":
-        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
-
-
 def _names(*ts):
     return [_SCALAR_NAMES[t._dtype.name] for t in ts]
 
@@ -25,7 +20,6 @@ def dot(a, b):
         raise RuntimeError(f"1D tensors expected, but got {a.ndim}D and {b.ndim}D tensors")
     if a._dtype is not b._dtype:
         raise RuntimeError("dot : expected both vectors to have same dtype, but found {} and {}".format(*_names(a, b)))
-    _bool_check(a, b, "dot")
     linalg._check(a, b, "dot")
     return linalg.Dot.apply(a, b)
 
@@ -36,7 +30,6 @@ def mv(a, v):
     if a._dtype is not v._dtype:
         raise RuntimeError("addmv input tensors must have the same dtype, but got {1}, {0}, and {1}".format(
             *_names(a, v)))
-    _bool_check(a, v, "addmv_impl_cpu")
     linalg._check(a, v, "mv")
     return linalg.Mv.apply(a, v)
 
@@ -50,7 +43,6 @@ def bmm(a, b):
                            f"{a.shape[2]}] but got: [{b.shape[0]}, {b.shape[1]}].")
     if a._dtype is not b._dtype:
         raise RuntimeError("expected scalar type {} but found {}".format(*_names(a, b)))
-    _bool_check(a, b, "addmm_impl_cpu_")
     linalg._check(a, b, "bmm")
     return Bmm.apply(a, b)
 
