@@ -198,12 +198,13 @@ class MathMethods:
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
         if dim is None:
             return ST.Prod.apply(x, (), False)
-        return ST.ProdDim.apply(x, (wrap_dim(dim, x.ndim),) if x.ndim else (), keepdim)
+        dim = wrap_dim(dim, x.ndim)
+        return ST.ProdDim.apply(x, (dim,) if x.ndim else (), keepdim)
 
     @numpy_names
     def cumsum(self, dim, *, dtype=None):
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
-        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim) if x.ndim else 0)
+        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim))
 
     @numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
@@ -216,7 +217,7 @@ class MathMethods:
         if isinstance(dim, bool):  # x.sort(True): descending, as PyTorch's second overload
             dim, descending = -1, dim
         dim = wrap_dim(dim, self.ndim)
-        values, indices = (S.SortStable if stable else S.Sort).apply(self, dim if self.ndim else 0, descending)
+        values, indices = (S.SortStable if stable else S.Sort).apply(self, dim, descending)
         return _SORT(values, indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
@@ -227,7 +228,7 @@ class MathMethods:
         n = self.shape[dim] if self.ndim else 1
         if not 0 <= k <= n:
             raise RuntimeError("selected index k out of range")
-        values, indices = S.Topk.apply(self, dim if self.ndim else 0, largest, k)
+        values, indices = S.Topk.apply(self, dim, largest, k)
         return _TOPK(values, indices)
 
     # --- softmax and products ---------------------------------------------------------------------
