@@ -148,16 +148,35 @@ def main(everything):
         (MM.matmul, empty((300, 200), D.float64), empty((200, 100), D.float64)),
         (MM.matmul, empty((64, 96), D.float32), empty((96, 80), D.float32), True),  # tf32: B transposed first
     ]
+    from tritongrad.kernels import mathops as MO
+
+    from tritongrad.backends import primitives as P
+
+    cases += [  # the math ops (kernels/mathfn.py, mathops.py)
+        (E.unary_fwd, "atan", m(D.float64)), (E.unary_fwd, "asin", m(D.float32)), (E.unary_fwd, "sinh", t(D.float16)),
+        (E.unary_fwd, "cosh", m(D.bfloat16)), (E.unary_fwd, "round", m(D.float64)), (E.unary_fwd, "floor", m(D.int32)),
+        (E.unary_fwd, "frac", m(D.float32)), (E.unary_fwd, "isinf", m(D.float16)), (E.unary_fwd, "erf", m(D.float64)),
+        (E.unary_fwd, "rsqrt", m(D.float32)), (E.unary_fwd, "log10", m(D.float64)), (E.unary_fwd, "tan", m(D.float32)),
+        (E.binary_fwd, "atan2", m(D.float32), empty((65,), D.float32)), (E.binary_fwd, "atan2", m(D.float64), 2.0),
+        (E.binary_fwd, "bitwise_and", m(D.bool_), m(D.bool_)), (E.binary_fwd, "bitwise_xor", m(D.int64), 3),
+        (R.reduce, "norm2", empty((10**6,), D.float32), (), False), (R.reduce, "norminf", m(D.float64), (1,), True),
+        (MO.var, m(D.float32), (1,), 1, False, True), (MO.var, empty((4096, 64), D.float64), (0,), 0, True, False),
+        (MO.cumsum, m(D.float32), 1, False), (MO.cumsum, m(D.int8), 0, True),
+        (MO.sort, m(D.float32), 1, False, None), (MO.sort, m(D.float64), 0, True, 3), (MO.sort, m(D.int64), 1, True, 5),
+        (MO.sort, empty((4, 16384), D.float16), 1, False, None),
+        (MO.lerp, m(D.float32), m(D.float32), 0.3), (MO.lerp, m(D.bfloat16), m(D.bfloat16), t(D.bfloat16)),
+        (MO.nan_to_num, m(D.float16), 0.0, 1.0, -1.0),
+    ]
     MM._TF32_TRANSPOSE_MIN = 1
     if everything:
         for dt in F:
             cases += [(E.unary_fwd, op, m(dt)) for op in E.UNARY_OPS]
-            cases += [(E.binary_fwd, op, m(dt), t(dt)) for op in E.BINARY_OPS]
+            cases += [(E.binary_fwd, op, m(dt), t(dt)) for op in E.BINARY_OPS if op not in P.names("binary", "int")]
             cases += [(E.pointwise_bwd, op, m(dt), m(dt), *a) for op, a in BACKWARD_PARAMS.items()]
             cases += [(RNG.rand, (99,), dt, _Gen()), (RNG.randn, (99,), dt, _Gen())]
         for dt in INTS + [D.bool_]:
             cases += [(E.unary_fwd, op, m(dt)) for op in ("neg", "abs", "sign", "square", "relu", "logical_not")]
-            cases += [(E.binary_fwd, op, m(dt), m(dt)) for op in E.BINARY_OPS if op != "div"]
+            cases += [(E.binary_fwd, op, m(dt), m(dt)) for op in E.BINARY_OPS if op not in P.names("binary", "float")]
         cases += [(E.copy_, m(d), t(s)) for s in A for d in A] + [(E.fill_, m(dt), 1) for dt in A]
         for dt in A:
             cases += [(R.reduce, op, empty(s, dt), d, False) for op in R.REDUCE_OPS

@@ -40,8 +40,9 @@ def _float(t):
     return t if t._dtype.is_floating_point else t.to(dt.get_default_dtype())
 
 
-def _dims(t, dim):
-    """dim (None, an int or a sequence) as a sorted tuple for a reduction; () means all (0-d: always)."""
+def reduce_dims(t, dim):
+    """The dims of a reduction over `dim` (None, an int or a sequence) as a sorted tuple, () meaning all:
+    checked against t's rank (a 0-d tensor takes 0 and -1, as PyTorch), then () for a 0-d tensor."""
     dims = wrap_dims(dim, t.ndim)
     return dims if t.ndim else ()
 
@@ -185,11 +186,11 @@ class MathMethods:
             raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
-        return cls.apply(self, _dims(self, dim), correction, keepdim)
+        return cls.apply(self, reduce_dims(self, dim), correction, keepdim)
 
     @numpy_names
     def logsumexp(self, dim, keepdim=False):
-        return ST.LogSumExp.apply(_float(self), _dims(self, dim), keepdim)
+        return ST.LogSumExp.apply(_float(self), reduce_dims(self, dim), keepdim)
 
     @numpy_names
     def prod(self, dim=None, keepdim=False, *, dtype=None):

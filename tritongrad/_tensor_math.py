@@ -2,7 +2,7 @@
 and calls an op (tritongrad/ops). A base class of util.Tensor, kept apart so that each file fits in a head.
 """
 from . import _dtype as dt
-from ._math_methods import numpy_names
+from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from .ops import elementwise as E, inplace as I, linalg, reduce as R, util
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -358,13 +358,6 @@ class TensorMath:
 
     def sqrt_(self):
         return I.unary_(self, util.Tensor.sqrt, "sqrt", ())
-
-
-def _reduce_dims(t, dim):
-    """The dims of a reduction over `dim`: checked against t's rank (a 0-d tensor takes 0 and -1, as
-    PyTorch), then () for a 0-d tensor (nothing to reduce)."""
-    dims = wrap_dims(dim, t.ndim)
-    return dims if t._data.shape else ()
 
 
 def _check_bool_sub(a, b):

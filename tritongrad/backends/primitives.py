@@ -17,7 +17,8 @@ Kinds (how `backend` is called):
   method    backend.<name>(...)                 written out by each backend (views, matmul, ...)
 
 Dtype rules: "same" (operands share one dtype, the result has it), "float" (the same, floating
-point only: ops promote integers first), "bool" (a bool result: not differentiable).
+point only: ops promote integers first), "bool" (a bool result: not differentiable), "int" (the
+same, integer and bool operands only: the bitwise ops).
 
 The derivative formulas of ops/ are written with these names (the `F` vocabulary: `F.mul(g, y)`,
 `F.sigmoid_backward(g, y)`), which ops/formulas.py turns into functions on arrays (from this list)
@@ -220,9 +221,9 @@ PRIMITIVES = (
     Prim("isinf", U, 1, "bool", numpy=np.isinf),
     Prim("isfinite", U, 1, "bool", numpy=np.isfinite),
     Prim("atan2", B, 2, "float", numpy=np.arctan2),
-    Prim("bitwise_and", B, 2, numpy=np.bitwise_and),
-    Prim("bitwise_or", B, 2, numpy=np.bitwise_or),
-    Prim("bitwise_xor", B, 2, numpy=np.bitwise_xor),
+    Prim("bitwise_and", B, 2, "int", numpy=np.bitwise_and),
+    Prim("bitwise_or", B, 2, "int", numpy=np.bitwise_or),
+    Prim("bitwise_xor", B, 2, "int", numpy=np.bitwise_xor),
     Prim("vector_norm", M, 1, "float"),  # (a, ord, dims, keepdim), ord 1, 2 or inf
     Prim("var", M, 1, "float"),  # (a, dims, correction, keepdim, sqrt): var, or std with sqrt
     Prim("cumsum", M, 1),  # (a, dim, reverse)
