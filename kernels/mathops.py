@@ -22,9 +22,10 @@ from .._dtype import bool_, float64, int64
 from . import _utils as U, elementwise as E, index as IX, reduction as RED
 from ._launch import fast
 
-# NOTE: a row is held in registers whole (12 bytes an element); the network's code grows as
-# n log^2 n: 4096 compiles for sm_90 in about a minute, 16384 took ptxas more than five.
-MAX_SORT = 4096
+# NOTE: a row is held in registers whole (12 bytes an element), and the network's code grows as
+# n log^2 n: compiling for sm_90 on this 2-core machine (busy) took 19 s for rows of 1024 and
+# 418 s for rows of 4096, so longer rows are refused rather than compiled.
+MAX_SORT = 1024
 _NORM_OPS = {1: "norm1", 2: "norm2", math.inf: "norminf"}
 
 
