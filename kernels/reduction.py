@@ -26,7 +26,7 @@ from ._launch import fast
 
 REDUCE_OPS = P.names("reduce") + ("norm1", "norm2", "norminf")  # NOTE: the list's, and vector_norm's
 # the second stage of a split reduction: the partial results' op
-_STAGE2 = {"mean": "sum", "norm1": "sum", "norm2": "sqrt_sum", "norminf": "amax"}
+_STAGE2 = {"norm1": "sum", "norm2": "sqrt_sum", "norminf": "amax"}
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}
 
 
@@ -318,8 +318,7 @@ def _reduce_plan(op, shape, strides, dtype, dims, keepdim, force_split):
     meta1 = dict(OP=op1, ACC=acc, IDENT=_ident(op1, acc, dtype), **_blocks(bm, br, warps))
     bm2, br2, _, warps2 = _tiles(M, split, 1, M)
     acc2 = acc if op not in ("all", "any") else tl.int32
-    meta2 = dict(OP=op2 if op != "mean" else op, ACC=acc2, IDENT=_ident(op2, acc2, tmp_dtype),
-                 **_blocks(bm2, br2, warps2))
+    meta2 = dict(OP=op2, ACC=acc2, IDENT=_ident(op2, acc2, tmp_dtype), **_blocks(bm2, br2, warps2))
     return out_shape, out_dtype, perm, ((split, M), tmp_dtype), [
         ((U.cdiv(M, bm), split), (M, R, sm, sr, chunk, 1.0), meta1),
         ((U.cdiv(M, bm2), 1), (M, split, 1, M, split, float(R)), meta2)]

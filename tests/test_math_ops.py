@@ -133,6 +133,23 @@ def test_reductions_match_pytorch(device, torch, fn):
     _check(torch, device, fn, x, rtol=1e-9, atol=1e-11)
 
 
+@pytest.mark.parametrize("ord", [1, 2, INF])
+def test_norms_split_across_programs_as_in_one(device, ord):
+    """Long reductions split R across programs (two launches, kernels/reduction.py): the norms' stages."""
+    be = tg.backends.get(device)
+    x = RNG.standard_normal(5000)
+    if device == "cuda":
+        from tritongrad.kernels import reduction as RED
+
+        got = be.to_numpy(RED.reduce(MO_NORMS[ord], be.from_numpy(x), (), False, _split=3))
+    else:
+        got = be.vector_norm(x, ord, (), False)
+    np.testing.assert_allclose(got, np.linalg.norm(x, ord), rtol=1e-12)
+
+
+MO_NORMS = {1: "norm1", 2: "norm2", INF: "norminf"}
+
+
 def test_reduction_edge_cases(device, torch):
     _check(torch, device, lambda m, t: t.norm(), np.zeros((3, 2)))  # the gradient at 0 is 0
     _check(torch, device, lambda m, t: t.std(1), np.ones((3, 4)))  # std 0: gradient 0
