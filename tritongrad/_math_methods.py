@@ -12,8 +12,8 @@ from .ops.util import operands, wrap_dim, wrap_dims
 
 _SORT = namedtuple("sort", ["values", "indices"])
 _TOPK = namedtuple("topk", ["values", "indices"])
-_FINFO = {"float32": (3.4028234663852886e38,), "float64": (1.7976931348623157e308,),
-          "float16": (65504.0,), "bfloat16": (3.3895313892515355e38,)}
+_FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308, "float16": 65504.0,
+              "bfloat16": 3.3895313892515355e38}  # nan_to_num's default replacements of +-inf
 
 
 def numpy_names(fn):
@@ -120,7 +120,7 @@ class MathMethods:
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         if not self._dtype.is_floating_point:
             return self.clone()
-        big = _FINFO[self._dtype.name][0]
+        big = _FLOAT_MAX[self._dtype.name]
         return M.NanToNum.apply(self, nan, big if posinf is None else posinf, -big if neginf is None else neginf)
 
     def _test(self, op, int_value):
@@ -211,6 +211,8 @@ class MathMethods:
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         from .linalg import vector_norm
 
+        if isinstance(p, str) and p != "fro":
+            raise NotImplementedError(f"norm with p={p!r} (singular values) is not implemented")
         return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # --- sorting ----------------------------------------------------------------------------------

@@ -114,7 +114,6 @@ class LerpTensor(Op):
         na, nb, nw = ctx.needs_input_grad
         ctx.save_for_backward(a if nw else None, b if nw else None, w if na or nb else None)
         ctx.shapes = tuple(t._data.shape for t in inputs)
-        ctx.out_shape = out.shape
 
     @staticmethod
     def formula(ctx, F, g):
