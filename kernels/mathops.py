@@ -19,8 +19,9 @@ import triton
 import triton.language as tl
 
 from .._dtype import bool_, float64, int64
-from . import _utils as U, elementwise as E, index as IX, reduction as RED
+from . import _utils as U, elementwise as E, index as IX, pointwise as PW, reduction as RED
 from ._launch import fast
+from .mathfn import _sqrt
 
 # NOTE: a row is held in registers whole (12 bytes an element), and the network's code grows as
 # n log^2 n: compiling for sm_90 on this 2-core machine (busy) took 19 s for rows of 1024 and
@@ -54,7 +55,7 @@ def var_kernel(x_ptr, out_ptr, M, R, sm, sr, div: tl.float64, SQRT: tl.constexpr
         q += d * d
     res = tl.sum(q, axis=1) / tl.full((), div, ACC)
     if SQRT:
-        res = E._sqrt(res)
+        res = _sqrt(res)
     tl.store(out_ptr + rows, res.to(out_ptr.dtype.element_ty), mask=row_ok)
 
 
@@ -245,17 +246,17 @@ def lerp_kernel(a_ptr, b_ptr, w_ptr, out_ptr, wf: tl.float64, n, S1, S2, S3, A0,
                 W0, W1, W2, W3, O0, O1, O2, O3, W_SCALAR: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr,
                 BLOCK: tl.constexpr):
     """out = a + w * (b - a), as PyTorch computes it: from b's side where |w| >= 0.5 (exact at w = 1)."""
-    idx = E._flat_index(BLOCK, I64)
+    idx = PW._flat_index(BLOCK, I64)
     mask = idx < n
-    a = E._up(tl.load(a_ptr + E._strided(idx, S1, S2, S3, A0, A1, A2, A3, NDIM), mask=mask))
-    b = E._up(tl.load(b_ptr + E._strided(idx, S1, S2, S3, B0, B1, B2, B3, NDIM), mask=mask))
+    a = PW._up(tl.load(a_ptr + PW._strided(idx, S1, S2, S3, A0, A1, A2, A3, NDIM), mask=mask))
+    b = PW._up(tl.load(b_ptr + PW._strided(idx, S1, S2, S3, B0, B1, B2, B3, NDIM), mask=mask))
     if W_SCALAR:
-        w = tl.full([BLOCK], E._scalar_like(wf, 0, a_ptr), a.dtype)
+        w = tl.full([BLOCK], PW._scalar_like(wf, 0, a_ptr), a.dtype)
     else:
-        w = E._up(tl.load(w_ptr + E._strided(idx, S1, S2, S3, W0, W1, W2, W3, NDIM), mask=mask))
+        w = PW._up(tl.load(w_ptr + PW._strided(idx, S1, S2, S3, W0, W1, W2, W3, NDIM), mask=mask))
     d = b - a
     y = tl.where(tl.abs(w) < 0.5, a + w * d, b - d * (1.0 - w))
-    tl.store(out_ptr + E._strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), E._down(y, out_ptr.dtype.element_ty),
+    tl.store(out_ptr + PW._strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), PW._down(y, out_ptr.dtype.element_ty),
              mask=mask)
 
 
@@ -272,13 +273,13 @@ def lerp(a, b, w):
 @triton.jit(do_not_specialize=E._DNS + ["nan", "posinf", "neginf"])
 def nan_to_num_kernel(x_ptr, out_ptr, nan: tl.float64, posinf: tl.float64, neginf: tl.float64, n, S1, S2, S3,
                       X0, X1, X2, X3, O0, O1, O2, O3, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
-    idx = E._flat_index(BLOCK, I64)
+    idx = PW._flat_index(BLOCK, I64)
     mask = idx < n
-    x = E._up(tl.load(x_ptr + E._strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
-    y = tl.where(x != x, E._scalar_like(nan, 0, x_ptr), x)
-    y = tl.where(x == float("inf"), E._scalar_like(posinf, 0, x_ptr), y)
-    y = tl.where(x == float("-inf"), E._scalar_like(neginf, 0, x_ptr), y)
-    tl.store(out_ptr + E._strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), E._down(y, out_ptr.dtype.element_ty),
+    x = PW._up(tl.load(x_ptr + PW._strided(idx, S1, S2, S3, X0, X1, X2, X3, NDIM), mask=mask))
+    y = tl.where(x != x, PW._scalar_like(nan, 0, x_ptr), x)
+    y = tl.where(x == float("inf"), PW._scalar_like(posinf, 0, x_ptr), y)
+    y = tl.where(x == float("-inf"), PW._scalar_like(neginf, 0, x_ptr), y)
+    tl.store(out_ptr + PW._strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), PW._down(y, out_ptr.dtype.element_ty),
              mask=mask)
 
 
@@ -289,8 +290,3 @@ def nan_to_num(a, nan, posinf, neginf):
     out = U.empty(a.shape, a.dtype)
     E._launch(nan_to_num_kernel, a.shape, [a, out], (float(nan), float(posinf), float(neginf)))
     return out
-
-
-# the CUDA backend's primitives of these names (backends/cuda.py binds them)
-BOUND = dict(vector_norm=vector_norm, var=var, cumsum=cumsum, sort=sort, gather_dim=gather_dim,
-             scatter_dim=scatter_dim, lerp=lerp, nan_to_num=nan_to_num)

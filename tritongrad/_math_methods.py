@@ -6,7 +6,7 @@ from collections import namedtuple
 from functools import wraps
 
 from . import _dtype as dt
-from .ops import contract, math as M, sort as S, stats as ST, util
+from .ops import contract, math as M, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -125,8 +125,8 @@ class MathMethods:
 
     def _test(self, op, int_value):
         if self._dtype.is_floating_point:
-            return util.Tensor._make(self._be.unary(op, self._data))
-        return util.Tensor._make(self._be.full(self._data.shape, int_value, dt.bool_))
+            return self._make(self._be.unary(op, self._data))
+        return self._make(self._be.full(self._data.shape, int_value, dt.bool_))
 
     def isnan(self):
         return self._test("isnan", False)
@@ -157,7 +157,7 @@ class MathMethods:
         a, b, arr = operands(self, other)
         if a._dtype.is_floating_point:
             raise _not_implemented(op, a)
-        return util.Tensor._make(a._be.binary(op, a._data, arr))
+        return a._make(a._be.binary(op, a._data, arr))
 
     def bitwise_and(self, other):
         return self._bitwise("bitwise_and", other)

@@ -1,6 +1,7 @@
 """The CPU (NumPy) primitives of the math ops that are not elementwise rows of the primitive list:
 vector_norm, var, cumsum, sort, gather_dim / scatter_dim (sort's backward), lerp, nan_to_num.
-cpu.py binds them onto CPUBackend; kernels/mathops.py is the CUDA side, with the same semantics.
+primitives.py names them in its rows (numpy=), as it names kernels/mathops.py's launch wrappers
+(triton=), the CUDA side with the same semantics.
 """
 import math
 import warnings
@@ -94,6 +95,3 @@ def nan_to_num(a, nan, posinf, neginf):
     if a.dtype.kind != "f":
         return a.copy()
     return np.nan_to_num(a, nan=nan, posinf=posinf, neginf=neginf)
-
-
-METHODS = ("vector_norm", "var", "cumsum", "sort", "gather_dim", "scatter_dim", "lerp", "nan_to_num")

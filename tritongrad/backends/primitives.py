@@ -4,8 +4,8 @@ A row says: the primitive's name; how it is called (`kind`); how many array oper
 (`arity`); its dtype rule; which op it is the fused backward of (if any); and, for elementwise rows,
 its NumPy reference implementation, which *is* the CPU backend's primitive (cpu.py reads it from
 here). The Triton backend implements the same row by a kernel branch of the same name
-(kernels/elementwise.py: `_unary_op`, `_binary_op`, `pointwise_bwd_kernel`) or a launch wrapper
-(cuda.py); its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
+(kernels/pointwise.py: `_unary_op`, `_binary_op`, `_backward_op`) or a launch wrapper (cuda.py);
+its op sets (`UNARY_OPS`, `FLOAT_UNARY`, ...) are built from this list, and
 tests/test_primitives.py runs every row on both backends and compares.
 
 Kinds (how `backend` is called):
@@ -14,7 +14,11 @@ Kinds (how `backend` is called):
   reduce    backend.reduce(name, a, dims, keepdim)   dims a tuple, () meaning all
   backward  backend.<name>(g, x, *params)       a fused elementwise backward: one pass over the
                                                 gradient g and the saved input or output x
-  method    backend.<name>(...)                 written out by each backend (views, matmul, ...)
+  method    backend.<name>(...)                 anything else: a row may give its NumPy implementation
+                                                (`numpy=`) and its Triton launch wrapper (`triton=
+                                                "module.function"` in kernels/), which the backends
+                                                take as they are; the older rows are written out
+                                                in cpu.py and cuda.py (views, matmul, ...)
 
 Dtype rules: "same" (operands share one dtype, the result has it), "float" (the same, floating
 point only: ops promote integers first), "bool" (a bool result: not differentiable), "int" (the
@@ -30,6 +34,8 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import cpu_math as CM  # NOTE: the NumPy implementations of the math ops' method rows
+
 
 class Prim(NamedTuple):
     name: str
@@ -37,7 +43,8 @@ class Prim(NamedTuple):
     arity: int
     dtypes: str = "same"
     backward_of: str | None = None  # the op whose derivative this fused primitive computes
-    numpy: Callable | None = None  # the CPU implementation (elementwise rows)
+    numpy: Callable | None = None  # the CPU implementation (elementwise rows; optional for "method" rows)
+    triton: str | None = None  # "module.function" in kernels/: the CUDA implementation of a "method" row
 
 
 # NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
@@ -200,6 +207,27 @@ PRIMITIVES = (
     Prim("copy_", M, 2),
     Prim("sgd_step", M, 3),
     Prim("adam_step", M, 5),
+    # gathers and scatters along one dim (kernels/index.py; NumPy references in cpu_nn.py), indexing
+    Prim("index_select", M, 2),
+    Prim("index_select_backward", M, 2, "same", "index_select"),
+    Prim("index_put", M, 3),
+    Prim("gather", M, 2),
+    Prim("gather_backward", M, 2, "same", "gather"),
+    Prim("scatter", M, 3),
+    Prim("index_add_", M, 3),
+    Prim("index_copy_", M, 3),
+    Prim("scatter_", M, 3),
+    Prim("index_term", M, 2),
+    Prim("nonzero", M, 1),
+    Prim("unravel", M, 1),
+    Prim("as_strided", M, 1),
+    Prim("tril", M, 1),
+    Prim("flip", M, 1),
+    Prim("roll", M, 1),
+    Prim("diagonal", M, 1),
+    Prim("diag_embed", M, 1),
+    Prim("cat", M, 1),
+    Prim("masked_fill_", M, 2),
     # math (ops/math.py, ops/stats.py, ops/sort.py)
     Prim("tan", U, 1, "float", numpy=np.tan),
     Prim("asin", U, 1, "float", numpy=np.arcsin),
@@ -224,14 +252,22 @@ PRIMITIVES = (
     Prim("bitwise_and", B, 2, "int", numpy=np.bitwise_and),
     Prim("bitwise_or", B, 2, "int", numpy=np.bitwise_or),
     Prim("bitwise_xor", B, 2, "int", numpy=np.bitwise_xor),
-    Prim("vector_norm", M, 1, "float"),  # (a, ord, dims, keepdim), ord 1, 2 or inf
-    Prim("var", M, 1, "float"),  # (a, dims, correction, keepdim, sqrt): var, or std with sqrt
-    Prim("cumsum", M, 1),  # (a, dim, reverse)
-    Prim("sort", M, 1),  # (a, dim, descending, k) -> (values, int64 indices) of the first k
-    Prim("gather_dim", M, 2),  # (a, dim, index): a's values at index along dim (sort's values, again)
-    Prim("scatter_dim", M, 2, "same", "gather_dim"),  # (g, dim, index, shape): zeros with g at index
-    Prim("lerp", M, 3, "float"),  # (a, b, w): a + w * (b - a); w an array or a Python scalar
-    Prim("nan_to_num", M, 1),  # (a, nan, posinf, neginf)
+    # (a, ord, dims, keepdim), ord 1, 2 or inf
+    Prim("vector_norm", M, 1, "float", numpy=CM.vector_norm, triton="mathops.vector_norm"),
+    # (a, dims, correction, keepdim, sqrt): var, or std with sqrt
+    Prim("var", M, 1, "float", numpy=CM.var, triton="mathops.var"),
+    # (a, dim, reverse)
+    Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
+    # (a, dim, descending, k) -> (values, int64 indices) of the first k
+    Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
+    # (a, dim, index): a's values at index along dim (sort's values, again)
+    Prim("gather_dim", M, 2, numpy=CM.gather_dim, triton="mathops.gather_dim"),
+    # (g, dim, index, shape): zeros with g at index
+    Prim("scatter_dim", M, 2, "same", "gather_dim", numpy=CM.scatter_dim, triton="mathops.scatter_dim"),
+    # (a, b, w): a + w * (b - a); w an array or a Python scalar
+    Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
+    # (a, nan, posinf, neginf)
+    Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}

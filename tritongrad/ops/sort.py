@@ -23,7 +23,7 @@ class Sort(Op):
 
     @staticmethod
     def formula(ctx, F, g, g_indices=None):
-        return F.scatter_dim(g, ctx.dim, F.const(ctx.indices), ctx.shape)
+        return F.scatter_dim(g, ctx.dim, F.const(ctx.indices, g), ctx.shape)
 
 
 class SortStable(Sort):
@@ -51,7 +51,7 @@ class ScatterDim(Op):
 
     @staticmethod
     def formula(ctx, F, gg):
-        return F.gather_dim(gg, ctx.dim, F.const(ctx.index._data))
+        return F.gather_dim(gg, ctx.dim, F.const(ctx.index._data, gg))
 
 
 class GatherDim(Op):
@@ -72,4 +72,4 @@ class GatherDim(Op):
 
     @staticmethod
     def formula(ctx, F, g):
-        return F.scatter_dim(g, ctx.dim, F.const(ctx.index._data), ctx.shape)
+        return F.scatter_dim(g, ctx.dim, F.const(ctx.index._data, g), ctx.shape)
