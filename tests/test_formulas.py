@@ -88,6 +88,9 @@ CASES = {
              + sum(t.sum() for t in tg.cat([a, b]).split(3, 1)) + a.unbind(1)[2][:, None] * a.chunk(3, 1)[0]),
     "reorder": ([(3, 4)], lambda a: a.flip(0).roll(1, 1).tril() + a.repeat(1, 1).triu(1) + a.diag().sum()
                 + a.diag(1).diag(1)[:3] + a.movedim(0, 1).t()),
+    "fill_split": ([(4, 3), (1,)], lambda a, v: a.masked_fill(a > 0, v[0] * 2) * a
+                   + a.scatter(0, _i(a, [[3, 1, 2]]), 0.5) * a
+                   + a.split([1, 2], 1)[1].sum(1, keepdim=True) * a.split([2, 1], 1)[0].sum()),
     # math rows (ops/math.py, stats.py, sort.py, contract.py)
     "trig": ([(3, 5)], lambda a: a.tan() * 0.5 + (a * 0.9).clamp(-0.9, 0.9).asin() + (a * 0.5).acos() * a.atan()
              + a.sinh() * a.cosh()),
