@@ -1,4 +1,4 @@
-"""Elementwise math that Triton's language lacks, as @triton.jit helpers for kernels/elementwise.py:
+"""Elementwise math that Triton's language lacks, as @triton.jit helpers for kernels/pointwise.py:
 atan / atan2 (and asin, acos through them), sinh, cosh, log2, log10, exp2, rsqrt, rounding, NaN and
 inf tests, accurate expm1 and sqrt. tl has exp, log, sin, cos, sqrt, erf, floor and ceil only
 (libdevice's functions do not run under Triton's interpreter, which the tests use).
