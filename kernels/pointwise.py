@@ -9,6 +9,7 @@ import triton
 import triton.language as tl
 
 from . import _utils as U
+from .mathfn import _atan2, _expm1, _math_unary, _sqrt
 
 _INTERPRET = tl.constexpr(U.INTERPRET)
 
@@ -191,15 +192,12 @@ def _unary_op(x, OP: tl.constexpr):
     elif OP == "log":
         y = tl.log(x)
     elif OP == "sqrt":
-        if x.dtype == tl.float64:
-            y = tl.sqrt(x)  # NOTE: fp64 sqrt is IEEE-rounded; fp32 tl.sqrt would be approximate
-        else:
-            y = tl.sqrt_rn(x)
+        y = _sqrt(x)
     elif OP == "abs":
         y = tl.abs(x)
     elif OP == "sign":
         if x.dtype.is_floating():
-            y = tl.where(_isnan(x), x, tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0)).to(x.dtype))
+            y = tl.where(x > 0, 1.0, tl.where(x < 0, -1.0, 0.0)).to(x.dtype)  # NOTE: sign(nan) is 0, as in PyTorch
         else:
             y = (x > 0).to(x.dtype) - (x < 0).to(x.dtype)
     elif OP == "square":
@@ -221,16 +219,15 @@ def _unary_op(x, OP: tl.constexpr):
         u = 1.0 + x
         y = tl.where((u == 1.0) | (x == float("inf")), x, tl.log(u) * (x / (u - 1.0)))
     elif OP == "expm1":
-        # NOTE: (u - 1) * x / log(u) with u = exp(x) (Kahan): accurate near 0
-        u = tl.exp(x)
-        y = tl.where((u == 1.0) | (u == float("inf")), tl.where(u == 1.0, x, u),
-                     tl.where(u - 1.0 == -1.0, -1.0, (u - 1.0) * (x / tl.log(u))))
+        y = _expm1(x)
     elif OP == "gelu":
         y = 0.5 * x * (1.0 + tl.erf(x * 0.7071067811865476))
     elif OP == "gelu_tanh":
         y = 0.5 * x * (1.0 + _tanh(0.7978845608028654 * (x + 0.044715 * x * x * x)))
-    else:  # logical_not
+    elif OP == "logical_not":
         y = x == 0
+    else:
+        y = _math_unary(x, OP)
     return y
 
 
@@ -270,8 +267,16 @@ def _binary_op(a, b, OP: tl.constexpr):
         y = a >= b
     elif OP == "logical_and":
         y = (a != 0) & (b != 0)
-    else:  # logical_or
+    elif OP == "logical_or":
         y = (a != 0) | (b != 0)
+    elif OP == "atan2":
+        y = _atan2(a, b)
+    elif OP == "bitwise_and":
+        y = a & b
+    elif OP == "bitwise_or":
+        y = a | b
+    else:  # bitwise_xor
+        y = a ^ b
     return y
 
 
@@ -286,8 +291,8 @@ def _backward_op(g, x, p, pv, qv, k, nbits, OP: tl.constexpr, HAS_P: tl.constexp
     sigmoid:   g * y * (1 - y)            tanh:  g * (1 - y * y)
     gelu:      g * gelu'(x)               gelu_tanh: g * gelu'(x), tanh approximation
     """
-    if OP == "threshold":
-        out = tl.where(x > pv, g, 0.0)
+    if OP == "threshold":  # NOTE: x <= p, not !(x > p): a NaN x passes the gradient, as in PyTorch
+        out = tl.where(x <= pv, 0.0, g)
     elif OP == "clamp":
         out = g
         if HAS_P:

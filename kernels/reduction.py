@@ -23,9 +23,12 @@ from .._dtype import bool_, float32, float64, int64
 from ..backends import primitives as P
 from . import _utils as U, elementwise as E
 from ._launch import fast
+from .mathfn import _sqrt
 from .pointwise import _nan
 
-REDUCE_OPS = P.names("reduce")  # NOTE: from the primitive list
+REDUCE_OPS = P.names("reduce") + ("norm1", "norm2", "norminf")  # NOTE: the list's, and vector_norm's
+# the second stage of a split reduction: the partial results' op
+_STAGE2 = {"norm1": "sum", "norm2": "sqrt_sum", "norminf": "amax"}
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}
 
 
@@ -76,12 +79,16 @@ def reduce_kernel(x_ptr, out_ptr, M, R, sm, sr, r_chunk, div: tl.float64, OP: tl
             x = (x != 0).to(ACC)
         else:
             x = x.to(ACC)
+        if OP == "norm1" or OP == "norminf":
+            x = tl.abs(x)
+        elif OP == "norm2" or OP == "norm2_partial":
+            x = x * x
         x = tl.where(mask, x, IDENT)
-        if OP == "sum" or OP == "mean":
+        if OP == "sum" or OP == "mean" or OP == "norm1" or OP == "norm2" or OP == "norm2_partial" or OP == "sqrt_sum":
             acc += x
         elif OP == "prod":
             acc *= x
-        elif OP == "amax":
+        elif OP == "amax" or OP == "norminf":
             acc = tl.where((x > acc) | (x != x), x, acc)
         elif OP == "amin":
             acc = tl.where((x < acc) | (x != x), x, acc)
@@ -89,17 +96,19 @@ def reduce_kernel(x_ptr, out_ptr, M, R, sm, sr, r_chunk, div: tl.float64, OP: tl
             acc = tl.minimum(acc, x)
         else:
             acc = tl.maximum(acc, x)
-    if OP == "sum" or OP == "mean":
+    if OP == "sum" or OP == "mean" or OP == "norm1" or OP == "norm2" or OP == "norm2_partial" or OP == "sqrt_sum":
         res = tl.sum(acc, axis=1)
         if OP == "mean":
             res = res / tl.full((), div, ACC)
+        elif OP == "norm2" or OP == "sqrt_sum":
+            res = _sqrt(res)
     elif OP == "prod":
         res = _tree_prod(acc, BLOCK_M, BLOCK_R, LOG_R)
-    elif OP == "amax" or OP == "any":
+    elif OP == "amax" or OP == "any" or OP == "norminf":
         res = tl.max(acc, axis=1)
     else:
         res = tl.min(acc, axis=1)
-    if OP == "amax" or OP == "amin":
+    if OP == "amax" or OP == "amin" or OP == "norminf":
         if acc.dtype.is_floating():  # NOTE: tl.max / tl.min skip NaN; lanes hold it, so put it back
             res = tl.where(tl.max((acc != acc).to(tl.int32), axis=1) > 0, _nan(), res)
     tl.store(out_ptr + tl.program_id(1).to(tl.int64) * M + rows, res.to(out_ptr.dtype.element_ty), mask=row_ok)
@@ -230,7 +239,7 @@ def _int_tl(dtype):
 
 
 def _ident(op, acc, dtype):
-    if op in ("sum", "mean", "any"):
+    if op in ("sum", "mean", "any") or op.startswith("norm") or op == "sqrt_sum":
         return 0
     if op in ("prod", "all"):
         return 1
@@ -294,7 +303,7 @@ def _reduce_plan(op, shape, strides, dtype, dims, keepdim, force_split):
         if op in ("amax", "amin"):
             raise ValueError(f"zero-size array to reduction operation {op} which has no identity")
         return out_shape, out_dtype, None, None, {"sum": 0, "prod": 1, "mean": float("nan"), "all": True,
-                                                  "any": False}[op]
+                                                  "any": False, "norm1": 0, "norm2": 0}[op]
     M, R, sm, sr, perm = _as_2d(shape, strides, dims)
     acc = _acc_dtype(op, dtype)
     bm, br, split, warps = _tiles(M, R, sm, sr)
@@ -305,12 +314,13 @@ def _reduce_plan(op, shape, strides, dtype, dims, keepdim, force_split):
     if split == 1:
         meta = dict(OP=op, ACC=acc, IDENT=_ident(op, acc, dtype), **_blocks(bm, br, warps))
         return out_shape, out_dtype, perm, None, [((U.cdiv(M, bm), 1), (M, R, sm, sr, R, float(R)), meta)]
-    op1 = "sum" if op == "mean" else op
+    op1 = {"mean": "sum", "norm2": "norm2_partial"}.get(op, op)
+    op2 = _STAGE2.get(op, op)
     tmp_dtype = _tmp_dtype(acc) or (bool_ if op in ("all", "any") else dtype)
     meta1 = dict(OP=op1, ACC=acc, IDENT=_ident(op1, acc, dtype), **_blocks(bm, br, warps))
     bm2, br2, _, warps2 = _tiles(M, split, 1, M)
     acc2 = acc if op not in ("all", "any") else tl.int32
-    meta2 = dict(OP=op, ACC=acc2, IDENT=_ident(op, acc2, tmp_dtype), **_blocks(bm2, br2, warps2))
+    meta2 = dict(OP=op2, ACC=acc2, IDENT=_ident(op2, acc2, tmp_dtype), **_blocks(bm2, br2, warps2))
     return out_shape, out_dtype, perm, ((split, M), tmp_dtype), [
         ((U.cdiv(M, bm), split), (M, R, sm, sr, chunk, 1.0), meta1),
         ((U.cdiv(M, bm2), 1), (M, split, 1, M, split, float(R)), meta2)]

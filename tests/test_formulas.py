@@ -90,6 +90,28 @@ CASES = {
                      + sum(t.sum() for t in a.split([1, 3])) * a),
     "reorder": ([(3, 4)], lambda a: a.flip(0).roll(1, 1).tril() + a.repeat(1, 1).triu(1) + a.diag().sum()
                 + a.diag(1).diag(1)[:3] + a.movedim(0, 1).t()),
+    "fill_split": ([(4, 3), (1,)], lambda a, v: a.masked_fill(a > 0, v[0] * 2) * a
+                   + a.scatter(0, _i(a, [[3, 1, 2]]), 0.5) * a
+                   + a.split([1, 2], 1)[1].sum(1, keepdim=True) * a.split([2, 1], 1)[0].sum()),
+    # math rows (ops/math.py, stats.py, sort.py, contract.py)
+    "trig": ([(3, 5)], lambda a: a.tan() * 0.5 + (a * 0.9).clamp(-0.9, 0.9).asin() + (a * 0.5).acos() * a.atan()
+             + a.sinh() * a.cosh()),
+    "logs_erf": ([(3, 4)], lambda a: (a.abs() + 0.5).log2() * (a.abs() + 0.3).log10() + a.exp2() + a.erf() * a
+                 + (a.abs() + 0.5).rsqrt()),
+    "rounding": ([(4, 3)], lambda a: (a * 3).floor() * a + (a * 3).ceil() + (a * 3).round() * a + a.trunc() + a.frac()),
+    "atan2_lerp": ([(3, 4), (4,), (3, 1)], lambda a, b, w: tg.atan2(a, b + 2) + tg.lerp(a, b, 0.3) * a
+                   + tg.lerp(a, b, w) + (a * 2).nan_to_num()),
+    "norms": ([(3, 5)], lambda a: a.norm() * a + a.norm(1, dim=1) .sum() + tg.linalg.vector_norm(a, float("inf"), 0)
+              .sum() * a + a.norm(dim=0, keepdim=True)),
+    "var_std": ([(4, 5)], lambda a: a.var() * a + a.std(1, keepdim=True) * a + a.var(0, correction=0)
+                + a.std((0, 1), unbiased=False)),
+    "logsumexp_prod": ([(3, 4)], lambda a: a.logsumexp(1, keepdim=True) + a.prod() * a.logsumexp((0, 1), keepdim=True)
+                       + a.prod(0, keepdim=True)),
+    "cumsum": ([(3, 4)], lambda a: a.cumsum(1) * a + a.cumsum(0).exp()),
+    "sort_topk": ([(3, 6)], lambda a: a.sort(1).values * a + a.sort(0, descending=True, stable=True).values
+                  + a.topk(2, dim=1).values.sum(1, keepdim=True) * a),
+    "bmm_einsum": ([(2, 3, 4), (2, 4, 5), (4,)], lambda a, b, v: a.bmm(b).sum(-1) + tg.einsum("bij,bjk->bik", a, b)
+                   .sum(-1) * tg.einsum("bij,j->bi", a, v) + tg.outer(v, v).sum() + a[0].mv(v) + v.dot(v)),
 }
 # NOTE: through float32: finite differences need a larger step, and then a looser tolerance
 EPS, TOL = {"to_copy": 1e-3}, {"to_copy": dict(rtol=1e-3, atol=1e-3)}
@@ -213,14 +235,18 @@ def _node_names(tensors):
 
 def test_the_cases_reach_every_row_of_the_op_table():
     """Each op of the table (and each fused backward's own derivative) appears in some case's graph or in
-    the graph of its first derivative."""
+    the graph of its first or second derivative."""
     seen = set()
     for shapes, program in CASES.values():
         xs = _inputs(shapes, 0, "cpu")
         out = program(*xs)
         seen |= _node_names([out])
-        grads = tg.autograd.grad(out.sum(), xs, create_graph=True, allow_unused=True)
-        seen |= _node_names([g for g in grads if g is not None])
+        grads = [g for g in tg.autograd.grad(out.sum(), xs, create_graph=True, allow_unused=True) if g is not None]
+        seen |= _node_names(grads)
+        grads = [g for g in grads if g.requires_grad]
+        if grads:  # NOTE: the second derivative's graph too (a scatter's derivative is a gather)
+            seen |= _node_names(tg.autograd.grad(sum((g * g).sum() for g in grads), xs, create_graph=True,
+                                                 allow_unused=True, materialize_grads=True))
     rows = {op._backward_cls.__name__ for op in ROWS}
     assert sorted(rows - seen) == []
 

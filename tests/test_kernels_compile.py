@@ -155,21 +155,41 @@ def main(everything):
         (MM.matmul, empty((300, 200), D.float64), empty((200, 100), D.float64)),
         (MM.matmul, empty((64, 96), D.float32), empty((96, 80), D.float32), True),  # tf32: B transposed first
     ]
+    from tritongrad.backends import primitives as P
+    from tritongrad.kernels import mathops as MO
+
+    cases += [  # the math ops (kernels/mathfn.py, mathops.py)
+        (E.unary_fwd, "atan", m(D.float64)), (E.unary_fwd, "asin", m(D.float32)), (E.unary_fwd, "sinh", t(D.float16)),
+        (E.unary_fwd, "cosh", m(D.bfloat16)), (E.unary_fwd, "round", m(D.float64)), (E.unary_fwd, "floor", m(D.int32)),
+        (E.unary_fwd, "frac", m(D.float32)), (E.unary_fwd, "isinf", m(D.float16)), (E.unary_fwd, "erf", m(D.float64)),
+        (E.unary_fwd, "rsqrt", m(D.float32)), (E.unary_fwd, "log10", m(D.float64)), (E.unary_fwd, "tan", m(D.float32)),
+        (E.binary_fwd, "atan2", m(D.float32), empty((65,), D.float32)), (E.binary_fwd, "atan2", m(D.float64), 2.0),
+        (E.binary_fwd, "bitwise_and", m(D.bool_), m(D.bool_)), (E.binary_fwd, "bitwise_xor", m(D.int64), 3),
+        (R.reduce, "norm2", empty((10**6,), D.float32), (), False), (R.reduce, "norminf", m(D.float64), (1,), True),
+        (MO.var, m(D.float32), (1,), 1, False, True), (MO.var, empty((4096, 64), D.float64), (0,), 0, True, False),
+        (MO.cumsum, m(D.float32), 1, False), (MO.cumsum, m(D.int8), 0, True),
+        # NOTE: small rows: a sort network's compile time grows as n log^2 n (the longest rows: "all")
+        (MO.sort, empty((1, 65), D.float32), 1, False, None), (MO.sort, empty((9, 2), D.float64), 0, True, 3),
+        (MO.sort, empty((2, 7), D.int64), 1, True, 5),
+        (MO.lerp, m(D.float32), m(D.float32), 0.3), (MO.lerp, m(D.bfloat16), m(D.bfloat16), t(D.bfloat16)),
+        (MO.nan_to_num, m(D.float16), 0.0, 1.0, -1.0),
+    ]
     MM._TF32_TRANSPOSE_MIN = 1
     if everything:
         for dt in F:
             cases += [(E.unary_fwd, op, m(dt)) for op in E.UNARY_OPS]
-            cases += [(E.binary_fwd, op, m(dt), t(dt)) for op in E.BINARY_OPS]
+            cases += [(E.binary_fwd, op, m(dt), t(dt)) for op in E.BINARY_OPS if op not in P.names("binary", "int")]
             cases += [(E.pointwise_bwd, op, m(dt), m(dt), *a) for op, a in BACKWARD_PARAMS.items()]
             cases += [(RNG.rand, (99,), dt, _Gen()), (RNG.randn, (99,), dt, _Gen())]
         for dt in INTS + [D.bool_]:
             cases += [(E.unary_fwd, op, m(dt)) for op in ("neg", "abs", "sign", "square", "relu", "logical_not")]
-            cases += [(E.binary_fwd, op, m(dt), m(dt)) for op in E.BINARY_OPS if op != "div"]
+            cases += [(E.binary_fwd, op, m(dt), m(dt)) for op in E.BINARY_OPS if op not in P.names("binary", "float")]
         cases += [(E.copy_, m(d), t(s)) for s in A for d in A] + [(E.fill_, m(dt), 1) for dt in A]
         for dt in A:
             cases += [(R.reduce, op, empty(s, dt), d, False) for op in R.REDUCE_OPS
                       for s, d in [((4096, 512), (1,)), ((512, 4096), (0,)), ((10**6,), ())]]
             cases += [(R.arg_reduce, op, empty((64, 4096), dt), 1, False) for op in ("argmax", "argmin")]
+        cases += [(MO.sort, empty((4, MO.MAX_SORT), dt), 1, False, None) for dt in (D.float32, D.float64)]
         # NOTE: large enough to autotune (every config compiles)
         cases += [(MM.matmul, empty((1024, 512), dt), empty((512, 384), dt)) for dt in F + [D.int32]]
         cases += [(MM.matmul, view((1024, 512), (1, 1024), D.float32), empty((512, 384), D.float32), True)]

@@ -7,7 +7,7 @@
     tensor([[0.7500, 0.7500],
             [0.7500, 0.7500]])
 """
-from . import autograd, backends, cuda, distributed, nn, optim, utils
+from . import autograd, backends, cuda, distributed, linalg, nn, optim, utils
 from ._compile import compile as compile  # noqa: A004  (torch.compile: CUDA graphs, "reduce-overhead")
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import __all__ as _creation_all  # noqa: E402
@@ -44,7 +44,7 @@ from .autograd import (  # noqa: E402
 )
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
-from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
+from .functional import _METHODS, MATH_FUNCTIONS as _MATH_FUNCTIONS, einsum, is_floating_point, is_tensor, where  # noqa: E402,F401,E501
 from .ops.random import bernoulli, multinomial  # noqa: E402
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .serialization import load, save  # noqa: E402
@@ -72,5 +72,5 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
            "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator",
-           "seed", "get_rng_state", "set_rng_state", "bernoulli", "multinomial", *_legacy_all, *_creation_all,
-           *_METHODS, *_index_all]
+           "seed", "get_rng_state", "set_rng_state", "bernoulli", "multinomial", "linalg", "einsum", *_legacy_all,
+           *_creation_all, *_METHODS, *_index_all, *_MATH_FUNCTIONS]

@@ -2,6 +2,7 @@
 and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
 from . import _dtype as dt
+from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
 from .ops import elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
@@ -54,6 +55,8 @@ class TensorMath(TensorBase):
         if exponent.__class__ in _NUMBERS and self._dtype.is_floating_point:
             return EW.Pow.apply(self, exponent)
         if isinstance(exponent, TensorBase):
+            if self._dtype is dt.bool_ and exponent._dtype is dt.bool_:
+                raise NotImplementedError("\"pow\" not implemented for 'Bool'")
             a, b, _ = operands(self, exponent)
             return EW.PowTensor.apply(a, b)
         a, b, _ = operands(self, exponent)
@@ -104,6 +107,8 @@ class TensorMath(TensorBase):
         return self
 
     def __abs__(self):
+        if self._dtype is dt.bool_:
+            raise NotImplementedError(f"\"abs_{self.device.type}\" not implemented for 'Bool'")
         return EW.Abs.apply(self)
 
     abs = __abs__
@@ -150,6 +155,8 @@ class TensorMath(TensorBase):
         return self._float_unary(EW.Tanh)
 
     def relu(self):
+        if self._dtype is dt.bool_:
+            raise RuntimeError("Boolean inputs not supported for relu")
         return EW.Relu.apply(self)
 
     def sign(self):
@@ -233,12 +240,10 @@ class TensorMath(TensorBase):
         return self._make(self._be.unary("logical_not", self.bool()._data))
 
     def __and__(self, other):
-        self._check_bool("&")
-        return self.logical_and(other)
+        return self.bitwise_and(other)  # NOTE: _math_methods.py: integers and bool, promoted as PyTorch
 
     def __or__(self, other):
-        self._check_bool("|")
-        return self.logical_or(other)
+        return self.bitwise_or(other)
 
     def __invert__(self):
         self._check_bool("~")
@@ -251,20 +256,22 @@ class TensorMath(TensorBase):
     __rand__, __ror__ = __and__, __or__
 
     # --- reductions -------------------------------------------------------------------------------
+    @numpy_names
     def sum(self, dim=None, keepdim=False, *, dtype=None):
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
-        dims = () if dim is None or not self._data.shape else wrap_dims(dim, self.ndim)
+        dims = () if dim is None else _reduce_dims(self, dim)
         cls = RD.Sum if dim is None else RD.SumDim
         out_dtype = None if dtype is self._dtype else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
 
+    @numpy_names
     def mean(self, dim=None, keepdim=False, *, dtype=None):
         x = self if dtype is None else self.to(dtype)
         if not x._dtype.is_floating_point:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {dt.TYPE_NAMES[x._dtype.name][:-6]}")
-        dims = () if dim is None or not x._data.shape else wrap_dims(dim, x.ndim)
+        dims = () if dim is None else _reduce_dims(x, dim)
         return (RD.Mean if dim is None else RD.MeanDim).apply(x, dims, keepdim)
 
     def _minmax(self, all_cls, dim_cls, dim, keepdim):
@@ -278,26 +285,35 @@ class TensorMath(TensorBase):
         values, indices = dim_cls.apply(self, dim, keepdim)
         return return_types(values, indices, "max" if all_cls is RD.MaxAll else "min")
 
+    @numpy_names
     def max(self, dim=None, keepdim=False):
         return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim)
 
+    @numpy_names
     def min(self, dim=None, keepdim=False):
         return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim)
 
+    @numpy_names
     def argmax(self, dim=None, keepdim=False):
         return self._argreduce("argmax", dim, keepdim)
 
+    @numpy_names
     def argmin(self, dim=None, keepdim=False):
         return self._argreduce("argmin", dim, keepdim)
 
     def _argreduce(self, op, dim, keepdim):
+        if self._dtype is dt.bool_:
+            raise RuntimeError(f"{op}(): does not support bool input")
         if dim is None:
-            return self._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+            out = self._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+            return out.view((1,) * self.ndim) if keepdim else out
         return self._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
 
+    @numpy_names
     def all(self, dim=None, keepdim=False):
         return self._bool_reduce("all", dim, keepdim)
 
+    @numpy_names
     def any(self, dim=None, keepdim=False):
         return self._bool_reduce("any", dim, keepdim)
 

@@ -45,6 +45,9 @@ _METHODS = ("add sub mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu 
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
             "equal true_divide multiply subtract negative greater less select narrow log1p expm1").split()
 globals().update({name: _method(name) for name in _METHODS})
+from ._math_methods import FUNCTIONS as MATH_FUNCTIONS, einsum  # noqa: E402,F401  NOTE: tritongrad.sort, .norm, ...
+
+globals().update({name: _method(name) for name in MATH_FUNCTIONS})
 
 
 def is_tensor(obj):

@@ -21,7 +21,8 @@ Kinds (how `backend` is called):
                                                 in cpu.py and cuda.py (views, matmul, ...)
 
 Dtype rules: "same" (operands share one dtype, the result has it), "float" (the same, floating
-point only: ops promote integers first), "bool" (a bool result: not differentiable).
+point only: ops promote integers first), "bool" (a bool result: not differentiable), "int" (the
+same, integer and bool operands only: the bitwise ops).
 
 The derivative formulas of ops/ are written with these names (the `F` vocabulary: `F.mul(g, y)`,
 `F.sigmoid_backward(g, y)`), which ops/formulas.py turns into functions on arrays (from this list)
@@ -32,6 +33,8 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import numpy as np
+
+from . import cpu_math as CM  # NOTE: the NumPy implementations of the math ops' method rows
 
 
 class Prim(NamedTuple):
@@ -103,6 +106,20 @@ def _gelu_tanh_backward(g, x):  # PyTorch's GeluBackward formula for approximate
     return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)).astype(g.dtype, copy=False)
 
 
+def _sign(a):
+    return np.sign(a) if a.dtype.kind != "f" else np.nan_to_num(np.sign(a), nan=0.0)  # NOTE: sign(nan) = 0, PyTorch's
+
+
+def _float_of(fn):
+    """A ufunc whose integer result would be float64 (NumPy) applied in a's own float dtype."""
+    return lambda a: fn(a).astype(a.dtype, copy=False)
+
+
+def _same_int(fn):
+    """floor / ceil / trunc / round: integers are their own result (NumPy would give float64)."""
+    return lambda a: fn(a) if a.dtype.kind == "f" else a.copy()
+
+
 U, B, R, BWD, M = "unary", "binary", "reduce", "backward", "method"
 
 PRIMITIVES = (
@@ -112,7 +129,7 @@ PRIMITIVES = (
     Prim("log", U, 1, "float", numpy=np.log),
     Prim("sqrt", U, 1, "float", numpy=np.sqrt),
     Prim("abs", U, 1, numpy=np.abs),
-    Prim("sign", U, 1, numpy=np.sign),
+    Prim("sign", U, 1, numpy=_sign),
     Prim("square", U, 1, numpy=np.square),
     Prim("sin", U, 1, "float", numpy=np.sin),
     Prim("cos", U, 1, "float", numpy=np.cos),
@@ -143,7 +160,7 @@ PRIMITIVES = (
     Prim("logical_or", B, 2, "bool", numpy=np.logical_or),
     # fused elementwise backward: g is the gradient, x the saved input (or output y)
     Prim("threshold_backward", BWD, 2, "float", "relu",
-         numpy=lambda g, x, threshold: np.where(x > threshold, g, _zero(g))),
+         numpy=lambda g, x, threshold: np.where(x <= threshold, _zero(g), g)),  # NOTE: NaN x passes g, as PyTorch
     Prim("clamp_backward", BWD, 2, "float", "clamp", numpy=_clamp_backward),
     Prim("pow_backward", BWD, 2, "float", "pow", numpy=_pow_backward),
     Prim("sigmoid_backward", BWD, 2, "float", "sigmoid", numpy=lambda g, y: g * (y * (1 - y))),
@@ -216,6 +233,46 @@ PRIMITIVES = (
     Prim("random_", M, 1),
     Prim("multinomial", M, 1),
     Prim("randperm", M, 0),
+    # math (ops/math.py, ops/stats.py, ops/sort.py)
+    Prim("tan", U, 1, "float", numpy=np.tan),
+    Prim("asin", U, 1, "float", numpy=np.arcsin),
+    Prim("acos", U, 1, "float", numpy=np.arccos),
+    Prim("atan", U, 1, "float", numpy=np.arctan),
+    Prim("sinh", U, 1, "float", numpy=np.sinh),
+    Prim("cosh", U, 1, "float", numpy=np.cosh),
+    Prim("log2", U, 1, "float", numpy=np.log2),
+    Prim("log10", U, 1, "float", numpy=np.log10),
+    Prim("exp2", U, 1, "float", numpy=np.exp2),
+    Prim("rsqrt", U, 1, "float", numpy=lambda a: np.reciprocal(np.sqrt(a))),
+    Prim("erf", U, 1, "float", numpy=_float_of(_erf)),
+    Prim("floor", U, 1, numpy=_same_int(np.floor)),
+    Prim("ceil", U, 1, numpy=_same_int(np.ceil)),
+    Prim("trunc", U, 1, numpy=_same_int(np.trunc)),
+    Prim("round", U, 1, numpy=_same_int(np.round)),  # NOTE: half to even, as PyTorch
+    Prim("frac", U, 1, "float", numpy=lambda a: a - np.trunc(a)),
+    Prim("isnan", U, 1, "bool", numpy=np.isnan),
+    Prim("isinf", U, 1, "bool", numpy=np.isinf),
+    Prim("isfinite", U, 1, "bool", numpy=np.isfinite),
+    Prim("atan2", B, 2, "float", numpy=np.arctan2),
+    Prim("bitwise_and", B, 2, "int", numpy=np.bitwise_and),
+    Prim("bitwise_or", B, 2, "int", numpy=np.bitwise_or),
+    Prim("bitwise_xor", B, 2, "int", numpy=np.bitwise_xor),
+    # (a, ord, dims, keepdim), ord 1, 2 or inf
+    Prim("vector_norm", M, 1, "float", numpy=CM.vector_norm, triton="mathops.vector_norm"),
+    # (a, dims, correction, keepdim, sqrt): var, or std with sqrt
+    Prim("var", M, 1, "float", numpy=CM.var, triton="mathops.var"),
+    # (a, dim, reverse)
+    Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
+    # (a, dim, descending, k) -> (values, int64 indices) of the first k
+    Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
+    # (a, dim, index): a's values at index along dim (sort's values, again)
+    Prim("gather_dim", M, 2, numpy=CM.gather_dim, triton="mathops.gather_dim"),
+    # (g, dim, index, shape): zeros with g at index
+    Prim("scatter_dim", M, 2, "same", "gather_dim", numpy=CM.scatter_dim, triton="mathops.scatter_dim"),
+    # (a, b, w): a + w * (b - a); w an array or a Python scalar
+    Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
+    # (a, nan, posinf, neginf)
+    Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}

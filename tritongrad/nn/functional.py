@@ -51,9 +51,20 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
 
 def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, else alpha * (exp(x) - 1), with an accurate expm1."""
-    # NOTE: the negative branch sees min(x, 0): exp of a large x would overflow and make the
-    # unselected branch's gradient 0 * inf = NaN
-    return _inplace(lambda x: where(x > 0, x, expm1(x.clamp(max=0.0)) * alpha), input, inplace)
+    return _inplace(lambda x: where(x > 0, x, _elu_negative(x) * alpha), input, inplace)
+
+
+def _elu_negative(x):
+    """expm1(min(x, 0)) in value, with the derivative exp(min(x, 0)), as PyTorch's EluBackward.
+
+    NOTE: min(x, 0): exp of a large x would overflow and make the unselected branch's gradient
+    0 * inf = NaN. expm1's own backward, g * (y + 1), rounds to 0 once expm1(x) rounds to -1
+    (x < -37 in float64) where exp(x) is still about 1e-17: the value comes from expm1, the
+    gradient from exp through e - e.detach(), which is exactly 0.
+    """
+    c = x.clamp(max=0.0)
+    e = c.exp()
+    return expm1(c).detach() + (e - e.detach())
 
 
 def softplus(input, beta=1.0, threshold=20.0):

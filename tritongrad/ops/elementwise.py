@@ -188,7 +188,8 @@ class PowTensor(Op):
         a, b, y = F.saved(ctx)
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        da = F.sum_to(F.mul(F.mul(g, b), F.pow(a, F.sub(b, 1))), sa) if na else None
+        # NOTE: 0 where b == 0 (0 ** 0 included: not 0 * inf), as in PyTorch
+        da = F.sum_to(F.where(F.eq(b, 0), 0, F.mul(F.mul(g, b), F.pow(a, F.sub(b, 1)))), sa) if na else None
         # NOTE: 0 ** b with b >= 0 has a zero gradient in b, not nan (log 0 * 0), as in PyTorch.
         db = F.sum_to(F.where(F.logical_and(F.eq(a, 0), F.ge(b, 0)), 0, F.mul(F.mul(g, y), F.log(a))), sb) \
             if nb else None
@@ -217,7 +218,10 @@ class RPow(Op):
     @staticmethod
     def formula(ctx, F, g):
         (y,) = F.saved(ctx)
-        return F.mul(F.mul(g, y), math.log(ctx.s)) if ctx.s != 0 else F.mul(g, 0)
+        if ctx.s != 0:
+            return F.mul(F.mul(g, y), math.log(ctx.s))
+        # 0 ** b: 0 for b >= 0, else g * (inf * log 0) = g * -inf (y = inf exactly there), as in PyTorch
+        return F.where(F.gt(y, 1), F.mul(g, -math.inf), F.mul(g, 0))
 
 
 Neg = unary("neg", "NegBackward0", "", lambda F, g, x, y: F.neg(g))
@@ -396,22 +400,23 @@ def _shape(t):
     return t._data.shape if isinstance(t, util.Tensor) else ()
 
 
-def _minmax(op, node, wins):
+def _minmax(op, node, loses):
     def forward(a, b):
         return a._be.binary(op, a._data, b._data)
 
     def setup_context(ctx, inputs, out):
         ctx.save_for_backward(*inputs)
-        ctx.shapes, ctx.dtype = (inputs[0]._data.shape, inputs[1]._data.shape), inputs[0]._dtype
+        ctx.shapes = (inputs[0]._data.shape, inputs[1]._data.shape)
 
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
         na, nb = ctx.needs_input_grad
         sa, sb = ctx.shapes
-        # NOTE: ties split the gradient in half, as PyTorch does.
-        share = F.add(F.astype(getattr(F, wins)(a, b), ctx.dtype), F.mul(F.astype(F.eq(a, b), ctx.dtype), 0.5))
-        return (F.sum_to(F.mul(g, share), sa) if na else None,
-                F.sum_to(F.mul(g, F.add(F.neg(share), 1)), sb) if nb else None)
+        # NOTE: PyTorch's formula: ties split the gradient in half; the loser gets 0; where a NaN is
+        # involved neither side loses, so both get the whole gradient.
+        half = F.where(F.eq(a, b), F.mul(g, 0.5), g)
+        return (F.sum_to(F.where(getattr(F, loses)(a, b), 0, half), sa) if na else None,
+                F.sum_to(F.where(getattr(F, loses)(b, a), 0, half), sb) if nb else None)
 
     return type(op.capitalize(), (Op,), {"node_name": node, "_n_inputs": 2, "primitive": op,
                                          "saved_as": {"other": 1, "self": 0},
@@ -419,8 +424,8 @@ def _minmax(op, node, wins):
                                          "setup_context": staticmethod(setup_context)})
 
 
-Maximum = _minmax("maximum", "MaximumBackward0", "gt")
-Minimum = _minmax("minimum", "MinimumBackward0", "lt")
+Maximum = _minmax("maximum", "MaximumBackward0", "lt")
+Minimum = _minmax("minimum", "MinimumBackward0", "gt")
 
 
 def _no_grad_binary(op):

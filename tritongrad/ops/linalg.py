@@ -36,6 +36,9 @@ def _check(a, b, name):
         if b.ndim == 1:
             raise RuntimeError(f"size mismatch, got input ({m}), mat ({m}x{k_a}), vec ({k_b})")
         raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({m}x{k_a} and {k_b}x{sb[-1]})")
+    if a._dtype.name == "bool" or b._dtype.name == "bool":
+        kernel = "dot" if a.ndim == 1 and b.ndim == 1 else "addmv_impl_cpu" if b.ndim == 1 else "addmm_impl_cpu_"
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')  # NOTE: PyTorch's CPU kernels' names
     if a._dtype is not b._dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: {_C_NAMES[a._dtype.name]} != "
                            f"{_C_NAMES[b._dtype.name]}")

@@ -96,7 +96,8 @@ class MaxAll(Op):
     @staticmethod
     def formula(ctx, F, g):
         a, y = F.saved(ctx)
-        mask = F.astype(F.eq(a, y), ctx.dtype)
+        # NOTE: a NaN result came from the NaNs: they share the gradient, as in PyTorch
+        mask = F.astype(F.logical_or(F.eq(a, y), F.logical_and(F.isnan(a), F.isnan(y))), ctx.dtype)
         return F.mul(mask, F.div(g, F.sum(mask, (), False)))
 
 

@@ -1,0 +1,272 @@
+"""Tensor methods of the math ops (ops/math.py, stats.py, sort.py, contract.py): argument checks with
+PyTorch's messages, then one op each. A base class of Tensor beside TensorMath; FUNCTIONS lists
+the ones tritongrad also offers as `tritongrad.<name>(x, ...)`.
+"""
+from collections import namedtuple
+from functools import wraps
+
+from . import _dtype as dt
+from .ops import contract, math as M, sort as S, stats as ST
+from .ops.inplace import _SCALAR_NAMES
+from .ops.util import operands, wrap_dim, wrap_dims
+
+_SORT = namedtuple("sort", ["values", "indices"])
+_TOPK = namedtuple("topk", ["values", "indices"])
+_FLOAT_MAX = {"float32": 3.4028234663852886e38, "float64": 1.7976931348623157e308, "float16": 65504.0,
+              "bfloat16": 3.3895313892515355e38}  # nan_to_num's default replacements of +-inf
+
+
+def numpy_names(fn):
+    """Accept NumPy's spellings of the keywords (keepdims, axis), as PyTorch's argument parser does."""
+
+    @wraps(fn)
+    def wrapper(self, *args, **kwargs):
+        if kwargs:
+            if "keepdims" in kwargs:
+                kwargs["keepdim"] = kwargs.pop("keepdims")
+            if "axis" in kwargs:
+                kwargs["dim"] = kwargs.pop("axis")
+        return fn(self, *args, **kwargs)
+
+    return wrapper
+
+
+def _not_implemented(name, t):
+    return NotImplementedError(f'"{name}_{t.device.type}" not implemented for \'{_SCALAR_NAMES[t._dtype.name]}\'')
+
+
+def _float(t):
+    """t, or t as the default float dtype when it is an integer or bool tensor (PyTorch's promotion)."""
+    return t if t._dtype.is_floating_point else t.to(dt.get_default_dtype())
+
+
+def reduce_dims(t, dim):
+    """The dims of a reduction over `dim` (None, an int or a sequence) as a sorted tuple, () meaning all:
+    checked against t's rank (a 0-d tensor takes 0 and -1, as PyTorch), then () for a 0-d tensor."""
+    dims = wrap_dims(dim, t.ndim)
+    return dims if t.ndim else ()
+
+
+class MathMethods:
+    __slots__ = ()
+
+    # --- elementwise ------------------------------------------------------------------------------
+    def tan(self):
+        return M.Tan.apply(_float(self))
+
+    def asin(self):
+        return M.Asin.apply(_float(self))
+
+    def acos(self):
+        return M.Acos.apply(_float(self))
+
+    def atan(self):
+        return M.Atan.apply(_float(self))
+
+    def sinh(self):
+        return M.Sinh.apply(_float(self))
+
+    def cosh(self):
+        return M.Cosh.apply(_float(self))
+
+    def log2(self):
+        return M.Log2.apply(_float(self))
+
+    def log10(self):
+        return M.Log10.apply(_float(self))
+
+    def exp2(self):
+        return M.Exp2.apply(_float(self))
+
+    def rsqrt(self):
+        return M.Rsqrt.apply(_float(self))
+
+    def erf(self):
+        return M.Erf.apply(_float(self))
+
+    arcsin, arccos, arctan = asin, acos, atan
+
+    def floor(self):
+        return M.Floor.apply(self)
+
+    def ceil(self):
+        return M.Ceil.apply(self)
+
+    def trunc(self):
+        return M.Trunc.apply(self)
+
+    fix = trunc
+
+    def round(self, *, decimals=0):
+        if decimals == 0:
+            return M.Round.apply(self)
+        scale = 10.0 ** decimals
+        return (self * scale).round() / scale
+
+    def frac(self):
+        if not self._dtype.is_floating_point:
+            raise _not_implemented("frac", self)
+        return M.Frac.apply(self)
+
+    def atan2(self, other):
+        a, b, _ = operands(self, other, float_only=True)
+        return M.Atan2.apply(a, b)
+
+    arctan2 = atan2
+
+    def lerp(self, end, weight):
+        return M.lerp(self, end, weight)
+
+    def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        if not self._dtype.is_floating_point:
+            return self.clone()
+        big = _FLOAT_MAX[self._dtype.name]
+        return M.NanToNum.apply(self, nan, big if posinf is None else posinf, -big if neginf is None else neginf)
+
+    def _test(self, op, int_value):
+        if self._dtype.is_floating_point:
+            return self._make(self._be.unary(op, self._data))
+        return self._make(self._be.full(self._data.shape, int_value, dt.bool_))
+
+    def isnan(self):
+        return self._test("isnan", False)
+
+    def isinf(self):
+        return self._test("isinf", False)
+
+    def isfinite(self):
+        return self._test("isfinite", True)
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        if self._dtype is not other._dtype:
+            raise RuntimeError(f"{_SCALAR_NAMES[self._dtype.name]} did not match {_SCALAR_NAMES[other._dtype.name]}")
+        close = self.eq(other)
+        if self._dtype.is_floating_point:  # NOTE: PyTorch's formula, step for step
+            a, b = self.detach(), other.detach()
+            if equal_nan:
+                close = close | (a.isnan() & b.isnan())
+            err = (a - b).abs()
+            close = close | (err.isfinite() & (err <= (b * rtol).abs() + atol))
+        return close
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    # --- bitwise: integers and bool (`&`, `|`, `^`) -----------------------------------------------
+    def _bitwise(self, op, other):
+        a, b, arr = operands(self, other)
+        if a._dtype.is_floating_point:
+            raise _not_implemented(op, a)
+        return a._make(a._be.binary(op, a._data, arr))
+
+    def bitwise_and(self, other):
+        return self._bitwise("bitwise_and", other)
+
+    def bitwise_or(self, other):
+        return self._bitwise("bitwise_or", other)
+
+    def bitwise_xor(self, other):
+        return self._bitwise("bitwise_xor", other)
+
+    __xor__ = __rxor__ = bitwise_xor
+
+    # --- reductions -------------------------------------------------------------------------------
+    @numpy_names
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self._var(ST.Var, dim, unbiased, keepdim, correction)
+
+    @numpy_names
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
+        return self._var(ST.Std, dim, unbiased, keepdim, correction)
+
+    def _var(self, cls, dim, unbiased, keepdim, correction):
+        if isinstance(dim, bool):  # x.std(False): the unbiased flag
+            dim, unbiased = None, dim
+        if not self._dtype.is_floating_point:
+            raise RuntimeError("std and var only support floating point and complex dtypes")
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        return cls.apply(self, reduce_dims(self, dim), correction, keepdim)
+
+    @numpy_names
+    def logsumexp(self, dim, keepdim=False):
+        return ST.LogSumExp.apply(_float(self), reduce_dims(self, dim), keepdim)
+
+    @numpy_names
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        if dtype is None and self._dtype._kind < 2:
+            dtype = dt.int64  # NOTE: PyTorch multiplies bool and integer tensors as int64
+        x = self if dtype is None or dtype is self._dtype else self.to(dtype)
+        if dim is None:
+            return ST.Prod.apply(x, (), False)
+        dim = wrap_dim(dim, x.ndim)
+        return ST.ProdDim.apply(x, (dim,) if x.ndim else (), keepdim)
+
+    @numpy_names
+    def cumsum(self, dim, *, dtype=None):
+        x = self if dtype is None or dtype is self._dtype else self.to(dtype)
+        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim))
+
+    @numpy_names
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        from .linalg import vector_norm
+
+        if isinstance(p, str) and p != "fro":
+            raise NotImplementedError(f"norm with p={p!r} (singular values) is not implemented")
+        return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
+
+    # --- sorting ----------------------------------------------------------------------------------
+    def sort(self, dim=-1, descending=False, stable=False):
+        if isinstance(dim, bool):  # x.sort(True): descending, as PyTorch's second overload
+            dim, descending = -1, dim
+        dim = wrap_dim(dim, self.ndim)
+        values, indices = (S.SortStable if stable else S.Sort).apply(self, dim, descending)
+        return _SORT(values, indices)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return self.detach().sort(dim, descending, stable).indices
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        dim = wrap_dim(dim, self.ndim)
+        n = self.shape[dim] if self.ndim else 1
+        if not 0 <= k <= n:
+            raise RuntimeError("selected index k out of range")
+        values, indices = S.Topk.apply(self, dim, largest, k)
+        return _TOPK(values, indices)
+
+    # --- softmax and products ---------------------------------------------------------------------
+    def softmax(self, dim, dtype=None):
+        from .nn.functional import softmax
+
+        return softmax(self, dim, dtype=dtype)
+
+    def log_softmax(self, dim, dtype=None):
+        from .nn.functional import log_softmax
+
+        return log_softmax(self, dim, dtype=dtype)
+
+    def dot(self, other):
+        return contract.dot(self, other)
+
+    def mv(self, vec):
+        return contract.mv(self, vec)
+
+    def bmm(self, mat2):
+        return contract.bmm(self, mat2)
+
+    def outer(self, vec2):
+        return contract.outer(self, vec2)
+
+    ger = outer
+
+
+FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "
+             "round frac atan2 arctan2 lerp nan_to_num isnan isinf isfinite isclose allclose bitwise_and bitwise_or "
+             "bitwise_xor var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv bmm outer "
+             "ger").split()
+
+
+def einsum(equation, *operands):
+    """torch.einsum (see ops/contract.py)."""
+    return contract.einsum(equation, *operands)
+

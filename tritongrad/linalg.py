@@ -1,0 +1,61 @@
+"""tritongrad.linalg: vector_norm, norm and matrix_norm, as torch.linalg's (the norms that need no
+matrix decomposition: 2, -2 and 'nuc' matrix norms raise NotImplementedError)."""
+import math
+
+from .ops import stats as ST
+from .ops.inplace import _SCALAR_NAMES
+from .ops.util import wrap_dims
+
+
+def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+    """The `ord`-norm of x over `dim` (all dims: None): (sum |x|**ord) ** (1 / ord), max |x| for inf."""
+    if not x.dtype.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
+                           f"{_SCALAR_NAMES[x.dtype.name]}")
+    if dtype is not None:
+        x = x.to(dtype)
+    dims = wrap_dims(dim, x.ndim) if x.ndim else ()
+    if ord in (math.inf, -math.inf) and x.numel() == 0:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
+                           "operation does not have an identity")
+    if ord in (1, 2, math.inf):
+        return ST.VectorNorm.apply(x, ord, dims, keepdim)  # NOTE: one pass of the reduction kernel
+    a = x.abs()
+    if ord == 0:
+        return (a != 0).to(x.dtype).sum(dims or None, keepdim)
+    if ord == -math.inf:
+        raise NotImplementedError("linalg.vector_norm with ord=-inf is not implemented")
+    return a.pow(ord).sum(dims or None, keepdim).pow(1.0 / ord)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+    """'fro', 1, -1, inf and -inf matrix norms over the two dims `dim`."""
+    if A.ndim < 2:
+        raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 dimensions.")
+    if dtype is not None:
+        A = A.to(dtype)
+    d0, d1 = (d % A.ndim for d in dim)
+    if ord == "fro":
+        return vector_norm(A, 2, (d0, d1), keepdim)
+    if ord in (1, -1, math.inf, -math.inf):
+        rows, cols = (d0, d1) if ord in (1, -1) else (d1, d0)  # 1: the largest column sum; inf: row sum
+        s = A.abs().sum(rows, keepdim=True)
+        out = (s.max(cols, keepdim=True) if ord > 0 else s.min(cols, keepdim=True)).values
+        return out if keepdim else out.squeeze((d0, d1))
+    raise NotImplementedError(f"linalg.matrix_norm with ord={ord!r} (singular values) is not implemented")
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """torch.linalg.norm: a vector norm for 1-D input or one dim, else a matrix norm over two dims."""
+    if isinstance(dim, int):
+        dim = (dim,)
+    if ord is None:
+        return vector_norm(A, 2, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim not in (1, 2):
+            raise RuntimeError("linalg.norm: If dim is not specified but ord is, the input must be 1D or 2D. Got "
+                               f"{A.ndim}D.")
+        dim = tuple(range(A.ndim))
+    if len(dim) == 1:
+        return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+    return matrix_norm(A, ord, dim, keepdim, dtype=dtype)
