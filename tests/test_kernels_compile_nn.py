@@ -1,0 +1,89 @@
+"""The nn kernels (layer norm, attention, gather / scatter) compile for an H100 (sm_90) with the
+installed Triton's real compiler, without a GPU: the same mocked driver and fake device memory as
+tests/test_kernels_compile.py, in a subprocess (interpreting is a process-wide choice).
+
+A representative variant of each kernel by default; every case with TRITONGRAD_COMPILE_ALL=1
+(minutes). Run it alone, as a script: python tests/test_kernels_compile_nn.py [all]
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="needs triton")
+def test_nn_kernels_compile_for_sm90():
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "TRITONGRAD_EMULATE_CUDA")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, os.path.dirname(os.path.abspath(__file__))] +
+                                        [p for p in [env.get("PYTHONPATH")] if p])
+    args = [sys.executable, os.path.abspath(__file__)] + (["all"] if os.environ.get("TRITONGRAD_COMPILE_ALL") else [])
+    r = subprocess.run(args, env=env, capture_output=True, text=True,
+                       timeout=1800)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-6000:]
+    assert "compiled" in r.stdout
+
+
+def main(everything):
+    from test_kernels_compile import _fake_memory, _install_mock_driver
+    compiled = _install_mock_driver()
+    import tritongrad.cuda
+    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
+    empty, view = _fake_memory()
+    from tritongrad.kernels import _launch, _utils as U, attention as A, index as I, layernorm as LN
+
+    from tritongrad import _dtype as D
+    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
+    assert not U.INTERPRET
+    import numpy as np
+    I.memory.to_host = lambda a: np.full(a.shape, 2**62)  # NOTE: the bounds check's read-back: no bad index
+
+    def ln(shape, ns, dt, wb=True):
+        x, w = empty(shape, dt), empty(ns, dt) if wb else None
+        y, mean, rstd = LN.layer_norm_fwd(x, ns, w, w)
+        LN.layer_norm_bwd(y, x, mean, rstd, w, w)
+
+    def attn(dt, causal, T=1024, Dh=64, mask=None):
+        q = view((8, 12, T, Dh), (T * 3 * 12 * Dh, Dh, 3 * 12 * Dh, 1), dt)  # heads split from a qkv buffer
+        o, lse = A.attention_fwd(q, q, q, mask, causal)
+        A.attention_bwd(o, q, q, q, o, lse, mask, causal)
+
+    idx = empty((4096,), D.int64)
+    cases = [
+        (ln, (8192, 768), (768,), D.bfloat16), (ln, (4, 40000), (40000,), D.float32),  # the loop variant
+        (attn, D.bfloat16, True),
+        (I.index_select, empty((50304, 768), D.bfloat16), 0, idx),
+        (I.index_select, view((33, 65), (1, 33), D.float32), 1, empty((7,), D.int32), True),
+        (I.gather, empty((64, 1000), D.float32), 1, empty((64, 5), D.int64)),
+        (I.index_add_, empty((50304, 768), D.float32), 0, idx, empty((4096, 768), D.float32)),
+        (I.index_add_, empty((50304, 768), D.bfloat16), 0, idx, empty((4096, 768), D.bfloat16), 1, False, 0),
+        (I.index_add_, empty((100, 3), D.float64), 0, idx, empty((4096, 3), D.float64), 2.0),
+        (I.index_add_, empty((100,), D.int64), 0, idx, empty((4096,), D.int64)),
+        (I.index_copy_, empty((100, 7), D.float16), 0, empty((100,), D.int32), empty((100, 7), D.float16)),
+        (I.scatter_, empty((64, 1000), D.float32), 1, empty((64, 5), D.int64), empty((64, 5), D.float32), "add"),
+        (I.scatter_, empty((64, 1000), D.int8), 1, empty((64, 5), D.int64), empty((64, 5), D.int8)),
+        (I.index_select, empty((33, 65), D.bool_), 0, empty((7,), D.int64)),
+        (I.index_add_, empty((9, 4), D.bool_), 0, empty((5,), D.int64), empty((5, 4), D.bool_)),
+    ]
+    if everything:
+        cases += [(ln, (8192, 768), (768,), D.float32), (ln, (64, 100), (100,), D.float16, False),
+                  (ln, (16, 96), (96,), D.float64), (attn, D.float16, False, 1024, 128),
+                  (attn, D.float32, False, 100, 48), (attn, D.float64, True, 50, 16),
+                  (attn, D.bfloat16, False, 77, 64, empty((77, 77), D.bool_)),
+                  (attn, D.float32, True, 77, 32, empty((1, 12, 77, 77), D.float32))]
+    failures = []
+    for fn, *args in cases:
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
+    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
+    for f in failures:
+        print(f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(len(sys.argv) > 1 and sys.argv[1] == "all"))
