@@ -5,10 +5,11 @@ Example:
     >>> model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
     >>> loss = nn.CrossEntropyLoss()(model(x), labels)
 """
-from . import functional, init  # noqa: I001
+from . import functional, init, parallel  # noqa: I001
 from .modules import (CrossEntropyLoss, Dropout, Flatten, Identity, Linear, LogSoftmax, Module, MSELoss, NLLLoss,
                       ReLU, Sequential, Sigmoid, Softmax, Tanh)
 from .parameter import Parameter
 
 __all__ = ["Module", "Parameter", "Linear", "Identity", "Flatten", "ReLU", "Sigmoid", "Tanh", "Softmax",
-           "LogSoftmax", "Sequential", "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "functional", "init"]
+           "LogSoftmax", "Sequential", "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "functional", "init",
+           "parallel"]

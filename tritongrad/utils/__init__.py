@@ -1,0 +1,1 @@
+"""tritongrad.utils: data loading helpers (tritongrad.utils.data)."""
