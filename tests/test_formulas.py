@@ -73,6 +73,13 @@ CASES = {
     "losses": ([(4, 5)], _losses),
     "to_copy": ([(3, 4)], lambda a: a.to(tg.float32).to(tg.float64) * 3 + a),
     "inplace": ([(3, 4), (3, 4)], _inplace),
+    "embedding": ([(5, 3)], lambda w: NF.embedding(tg.tensor([[1, 4, 1], [0, 2, 4]], device=w.device), w, padding_idx=3)
+                  * w.sum()),
+    "layer_norm": ([(3, 5), (5,), (5,)], lambda x, w, b: NF.layer_norm(x, (5,), w, b) * x
+                   + NF.layer_norm(x.view(3, 5, 1) * 2, (5, 1)).view(3, 5)),
+    "attention": ([(2, 3, 4), (2, 5, 4), (2, 5, 4)],
+                  lambda q, k, v: NF.scaled_dot_product_attention(q, k, v) * q
+                  + NF.scaled_dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True)),
 }
 # NOTE: through float32: finite differences need a larger step, and then a looser tolerance
 EPS, TOL = {"to_copy": 1e-3}, {"to_copy": dict(rtol=1e-3, atol=1e-3)}

@@ -9,7 +9,7 @@ CPU backend's (cpu.py); where they differ it is said below.
 `tg.backends.cuda.matmul.allow_tf32 = True`.
 """
 import sys
-from functools import partial
+from functools import partial, wraps
 
 from .primitives import PRIMITIVES
 
@@ -195,3 +195,66 @@ class CUDABackend:
 for _p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, bound in _load()
     if _p.kind == "backward":
         setattr(CUDABackend, _p.name, _lazy(_p.name))
+
+
+# --- transformer layers (ops/nn.py): kernels/index.py, layernorm.py, attention.py ------------------------
+# NOTE: the CPU backend's signatures (cpu.py); each loads its kernel module on first use (an import
+# of a loaded module is a dict lookup).
+def _embedding(weight, ids):
+    from ..kernels import elementwise as E, index as IX
+
+    flat = E.contiguous(ids).view((ids.size_,))
+    return IX.index_select(weight, 0, flat).view(tuple(ids.shape) + tuple(weight.shape[1:]))
+
+
+def _embedding_backward(grad, ids, num_weights, padding_idx):
+    from ..kernels import elementwise as E, index as IX
+
+    out = E.full((num_weights,) + tuple(grad.shape[ids.ndim:]), 0, grad.dtype)
+    src = E.contiguous(grad).view((ids.size_,) + tuple(out.shape[1:]))
+    return IX.index_add_(out, 0, E.contiguous(ids).view((ids.size_,)), src, skip=padding_idx, check=False)
+
+
+def _layer_norm(x, normalized_shape, weight, bias, eps):
+    from ..kernels import layernorm
+
+    return layernorm.layer_norm_fwd(x, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm_backward(grad, x, mean, rstd, weight, bias, eps):
+    from ..kernels import layernorm
+
+    return layernorm.layer_norm_bwd(grad, x, mean, rstd, weight, bias)
+
+
+def _attention(q, k, v, mask, is_causal, scale):
+    from ..kernels import attention
+
+    return attention.attention_fwd(q, k, v, mask, is_causal, scale, allow_tf32=matmul.allow_tf32)
+
+
+def _attention_backward(grad, q, k, v, o, lse, mask, is_causal, scale):
+    from ..kernels import attention
+
+    return attention.attention_bwd(grad, q, k, v, o, lse, mask, is_causal, scale, allow_tf32=matmul.allow_tf32)
+
+
+def _attention_unsupported(q, k, v, mask):
+    from ..kernels import attention
+
+    return attention.unsupported(q, k, v, mask)
+
+
+def _loading(fn):
+    @wraps(fn)  # NOTE: __wrapped__: inspect.signature shows fn's parameters (tests/test_primitives.py)
+    def call(*args, **kwargs):
+        CUDABackend._load()  # NOTE: emulation is set up before the kernel modules' @triton.jit run
+        return fn(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = fn.__name__[1:]
+    return staticmethod(call)
+
+
+for _fn in (_embedding, _embedding_backward, _layer_norm, _layer_norm_backward, _attention, _attention_backward,
+            _attention_unsupported):
+    setattr(CUDABackend, _fn.__name__[1:], _loading(_fn))

@@ -185,6 +185,14 @@ PRIMITIVES = (
     Prim("copy_", M, 2),
     Prim("sgd_step", M, 3),
     Prim("adam_step", M, 5),
+    # transformer layers (ops/nn.py): fused, several outputs; NumPy references in cpu_nn.py
+    Prim("embedding", M, 2),
+    Prim("embedding_backward", M, 2, "same", "embedding"),
+    Prim("layer_norm", M, 3, "float"),
+    Prim("layer_norm_backward", M, 6, "float", "layer_norm"),
+    Prim("attention", M, 4, "float"),
+    Prim("attention_backward", M, 7, "float", "attention"),
+    Prim("attention_unsupported", M, 4),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}

@@ -13,3 +13,6 @@ from .parameter import Parameter
 __all__ = ["Module", "Parameter", "Linear", "Identity", "Flatten", "ReLU", "Sigmoid", "Tanh", "Softmax",
            "LogSoftmax", "Sequential", "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss", "functional", "init",
            "parallel"]
+from .modules import GELU, Embedding, LayerNorm  # noqa: E402  NOTE: the transformer layers (issue 16)
+
+__all__ += ["GELU", "LayerNorm", "Embedding"]

@@ -209,3 +209,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
 
 __all__ = ["relu", "sigmoid", "tanh", "linear", "log_softmax", "softmax", "nll_loss", "cross_entropy", "mse_loss",
            "dropout"]
+
+from ..ops.nn import embedding, layer_norm, scaled_dot_product_attention  # noqa: E402,F401  NOTE: rows in ops/nn.py
+
+__all__ += ["gelu", "embedding", "layer_norm", "scaled_dot_product_attention"]

@@ -18,7 +18,7 @@ from ..autograd.function import BackwardNode
 from ..backends import CPUBackend, CUDABackend
 from ..backends.primitives import PRIMITIVES
 from ..cuda.array import DeviceArray
-from . import elementwise, inplace, linalg, loss, reduce, view  # noqa: F401  NOTE: every row registers its F name
+from . import elementwise, inplace, linalg, loss, nn, reduce, view  # noqa: F401  NOTE: every row registers its F name
 from .table import _TENSOR_OPS
 from .util import sum_dims
 

@@ -8,3 +8,8 @@ from .module import Module
 
 __all__ = ["Module", "Linear", "Identity", "Flatten", "ReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax",
            "Sequential", "Dropout", "MSELoss", "CrossEntropyLoss", "NLLLoss"]
+from .activation import GELU  # noqa: E402  NOTE: the transformer layers (issue 16), kept apart for merges
+from .normalization import LayerNorm  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+
+__all__ += ["GELU", "LayerNorm", "Embedding"]
