@@ -91,7 +91,7 @@ def test_training_steps_match_pytorch_in_float64(device, torch):
     assert ref.lm_head.weight is ref.wte.weight and model.lm_head.weight is model.wte.weight
     rng = np.random.default_rng(1)
     batches = [(rng.integers(0, TINY["vocab_size"], (3, TINY["block_size"])),
-                rng.integers(0, TINY["vocab_size"], (3, TINY["block_size"]))) for _ in range(3)]
+                rng.integers(0, TINY["vocab_size"], (3, TINY["block_size"]))) for _ in range(3 if device == "cpu" else 2)]
     opt = ex.configure_optimizer(model, 1e-2, 0.1)
     decay = [p for p in ref.parameters() if p.ndim >= 2]
     ref_opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
@@ -132,7 +132,7 @@ def test_training_steps_match_pytorch_in_float64(device, torch):
 def test_dropout_inside_the_model_is_active_in_training_only(device):
     ex = _example()
     tg.manual_seed(0)
-    model = ex.GPT(**TINY, dropout=0.5).to(device=device)
+    model = ex.GPT(**dict(TINY, n_layer=1), dropout=0.5).to(device=device)
     x = tg.tensor(np.arange(16).reshape(2, 8) % TINY["vocab_size"], device=device)
     a, b = model(x)[0], model(x)[0]
     assert not np.allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy())
