@@ -260,7 +260,8 @@ def train(args, out=sys.stdout):
 
 
 def parser():
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.add_argument("--dtype", default="float32", choices=("float32", "bfloat16", "float64"),
                    help="parameters and activations (bfloat16 on CUDA only; AdamW's state then is bfloat16 too)")

@@ -90,8 +90,9 @@ def test_training_steps_match_pytorch_in_float64(device, torch):
     ref.load_state_dict(state)
     assert ref.lm_head.weight is ref.wte.weight and model.lm_head.weight is model.wte.weight
     rng = np.random.default_rng(1)
-    batches = [(rng.integers(0, TINY["vocab_size"], (3, TINY["block_size"])),
-                rng.integers(0, TINY["vocab_size"], (3, TINY["block_size"]))) for _ in range(3 if device == "cpu" else 2)]
+    shape = (3, TINY["block_size"])
+    batches = [(rng.integers(0, TINY["vocab_size"], shape), rng.integers(0, TINY["vocab_size"], shape))
+               for _ in range(3 if device == "cpu" else 2)]  # NOTE: the interpreter is slow: two steps on CUDA
     opt = ex.configure_optimizer(model, 1e-2, 0.1)
     decay = [p for p in ref.parameters() if p.ndim >= 2]
     ref_opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},

@@ -202,7 +202,8 @@ def test_double_backward_through_the_fused_ops_matches_pytorch(torch, rng):
     q, qt = _pair(torch, rng, (2, 4, 8), device)
     grads = []
     for lib, a, b, c, Fn in [(tg, x, w, q, F), (torch, xt, wt, qt, torch.nn.functional)]:
-        y = (Fn.layer_norm(a, (6,), b) ** 2).sum() + (Fn.scaled_dot_product_attention(c, c, c, is_causal=True) ** 3).sum()
+        y = ((Fn.layer_norm(a, (6,), b) ** 2).sum()
+             + (Fn.scaled_dot_product_attention(c, c, c, is_causal=True) ** 3).sum())
         g = lib.autograd.grad(y, (a, b, c), create_graph=True)
         grads.append(lib.autograd.grad(sum((t * t).sum() for t in g), (a, b, c)))
     for ours, theirs in zip(*grads):
