@@ -121,13 +121,66 @@ class GPT(nn.Module):
         return logits, F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
 
 
-def configure_optimizer(model, lr, weight_decay, betas=(0.9, 0.95)):
-    """AdamW with weight decay on the matrices (Linear and embedding weights), none on biases and LayerNorms."""
+def torch_gpt(torch, vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=64):
+    """The same GPT written for PyTorch (nanoGPT's model, no dropout), with the same parameter names: the
+    reference of tests/test_gpt.py and benchmarks/bench_gpt.py (this script itself never needs PyTorch).
+    Its forward(idx, targets) returns the loss."""
+    tnn, tF = torch.nn, torch.nn.functional
+
+    class Attention(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_attn, self.c_proj = tnn.Linear(n_embd, 3 * n_embd), tnn.Linear(n_embd, n_embd)
+
+        def forward(self, x):
+            B, T, C = x.shape
+            q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
+            y = tF.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
+
+    class TorchMLP(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.c_fc, self.c_proj = tnn.Linear(n_embd, 4 * n_embd), tnn.Linear(4 * n_embd, n_embd)
+
+        def forward(self, x):
+            return self.c_proj(tF.gelu(self.c_fc(x), approximate="tanh"))
+
+    class TorchBlock(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1, self.attn = tnn.LayerNorm(n_embd), Attention()
+            self.ln_2, self.mlp = tnn.LayerNorm(n_embd), TorchMLP()
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            return x + self.mlp(self.ln_2(x))
+
+    class TorchGPT(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte, self.wpe = tnn.Embedding(vocab_size, n_embd), tnn.Embedding(block_size, n_embd)
+            self.h = tnn.Sequential(*[TorchBlock() for _ in range(n_layer)])
+            self.ln_f = tnn.LayerNorm(n_embd)
+            self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
+            self.lm_head.weight = self.wte.weight
+
+        def forward(self, idx, targets):
+            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
+            logits = self.lm_head(self.ln_f(self.h(x)))
+            return tF.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
+
+    return TorchGPT()
+
+
+def configure_optimizer(model, lr, weight_decay, betas=(0.9, 0.95), optim=tg.optim, **kwargs):
+    """AdamW with weight decay on the matrices (Linear and embedding weights), none on biases and LayerNorms.
+    `optim`: tg.optim, or torch.optim for torch_gpt's model; kwargs go to AdamW."""
     params = list(model.parameters())
     decay = [p for p in params if p.ndim >= 2]
     no_decay = [p for p in params if p.ndim < 2]
-    return tg.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                           {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=betas)
+    return optim.AdamW([{"params": decay, "weight_decay": weight_decay},
+                        {"params": no_decay, "weight_decay": 0.0}], lr=lr, betas=betas, **kwargs)
 
 
 def cosine_lr(step, lr, min_lr, warmup, steps):

@@ -21,55 +21,6 @@ def _example():
     return module
 
 
-def _torch_gpt(torch, vocab_size, block_size, n_layer, n_head, n_embd):
-    """examples/train_gpt.py's GPT written for PyTorch (nanoGPT's model), with the same parameter names."""
-    nn, F = torch.nn, torch.nn.functional
-
-    class Attention(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_attn, self.c_proj = nn.Linear(n_embd, 3 * n_embd), nn.Linear(n_embd, n_embd)
-
-        def forward(self, x):
-            B, T, C = x.shape
-            q, k, v = (t.view(B, T, n_head, C // n_head).transpose(1, 2) for t in self.c_attn(x).split(C, dim=2))
-            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
-            return self.c_proj(y.transpose(1, 2).contiguous().view(B, T, C))
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.c_fc, self.c_proj = nn.Linear(n_embd, 4 * n_embd), nn.Linear(4 * n_embd, n_embd)
-
-        def forward(self, x):
-            return self.c_proj(F.gelu(self.c_fc(x), approximate="tanh"))
-
-    class Block(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.ln_1, self.attn, self.ln_2, self.mlp = nn.LayerNorm(n_embd), Attention(), nn.LayerNorm(n_embd), MLP()
-
-        def forward(self, x):
-            x = x + self.attn(self.ln_1(x))
-            return x + self.mlp(self.ln_2(x))
-
-    class GPT(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.wte, self.wpe = nn.Embedding(vocab_size, n_embd), nn.Embedding(block_size, n_embd)
-            self.h = nn.Sequential(*[Block() for _ in range(n_layer)])
-            self.ln_f = nn.LayerNorm(n_embd)
-            self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
-            self.lm_head.weight = self.wte.weight
-
-        def forward(self, idx, targets):
-            x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1]))
-            logits = self.lm_head(self.ln_f(self.h(x)))
-            return F.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
-
-    return GPT()
-
-
 def _train(ex, model, opt, batches, step_fn):
     """Losses, gradients (before clipping) and parameters after each step."""
     out = []
@@ -85,7 +36,7 @@ def test_training_steps_match_pytorch_in_float64(device, torch):
     ex = _example()
     tg.manual_seed(0)
     model = ex.GPT(**TINY).to(device=device, dtype=tg.float64)
-    ref = _torch_gpt(torch, **TINY).double()
+    ref = ex.torch_gpt(torch, **TINY).double()
     state = {k: torch.tensor(v.detach().cpu().numpy()) for k, v in model.state_dict().items()}
     ref.load_state_dict(state)
     assert ref.lm_head.weight is ref.wte.weight and model.lm_head.weight is model.wte.weight
@@ -94,10 +45,7 @@ def test_training_steps_match_pytorch_in_float64(device, torch):
     batches = [(rng.integers(0, TINY["vocab_size"], shape), rng.integers(0, TINY["vocab_size"], shape))
                for _ in range(3 if device == "cpu" else 2)]  # NOTE: the interpreter is slow: two steps on CUDA
     opt = ex.configure_optimizer(model, 1e-2, 0.1)
-    decay = [p for p in ref.parameters() if p.ndim >= 2]
-    ref_opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1},
-                                 {"params": [p for p in ref.parameters() if p.ndim < 2], "weight_decay": 0.0}],
-                                lr=1e-2, betas=(0.9, 0.95))
+    ref_opt = ex.configure_optimizer(ref, 1e-2, 0.1, optim=torch.optim)
     names = [n for n, _ in model.named_parameters()]
     assert names == [n for n, _ in ref.named_parameters()]
 
