@@ -23,6 +23,7 @@ import math
 import os
 import sys
 import time
+import warnings
 
 import numpy as np
 
@@ -40,12 +41,14 @@ MODULES = ("argparse", "collections", "functools", "itertools", "json", "logging
 def stdlib_text(modules=MODULES):
     """The docstrings of `modules` and of the classes and functions they define, ASCII only."""
     parts = []
-    for name in modules:
-        mod = importlib.import_module(name)
-        parts.append(inspect.getdoc(mod) or "")
-        for _, obj in sorted(vars(mod).items()):
-            if (inspect.isclass(obj) or inspect.isfunction(obj)) and getattr(obj, "__module__", None) == name:
-                parts.append(inspect.getdoc(obj) or "")
+    with warnings.catch_warnings():  # NOTE: reading some attributes warns of deprecations (typing.io)
+        warnings.simplefilter("ignore")
+        for name in modules:
+            mod = importlib.import_module(name)
+            parts.append(inspect.getdoc(mod) or "")
+            for _, obj in sorted(vars(mod).items()):
+                if (inspect.isclass(obj) or inspect.isfunction(obj)) and getattr(obj, "__module__", None) == name:
+                    parts.append(inspect.getdoc(obj) or "")
     text = "\n\n".join(p for p in parts if p)
     return text.encode("ascii", "ignore").decode("ascii")
 
@@ -98,7 +101,7 @@ class GPT(nn.Module):
         self.block_size = block_size
         self.wte, self.wpe = nn.Embedding(vocab_size, n_embd), nn.Embedding(block_size, n_embd)
         self.drop = nn.Dropout(dropout)
-        self.h = nn.Sequential(*[Block(n_embd, n_head, dropout) for _ in range(n_layer)])  # NOTE: h.0, h.1, ...
+        self.h = nn.ModuleList([Block(n_embd, n_head, dropout) for _ in range(n_layer)])
         self.ln_f = nn.LayerNorm(n_embd)
         self.lm_head = nn.Linear(n_embd, vocab_size, bias=False)
         self.lm_head.weight = self.wte.weight  # NOTE: weight tying: one Parameter, two uses
@@ -115,7 +118,9 @@ class GPT(nn.Module):
         B, T = idx.shape
         pos = tg.arange(T, device=idx.device)
         x = self.drop(self.wte(idx) + self.wpe(pos))
-        logits = self.lm_head(self.ln_f(self.h(x)))
+        for block in self.h:
+            x = block(x)
+        logits = self.lm_head(self.ln_f(x))
         if targets is None:
             return logits, None
         return logits, F.cross_entropy(logits.view(B * T, -1), targets.view(B * T))
@@ -160,14 +165,16 @@ def torch_gpt(torch, vocab_size, block_size=64, n_layer=2, n_head=4, n_embd=64):
         def __init__(self):
             super().__init__()
             self.wte, self.wpe = tnn.Embedding(vocab_size, n_embd), tnn.Embedding(block_size, n_embd)
-            self.h = tnn.Sequential(*[TorchBlock() for _ in range(n_layer)])
+            self.h = tnn.ModuleList([TorchBlock() for _ in range(n_layer)])
             self.ln_f = tnn.LayerNorm(n_embd)
             self.lm_head = tnn.Linear(n_embd, vocab_size, bias=False)
             self.lm_head.weight = self.wte.weight
 
         def forward(self, idx, targets):
             x = self.wte(idx) + self.wpe(torch.arange(idx.shape[1], device=idx.device))
-            logits = self.lm_head(self.ln_f(self.h(x)))
+            for block in self.h:
+                x = block(x)
+            logits = self.lm_head(self.ln_f(x))
             return tF.cross_entropy(logits.view(-1, logits.shape[-1]), targets.view(-1))
 
     return TorchGPT()
@@ -189,19 +196,6 @@ def cosine_lr(step, lr, min_lr, warmup, steps):
         return lr * (step + 1) / warmup
     ratio = min(1.0, (step - warmup) / max(1, steps - warmup))
     return min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (lr - min_lr)
-
-
-def clip_grad_norm_(parameters, max_norm):
-    """Scale the gradients so that their global 2-norm is at most max_norm; returns the norm before.
-    NOTE: tritongrad.nn.utils.clip_grad_norm_ is not in this tree yet: a local helper (PyTorch's rule)."""
-    parameters = list(parameters)
-    grads = [p.grad.to(tg.float64 if p.dtype is tg.float64 else tg.float32) for p in parameters if p.grad is not None]
-    total = sum((g * g).sum() for g in grads).sqrt()
-    scale = (max_norm / (total + 1e-6)).clamp(max=1.0)
-    for p in parameters:
-        if p.grad is not None:
-            p.grad.mul_(scale.to(p.grad.dtype))
-    return total
 
 
 # --- data --------------------------------------------------------------------------------------------
@@ -291,7 +285,7 @@ def train(args, out=sys.stdout):
         _, loss = model(tg.tensor(x, device=device), tg.tensor(y, device=device))
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        clip_grad_norm_(model.parameters(), args.grad_clip)
+        nn.utils.clip_grad_norm_(model.parameters(), args.grad_clip)
         opt.step()
         if step % args.log_interval == 0 or step == args.steps - 1:
             lossf = loss.item()

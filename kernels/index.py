@@ -229,7 +229,7 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
 
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):
     """out.index_add_(dim, index, src, alpha=alpha), in place on `out` (any view); every repeated index
-    adds (atomics: see the module docstring). `skip`: entries whose index equals it add nothing
+    adds (atomics: see the module docstring). `skip` (>= 0): entries whose index equals it add nothing
     (embedding's padding_idx); `wrap`: negative indices count from the end, errors as index_put_'s.
     Embedding's backward: index_add_(zeros(V, C), 0, ids.reshape(-1), grad.reshape(-1, C), skip=padding_idx)."""
     IC.check_index_dtype("index_add_", index.dtype)

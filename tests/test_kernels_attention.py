@@ -115,6 +115,16 @@ def test_strided_views(rng):
 
 
 @needs_cuda
+def test_empty_sequences(rng):
+    """No query (T = 0): empty outputs, zero dk, dv; no key (S = 0): o = 0 and lse = +inf, as the reference."""
+    for T, S in [(0, 5), (4, 0)]:
+        q, k, v, do = _qkv(rng, (1, 2), T, S, 16, D.float32)
+        got = _kernel(q, k, v, do, D.float32)
+        for g, e in zip(got, _reference(q, k, v, do, D.float32)):
+            np.testing.assert_array_equal(back(g), e)
+
+
+@needs_cuda
 def test_unsupported_inputs_say_why():
     from tritongrad.kernels import attention as K
     a = lambda *s: dev(np.ones(s, np.float32))  # noqa: E731

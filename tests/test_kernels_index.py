@@ -111,6 +111,16 @@ def test_scatter(rng, reduce):
 
 
 @needs_cuda
+def test_empty_indices(rng):
+    K = _K()
+    x = host(rng, (5, 3), D.float32)
+    e = np.zeros(0, np.int64)
+    assert back(K.index_select(dev(x), 0, dev(e))).shape == (0, 3)
+    close(K.index_add_(dev(x), 0, dev(e), dev(np.zeros((0, 3), np.float32))), x, D.float32)
+    assert back(K.gather(dev(x), 1, dev(np.zeros((5, 0), np.int64)))).shape == (5, 0)
+
+
+@needs_cuda
 def test_index_copy(rng):
     out = _data(rng, (7, 5), D.int64)
     src = _data(rng, (7, 3), D.int64)

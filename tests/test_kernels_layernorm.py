@@ -14,7 +14,8 @@ CUDA = tritongrad.cuda.is_available()
 needs_cuda = pytest.mark.skipif(not CUDA, reason="no CUDA device (set TRITONGRAD_EMULATE_CUDA=1 to emulate one)")
 # shape, normalized_shape, weight, bias
 CASES = [((33, 65), (65,), True, True), ((3, 1, 17), (1, 17), True, True), ((5, 97), (97,), False, False),
-         ((2, 3, 4), (3, 4), False, True), ((1, 7), (7,), True, False), ((6,), (6,), True, True)]
+         ((2, 3, 4), (3, 4), False, True), ((1, 7), (7,), True, False), ((6,), (6,), True, True),
+         ((4, 1), (1,), True, True)]
 
 
 def _inputs(rng, shape, ns, has_w, has_b, dtype):
@@ -127,3 +128,13 @@ def test_shape_errors_match_torch(torch, device):
         with pytest.raises(RuntimeError) as got:
             fwd(arr(xs), ns, arr(ws) if ws else None)
         assert str(got.value) == str(want.value)
+
+
+@needs_cuda
+def test_empty_input():
+    from tritongrad.kernels import layernorm as K
+    x, w = dev(np.ones((0, 5), np.float32)), dev(np.ones(5, np.float32))
+    y, mean, rstd = K.layer_norm_fwd(x, (5,), w, w)
+    assert y.shape == (0, 5) and mean.shape == (0,)
+    dx, dw, db = K.layer_norm_bwd(x, x, mean, rstd, w, w)
+    assert dx.shape == (0, 5) and np.all(back(dw) == 0) and np.all(back(db) == 0)

@@ -1,6 +1,7 @@
-"""tritongrad.optim: SGD / Adam / AdamW trajectories against torch.optim (same init, same grads,
-several steps, every option), param groups, zero_grad, state_dict / load_state_dict, errors, and
-the fused CUDA step kernels against the NumPy reference.
+"""tritongrad.optim: SGD / Adam / AdamW / RMSprop / Adagrad / Adadelta trajectories against torch.optim
+(same init, same grads, several steps, every option), param groups, zero_grad, state_dict /
+load_state_dict, errors (and that a failed step or load changes nothing), and the fused CUDA step
+kernels against the NumPy reference.
 """
 import numpy as np
 import pytest
@@ -18,7 +19,16 @@ SGD_CASES = [dict(lr=0.1), dict(lr=0.1, momentum=0.9), dict(lr=0.05, momentum=0.
 ADAM_CASES = [dict(lr=0.01), dict(lr=0.02, betas=(0.8, 0.95)), dict(lr=0.01, weight_decay=0.1),
               dict(lr=0.01, amsgrad=True), dict(lr=0.01, eps=1e-3), dict(lr=0.01, maximize=True),
               dict(lr=0.01, weight_decay=0.05, amsgrad=True, maximize=True)]
-CLASSES = {"SGD": (optim.SGD, SGD_CASES), "Adam": (optim.Adam, ADAM_CASES), "AdamW": (optim.AdamW, ADAM_CASES)}
+RMSPROP_CASES = [dict(lr=0.01), dict(lr=0.01, alpha=0.9, eps=1e-3), dict(lr=0.01, momentum=0.9),
+                 dict(lr=0.01, centered=True), dict(lr=0.01, weight_decay=0.1, maximize=True),
+                 dict(lr=0.01, alpha=0.4, momentum=0.5, centered=True, weight_decay=0.05, maximize=True)]
+ADAGRAD_CASES = [dict(lr=0.1), dict(lr=0.1, lr_decay=0.05), dict(lr=0.1, initial_accumulator_value=0.3, eps=1e-3),
+                 dict(lr=0.1, lr_decay=0.01, weight_decay=0.1, initial_accumulator_value=0.1, maximize=True)]
+ADADELTA_CASES = [dict(), dict(lr=0.5, rho=0.7), dict(eps=1e-3, weight_decay=0.1),
+                  dict(lr=0.3, rho=0.95, eps=1e-4, weight_decay=0.05, maximize=True)]
+CLASSES = {"SGD": (optim.SGD, SGD_CASES), "Adam": (optim.Adam, ADAM_CASES), "AdamW": (optim.AdamW, ADAM_CASES),
+           "RMSprop": (optim.RMSprop, RMSPROP_CASES), "Adagrad": (optim.Adagrad, ADAGRAD_CASES),
+           "Adadelta": (optim.Adadelta, ADADELTA_CASES)}
 CASES = [(name, kw) for name, (_, cases) in CLASSES.items() for kw in cases]
 
 
@@ -68,10 +78,11 @@ def test_trajectory_matches_torch(torch, rng, case, dtype):
 
 @pytest.mark.parametrize("case", [("SGD", dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.05)),
                                   ("Adam", dict(lr=0.01, weight_decay=0.05, amsgrad=True)),
-                                  ("AdamW", dict(lr=0.01, maximize=True))], ids=case_id)
+                                  ("AdamW", dict(lr=0.01, maximize=True)), ("RMSprop", RMSPROP_CASES[-1]),
+                                  ("Adagrad", ADAGRAD_CASES[-1]), ("Adadelta", ADADELTA_CASES[-1])], ids=case_id)
 def test_device_trajectory_matches_cpu(device, rng, case):
     name, kw = case
-    init, grads = problem(rng, "float32", steps=3)
+    init, grads = problem(rng, "float32", steps=2)
     cpu, _ = run_tg(CLASSES[name][0], kw, init, grads)
     dev, opt = run_tg(CLASSES[name][0], kw, init, grads, device)
     for p, q in zip(dev, cpu):
@@ -135,7 +146,7 @@ def test_step_bumps_version_and_closure():
     assert isinstance(loss, tg.Tensor) and loss.item() > 0
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW"])
+@pytest.mark.parametrize("name", list(CLASSES))
 def test_state_dict_matches_torch_and_resumes(torch, rng, name):
     cls, cases = CLASSES[name]
     kw = cases[-1]
@@ -194,7 +205,12 @@ def test_load_state_dict_errors_match_torch(torch):
 @pytest.mark.parametrize("name,kw", [
     ("SGD", dict(lr=-1)), ("SGD", dict(momentum=-0.5)), ("SGD", dict(weight_decay=-1)), ("SGD", dict(nesterov=True)),
     ("SGD", dict(momentum=0.9, dampening=0.1, nesterov=True)), ("Adam", dict(lr=-0.1)), ("Adam", dict(eps=-1)),
-    ("Adam", dict(betas=(1.0, 0.9))), ("Adam", dict(betas=(0.9, -0.1))), ("AdamW", dict(weight_decay=-2))])
+    ("Adam", dict(betas=(1.0, 0.9))), ("Adam", dict(betas=(0.9, -0.1))), ("AdamW", dict(weight_decay=-2)),
+    ("RMSprop", dict(lr=-1)), ("RMSprop", dict(eps=-1)), ("RMSprop", dict(momentum=-1)),
+    ("RMSprop", dict(weight_decay=-1)), ("RMSprop", dict(alpha=-0.5)), ("Adagrad", dict(lr=-1)),
+    ("Adagrad", dict(lr_decay=-1)), ("Adagrad", dict(weight_decay=-1)), ("Adagrad", dict(initial_accumulator_value=-1)),
+    ("Adagrad", dict(eps=-1)), ("Adadelta", dict(lr=-1)), ("Adadelta", dict(rho=1.5)), ("Adadelta", dict(eps=-1)),
+    ("Adadelta", dict(weight_decay=-1))])
 def test_errors_match_torch(torch, name, kw):
     with pytest.raises(ValueError) as ours:
         getattr(optim, name)([nn.Parameter(tg.randn(2))], **kw)
@@ -203,6 +219,74 @@ def test_errors_match_torch(torch, name, kw):
     assert str(ours.value) == str(theirs.value)
     with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
         getattr(optim, name)([])
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_integral_parameter_and_string_lr_raise_as_torch(torch, name):
+    """An integer parameter raises PyTorch's error (it used to be truncated silently) and leaves the
+    parameter alone; lr="a" raises PyTorch's TypeError, not a NumPy error."""
+    p, q = tg.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
+    ours, theirs = getattr(optim, name)([p], lr=0.1), getattr(torch.optim, name)([q], lr=0.1)
+    p.grad, q.grad = tg.tensor([1, 1, 1]), torch.tensor([1, 1, 1])
+    with pytest.raises(Exception) as e2:
+        theirs.step()
+    with pytest.raises(type(e2.value)) as e1:
+        ours.step()
+    assert str(e1.value) == str(e2.value)
+    assert p.tolist() == [1, 2, 3] and ours.state.get(p, {}).get("step", 0) == 0  # (Adagrad's state exists at 0)
+    with pytest.raises(TypeError) as e2:
+        getattr(torch.optim, name)([torch.ones(2, requires_grad=True)], lr="a")
+    with pytest.raises(TypeError) as e1:
+        getattr(optim, name)([tg.ones(2, requires_grad=True)], lr="a")
+    assert str(e1.value) == str(e2.value)
+
+
+@pytest.mark.parametrize("name", list(CLASSES))
+def test_failed_step_changes_nothing(rng, name):
+    """Every parameter and hyper-parameter is checked before the first update: one bad parameter
+    (last in the list) or a bad lr leaves the others, their versions and the state unchanged."""
+    cls, cases = CLASSES[name]
+    params = [nn.Parameter(tg.tensor(rng.standard_normal(s))) for s in SHAPES]
+    opt = cls(params, **cases[-1])
+    for p in params:
+        p.grad = tg.tensor(rng.standard_normal(p.shape))
+    opt.step()
+    snapshot = [p.detach().numpy().copy() for p in params]
+    state = {i: {k: v.numpy().copy() for k, v in s.items()} for i, s in opt.state_dict()["state"].items()}
+    versions = [p._version for p in params]
+    params[-1].data = tg.randn(5, 5, dtype=tg.float64)  # its gradient no longer fits
+    with pytest.raises(RuntimeError, match="has a gradient of shape"):
+        opt.step()
+    params[-1].data = tg.tensor(snapshot[-1])
+    opt.param_groups[0]["lr"] = "a"
+    with pytest.raises(TypeError, match="'lr' must be a real number"):
+        opt.step()
+    assert [p._version for p in params[:-1]] == versions[:-1]
+    for p, a in zip(params, snapshot):
+        np.testing.assert_array_equal(p.detach().numpy(), a)
+    for i, s in opt.state_dict()["state"].items():
+        for k, v in s.items():
+            np.testing.assert_array_equal(v.numpy(), state[i][k])
+
+
+def test_failed_load_state_dict_changes_nothing(rng):
+    params = [nn.Parameter(tg.tensor(rng.standard_normal(s))) for s in SHAPES]
+    opt = optim.Adam(params, lr=0.01)
+    for p in params:
+        p.grad = tg.tensor(rng.standard_normal(p.shape))
+    opt.step()
+    sd = opt.state_dict()
+    bad = {"state": {i: dict(s) for i, s in sd["state"].items()}, "param_groups": [dict(sd["param_groups"][0])]}
+    bad["state"][len(SHAPES) - 1]["exp_avg"] = tg.zeros(2, dtype=tg.float64)
+    bad["param_groups"][0]["lr"] = 0.5
+    before = opt.state[params[0]]["exp_avg"]
+    with pytest.raises(ValueError, match="'exp_avg' of shape \\[2\\] for a parameter of shape \\[3, 1, 17\\]"):
+        opt.load_state_dict(bad)
+    bad["state"][len(SHAPES) - 1]["exp_avg"] = sd["state"][len(SHAPES) - 1]["exp_avg"]
+    bad["param_groups"][0]["eps"] = None
+    with pytest.raises(TypeError, match="'eps' must be a real number"):
+        opt.load_state_dict(bad)
+    assert opt.param_groups[0]["lr"] == 0.01 and opt.state[params[0]]["exp_avg"] is before
 
 
 def test_type_errors_match_torch(torch):

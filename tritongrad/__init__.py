@@ -16,7 +16,7 @@ if _os.path.isfile(_os.path.join(_src_kernels, "__init__.py")) and not _os.path.
         _os.path.join(__path__[0], "kernels")):
     __path__.append(_os.path.dirname(_src_kernels))
 
-from . import autograd, backends, cuda, distributed, nn, optim  # noqa: E402
+from . import autograd, backends, cuda, distributed, nn, optim, utils  # noqa: E402
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import __all__ as _creation_all  # noqa: E402
 from ._device import device  # noqa: E402
@@ -54,5 +54,5 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "autograd", "backends", "cuda", "distributed", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
-           "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "save", "load",
+           "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
            "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", *_creation_all, *_METHODS]

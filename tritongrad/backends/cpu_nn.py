@@ -83,7 +83,7 @@ def attention_fwd(q, k, v, attn_mask=None, is_causal=False, scale=None):
     attended key gets o = 0 and lse = +inf (PyTorch's SDPA returns 0 there).
     """
     s = _scores(q, k, attn_mask, is_causal, _scale(q, scale))
-    m = s.max(-1, keepdims=True)
+    m = s.max(-1, keepdims=True, initial=-np.inf)
     m = np.where(np.isfinite(m), m, 0.0)  # NOTE: rows of only -inf: exp(-inf) = 0, not NaN
     p = np.exp(s - m)
     ell = p.sum(-1, keepdims=True)
@@ -182,7 +182,7 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):
     """out.index_add_(dim, index, src, alpha=alpha), in place; repeated indices all add up.
 
-    `skip`: entries whose (wrapped) index equals it add nothing (embedding's padding_idx).
+    `skip` (>= 0): entries whose (wrapped) index equals it add nothing (embedding's padding_idx).
     `wrap`: negative indices count from the end, errors as advanced indexing's (index_put_ with
     accumulate=True). Deterministic: np.add.at adds in index order.
     """

@@ -7,10 +7,13 @@ Example:
 import warnings
 
 from .. import _dtype as dt
+from ..autograd.grad_mode import no_grad
+from ..functional import where
 from ..ops import loss as L
 from ..ops.elementwise import gelu  # noqa: F401  NOTE: its row is in ops/elementwise.py
 from ..ops.util import check_device, result_type, wrap_dim
 from ..tensor import Tensor
+from ..utils._compose import expm1, log1p
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -25,6 +28,48 @@ def sigmoid(input):
 
 def tanh(input):
     return input.tanh()
+
+
+def _inplace(fn, input, inplace):
+    """fn(input), or, when inplace, fn's result written into `input` (a copy_, which autograd records).
+
+    NOTE: in place, fn runs on a clone: the ops inside save their input for backward, and the
+    copy_ into `input` would make those saved values stale.
+    """
+    return input.copy_(fn(input.clone())) if inplace else fn(input)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) elementwise (SiLU, also called swish)."""
+    return _inplace(lambda x: x * x.sigmoid(), input, inplace)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x where x > 0, else negative_slope * x (the gradient at 0 is negative_slope, as PyTorch's)."""
+    return _inplace(lambda x: where(x > 0, x, x * negative_slope), input, inplace)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x where x > 0, else alpha * (exp(x) - 1), with an accurate expm1."""
+    # NOTE: the negative branch sees min(x, 0): exp of a large x would overflow and make the
+    # unselected branch's gradient 0 * inf = NaN
+    return _inplace(lambda x: where(x > 0, x, expm1(x.clamp(max=0.0)) * alpha), input, inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold (PyTorch's formula)."""
+    z = input * beta
+    # NOTE: min(z, threshold) keeps exp finite in the unselected branch (a NaN gradient otherwise)
+    return where(z > threshold, input, log1p(z.clamp(max=threshold).exp()) / beta)
+
+
+def _softplus_stable(x):
+    """log(1 + exp(x)) for any x without overflow: x + log1p(exp(-x)) for x > 0, else log1p(exp(x)).
+
+    Two smooth branches chosen by where (not max(x, 0) + log1p(exp(-|x|)), whose kinks give the
+    gradient 1 instead of 1/2 at x = 0).
+    """
+    return where(x > 0, x + log1p((-x.clamp(min=0.0)).exp()), log1p(x.clamp(max=0.0).exp()))
 
 
 def linear(input, weight, bias=None):
@@ -182,16 +227,166 @@ def _soft_cross_entropy(logp, target, weight, reduction, eps):
     return loss.sum() / (logp.numel() // n_classes)  # NOTE: PyTorch's mean: over all but the class dim
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
-    """(input - target) ** 2, reduced ('mean' by default); target broadcasts, with PyTorch's warning."""
+def _pair(input, target, size_average, reduce, reduction):
+    """Check a pointwise loss's arguments; `input` and `target` cast to their common dtype.
+
+    A target of another shape broadcasts, with PyTorch's warning.
+    """
     _check_reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         warnings.warn(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}). "
                       "This will likely lead to incorrect results due to broadcasting. Please ensure they have the "
-                      "same size.", UserWarning, stacklevel=2)
+                      "same size.", UserWarning, stacklevel=3)
     check_device(input, target)
     rt = result_type(input, target)
-    return L.MseLoss.apply(input.to(rt), target.to(rt), reduction)
+    return input.to(rt), target.to(rt)
+
+
+def _reduce(loss, reduction):
+    return loss if reduction == "none" else loss.sum() if reduction == "sum" else loss.mean()
+
+
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """(input - target) ** 2, reduced ('mean' by default); target broadcasts, with PyTorch's warning."""
+    input, target = _pair(input, target, size_average, reduce, reduction)
+    return L.MseLoss.apply(input, target, reduction)
+
+
+def _check_weight(weight, input):
+    if weight is not None and weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|input - target| (times weight), reduced; the gradient at input == target is 0.
+
+    With a weight, 'mean' is sum(weight * loss) / sum(weight), as PyTorch's.
+    """
+    _check_weight(weight, input)
+    input, target = _pair(input, target, size_average, reduce, reduction)
+    loss = (input - target).abs()
+    if weight is None:
+        return _reduce(loss, reduction)
+    loss = loss * weight
+    return loss.sum() / weight.sum() if reduction == "mean" else _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 * d**2 / beta where |d| < beta, else |d| - 0.5 * beta, with d = input - target (l1 at beta=0)."""
+    if beta < 0:
+        raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
+    if beta == 0:
+        return l1_loss(input, target, size_average, reduce, reduction)
+    input, target = _pair(input, target, size_average, reduce, reduction)
+    z = (input - target).abs()
+    return _reduce(where(z < beta, 0.5 * z * z / beta, z - 0.5 * beta), reduction)
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 * d**2 where |d| < delta, else delta * (|d| - 0.5 * delta), with d = input - target (times weight)."""
+    if delta <= 0:
+        raise RuntimeError("huber_loss does not support non-positive values for delta.")
+    _check_weight(weight, input)
+    input, target = _pair(input, target, None, None, reduction)
+    z = (input - target).abs()
+    loss = where(z < delta, 0.5 * z * z, delta * (z - 0.5 * delta))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def _check_unit_interval(t, name):
+    """PyTorch's range error (CPU only: on CUDA it would cost a sync, and PyTorch's kernel asserts)."""
+    if not t.is_cuda:
+        a = t.detach().numpy()
+        if not ((a >= 0) & (a <= 1)).all():
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
+
+
+def _log_clamped(x):
+    """max(log(x), -100), PyTorch's BCE clamp; where x == 0 the value is -100 and the gradient 0.
+
+    NOTE: log of x where x > 0, else of 1: log(0)'s gradient 0 / 0 would be NaN even when unselected.
+    """
+    pos = x > 0
+    return where(pos, x.where(pos, 1.0).log().clamp(min=-100.0), -100.0)
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-weight * (target * log(input) + (1 - target) * log(1 - input)), each log clamped at -100.
+
+    `input` holds probabilities in [0, 1]. Where input is exactly 0 or 1 the gradient is the
+    clamped formula's (finite), not PyTorch's (input - target) / 1e-12.
+    """
+    _check_reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) "
+                         "is deprecated. Please ensure they have the same size.")
+    check_device(input, target)
+    if target.dtype is not input.dtype:
+        raise RuntimeError(f"Found dtype {_scalar_name(target.dtype)} but expected {_scalar_name(input.dtype)}")
+    _check_unit_interval(input, "input")
+    _check_unit_interval(target, "target")
+    loss = -(target * _log_clamped(input) + (1 - target) * _log_clamped(1 - input))
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
+                                     pos_weight=None):
+    """binary_cross_entropy(sigmoid(input), target), computed stably from the logits:
+
+        (1 - target) * input + (1 + (pos_weight - 1) * target) * log(1 + exp(-input))
+
+    (PyTorch's formula), with log(1 + exp(-x)) evaluated without overflow for any x.
+    """
+    _check_reduction(reduction, size_average, reduce)
+    if target.shape != input.shape:
+        raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    check_device(input, target)
+    sp = _softplus_stable(-input)  # -log(sigmoid(input))
+    if pos_weight is not None:
+        sp = sp * ((pos_weight - 1) * target + 1)
+    loss = (1 - target) * input + sp
+    return _reduce(loss if weight is None else loss * weight, reduction)
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalise each channel (dim 1) by its mean and biased variance over the other dims, then scale
+    by `weight` and shift by `bias`.
+
+    training: batch statistics, and the running ones (if given) updated in place under no_grad:
+    running = (1 - momentum) * running + momentum * batch (the variance unbiased); otherwise the
+    running statistics normalise.
+    """
+    if input.ndim < 2:
+        raise ValueError(f"Expected 2 or more dimensions (got {input.ndim})")
+    n_channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and t.numel() != n_channels:
+            raise RuntimeError(f"{name} should contain {n_channels} elements not {t.numel()}")
+    count = input.numel() // n_channels
+    if training and count == 1:
+        raise ValueError(f"Expected more than 1 value per channel when training, got input size {input.shape}")
+    if not training and (running_mean is None or running_var is None):
+        raise RuntimeError(f"{'running_mean' if running_mean is None else 'running_var'} must be defined in "
+                           "evaluation mode")
+    dims = (0,) + tuple(range(2, input.ndim))
+    shape = (1, n_channels) + (1,) * (input.ndim - 2)
+    if training:
+        mean = input.mean(dims, keepdim=True)
+        centered = input - mean
+        var_sum = (centered * centered).sum(dims, keepdim=True)
+        var = var_sum / count
+        if running_mean is not None:
+            with no_grad():
+                running_mean.copy_(mean.reshape(n_channels) * momentum + running_mean * (1 - momentum))
+                running_var.copy_(var_sum.reshape(n_channels) / (count - 1) * momentum + running_var * (1 - momentum))
+    else:
+        mean, var = running_mean.reshape(shape), running_var.reshape(shape)
+        centered = input - mean
+    out = centered / (var + eps).sqrt()
+    if weight is not None:
+        out = out * weight.reshape(shape)
+    return out if bias is None else out + bias.reshape(shape)
 
 
 def dropout(input, p=0.5, training=True, inplace=False):
@@ -207,8 +402,9 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return input.mul_(mask) if inplace else input * mask
 
 
-__all__ = ["relu", "sigmoid", "tanh", "linear", "log_softmax", "softmax", "nll_loss", "cross_entropy", "mse_loss",
-           "dropout"]
+__all__ = ["relu", "sigmoid", "tanh", "silu", "leaky_relu", "elu", "softplus", "linear", "log_softmax", "softmax",
+           "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits", "batch_norm", "dropout"]
 
 from ..ops.nn import embedding, layer_norm, scaled_dot_product_attention  # noqa: E402,F401  NOTE: rows in ops/nn.py
 

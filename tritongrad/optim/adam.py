@@ -1,7 +1,7 @@
 """Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
 from .. import _dtype as dt
 from .._creation import tensor, zeros_like
-from .optimizer import Optimizer, check_state_device
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -18,18 +18,19 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+    _state_buffers = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
-        if lr < 0.0:
+        if not 0.0 <= lr:  # NOTE: PyTorch's comparisons, so that lr="a" raises PyTorch's TypeError
             raise ValueError(f"Invalid learning rate: {lr}")
-        if eps < 0.0:
+        if not 0.0 <= eps:
             raise ValueError(f"Invalid epsilon value: {eps}")
         if not 0.0 <= betas[0] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
         if not 0.0 <= betas[1] < 1.0:
             raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
-        if weight_decay < 0.0:
+        if not 0.0 <= weight_decay:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
         if capturable or differentiable:
             raise NotImplementedError(f"{type(self).__name__}(capturable=True / differentiable=True) is not supported "
@@ -38,6 +39,12 @@ class Adam(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                         maximize=maximize)
         super().__init__(params, defaults)
+
+    def _integral_error(self, dtype):
+        if self._decoupled:  # NOTE: PyTorch's AdamW fails earlier, in its weight-decay multiply
+            return super()._integral_error(dtype)
+        return NotImplementedError(f"\"lerp_kernel_scalar\" not implemented for "
+                                   f"'{dt.TYPE_NAMES[dtype.name].removesuffix('Tensor')}'")
 
     def _step_param(self, group, p, state):
         amsgrad = group["amsgrad"]
@@ -54,8 +61,6 @@ class Adam(Optimizer):
         vmax = state.get("max_exp_avg_sq") if amsgrad else None
         if amsgrad and vmax is None:
             vmax = state["max_exp_avg_sq"] = zeros_like(p)
-        for t in (m, v) if vmax is None else (m, v, vmax):
-            check_state_device(p, t)
         beta1, beta2 = group["betas"]
         p._be.adam_step(p._data, p.grad._data, m._data, v._data, None if vmax is None else vmax._data,
                         step_t.item(), group["lr"], beta1, beta2, group["eps"], group["weight_decay"], self._decoupled,

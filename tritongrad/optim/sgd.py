@@ -1,6 +1,6 @@
 """SGD with momentum, dampening, Nesterov momentum and weight decay (torch.optim.SGD)."""
 from .._creation import empty_like
-from .optimizer import Optimizer, check_state_device
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -17,6 +17,8 @@ class SGD(Optimizer):
         >>> opt = tg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
         >>> opt.zero_grad(); loss.backward(); opt.step()
     """
+
+    _state_buffers = ("momentum_buffer",)
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False,
                  foreach=None, differentiable=False, fused=None):
@@ -35,6 +37,9 @@ class SGD(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults)
 
+    def _integral_error(self, dtype):
+        return RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
+
     def _step_param(self, group, p, state):
         momentum = group["momentum"]
         buf, first = None, False
@@ -43,7 +48,6 @@ class SGD(Optimizer):
             if buf is None:
                 buf = state["momentum_buffer"] = empty_like(p)  # NOTE: the kernel's first step writes it
                 first = True
-            check_state_device(p, buf)
         p._be.sgd_step(p._data, p.grad._data, None if buf is None else buf._data, group["lr"], momentum,
                        group["dampening"], group["nesterov"], group["weight_decay"], group["maximize"], first)
         p._vc[0] += 1

@@ -1,1 +1,4 @@
-"""tritongrad.utils: data loading helpers (tritongrad.utils.data)."""
+"""tritongrad.utils: data loading (tritongrad.utils.data), as torch.utils."""
+from . import data
+
+__all__ = ["data"]

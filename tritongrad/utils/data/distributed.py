@@ -3,8 +3,10 @@ import math
 
 import numpy as np
 
+from .sampler import Sampler
 
-class DistributedSampler:
+
+class DistributedSampler(Sampler):
     """Yields the indices of `dataset` that rank `rank` of `num_replicas` trains on in this epoch.
 
     The shares are disjoint and equal in size: without drop_last the (shuffled) index list is padded
