@@ -1,4 +1,4 @@
-"""Activation modules: ReLU, Sigmoid, Tanh, SiLU, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax."""
+"""Activation modules: ReLU, Sigmoid, Tanh, SiLU, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, GELU."""
 from .. import functional as F
 from .module import Module
 
