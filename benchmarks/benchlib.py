@@ -38,7 +38,9 @@ import pytest
 
 import tritongrad as tg
 
-REAL_CUDA = tg.cuda.is_available() and not tg.cuda.is_emulated()
+if tg.cuda.is_stubbed():
+    tg.cuda.init()  # NOTE: the stand-in libcuda loaded before torch (or CuPy) could load NVIDIA's (bench_host.py)
+REAL_CUDA = tg.cuda.is_available() and not tg.cuda.is_emulated() and not tg.cuda.is_stubbed()
 EMULATED = tg.cuda.is_emulated()
 # NOTE: unset: quick unless on a real GPU; "0" forces full sizes (e.g. the CPU providers alone)
 QUICK = os.environ.get("TRITONGRAD_BENCH_QUICK", "") not in ("", "0") or (

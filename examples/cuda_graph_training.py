@@ -33,9 +33,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--steps", type=int, default=500,
+                        help="training steps, eager and then in the graph (default 500)")
     parser.add_argument("--warmup", type=int, default=3, help="eager steps before timing and before capturing")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the data and weights (default 0)")
     return parser.parse_args(argv)
 
 

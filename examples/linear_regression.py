@@ -17,11 +17,12 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--n", type=int, default=200)
-    parser.add_argument("--epochs", type=int, default=100)
-    parser.add_argument("--lr", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--print-every", type=int, default=10)
+    parser.add_argument("--n", type=int, default=200, help="number of data points (default 200)")
+    parser.add_argument("--epochs", type=int, default=100, help="gradient descent steps on all points (default 100)")
+    parser.add_argument("--lr", type=float, default=0.1, help="learning rate (default 0.1)")
+    parser.add_argument("--seed", type=int, default=42, help="random seed of the data (default 42)")
+    parser.add_argument("--print-every", type=int, default=10,
+                        help="print the loss every this many epochs (default 10)")
     return parser.parse_args(argv)
 
 

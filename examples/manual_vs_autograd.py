@@ -21,10 +21,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--n", type=int, default=50)
-    parser.add_argument("--steps", type=int, default=50)
-    parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, default=50, help="number of rows of X (default 50)")
+    parser.add_argument("--steps", type=int, default=50,
+                        help="gradient steps, each comparing the two gradients (default 50)")
+    parser.add_argument("--lr", type=float, default=1e-3, help="learning rate (default 1e-3)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the data and weights (default 0)")
     return parser.parse_args(argv)
 
 

@@ -18,9 +18,10 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--iterations", type=int, default=1000)
-    parser.add_argument("--lr", type=float, default=0.01)
-    parser.add_argument("--print-every", type=int, default=100)
+    parser.add_argument("--iterations", type=int, default=1000, help="gradient descent steps (default 1000)")
+    parser.add_argument("--lr", type=float, default=0.01, help="learning rate (default 0.01)")
+    parser.add_argument("--print-every", type=int, default=100,
+                        help="print f(x) every this many iterations (default 100)")
     return parser.parse_args(argv)
 
 

@@ -29,14 +29,14 @@ from tritongrad.data import load_digits
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=20)
+    parser.add_argument("--epochs", type=int, default=20, help="passes over the training set (default 20)")
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--batch-size", type=int, default=64, help="samples per optimizer step (default 64)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW learning rate (default 3e-3)")
+    parser.add_argument("--hidden", type=int, default=128, help="width of the hidden layers (default 128)")
+    parser.add_argument("--dropout", type=float, default=0.1, help="dropout probability in training (default 0.1)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the split, weights and batches (default 0)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     parser.add_argument("--save", default=None, help="write a checkpoint (model, optimizer, accuracy) here")
     return parser.parse_args(argv)

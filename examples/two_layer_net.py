@@ -26,11 +26,13 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cuda" if tg.cuda.is_available() else "cpu",
                         help="cpu or cuda (default: cuda when available)")
-    parser.add_argument("--net", choices=["both", "small", "large"], default="both")
+    parser.add_argument("--net", choices=["both", "small", "large"], default="both",
+                        help="which network to train: (a) small, (b) large, or both (default)")
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps for each network (default: 200 small, 500 large)")
-    parser.add_argument("--print-every", type=int, default=100)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--print-every", type=int, default=100,
+                        help="print the loss every this many steps (default 100)")
+    parser.add_argument("--seed", type=int, default=0, help="random seed of the data and weights (default 0)")
     return parser.parse_args(argv)
 
 

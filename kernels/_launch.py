@@ -35,11 +35,6 @@ def _int_sig(v):
     return v == 1, v % 16 == 0, -2**31 <= v < 2**31, v < 2**63
 
 
-def _hooked(hook):
-    """Whether a launch hook (a profiler's) is set: those see launches only through Triton's path."""
-    return hook is not None and getattr(hook, "calls", True)  # NOTE: a HookChain is set when not empty
-
-
 class _Unknown(Exception):
     """An argument this module cannot sign: the launch goes through Triton."""
 
@@ -59,9 +54,17 @@ def _sig(a, kind):
     raise _Unknown
 
 
+_I32 = (True, True)  # _sig of a do_not_specialize int that fits in int32
+
+
 def _signature(args, kinds):
-    # NOTE: the common case inline (most arguments are small ints: sizes and strides), keyed by value
-    return [a if type(a) is int and kind == _PLAIN and -_RAW < a < _RAW else _sig(a, kind)
+    # NOTE: the common cases inline (a function call per argument was most of a launch's cost):
+    # small plain ints keyed by value (sizes and strides), device arrays, do_not_specialize ints
+    # by width only (seeds and sizes that change every call must not miss), non-constexpr floats
+    return [a if (t := type(a)) is int and kind == _PLAIN and -_RAW < a < _RAW else
+            (a.dtype, a.data_ptr() & 15 == 0) if t is DeviceArray else
+            _I32 if t is int and kind == _NO_SPEC and -2**31 <= a < 2**31 else
+            t if t is float and kind != _CONST else _sig(a, kind)
             for a, kind in zip(args, kinds)]
 
 
@@ -81,30 +84,36 @@ class Launcher:
     def __getitem__(self, grid):
         return lambda *args, **kwargs: self.launch(grid, args, kwargs)
 
-    def signature(self, args, kwargs):
-        sig = _signature(args, self.kinds)
-        sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
-        return tuple(sig), tuple(kwargs.items())
-
     def launch(self, grid, args, kwargs):
         runtime = knobs.runtime
-        if _hooked(runtime.launch_enter_hook) or _hooked(runtime.launch_exit_hook):
+        enter, exit_ = runtime.launch_enter_hook, runtime.launch_exit_hook
+        # NOTE: a profiler's hooks (a HookChain is set when not empty) see launches only through Triton
+        if (enter is not None and getattr(enter, "calls", True)) or (
+                exit_ is not None and getattr(exit_, "calls", True)):
             return self.kernel[grid](*args, **kwargs)
         try:
-            key = self.signature(args, kwargs)
+            sig = _signature(args, self.kinds)
+            if self.tuned_on:
+                sig.extend(args[i] for i in self.tuned_on if i < len(args))  # NOTE: the autotuner picks by value
+            key = tuple(sig), tuple(kwargs.items())
             hit = self.variants.get(key)
         except (_Unknown, TypeError):  # TypeError: an unhashable constexpr value
             return self.kernel[grid](*args, **kwargs)
         if hit is None:
             return self._first_launch(key, grid, args, kwargs)
-        run, function, packed, tail, chosen = hit
+        run, function, packed, tail, chosen, c_launch = hit
         if tail:
             args = args + tuple([kwargs[v] if from_kwargs else v for from_kwargs, v in tail])
         if callable(grid):
             grid = grid({**dict(zip(self.arg_names, args)), **kwargs, **chosen})
         n = len(grid)
-        run(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle,
-            function, packed, None, None, None, *args)
+        if c_launch is not None:
+            launch, coop, pdl, annotations, ksig = c_launch
+            launch(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle, function,
+                   coop, pdl, packed, None, None, None, None, None, annotations, ksig, args)
+        else:
+            run(grid[0], grid[1] if n > 1 else 1, grid[2] if n > 2 else 1, current_stream().handle,
+                function, packed, None, None, None, *args)
 
     def _first_launch(self, key, grid, args, kwargs):
         compiled = self.kernel[grid](*args, **kwargs)
@@ -125,8 +134,25 @@ class Launcher:
                 return compiled
         if len(self.variants) >= _MAX_VARIANTS:
             self.variants.clear()
-        self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen)
+        self.variants[key] = (compiled.run, compiled.function, compiled.packed_metadata, tuple(tail), chosen,
+                              _c_launch(compiled.run))
         return compiled
+
+
+def _c_launch(run):
+    """(C launch function, its fixed arguments) of a compiled kernel's CudaLauncher, or None.
+
+    NOTE: CudaLauncher.__call__ (triton >= 3.8) makes two closures and asks for scratch memory
+    before calling its C launch function: about a microsecond per launch, for nothing when the
+    kernel needs no scratch memory and no sanitizer, which this checks once. Other launchers
+    (triton 3.6/3.7 compile one per signature) keep their own path.
+    """
+    try:
+        if run.global_scratch_size or run.profile_scratch_size or getattr(run, "gsan_enabled", False):
+            return None
+        return run.launch, run.launch_cooperative_grid, run.launch_pdl, run.arg_annotations, run.kernel_signature
+    except AttributeError:
+        return None
 
 
 _launchers = {}
@@ -140,7 +166,9 @@ def fast(kernel):
     """
     if not ENABLED:
         return kernel
-    got = _launchers.get(kernel)
+    # NOTE: keyed by id: hashing a JITFunction hashes its cache key (a microsecond); the Launcher
+    # holds the kernel, so the id stays its own
+    got = _launchers.get(id(kernel))
     if got is None:
-        got = _launchers[kernel] = Launcher(kernel)
+        got = _launchers[id(kernel)] = Launcher(kernel)
     return got

@@ -27,6 +27,28 @@ def cdiv(a, b):
     return -(-a // b)
 
 
+def next_power_of_2(n):
+    """The smallest power of two >= n (1 for n <= 1). NOTE: triton.next_power_of_2 is a constexpr
+    function since triton 3.9, whose Python call costs about a microsecond."""
+    return 1 << max(n - 1, 0).bit_length()
+
+
+_sms = None
+
+
+def num_sms():
+    """The GPU's multiprocessors (a persistent kernel's grid); 4 under the interpreter (few programs)."""
+    global _sms
+    if _sms is None:
+        if INTERPRET:
+            _sms = 4
+        else:
+            from ..cuda import _runtime as rt
+            attr = rt.cu.CUdevice_attribute.CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT
+            _sms = int(rt.check(rt.cu.cuDeviceGetAttribute(attr, rt.cu_device)))
+    return _sms
+
+
 def empty(shape, dtype):
     return memory.empty(tuple(shape), dtype)
 

@@ -1,24 +1,31 @@
 """Matrix multiplication with NumPy's matmul semantics: 1-D operands, broadcast batch dims.
 
 `matmul_kernel` is the tiled tensor-core kernel (fp32, fp16, bf16 inputs; fp32 accumulation;
-output in the input dtype) with grouped program order, autotuned over a few configs keyed on
-M, N, K, the operands' layout and dtype. A and B are read through arbitrary strides, so the
-backward of `x @ w` passes transposed views (`w.T`, `x.T`) without copying them.
-`matmul_fma_kernel` is a CUDA-core fallback for float64 and integers, which tl.dot does not
-cover everywhere.
+output in the input dtype) with grouped program order and, for products with few output tiles
+and a long K, split-K (fp32 partial sums added by `splitk_sum_kernel`). A and B are read through
+arbitrary strides, so the backward of `x @ w` passes transposed views (`w.T`, `x.T`) without
+copying them (tf32 products large enough copy an operand that is not K-major: Hopper's tf32
+instructions need both K-major). Large fp16 / bf16 products go to the persistent TMA kernel
+(matmul_persistent.py). `matmul_fma_kernel` is a CUDA-core fallback for float64 and integers,
+which tl.dot does not cover everywhere.
 
-Pin one config (reproducible benchmarks, no autotuning) with `pin_config(BLOCK_M=128, ...)` or
-the environment variable TRITONGRAD_MATMUL_CONFIG="BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,GROUP_M=8,
-num_warps=4,num_stages=4". Products under 512^3 (M * N * K) and every product under Triton's
-interpreter use one config chosen from their shape, without autotuning.
+Which configuration a product gets (`_config`): the table of matmul_table.py for its shape class
+(the training products' classes: derived, not yet measured, until scripts/matmul_table.py
+--measure rewrites it on a GPU), else the same tile rule for products under 512^3, else Triton's
+autotuner (large products outside the table). No autotuning on the training path.
+
+Pin one config (reproducible benchmarks) with `pin_config(BLOCK_M=128, ...)` or the environment
+variable TRITONGRAD_MATMUL_CONFIG="BLOCK_M=128,BLOCK_N=128,BLOCK_K=32,GROUP_M=8,num_warps=4,
+num_stages=4"; every product under Triton's interpreter uses one small config chosen from its shape.
 """
+import itertools
 import os
 
 import triton
 import triton.language as tl
 
 from .._dtype import bfloat16, bool_, float16, float32
-from . import _utils as U
+from . import _utils as U, matmul_persistent as P, matmul_table
 from ._launch import fast
 
 _CONFIGS = [
@@ -44,9 +51,11 @@ _INTERPRET = tl.constexpr(U.INTERPRET)
 @triton.jit(do_not_specialize=["LAYOUT"])
 def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk, stride_bn, stride_cm, stride_cn,
                   stride_ab, stride_bb, stride_cb, LAYOUT, PRECISION: tl.constexpr, BLOCK_M: tl.constexpr,
-                  BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr):
+                  BLOCK_N: tl.constexpr, BLOCK_K: tl.constexpr, GROUP_M: tl.constexpr, SPLIT_K: tl.constexpr = 1):
     """c[z] = a[z] @ b[z] for batch z = program_id(1); a (M, K), b (K, N), c (M, N), all strided.
 
+    SPLIT_K > 1 (one product, no batch): program_id(1) is instead the part of the K range this
+    program sums, and c[z] its fp32 partial sums (splitk_sum_kernel adds them up).
     LAYOUT only keys the autotuner (which operands are K-contiguous); the kernel ignores it.
     """
     pid = tl.program_id(0)
@@ -67,7 +76,14 @@ def matmul_kernel(a_ptr, b_ptr, c_ptr, M, N, K, stride_am, stride_ak, stride_bk,
     a_ptrs = a_ptr + z * stride_ab + rm.to(tl.int64)[:, None] * stride_am + rk[None, :] * stride_ak
     b_ptrs = b_ptr + z * stride_bb + rk[:, None] * stride_bk + rn.to(tl.int64)[None, :] * stride_bn
     acc = tl.zeros((BLOCK_M, BLOCK_N), dtype=tl.float32)  # NOTE: fp32 accumulation for every input type
-    for k in range(0, tl.cdiv(K, BLOCK_K)):
+    k_lo, k_hi = 0, tl.cdiv(K, BLOCK_K)
+    if SPLIT_K > 1:  # NOTE: the caller passes zero batch strides for a and b
+        per = tl.cdiv(k_hi, SPLIT_K)
+        k_lo = tl.program_id(1) * per
+        k_hi = min(k_hi, k_lo + per)
+        a_ptrs += k_lo.to(tl.int64) * BLOCK_K * stride_ak  # NOTE: int64: K times a stride can pass 2**31
+        b_ptrs += k_lo.to(tl.int64) * BLOCK_K * stride_bk
+    for k in range(k_lo, k_hi):
         k_ok = rk < K - k * BLOCK_K
         a = tl.load(a_ptrs, mask=k_ok[None, :], other=0.0)
         b = tl.load(b_ptrs, mask=k_ok[:, None], other=0.0)
@@ -121,18 +137,41 @@ def transpose_kernel(x_ptr, y_ptr, R, C, stride_r, stride_c, BLOCK: tl.constexpr
     tl.store(y_ptr + c.to(tl.int64)[None, :] * R + r[:, None], x, mask=mask)
 
 
+@triton.jit
+def splitk_sum_kernel(ws_ptr, c_ptr, M, N, stride_cm, stride_cn, SPLIT_K: tl.constexpr, BLOCK: tl.constexpr):
+    """c = the sum of the SPLIT_K fp32 partial products ws (SPLIT_K, M, N), in c's dtype."""
+    idx = tl.program_id(0).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
+    mask = idx < M * N
+    acc = tl.zeros((BLOCK,), dtype=tl.float32)
+    for s in tl.static_range(SPLIT_K):
+        acc += tl.load(ws_ptr + s * M * N + idx, mask=mask, other=0.0)
+    tl.store(c_ptr + (idx // N) * stride_cm + (idx % N) * stride_cn, acc.to(c_ptr.dtype.element_ty), mask=mask)
+
+
 # ----------------------------------------------------------------------------------------------------
 # config selection
 # ----------------------------------------------------------------------------------------------------
-_pinned = None
+_pinned = None  # pin_config's kwargs: every product
+_forced = None  # force_config's kwargs: every product (scripts/matmul_table.py's measurements)
 _tuned = None
+_configs = {}  # (M, N, K, dtype, precision, batch) -> kwargs of the launch, None: autotune
 
 
-def pin_config(BLOCK_M=None, BLOCK_N=128, BLOCK_K=32, GROUP_M=8, num_warps=4, num_stages=4):
-    """Use one matmul config from now on instead of autotuning; pin_config() (no BLOCK_M) unpins."""
+def pin_config(BLOCK_M=None, BLOCK_N=128, BLOCK_K=32, GROUP_M=8, num_warps=4, num_stages=4, SPLIT_K=1):
+    """Use one matmul config from now on instead of the table; pin_config() (no BLOCK_M) unpins."""
     global _pinned
     _pinned = None if BLOCK_M is None else dict(BLOCK_M=BLOCK_M, BLOCK_N=BLOCK_N, BLOCK_K=BLOCK_K,
                                                 GROUP_M=GROUP_M, num_warps=num_warps, num_stages=num_stages)
+    if _pinned and SPLIT_K != 1:
+        _pinned["SPLIT_K"] = SPLIT_K
+    _configs.clear()
+
+
+def force_config(cfg):
+    """Launch every product with the table-style tuple `cfg` (None: back to the table), pinned or not."""
+    global _forced
+    _forced = None if cfg is None else _kwargs(cfg)
+    _configs.clear()
 
 
 def _pin_from_env():
@@ -165,50 +204,121 @@ def _autotuned():
     return _tuned
 
 
-def _small_config(M, N, K):
-    """The config of products too small to autotune (and of every product in the interpreter).
+def _kwargs(cfg):
+    bm, bn, bk, g, w, st, split = cfg
+    out = dict(BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, GROUP_M=g, num_warps=w, num_stages=st)
+    if split > 1:
+        out["SPLIT_K"] = split
+    return out
 
-    NOTE: autotuning benchmarks every config for each new (M, N, K): about a second, which a
-    small product in a training loop (the last, shorter batch; each layer's shapes) never repays.
-    """
-    p2 = triton.next_power_of_2
+
+def _small_config(M, N, K):
+    """Every product's config under Triton's interpreter: as few programs as possible."""
+    p2 = U.next_power_of_2
     return dict(BLOCK_M=min(max(p2(M), 16), 64), BLOCK_N=min(max(p2(N), 16), 64),
                 BLOCK_K=min(max(p2(K), 16), 64), GROUP_M=8)
+
+
+def _config(M, N, K, dtype, prec, batch):
+    """The launch kwargs of a tensor-core product (SPLIT_K included), None to autotune, or
+    matmul_table.PERSISTENT for the persistent TMA kernel (one 16-bit product, where the table or
+    its size says so).
+
+    The table (matmul_table.py) for its shape classes; outside it, the same rules for products
+    under 512^3, which autotuning (about a second per new shape) would never repay in a training
+    loop, and for large 16-bit products (the persistent kernel), Triton's autotuner for the others.
+    """
+    key = (M, N, K, dtype, prec, batch)
+    got = _configs.get(key, False)
+    if got is False:
+        kind = "16bit" if dtype is not float32 else "tf32" if prec == "tf32" else "fp32"
+        cfg = matmul_table.lookup(kind, M, N, K)
+        if _forced or _pinned:
+            got = dict(_forced or _pinned)
+        elif kind == "16bit" and batch == 1 and P.HAS_TMA and (
+                cfg == matmul_table.PERSISTENT or cfg is None and M * N * K >= matmul_table.PERSISTENT_MIN):
+            got = matmul_table.PERSISTENT
+        elif U.INTERPRET:
+            got = _small_config(M, N, K)
+        else:
+            if cfg == matmul_table.PERSISTENT or cfg is None and M * N * K < _AUTOTUNE_MIN:
+                cfg = matmul_table.derive_tiled(kind, M, N, K)  # NOTE: PERSISTENT: a batch, or no TMA here
+            got = None if cfg is None else _kwargs(cfg)
+        if isinstance(got, dict) and batch != 1:
+            got.pop("SPLIT_K", None)  # NOTE: split-K runs on one product; program_id(1) is the batch
+        if len(_configs) > 4096:  # NOTE: a bound, not an LRU: shapes in a training loop repeat
+            _configs.clear()
+        _configs[key] = got
+    return got
 
 
 # ----------------------------------------------------------------------------------------------------
 # launch wrappers
 # ----------------------------------------------------------------------------------------------------
+def _k_major(x, R, C, stride_r, stride_c):
+    """A contiguous (C, R) copy of the (R, C) view at `x` with those strides: x.T, K-major."""
+    y = U.empty((C, R), x.dtype)
+    grid = (U.cdiv(R, _T_BLOCK), U.cdiv(C, _T_BLOCK))
+    fast(transpose_kernel)[grid](x, y, R, C, stride_r, stride_c, BLOCK=_T_BLOCK, num_warps=_T_WARPS)
+    return y
+
+
 def _launch_2d(a, b, c, M, N, K, sa, sb, sc, batch, allow_tf32):
     """c[z] = a[z] @ b[z] for z < batch; sa, sb, sc are (row, col, batch) strides."""
     dtype = a.dtype
-    if dtype is float32 and allow_tf32 and sb[0] != 1 and batch == 1 and M * N * K >= _TF32_TRANSPOSE_MIN:
-        # NOTE: Hopper's tf32 tensor-core instructions (wgmma) read B K-major only; for an N-major B
-        # Triton falls back to older MMA instructions (measured on an H100 at 4096^3: 96 TFLOP/s,
-        # against 311 with B K-major). One transposing copy of B costs far less.
-        bt = U.empty((N, K), dtype)
-        grid = (U.cdiv(K, _T_BLOCK), U.cdiv(N, _T_BLOCK))
-        fast(transpose_kernel)[grid](b, bt, K, N, sb[0], sb[1], BLOCK=_T_BLOCK, num_warps=_T_WARPS)
-        b, sb = bt, (1, K, 0)
+    if dtype not in (float32, float16, bfloat16):
+        return _launch_fma(a, b, c, M, N, K, sa, sb, sc, batch)
+    prec = ("tf32" if allow_tf32 else "ieee") if dtype is float32 else None
+    if prec == "tf32" and batch == 1 and M * N * K >= _TF32_TRANSPOSE_MIN:
+        # NOTE: Hopper's tf32 tensor-core instructions (wgmma) read both operands K-major only; for
+        # an N-major B (or an M-major A: x.T in backward) Triton falls back to older MMA
+        # instructions (measured on an H100 at 4096^3: 96 TFLOP/s, against 311 with B K-major).
+        # One transposing copy costs far less.
+        if sb[0] != 1:
+            b, sb = _k_major(b, K, N, sb[0], sb[1]), (1, K, 0)
+        if sa[1] != 1:
+            a, sa = _k_major(a, K, M, sa[1], sa[0]), (K, 1, 0)
+    layout = 2 * (sa[1] == 1) + (sb[0] == 1)
+    cfg = _config(M, N, K, dtype, prec, batch)
+    if cfg == matmul_table.PERSISTENT:  # NOTE: large fp16 / bf16 products
+        if P.eligible(a, b, c, M, N, K, sa, sb, sc):
+            return P.launch(a, b, c, M, N, K, sa, sb, sc)
+        cfg = _kwargs(matmul_table.derive_tiled("16bit", M, N, K))
+    split = cfg.get("SPLIT_K", 1) if cfg else 1
+    if split > 1:
+        ws = U.empty((split, M, N), float32)  # NOTE: fp32 partial sums, added by splitk_sum_kernel
+        grid = (U.cdiv(M, cfg["BLOCK_M"]) * U.cdiv(N, cfg["BLOCK_N"]), split)
+        fast(matmul_kernel)[grid](a, b, ws, M, N, K, sa[0], sa[1], sb[0], sb[1], N, 1, 0, 0, M * N, layout,
+                                  PRECISION=prec, **cfg)
+        block = U.block_for(M * N)
+        fast(splitk_sum_kernel)[(U.cdiv(M * N, block),)](ws, c, M, N, sc[0], sc[1], SPLIT_K=split, BLOCK=block,
+                                                         num_warps=4)
+        return
+    for z0 in range(0, batch, _MAX_GRID_Y):
+        nz = min(batch, z0 + _MAX_GRID_Y) - z0
+        aa, bb, cc = (a, b, c) if not z0 else (U.DeviceArray(x.buf, x.offset + z0 * s[2], x.shape, x.strides, x.dtype)
+                                              for x, s in ((a, sa), (b, sb), (c, sc)))
+        args = (aa, bb, cc, M, N, K, sa[0], sa[1], sb[0], sb[1], sc[0], sc[1], sa[2], sb[2], sc[2])
+        if cfg is not None:
+            grid = (U.cdiv(M, cfg["BLOCK_M"]) * U.cdiv(N, cfg["BLOCK_N"]), nz)
+            fast(matmul_kernel)[grid](*args, layout, PRECISION=prec, **cfg)
+        else:
+            grid = lambda meta, nz=nz: (U.cdiv(M, meta["BLOCK_M"]) * U.cdiv(N, meta["BLOCK_N"]), nz)
+            fast(_autotuned())[grid](*args, layout, PRECISION=prec)
+
+
+def _launch_fma(a, b, c, M, N, K, sa, sb, sc, batch):
+    bm, bn, bk = (64, 64, 16) if U.INTERPRET else (32, 32, 8)
     for z0 in range(0, batch, _MAX_GRID_Y):
         nz = min(batch, z0 + _MAX_GRID_Y) - z0
         aa, bb, cc = (U.DeviceArray(x.buf, x.offset + z0 * s[2], x.shape, x.strides, x.dtype)
                       for x, s in ((a, sa), (b, sb), (c, sc)))
-        args = (aa, bb, cc, M, N, K, sa[0], sa[1], sb[0], sb[1], sc[0], sc[1], sa[2], sb[2], sc[2])
-        if dtype in (float32, float16, bfloat16):
-            prec = ("tf32" if allow_tf32 else "ieee") if dtype is float32 else None
-            layout = 2 * (sa[1] == 1) + (sb[0] == 1)
-            if U.INTERPRET or _pinned or M * N * K < _AUTOTUNE_MIN:
-                cfg = dict(_pinned or _small_config(M, N, K))
-                grid = (U.cdiv(M, cfg["BLOCK_M"]) * U.cdiv(N, cfg["BLOCK_N"]), nz)
-                fast(matmul_kernel)[grid](*args, layout, PRECISION=prec, **cfg)
-            else:
-                grid = lambda meta, nz=nz: (U.cdiv(M, meta["BLOCK_M"]) * U.cdiv(N, meta["BLOCK_N"]), nz)
-                fast(_autotuned())[grid](*args, layout, PRECISION=prec)
-        else:
-            bm, bn, bk = (64, 64, 16) if U.INTERPRET else (32, 32, 8)
-            grid = (U.cdiv(M, bm) * U.cdiv(N, bn), nz)
-            fast(matmul_fma_kernel)[grid](*args, BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=4)
+        grid = (U.cdiv(M, bm) * U.cdiv(N, bn), nz)
+        fast(matmul_fma_kernel)[grid](aa, bb, cc, M, N, K, sa[0], sa[1], sb[0], sb[1], sc[0], sc[1], sa[2], sb[2],
+                                      sc[2], BLOCK_M=bm, BLOCK_N=bn, BLOCK_K=bk, num_warps=4)
+
+
+_DOT = (float32, float16, bfloat16)
 
 
 def matmul(a, b, allow_tf32=False):
@@ -217,6 +327,13 @@ def matmul(a, b, allow_tf32=False):
     1-D operands get a dim added (then removed), batch dims broadcast. `allow_tf32` lets fp32
     products use TF32 tensor cores (faster, ~10 mantissa bits), as torch's flag of that name.
     """
+    if a.ndim == 2 and b.ndim == 2 and a.dtype is b.dtype and a.dtype in _DOT:
+        # NOTE: the training path (every linear layer, forward and backward), without batch arithmetic
+        (M, K), (K2, N) = a.shape, b.shape
+        if K == K2 and M and N and K:
+            c = U.empty((M, N), a.dtype)
+            _launch_2d(a, b, c, M, N, K, (*a.strides, 0), (*b.strides, 0), (N, 1, 0), 1, allow_tf32)
+            return c
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError(f"matmul: Input operand {0 if a.ndim == 0 else 1} does not have enough dimensions")
     if a.dtype is not b.dtype:
@@ -249,7 +366,6 @@ def _batched(a, b, c, batch, M, N, K, allow_tf32):
     nb = len(batch)
     shp, (ba, bb, bc) = U.collapse(batch, [sa[:nb], sb[:nb], sc[:nb]])
     # NOTE: batch dims that do not merge (rare broadcasts) loop here, one launch per leading index
-    import itertools
     for idx in itertools.product(*(range(s) for s in shp[:-1])):
         oa = sum(i * s for i, s in zip(idx, ba))
         ob = sum(i * s for i, s in zip(idx, bb))

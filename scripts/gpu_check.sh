@@ -12,7 +12,11 @@
 #   4. examples  every examples/*.py with --device cuda                         -> examples.log
 #   5. bench     benchmarks/, full sizes, within a time budget                  -> bench.json, bench.log
 #   6. report    scripts/bench_report.py                                        -> bench.md, bench.png (or .svg)
-#   7. summary                                                                  -> summary.md
+#   7. matmul    scripts/matmul_table.py --measure: the matmul config table     -> matmul_configs.py, matmul_table.log
+#                (commit it as kernels/matmul_configs.py; a dry run writes the derived table instead)
+#   8. host      benchmarks/bench_host.py with TRITONGRAD_STUB_CUDA=1: the CUDA path's host cost with the
+#                driver stubbed, on this machine's CPU, beside NumPy and torch-cpu  -> host.json, host.log
+#   9. summary                                                                  -> summary.md
 #
 # The whole run fits in about 9 minutes on an H100, Triton's compilation included: every step has a
 # time limit taken from what is left (GPU_CHECK_TOTAL_S, default 530 s). The benchmarks stop
@@ -20,7 +24,7 @@
 # file is written all the same; 8192^3 fp32 ieee matmul is skipped for the budget.
 #
 # Knobs: PYTHON (default python, else python3), GPU_CHECK_TOTAL_S (530), GPU_CHECK_TESTS_S (240),
-# GPU_CHECK_BENCH_S (240), TRITONGRAD_BENCH_CASE_S (0.1: seconds of timed calls per case),
+# GPU_CHECK_BENCH_S (240), GPU_CHECK_MATMUL_S (110: the matmul table's measuring), TRITONGRAD_BENCH_CASE_S (0.1: seconds of timed calls per case),
 # GPU_CHECK_TESTS (test paths, default "tests"), GPU_CHECK_EXAMPLES (default examples/*.py),
 # GPU_CHECK_BENCH (benchmark files, default all: the copy reference first, matmul, the slowest, last).
 # GPU_CHECK_PYTEST_ARGS (extra pytest arguments for the tests; default "-n 8" where pytest-xdist is installed:
@@ -95,6 +99,12 @@ importable() { (cd /tmp && "$PY" -c "import tritongrad, os, sys; sys.exit(os.pat
 if importable; then
     NOTE[install]="tritongrad already importable from $ROOT"
     STATUS[install]=0
+elif [[ $DRY == 1 ]]; then
+    # NOTE: a dry run runs on a development machine: never install into its (shared) environment
+    export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
+    NOTE[install]="dry run: PYTHONPATH=$ROOT, nothing installed"
+    importable
+    STATUS[install]=$?
 elif "$PY" -m pip install --no-deps --no-build-isolation -e . >"$OUT/install.log" 2>&1 && importable; then
     NOTE[install]="pip install -e ."
     STATUS[install]=0
@@ -152,10 +162,14 @@ BENCH=()
 for f in updates elementwise reductions training overhead matmul; do  # NOTE: the copy reference first
     [[ -f benchmarks/bench_$f.py ]] && BENCH+=("benchmarks/bench_$f.py")
 done
-for f in benchmarks/bench_*.py; do [[ " ${BENCH[*]} " == *" $f "* ]] || BENCH+=("$f"); done
+for f in benchmarks/bench_*.py; do
+    # NOTE: bench_host.py runs in step 8, in its own (stubbed) process
+    [[ " ${BENCH[*]} " == *" $f "* || $f == benchmarks/bench_host.py ]] || BENCH+=("$f")
+done
 # shellcheck disable=SC2206
 [[ -n ${GPU_CHECK_BENCH:-} ]] && BENCH=($GPU_CHECK_BENCH)
-budget=$(clamp $(($(left) - 90)) 30 "${GPU_CHECK_BENCH_S:-240}")
+# NOTE: keep time for the report, the matmul table and the host benchmark (about 220 s)
+budget=$(clamp $(($(left) - 220)) 30 "${GPU_CHECK_BENCH_S:-240}")
 rm -f "$OUT/bench.json"
 TRITONGRAD_BENCH_BUDGET_S=$budget run_step bench $((budget + 45)) "$OUT/bench.log" "${PYTEST[@]}" "${BENCH[@]}" -q \
     -p no:cacheprovider --benchmark-enable --benchmark-json="$OUT/bench.json" --benchmark-max-time=0.25 \
@@ -170,7 +184,23 @@ else
     NOTE[report]="no bench.json: the benchmarks wrote no results"
 fi
 
-# --- 7. summary -------------------------------------------------------------------------------------
+# --- 7. matmul configuration table -------------------------------------------------------------------
+if [[ $DRY == 1 ]]; then
+    run_step matmul 60 "$OUT/matmul_table.log" "$PY" scripts/matmul_table.py --derive --out "$OUT/matmul_configs.py"
+else
+    secs=$(clamp $(($(left) - 80)) 30 "${GPU_CHECK_MATMUL_S:-110}")
+    run_step matmul $((secs + 30)) "$OUT/matmul_table.log" "$PY" scripts/matmul_table.py --measure \
+        --out "$OUT/matmul_configs.py" --budget-s "$secs"
+fi
+
+# --- 8. host overhead with the driver stubbed ---------------------------------------------------------
+secs=$(clamp $(($(left) - 5)) 30 90)
+rm -f "$OUT/host.json"
+TRITONGRAD_STUB_CUDA=1 TRITONGRAD_EMULATE_CUDA=0 run_step host "$secs" "$OUT/host.log" "${PYTEST[@]}" \
+    benchmarks/bench_host.py -q -p no:cacheprovider --benchmark-enable --benchmark-json="$OUT/host.json" \
+    --benchmark-max-time=0.1 --benchmark-min-rounds=3 --benchmark-columns=median,rounds --benchmark-sort=name
+
+# --- 9. summary ---------------------------------------------------------------------------------------
 junit=$("$PY" - "$OUT/tests.xml" "$OUT/tests_exclusive.xml" <<'EOF' 2>/dev/null || echo "no junit xml"
 import os, sys, xml.etree.ElementTree as ET
 n = f = e = k = 0
@@ -199,6 +229,8 @@ verdict() { [[ ${STATUS[$1]:-missing} == 0 ]] && echo pass || echo "FAIL (exit $
     echo "| examples (--device cuda) | $(verdict examples) | $ex_pass passed, $ex_fail failed${ex_failed:+:$ex_failed} | examples.log |"
     echo "| benchmarks | $(verdict bench) | $benchn results; ${benchline:-no pytest summary line} | bench.json, bench.log |"
     echo "| report | $(verdict report) | ${NOTE[report]:-targets below} | bench.md, bench.png or bench.svg |"
+    echo "| matmul table | $(verdict matmul) | $(grep -c '^(' "$OUT/matmul_table.log" 2>/dev/null) classes measured | matmul_configs.py, matmul_table.log |"
+    echo "| host overhead (stubbed driver) | $(verdict host) | $(grep -E '[0-9]+ (passed|failed)' "$OUT/host.log" 2>/dev/null | tail -1) | host.json, host.log |"
     echo
     echo "Exit status 124 means the step reached its time limit (pytest was interrupted and still wrote its reports)."
     if [[ -s $OUT/bench.md ]]; then
@@ -208,5 +240,5 @@ verdict() { [[ ${STATUS[$1]:-missing} == 0 ]] && echo pass || echo "FAIL (exit $
 } >"$OUT/summary.md"
 cat "$OUT/summary.md"
 failed=0
-for s in install tests examples bench report; do [[ ${STATUS[$s]:-1} == 0 ]] || failed=1; done
+for s in install tests examples bench report matmul host; do [[ ${STATUS[$s]:-1} == 0 ]] || failed=1; done
 exit $failed

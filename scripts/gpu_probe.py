@@ -20,10 +20,10 @@ import threading
 import time
 
 import numpy as np
-from tritongrad.kernels import _launch, reduction
 
 import tritongrad as tg
 from tritongrad.cuda import memory
+from tritongrad.kernels import _launch, reduction
 
 WHAT = sys.argv[1:] or ["oom", "overhead", "profile", "reduce", "matmul", "dim0", "transpose"]
 

@@ -17,6 +17,7 @@ from tritongrad import _dlpack as D
 
 EMULATED = tg.cuda.is_available() and tg.cuda.is_emulated()
 needs_emulated = pytest.mark.skipif(not EMULATED, reason="emulated CUDA only (set TRITONGRAD_EMULATE_CUDA=1)")
+NUMPY2 = D._NUMPY2  # NumPy 1.x: no versioned capsules, no from_dlpack(copy=), read-only imports
 DTYPES = [np.float32, np.float64, np.float16, np.int64, np.int32, np.int16, np.int8, np.uint8, np.bool_]
 
 
@@ -42,14 +43,18 @@ def test_views_both_ways(rng, view):
     t = tg.from_dlpack(view(a))
     np.testing.assert_array_equal(t.numpy(), view(a))
     b = np.from_dlpack(view(tg.from_dlpack(a)))
-    assert np.shares_memory(b, a) and b.strides == view(a).strides
+    strides = [s for n, s in zip(b.shape, b.strides) if n > 1]  # NOTE: a size-1 dim's stride is free
+    assert np.shares_memory(b, a) and strides == [s for n, s in zip(b.shape, view(a).strides) if n > 1]
 
 
 def test_numpy_from_tensor_shares_memory():
     t = tg.arange(12.0).reshape(3, 4)
     n = np.from_dlpack(t)
-    n[2, 3] = -1
-    assert t[2, 3].item() == -1 and t.__dlpack_device__() == (1, 0)
+    t[2, 3] = -1
+    assert n[2, 3] == -1 and t.__dlpack_device__() == (1, 0)
+    if NUMPY2:  # NumPy 1.x imports read-only
+        n[0, 0] = 7
+        assert t[0, 0].item() == 7
     assert tg.from_dlpack(t)._data is t._data  # a tritongrad tensor: a detached alias
 
 
@@ -71,9 +76,18 @@ def test_export_errors():
 
 def test_copy_flag():
     t = tg.ones(3)
-    n = np.from_dlpack(t, copy=True)
+    n = tg.from_dlpack(t.__dlpack__(copy=True))
     n[0] = 5
-    assert t[0].item() == 1
+    assert t[0].item() == 1 and n[0].item() == 5
+
+
+def test_max_version_on_cpu():
+    """A consumer asking for DLPack 1.0 gets a versioned capsule where NumPy makes one (NumPy >= 2),
+    else the unversioned kind, which the DLPack standard allows a producer to return."""
+    cap = tg.arange(3.0).__dlpack__(max_version=(1, 0))
+    name = b"dltensor_versioned" if NUMPY2 else b"dltensor"
+    assert D._api.PyCapsule_IsValid(id(cap), name)
+    assert tg.from_dlpack(cap).tolist() == [0.0, 1.0, 2.0]
 
 
 def test_from_numpy_shares_memory():
@@ -111,8 +125,9 @@ def test_export_device_tensor(rng, dtype):
     assert t.__dlpack_device__() == (D.kDLCPU, 0)
     n = np.from_dlpack(t.t())
     np.testing.assert_array_equal(n, a.T)
-    assert n.strides == a.T.strides and n.flags.writeable
-    n[0, 1] = 1
+    assert n.strides == a.T.strides and n.flags.writeable == NUMPY2  # NumPy 1.x imports read-only
+    w = tg.from_dlpack(t.t().__dlpack__())  # the capsule is writable: a CPU tensor over its memory
+    w[0, 1] = 1
     assert t[1, 0].item() == 1
 
 
@@ -160,9 +175,11 @@ def test_export_bfloat16_dtype_code():
 @needs_emulated
 @pytest.mark.parametrize("versioned", [False, True])
 def test_import_capsule_into_device_array(rng, versioned):
+    if versioned and not NUMPY2:
+        pytest.skip("NumPy < 2 exports no versioned capsules")
     a = rng.standard_normal((4, 6))
     refs = sys.getrefcount(a)
-    cap = a.__dlpack__(max_version=(1, 0) if versioned else None)
+    cap = a.__dlpack__(max_version=(1, 0)) if versioned else a.__dlpack__()
     t = tg.Tensor._make(D.import_capsule(cap, D.kDLCPU))
     del cap
     assert t.is_cuda and t.shape == (4, 6) and sys.getrefcount(a) == refs + 1  # the producer holds `a`

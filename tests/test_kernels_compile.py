@@ -167,6 +167,13 @@ def main(everything):
         cases += [(MM.matmul, empty((1024, 512), dt), empty((512, 384), dt)) for dt in F + [D.int32]]
         cases += [(MM.matmul, view((1024, 512), (1, 1024), D.float32), empty((512, 384), D.float32), True)]
     else:
+        # the table's configurations (split-K among them), then one pinned config for the rest
+        U._sms = 132  # NOTE: no device to ask (the persistent kernel's grid)
+        cases += [(_with_table, MM, empty, view, *p) for p in [
+            (1024, 2048, 512, D.bfloat16, False), (1024, 1024, 1024, D.float16, False, True)]]  # persistent, TMA
+        cases += [(_with_table, MM, empty, view, *p) for p in [
+            (64, 100, 1000, D.float32, False), (64, 100, 1000, D.bfloat16, False),  # split-K
+            (100, 32, 3, D.float16, False), (1000, 100, 64, D.float32, True, True)]]  # tf32: x.T staged K-major
         MM.pin_config(BLOCK_M=128, BLOCK_N=128, BLOCK_K=32, GROUP_M=8, num_warps=4, num_stages=4)
         cases += [(MM.matmul, empty((512, 256), dt), empty((256, 384), dt)) for dt in (D.float32, D.bfloat16)]
         cases += [(MM.matmul, view((512, 256), (1, 512), D.float16), empty((3, 256, 384), D.float16), True)]
@@ -176,10 +183,26 @@ def main(everything):
             fn(*args)
         except Exception as e:  # noqa: BLE001
             failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:2000])
+    from tritongrad.kernels import matmul_persistent
+    if matmul_persistent.HAS_TMA and not everything and "matmul_tma_persistent_kernel" not in compiled:
+        failures.append("the persistent TMA matmul kernel was never compiled")
     print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
     for f in failures:
         print(f)
     return 1 if failures else 0
+
+
+def _with_table(MM, empty, view, M, N, K, dtype, tf32, a_transposed=False):
+    """M x K @ K x N through matmul's table (no pinned config); an M-major A (x.T, as backward
+    passes it) if `a_transposed`."""
+    pinned, MM._pinned = MM._pinned, None
+    MM._configs.clear()
+    try:
+        a = view((M, K), (1, M), dtype) if a_transposed else empty((M, K), dtype)
+        MM.matmul(a, empty((K, N), dtype), tf32)
+    finally:
+        MM._pinned = pinned
+        MM._configs.clear()
 
 
 class _Gen:

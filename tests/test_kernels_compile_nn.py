@@ -32,9 +32,8 @@ def main(everything):
     import tritongrad.cuda
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
-    from tritongrad.kernels import _launch, _utils as U, attention as A, index as I, layernorm as LN
-
     from tritongrad import _dtype as D
+    from tritongrad.kernels import _launch, _utils as U, attention as A, index as I, layernorm as LN
     _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
     assert not U.INTERPRET
     import numpy as np

@@ -149,3 +149,88 @@ def test_tf32_copies_an_n_major_b_to_k_major(rng, monkeypatch, layout):
     assert MM.transpose_kernel in launched
     ref = x.astype(np.float64) @ y.astype(np.float64)
     np.testing.assert_allclose(back(out), ref, rtol=1e-2, atol=1e-2 * np.abs(ref).max())  # tf32: ~10 bits
+
+
+@pytest.mark.parametrize("split, shapes, dtype", [(2, ((33, 97), (97, 20)), D.float32),
+                                                  (4, ((20, 20), (20, 33)), D.float32),  # some parts empty
+                                                  (3, ((17, 130), (130, 5)), D.bfloat16),
+                                                  (8, ((1, 300), (300, 17)), D.float16)], ids=str)
+def test_matmul_split_k(split, shapes, dtype, rng):
+    """Split-K: each program sums a part of K into fp32 partials, a second kernel adds them."""
+    from tritongrad.kernels import matmul as MM
+    x, y = host(shapes[0], dtype, rng, -2, 2), host(shapes[1], dtype, rng, -2, 2)
+    launched = []
+    real_fast = MM.fast
+    MM.pin_config(BLOCK_M=16, BLOCK_N=16, BLOCK_K=16, GROUP_M=2, num_warps=4, num_stages=2, SPLIT_K=split)
+    try:
+        MM.fast = lambda k: launched.append(k) or real_fast(k)
+        check_mm(G.matmul(dev(x, dtype), dev(y, dtype)), x, y, dtype)
+        # transposed operands, as backward passes them
+        xt, yt = (G.permute(dev(np.ascontiguousarray(v.T), dtype), (1, 0)) for v in (x, y))
+        check_mm(G.matmul(xt, yt), x, y, dtype)
+    finally:
+        MM.fast = real_fast
+        MM.pin_config()
+    assert MM.splitk_sum_kernel in launched
+
+
+def test_tf32_stages_an_m_major_a_k_major(rng, monkeypatch):
+    """tf32 products read both operands K-major: x.T (M-major, as grad_W = x.T @ g) is copied first."""
+    from tritongrad.kernels import matmul as MM
+    monkeypatch.setattr(MM, "_TF32_TRANSPOSE_MIN", 1)
+    monkeypatch.setattr(tritongrad.backends.cuda.matmul, "allow_tf32", True)
+    launched = []
+    fast_launch = MM.fast
+    monkeypatch.setattr(MM, "fast", lambda k: launched.append(k) or fast_launch(k))
+    x, g = host((70, 45), D.float32, rng), host((70, 33), D.float32, rng)
+    out = G.matmul(G.permute(dev(x, D.float32), (1, 0)), dev(g, D.float32))  # (45, 70) @ (70, 33)
+    assert launched.count(MM.transpose_kernel) == 2  # NOTE: A M-major and B N-major
+    ref = x.T.astype(np.float64) @ g.astype(np.float64)
+    np.testing.assert_allclose(back(out), ref, rtol=1e-2, atol=1e-2 * np.abs(ref).max())
+
+
+def test_config_table_covers_training_products():
+    """The table holds every training product's class, each config fits an H100, split-K where the
+    output has too few tiles to fill the SMs; the generated file matches the rule it was derived from."""
+    from tritongrad.kernels import matmul_configs as C, matmul_table as T
+    if not C.MEASURED:
+        assert C.CONFIGS == T.derived_table() and "not measured" in C.SOURCE
+    for kind in ("fp32", "tf32", "16bit"):
+        for M, N, K in T.training_products():
+            cfg = T.lookup(kind, M, N, K)
+            if cfg == T.PERSISTENT:
+                assert kind == "16bit" and M * N * K >= T.PERSISTENT_MIN // 8  # NOTE: classes round up
+                continue
+            bm, bn, bk, g, w, st, split = cfg
+            assert (bm + bn) * bk * (2 if kind == "16bit" else 4) * st <= 228 * 1024
+            assert bm <= max(2 * M, 16) and bn <= max(2 * N, 16) and split >= 1 and w in (2, 4, 8)
+    fwd = T.lookup("fp32", 64, 100, 1000)  # the tutorial's first layer: 1 x 1 output tiles, K = 1000
+    assert fwd[0] == 64 and fwd[6] > 1
+    assert T.lookup("16bit", 4096, 4096, 4096) is None  # not a training class: autotuned
+    assert T.derive("tf32", 8192, 8192, 8192)[6] == 1  # large products never split K
+    assert T.derive("16bit", 8192, 768, 3072) == T.PERSISTENT  # large 16-bit products: the persistent kernel
+
+
+@pytest.mark.parametrize("dtype", [D.float16, D.bfloat16], ids=str)
+@pytest.mark.parametrize("a_t, b_t", [(False, False), (True, False), (False, True), (True, True)])
+def test_matmul_tma_persistent(dtype, a_t, b_t, rng, monkeypatch):
+    """Large 16-bit products go to the persistent TMA kernel (forced at a small size): every layout
+    TMA can address, edges clipped by the descriptors; an unaligned product keeps the tiled kernel."""
+    from tritongrad.kernels import matmul as MM, matmul_persistent as P, matmul_table as T
+    monkeypatch.setattr(T, "PERSISTENT_MIN", 1)
+    monkeypatch.setattr(MM, "_configs", {})  # NOTE: the decisions made here are undone afterwards
+    monkeypatch.setattr(P, "CONFIG", dict(BLOCK_M=32, BLOCK_N=32, BLOCK_K=16, GROUP_M=2, num_warps=4, num_stages=2))
+    launched = []
+    real_fast = MM.fast
+    for module in (MM, P):
+        monkeypatch.setattr(module, "fast", lambda k: launched.append(k) or real_fast(k))
+    M, K, N = 72, 48, 40  # NOTE: rows of 16-byte multiples; more than one tile and group each way
+    x, y = host((M, K), dtype, rng, -2, 2), host((K, N), dtype, rng, -2, 2)
+    xd = G.permute(dev(np.ascontiguousarray(x.T), dtype), (1, 0)) if a_t else dev(x, dtype)
+    yd = G.permute(dev(np.ascontiguousarray(y.T), dtype), (1, 0)) if b_t else dev(y, dtype)
+    check_mm(G.matmul(xd, yd), x, y, dtype)
+    assert P.matmul_tma_persistent_kernel in launched and MM.matmul_kernel not in launched
+    launched.clear()
+    z = host((K, 33), dtype, rng, -2, 2)  # NOTE: 66-byte rows: not addressable by TMA
+    check_mm(G.matmul(dev(x, dtype), dev(z, dtype)), x, z, dtype)
+    assert MM.matmul_kernel in launched and P.matmul_tma_persistent_kernel not in launched

@@ -68,9 +68,8 @@ def test_determinism_and_offsets():
 
 
 def test_independent_of_block_size():
-    from tritongrad.kernels import random as RNG
-
     from tritongrad.cuda import memory
+    from tritongrad.kernels import random as RNG
     outs = []
     for block in (16, 64, 1024):
         out = memory.empty((300,), D.float32)

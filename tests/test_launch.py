@@ -14,6 +14,7 @@ if not tg.cuda.is_available():
 
 from triton import knobs  # noqa: E402
 from triton.runtime.autotuner import Autotuner  # noqa: E402
+
 from tritongrad.kernels import _launch  # noqa: E402
 
 _NO_DEFAULT = object()
@@ -149,3 +150,22 @@ def test_autotuned_kernel_keys_on_tuned_values_and_uses_the_chosen_config(stream
     launch[grid](Ptr(16), 512)
     assert len(k.slow) == 2 and [(m["M"], m["BLOCK_M"]) for m in metas] == [(512, 64)]
     assert k.direct[0][:3] == (8, 1, 1) and k.direct[0][-1] == 64
+
+
+def test_inline_signature_agrees_with_sig():
+    """_signature's inline fast paths key every argument as _sig does (or finer, for plain ints)."""
+    from tritongrad import _dtype as D
+    from tritongrad.cuda import memory
+    arr = memory.empty((3, 5), D.float32)
+    view = arr.index((slice(None), slice(1, None)))
+    values = [0, 1, 16, 17, -5, 2**20 - 1, 2**20, 2**31 - 1, 2**31, -2**31, -2**31 - 1, 2**63, 0.5, 1.0, None, True,
+              arr, view]
+    for kind in (_launch._CONST, _launch._PLAIN, _launch._NO_SPEC):
+        for v in values:
+            if kind == _launch._CONST and hasattr(v, "data_ptr"):
+                continue  # NOTE: a tensor is never a constexpr (Triton refuses one)
+            inline = _launch._signature([v], [kind])[0]
+            if kind == _launch._PLAIN and type(v) is int and -_launch._RAW < v < _launch._RAW:
+                assert inline == v  # NOTE: by value: finer than Triton's specialization
+            else:
+                assert inline == _launch._sig(v, kind), (kind, v)

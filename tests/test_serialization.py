@@ -27,7 +27,7 @@ DTYPES = [tg.float32, tg.float64, tg.float16, tg.int64, tg.int32, tg.int8, tg.ui
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("shape", [(), (1,), (97,), (33, 65), (3, 1, 17), (0, 4)])
 def test_tensor_round_trip(tmp_path, rng, dtype, shape):
-    a = rng.standard_normal(shape) * 50
+    a = np.asarray(rng.standard_normal(shape) * 50)  # NOTE: an array, cast (a NumPy scalar is range-checked)
     t = tg.tensor(a > 0 if dtype is tg.bool else a, dtype=dtype)
     path = tmp_path / "t.tg"
     tg.save(t, path)
@@ -241,3 +241,126 @@ def test_cuda_checkpoint_without_cuda(tmp_path, monkeypatch):
     with pytest.raises(RuntimeError, match="map_location='cpu'"):
         tg.load(path)
     assert tg.load(path, map_location="cpu").tolist() == [1.0, 1.0]
+
+
+# --- hostile files: one error type (RuntimeError), memory bounded by the declared sizes ------------------
+ROOT = {"t": "tensor", "id": 0, "dtype": "float32", "device": "cpu", "requires_grad": False}
+
+
+def _npy_header(shape, descr="<f4"):
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": descr, "fortran_order": False, "shape": shape})
+    return buf.getvalue()
+
+
+def _checkpoint(path, root=ROOT, tensors=(), header=None, compression=zipfile.ZIP_STORED):
+    """A file in tg.save's format, written by hand: `tensors` are the .npy entries' bytes."""
+    with zipfile.ZipFile(path, "w", compression=compression) as zf:
+        for i, raw in enumerate(tensors):
+            zf.writestr(f"tensors/{i}.npy", raw)
+        zf.writestr("tritongrad.json", header if header is not None else
+                    json.dumps({"format": "tritongrad", "version": 1, "root": root}))
+    return path
+
+
+def _rejected(path, match="not a valid checkpoint"):
+    with pytest.raises(RuntimeError, match=match):
+        tg.load(path)
+
+
+def test_hand_written_checkpoint_loads(tmp_path, rng):
+    """The control for the cases below: the same construction with honest contents loads."""
+    a = rng.standard_normal(7).astype(np.float32)
+    for compression in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+        path = _checkpoint(tmp_path / "ok.tg", tensors=[_npy_header((7,)) + a.tobytes()], compression=compression)
+        np.testing.assert_array_equal(tg.load(path).numpy(), a)
+
+
+def test_zip_bomb_memory_is_bounded_by_the_tensor(tmp_path):
+    """32 MiB of deflated zeros (a 32 KiB file) load with a peak near the tensor's own 32 MiB (it was
+    more than twice that: the whole entry as bytes, then the array)."""
+    import tracemalloc
+
+    n = 32 << 20
+    path = tmp_path / "bomb.tg"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("tensors/0.npy", "w", force_zip64=True) as fh:
+            fh.write(_npy_header((n // 4,)))
+            for _ in range(n >> 20):
+                fh.write(bytes(1 << 20))
+        zf.writestr("tritongrad.json", json.dumps({"format": "tritongrad", "version": 1, "root": ROOT}))
+    assert path.stat().st_size < 64 << 10
+    tracemalloc.start()
+    try:
+        t = tg.load(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert t.shape == (n // 4,) and not t.numpy().any()
+    assert peak < n + (4 << 20), f"peak {peak / 2**20:.1f} MiB for a {n >> 20} MiB tensor"
+
+
+@pytest.mark.parametrize("count", [6, 8, 7 + 1000])
+def test_entry_size_must_match_its_npy_header(tmp_path, rng, count):
+    """Fewer bytes than the header declares, or trailing bytes after the array."""
+    data = rng.standard_normal(count).astype(np.float32).tobytes()
+    _rejected(_checkpoint(tmp_path / "n.tg", tensors=[_npy_header((7,)) + data]), "header declares 28 bytes")
+
+
+@pytest.mark.parametrize("shape", [(2**40,), (2**31, 2**31, 2**31), (10**30,)])
+def test_absurd_declared_shapes_are_refused_before_allocating(tmp_path, shape):
+    _rejected(_checkpoint(tmp_path / "a.tg", tensors=[_npy_header(shape) + bytes(64)]), "header declares")
+
+
+def test_absurd_declared_entry_size_is_refused(tmp_path, rng):
+    """A central directory claiming a 1 TiB entry in a small file (edited by hand)."""
+    path = _checkpoint(tmp_path / "z.tg", tensors=[_npy_header((7,)) + bytes(28)])
+    data = bytearray(path.read_bytes())
+    central = data.index(b"PK\x01\x02")  # the first central directory record: tensors/0.npy
+    data[central + 24:central + 28] = (2**32 - 1).to_bytes(4, "little")  # uncompressed size
+    path.write_bytes(bytes(data))
+    _rejected(path)
+
+
+def test_trailing_bytes_after_the_archive(tmp_path, rng):
+    path, data = _good_file(tmp_path, rng)
+    path.write_bytes(data + b"\0" * 100)
+    _rejected(path, "bytes after the end of the archive")
+
+
+def test_deeply_nested_json_is_refused(tmp_path):
+    _rejected(_checkpoint(tmp_path / "j.tg", header='{"format": "tritongrad", "version": 1, "root": '
+                          + "[" * 100_000 + "]" * 100_000 + "}"), "nested too deeply")
+    node = 1
+    for _ in range(300):
+        node = {"t": "list", "items": [node]}
+    _rejected(_checkpoint(tmp_path / "n.tg", root=node), "nested more than 200 deep")
+
+
+@pytest.mark.parametrize("root", [
+    {"t": "list"}, {"t": "tuple", "items": 3}, {"t": "dict", "items": [[1]]}, {"t": "dict", "items": [3]},
+    {"t": "dict", "items": [[{"t": "list", "items": []}, 1]]}, {"t": 3}, {"t": "tensor"},
+    {**ROOT, "id": [0]}, {**ROOT, "id": True}, {**ROOT, "id": -1}, {**ROOT, "id": 5}, {**ROOT, "dtype": 5},
+    {**ROOT, "dtype": "float128"}, {**ROOT, "device": "tpu:7"}, {**ROOT, "device": None},
+    {**ROOT, "requires_grad": "yes"}, {**ROOT, "parameter": 1}, {**ROOT, "dtype": "float64"},
+    {"t": "float", "v": 1}, {"t": "float", "v": "1.5"}, {"t": "dtype"}, {"t": "dtype", "name": ["float32"]},
+    {"t": "device", "name": None}, {"t": "device", "name": "gpu"}, {"t": "set", "items": []}, [1, 2]])
+def test_malformed_nodes_are_refused(tmp_path, rng, root):
+    raw = _npy_header((3,)) + rng.standard_normal(3).astype(np.float32).tobytes()
+    _rejected(_checkpoint(tmp_path / "m.tg", root=root, tensors=[raw]))
+
+
+@pytest.mark.parametrize("header", ['{"format": "tritongrad", "version": 1}', "[]", '"text"', "{",
+                                    '{"format": "tritongrad"}', '{"format": "tritongrad", "version": "1"}',
+                                    '{"format": "tritongrad", "version": 1, "root": 1', "\xff"])
+def test_malformed_headers_are_refused(tmp_path, header):
+    """A header without its root is an error, not None; so are non-objects and broken JSON."""
+    _rejected(_checkpoint(tmp_path / "h.tg", header=header))
+
+
+def test_npy_entry_checks(tmp_path, rng):
+    data = rng.standard_normal(3).astype(np.float32).tobytes()
+    _rejected(_checkpoint(tmp_path / "d.tg", tensors=[_npy_header((3,), "<f8") + data + data]), "holds float64")
+    _rejected(_checkpoint(tmp_path / "b.tg", tensors=[_npy_header((3,), ">f4") + data]), "holds >f4")
+    _rejected(_checkpoint(tmp_path / "v.tg", tensors=[b"\x93NUMPY\x09\x00" + bytes(100)]), "format version")
+    _rejected(_checkpoint(tmp_path / "m.tg", tensors=[]), "tensors/0.npy is missing")

@@ -7,16 +7,8 @@
     tensor([[0.7500, 0.7500],
             [0.7500, 0.7500]])
 """
-import os as _os
-
-# kernels/ sits at the repository root and is installed as tritongrad.kernels; when running from a
-# source checkout (PYTHONPATH=.), let `tritongrad.kernels` resolve to that directory.
-_src_kernels = _os.path.join(_os.path.dirname(_os.path.dirname(__file__)), "kernels")
-if _os.path.isfile(_os.path.join(_src_kernels, "__init__.py")) and not _os.path.isdir(
-        _os.path.join(__path__[0], "kernels")):
-    __path__.append(_os.path.dirname(_src_kernels))
-
-from . import autograd, backends, cuda, distributed, nn, optim, utils  # noqa: E402
+from . import autograd, backends, cuda, distributed, nn, optim, utils
+from ._compile import compile as compile  # noqa: A004  (torch.compile: CUDA graphs, "reduce-overhead")
 from ._creation import *  # noqa: E402,F401,F403
 from ._creation import __all__ as _creation_all  # noqa: E402
 from ._device import device  # noqa: E402
@@ -48,7 +40,14 @@ from .tensor import Size, Tensor  # noqa: E402
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16  # noqa: A001
 seed = manual_seed
-__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    if name == "__version__":  # read on first use: importing importlib.metadata costs 15 ms of a 160 ms import
+        from ._version import version
+
+        return version()
+    raise AttributeError(f"module 'tritongrad' has no attribute {name!r}")
 
 __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_default_dtype", "promote_types",
            "autograd", "backends", "cuda", "distributed", "no_grad", "enable_grad",

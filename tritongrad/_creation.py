@@ -1,4 +1,5 @@
 """Tensor constructors, with PyTorch's names and keywords (dtype=, device=, requires_grad=)."""
+import math
 import warnings
 
 import numpy as np
@@ -36,6 +37,42 @@ def _shape(size):
     return shape
 
 
+_INT64_MAX = 2**63 - 1
+_C_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int", "int64": "int64_t",
+            "float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double"}
+_FLOAT_MAX = {"float16": 65504.0, "bfloat16": 3.3895313892515355e38, "float32": 3.4028234663852886e38,
+              "float64": math.inf}
+
+
+def _allocate(device, shape, dtype, make):
+    """make() a backend array of `shape`, with PyTorch's errors where no memory can hold it: a byte count
+    past int64, and on the CPU a failed allocation (NumPy's MemoryError); CUDA raises its own OutOfMemoryError."""
+    nbytes = math.prod(shape) * dtype.itemsize
+    if nbytes > _INT64_MAX:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={list(shape)}")
+    try:
+        return make()
+    except MemoryError:
+        if _be(device).name != "cpu":
+            raise
+        raise RuntimeError(f"DefaultCPUAllocator: can't allocate memory: you tried to allocate {nbytes} bytes. "
+                           "Error code 12 (Cannot allocate memory)") from None
+
+
+def _check_range(a, dtype, type_name):
+    """PyTorch's check of Python numbers stored into an integer dtype: out of range (NaN and inf included)
+    raises instead of wrapping. Integers may be negative down to -max for uint8 (-1 is 255), floats may not."""
+    if dtype.is_floating_point or dtype is dt.bool_ or a.size == 0 or a.dtype.kind == "b":
+        return
+    info = np.iinfo(dtype.np)
+    if a.dtype.kind == "f":
+        bad = bool(np.isnan(a).any()) or a.min() < info.min or a.max() > info.max
+    else:
+        bad = a.min() < (-int(info.max) if info.min == 0 else info.min) or a.max() > info.max
+    if bad:
+        raise RuntimeError(f"value cannot be converted to type {type_name} without overflow")
+
+
 def _host_array(data):
     """Nested sequences / scalars / arrays as a NumPy array with PyTorch's default dtypes."""
     if isinstance(data, Tensor):
@@ -50,6 +87,10 @@ def _host_array(data):
         a = np.array(data)
     except ValueError as e:
         raise ValueError(f"expected a rectangular nested sequence of numbers: {e}") from None
+    if a.dtype.kind in "fuO" and a.size and all(isinstance(x, (int, np.integer)) for x in _items(data)):
+        # NOTE: integers only, yet NumPy widened them (uint64, float64, object): some lie past int64,
+        # which tensor() refuses for an integer dtype, as PyTorch does. (A float list stops at its first item.)
+        return np.array(list(_items(data)), dtype=object).reshape(a.shape), dt.int64
     if a.dtype.kind == "f":
         return a, dt.get_default_dtype()
     if a.dtype.kind in "iu":
@@ -57,6 +98,10 @@ def _host_array(data):
     if a.dtype.kind == "b":
         return a, dt.bool_
     raise TypeError(f"new(): invalid data type '{type(data).__name__}' (NumPy made {a.dtype} of it)")
+
+
+def _items(data):
+    return _flat(data) if isinstance(data, (list, tuple)) else iter((data,))
 
 
 def _flat(seq):
@@ -86,11 +131,24 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     dtype = _check_dtype(dtype) or inferred
     if device is None and isinstance(data, Tensor):
         device = data.device
+    if not isinstance(data, (np.ndarray, Tensor)):  # NOTE: as in PyTorch: numbers are checked, arrays cast
+        a = _numbers(a, dtype)
     if dtype is dt.bfloat16:
         raw = _be(device).astype(_be(device).from_numpy(np.asarray(a, np.float32)), dt.bfloat16)
     else:
-        raw = _be(device).from_numpy(np.asarray(a, dtype.np))
+        with np.errstate(over="ignore"):  # NOTE: 1e5 as float16 is inf, silently as in PyTorch
+            raw = _be(device).from_numpy(np.asarray(a, dtype.np))
     return _finish(raw, requires_grad)
+
+
+def _numbers(a, dtype):
+    """The host array of Python numbers `a` for `dtype`, or PyTorch's error when a value does not fit."""
+    if a.dtype == object:  # Python ints past int64
+        if not (dtype.is_floating_point or dtype is dt.bool_):
+            raise ValueError("Overflow when unpacking long long")
+        return a.astype(np.float64) if dtype.is_floating_point else a.astype(bool)
+    _check_range(a, dtype, dtype.name)
+    return a
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -118,14 +176,24 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
     if dtype is None:
         dtype = (dt.bool_ if isinstance(fill_value, bool) else dt.int64 if isinstance(fill_value, int)
                  else dt.get_default_dtype())
-    return _finish(_be(device).full(_shape((size,) if isinstance(size, int) else size), fill_value,
-                                    _check_dtype(dtype)), requires_grad)
+    shape, dtype = _shape((size,) if isinstance(size, int) else size), _check_dtype(dtype)
+    if isinstance(fill_value, (int, float)) and not isinstance(fill_value, bool):
+        if isinstance(fill_value, int) and not -_INT64_MAX - 1 <= fill_value < 2**64:  # PyTorch's texts
+            raise OverflowError("int too big to convert" if fill_value > 0 else
+                                "can't convert negative int to unsigned")
+        value = np.array(math.inf if fill_value > _INT64_MAX else fill_value)  # NOTE: past every integer dtype
+        _check_range(value, dtype, _C_NAMES.get(dtype.name))
+        if dtype.is_floating_point and math.isfinite(fill_value) and abs(fill_value) > _FLOAT_MAX[dtype.name]:
+            raise RuntimeError(f"value cannot be converted to type {_C_NAMES[dtype.name]} without overflow")
+        if dtype is dt.uint8 and fill_value < 0:
+            fill_value += 256  # NOTE: PyTorch stores -1 as 255 (NumPy refuses a negative uint8)
+    return _finish(_allocate(device, shape, dtype, lambda: _be(device).full(shape, fill_value, dtype)), requires_grad)
 
 
 def _filled(value):
     def make(*size, dtype=None, device=None, requires_grad=False):
-        return _finish(_be(device).full(_shape(size), value, _check_dtype(dtype) or dt.get_default_dtype()),
-                       requires_grad)
+        shape, dtype = _shape(size), _check_dtype(dtype) or dt.get_default_dtype()
+        return _finish(_allocate(device, shape, dtype, lambda: _be(device).full(shape, value, dtype)), requires_grad)
 
     return make
 
@@ -137,7 +205,8 @@ ones.__doc__ = "A tensor of ones: ones(2, 3) or ones((2, 3)), with dtype=, devic
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _finish(_be(device).empty(_shape(size), _check_dtype(dtype) or dt.get_default_dtype()), requires_grad)
+    shape, dtype = _shape(size), _check_dtype(dtype) or dt.get_default_dtype()
+    return _finish(_allocate(device, shape, dtype, lambda: _be(device).empty(shape, dtype)), requires_grad)
 
 
 def _random_tensor(kind, size, dtype, device, requires_grad, generator=None):
@@ -149,7 +218,8 @@ def _random_tensor(kind, size, dtype, device, requires_grad, generator=None):
         raise NotImplementedError(f'"{name}" not implemented for \'{_SCALAR_NAMES[dtype.name]}\'')
     be = _be(device)
     gen = generator or _random.generator_for(be.name)
-    return _finish(getattr(be, kind)(_shape(size), dtype, gen), requires_grad)
+    shape = _shape(size)
+    return _finish(_allocate(device, shape, dtype, lambda: getattr(be, kind)(shape, dtype, gen)), requires_grad)
 
 
 def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
@@ -197,16 +267,22 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if dtype is None:
         is_int = all(isinstance(v, int) for v in (start, end, step))
         dtype = dt.int64 if is_int else dt.get_default_dtype()
-    return _finish(_be(device).arange(start, end, step, _check_dtype(dtype)), requires_grad)
+    dtype = _check_dtype(dtype)
+    numbers = all(isinstance(v, (int, float)) for v in (start, end, step))
+    shape = (max(0, math.ceil((end - start) / step)),) if numbers else (0,)
+    return _finish(_allocate(device, shape, dtype, lambda: _be(device).arange(start, end, step, dtype)), requires_grad)
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
-    a = np.linspace(start, end, steps)
-    return tensor(a, dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    dtype = _check_dtype(dtype) or dt.get_default_dtype()
+    return _allocate(device, (steps,), dtype, lambda: tensor(np.linspace(start, end, steps), dtype=dtype, device=device,
+                                                             requires_grad=requires_grad))
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
-    return tensor(np.eye(n, m), dtype=dtype or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
+    dtype = _check_dtype(dtype) or dt.get_default_dtype()
+    return _allocate(device, (n, n if m is None else m), dtype,
+                     lambda: tensor(np.eye(n, m), dtype=dtype, device=device, requires_grad=requires_grad))
 
 
 def numel(t):

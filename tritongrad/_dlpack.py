@@ -26,6 +26,10 @@ kDLCPU, kDLCUDA, kDLCUDAHost, kDLCUDAManaged = 1, 2, 3, 13
 _NAMES = (b"dltensor", b"dltensor_versioned")
 _USED = {b"dltensor": b"used_dltensor", b"dltensor_versioned": b"used_dltensor_versioned"}
 _CODES = {0: "int", 1: "uint", 2: "float", 4: "bfloat", 6: "bool"}
+# NumPy 1.x exports only unversioned capsules (its __dlpack__ takes no max_version) and imports every
+# capsule read-only; on it CPU tensors are exported without max_version and imported through our own
+# capsule reader (writable, as PyTorch imports them).
+_NUMPY2 = np.lib.NumpyVersion(np.__version__) >= "2.0.0"
 
 
 class DLDevice(ctypes.Structure):
@@ -116,7 +120,7 @@ def export(t, stream=None, max_version=None, dl_device=None, copy=None):
     if copy:
         t = t.clone()
     if not t.is_cuda:
-        kwargs = {} if max_version is None else {"max_version": max_version}
+        kwargs = {} if max_version is None or not _NUMPY2 else {"max_version": max_version}
         return t._data.__dlpack__(stream=stream, **kwargs)  # NOTE: NumPy's own exporter
     from .cuda import current_stream, is_emulated
 
@@ -267,9 +271,10 @@ def from_dlpack(ext_tensor):
         raise TypeError(f"from_dlpack expects an object with __dlpack__ or a DLPack capsule, got "
                         f"{type(ext_tensor).__name__}")
     if dev_type in (kDLCPU, kDLCUDAHost):
-        if hasattr(ext_tensor, "__dlpack__"):
+        if hasattr(ext_tensor, "__dlpack__") and _NUMPY2:
             return Tensor._make(np.from_dlpack(ext_tensor))
-        return Tensor._make(_host_array_from_capsule(ext_tensor, dev_type))
+        capsule = ext_tensor.__dlpack__() if hasattr(ext_tensor, "__dlpack__") else ext_tensor
+        return Tensor._make(_host_array_from_capsule(capsule, dev_type))
     if dev_type != kDLCUDA:
         raise BufferError(f"tritongrad cannot import DLPack device type {dev_type} (only CPU and CUDA)")
     from . import cuda

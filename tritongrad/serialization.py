@@ -134,62 +134,144 @@ class _Corrupt(Exception):
     pass
 
 
+_MAX_DEPTH = 200  # containers nested deeper than this are refused (save's own recursion ends near 1000)
+_MAX_DEFLATE_RATIO = 1032  # deflate's largest possible expansion: a bound on any honest entry's declared size
+_CHUNK = 1 << 20  # tensor bytes are read into their array in pieces of this size: no second copy
+
+
 def load(f, map_location=None, weights_only=True, **kwargs):
     """Load what tg.save wrote.
 
     Args:
-        f: a path or a binary file object.
+        f: a path or a binary file object (seekable).
         map_location: None (each tensor to its saved device), a device ('cpu', 'cuda'), or a dict
             {saved device: device} such as {'cuda:0': 'cpu'}.
         weights_only: accepted for PyTorch compatibility; loading never runs code either way.
 
     Raises:
-        RuntimeError: the file is truncated, corrupted or not a tritongrad checkpoint.
+        RuntimeError: the file is truncated, corrupted or not a tritongrad checkpoint: bytes after the
+            archive, an entry whose size disagrees with its compressed size or its .npy header, a tensor
+            of another dtype than its header says, Python objects (pickle), malformed or too deeply
+            nested JSON. What is read is bounded by those declared sizes: memory use is about the size
+            of the tensors loaded.
     """
     if kwargs.get("mmap"):
         raise NotImplementedError("tritongrad.load(mmap=True) is not supported")
     name = f if not hasattr(f, "read") else getattr(f, "name", "<file object>")
     try:
         with zipfile.ZipFile(f, "r") as zf:
+            _check_archive(zf)
             try:
                 header = json.loads(zf.read(HEADER).decode("utf-8"))
             except KeyError:
                 raise _Corrupt(f"no {HEADER} entry") from None
+            except RecursionError:
+                raise _Corrupt(f"{HEADER} is nested too deeply") from None
             if not isinstance(header, dict) or header.get("format") != FORMAT:
                 raise _Corrupt("not a tritongrad checkpoint")
             if header.get("version") != VERSION:
                 raise _Corrupt(f"format version {header.get('version')!r}; this tritongrad reads version {VERSION}")
-            return _Decoder(zf, map_location).decode(header.get("root"))
+            if "root" not in header:
+                raise _Corrupt(f"{HEADER} has no root")
+            return _Decoder(zf, map_location).decode(header["root"], 0)
     except (_Corrupt, zipfile.BadZipFile, zipfile.LargeZipFile, json.JSONDecodeError, UnicodeDecodeError, EOFError,
             ValueError) as e:
         raise RuntimeError(f"tritongrad.load: {name} is not a valid checkpoint: {e} (the file is truncated or "
                            "corrupted, or was not written by tritongrad.save)") from e
 
 
+def _check_archive(zf):
+    """Refuse bytes after the archive's end record (tg.save writes no archive comment) and entries whose
+    declared sizes could not be honest: larger than the file, or inflating more than deflate can."""
+    fp = zf.fp
+    size = fp.seek(0, os.SEEK_END)
+    fp.seek(size - 22)
+    end = fp.read(22)
+    if end[:4] != b"PK\x05\x06" or end[20:22] != b"\0\0":
+        raise _Corrupt("bytes after the end of the archive")
+    for info in zf.infolist():
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+            raise _Corrupt(f"entry {info.filename} uses compression method {info.compress_type}")
+        bound = info.compress_size * (1 if info.compress_type == zipfile.ZIP_STORED else _MAX_DEFLATE_RATIO) + 64
+        if info.header_offset + info.compress_size > size or info.file_size > bound:
+            raise _Corrupt(f"entry {info.filename} declares {info.file_size} bytes in {info.compress_size}, "
+                           f"in a file of {size}")
+
+
+def _read_npy(zf, name, want):
+    """The array in entry `name`, which must hold dtype `want`: its .npy header is checked against the
+    entry's size before the array is allocated, and the bytes are read straight into the array."""
+    try:
+        info = zf.getinfo(name)
+    except KeyError:
+        raise _Corrupt(f"{name} is missing") from None
+    fmt = np.lib.format
+    with zf.open(info) as fh:
+        version = fmt.read_magic(fh)
+        if version not in ((1, 0), (2, 0)):
+            raise _Corrupt(f"{name}: .npy format version {version}")
+        read_header = fmt.read_array_header_1_0 if version == (1, 0) else fmt.read_array_header_2_0
+        shape, fortran, dtype = read_header(fh, max_header_size=4096)
+        if dtype.hasobject:
+            raise _Corrupt(f"{name} holds Python objects (pickle), which tritongrad never loads")
+        if dtype != want:
+            raise _Corrupt(f"{name} holds {dtype}, not {want}")
+        count = math.prod(shape)
+        if fh.tell() + count * dtype.itemsize != info.file_size:
+            raise _Corrupt(f"{name}: its .npy header declares {count * dtype.itemsize} bytes of data, the entry holds "
+                           f"{info.file_size - fh.tell()}")
+        a = np.empty(count, dtype)
+        buf = memoryview(a.view(np.uint8))
+        for start in range(0, len(buf), _CHUNK):
+            piece = fh.read(min(_CHUNK, len(buf) - start))  # NOTE: the entry's last read checks its CRC-32
+            if len(piece) != min(_CHUNK, len(buf) - start):
+                raise EOFError(f"{name} ends early")
+            buf[start:start + len(piece)] = piece
+    return a.reshape(shape, order="F" if fortran else "C")
+
+
+def _field(node, key, kind, default=None):
+    value = node.get(key, default)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _Corrupt(f"node {str(node)[:80]}: {key!r} is not a {getattr(kind, '__name__', kind)}")
+    return value
+
+
 class _Decoder:
     def __init__(self, zf, map_location):
         self.zf, self.map_location, self.loaded = zf, map_location, {}
 
-    def decode(self, node):
+    def decode(self, node, depth):
         if node is None or isinstance(node, (bool, int, float, str)):
             return node
-        if isinstance(node, list) or not isinstance(node, dict) or "t" not in node:
+        if depth > _MAX_DEPTH:
+            raise _Corrupt(f"containers nested more than {_MAX_DEPTH} deep")
+        if not isinstance(node, dict) or not isinstance(node.get("t"), str):
             raise _Corrupt(f"unexpected node {str(node)[:80]}")
         kind = node["t"]
         if kind in ("list", "tuple"):
-            items = [self.decode(v) for v in node["items"]]
+            items = [self.decode(v, depth + 1) for v in _field(node, "items", list)]
             return items if kind == "list" else tuple(items)
         if kind in ("dict", "odict"):
-            pairs = [(self.decode(k), self.decode(v)) for k, v in node["items"]]
+            pairs = []
+            for pair in _field(node, "items", list):
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise _Corrupt(f"dict item {str(pair)[:80]} is not a [key, value] pair")
+                key = self.decode(pair[0], depth + 1)
+                if isinstance(key, (list, dict)):
+                    raise _Corrupt(f"dict key {str(pair[0])[:80]} is not hashable")
+                pairs.append((key, self.decode(pair[1], depth + 1)))
             return OrderedDict(pairs) if kind == "odict" else dict(pairs)
         if kind == "tensor":
             return self.tensor(node)
         if kind == "float":
+            if node.get("v") not in ("nan", "inf", "-inf"):
+                raise _Corrupt(f"float node {str(node)[:80]} is not nan, inf or -inf")
             return float(node["v"])
         if kind == "dtype":
-            return self.dtype(node["name"])
+            return self.dtype(_field(node, "name", str))
         if kind == "device":
-            return parse_device(node["name"])
+            return self.saved_device(_field(node, "name", str))
         raise _Corrupt(f"unknown node type {kind!r}")
 
     def dtype(self, name):
@@ -198,25 +280,30 @@ class _Decoder:
         except KeyError:
             raise _Corrupt(f"unknown dtype {name!r}") from None
 
+    @staticmethod
+    def saved_device(name):
+        try:
+            return parse_device(name)
+        except (RuntimeError, ValueError, TypeError):
+            raise _Corrupt(f"unknown device {name!r}") from None
+
     def tensor(self, node):
-        i = node["id"]
+        i = _field(node, "id", int)
         if i in self.loaded:
             return self.loaded[i]
-        dtype = self.dtype(node["dtype"])
-        try:
-            raw = self.zf.read(f"tensors/{i}.npy")  # NOTE: reading a whole entry checks its CRC-32
-        except KeyError:
-            raise _Corrupt(f"tensor {i} is missing") from None
-        a = np.lib.format.read_array(io.BytesIO(raw), allow_pickle=False)
-        if a.dtype != dtype.np:
-            raise _Corrupt(f"tensor {i} holds {a.dtype}, not {dtype.name}")
-        t = _make_tensor(a, dtype, self.device(node["device"]))
-        if node.get("requires_grad"):
+        if i < 0:
+            raise _Corrupt(f"tensor id {i}")
+        dtype = self.dtype(_field(node, "dtype", str))
+        saved = str(self.saved_device(_field(node, "device", str)))
+        requires_grad, parameter = _field(node, "requires_grad", bool, False), _field(node, "parameter", bool, False)
+        a = _read_npy(self.zf, f"tensors/{i}.npy", np.dtype(dtype.np))
+        t = _make_tensor(a, dtype, self.device(saved))
+        if requires_grad:
             t.requires_grad_(True)
-        if node.get("parameter"):
+        if parameter:
             from .nn.parameter import Parameter
 
-            t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
+            t = Parameter(t, requires_grad=requires_grad)
         self.loaded[i] = t
         return t
 

@@ -8,6 +8,9 @@ Emulated CUDA: with TRITONGRAD_EMULATE_CUDA=1 in the environment (read once, at 
 same API runs on the CPU: device memory is host memory, and the Triton kernels run under Triton's
 interpreter (TRITON_INTERPRET=1, set here). This is how machines without a GPU test the CUDA path.
 
+Stubbed CUDA: with TRITONGRAD_STUB_CUDA=1, the real GPU code path runs with a stand-in driver that
+runs nothing (stub.py): for measuring host overhead without a GPU, never for values.
+
 Importing this is cheap: triton and cuda-bindings are imported on first use (_lazy_init()).
 """
 from . import _runtime
@@ -36,6 +39,15 @@ def _lazy_init():
 init = _lazy_init
 
 
+def make_graphed_callables(callables, sample_args, num_warmup_iters=3, allow_unused_input=False, pool=None):
+    """torch.cuda.make_graphed_callables: each callable's forward and backward as CUDA graphs
+    (tritongrad/_compile.py). Without a GPU (emulated CUDA, CPU sample arguments) the callables
+    are returned unchanged."""
+    from .._compile import make_graphed_callables as impl  # NOTE: needs Tensor and autograd: imported on use
+
+    return impl(callables, sample_args, num_warmup_iters, allow_unused_input, pool)
+
+
 def is_available():
     """True if tritongrad can run CUDA code here: a GPU with its driver and cuda-bindings, or
     emulation. Never raises."""
@@ -45,6 +57,12 @@ def is_available():
 def is_emulated():
     """True when CUDA is emulated on the CPU (TRITONGRAD_EMULATE_CUDA=1)."""
     return _runtime.EMULATED
+
+
+def is_stubbed():
+    """True when CUDA is stubbed (TRITONGRAD_STUB_CUDA=1): the GPU code path with a stand-in driver
+    that runs nothing, for measuring host overhead without a GPU (tritongrad/cuda/stub.py)."""
+    return _runtime.STUBBED
 
 
 def is_initialized():
@@ -59,5 +77,6 @@ def current_device():
 
 __all__ = ["CUDAGraph", "DeviceArray", "Event", "OutOfMemoryError", "Stream", "StreamContext", "current_device",
            "current_stream", "default_stream", "device_count", "empty_cache", "get_device_name", "graph", "init",
-           "is_available", "is_current_stream_capturing", "is_emulated", "is_initialized", "max_memory_allocated",
-           "memory_allocated", "memory_reserved", "reset_peak_memory_stats", "stream", "synchronize"]
+           "is_available", "is_current_stream_capturing", "is_emulated", "is_initialized", "is_stubbed",
+           "make_graphed_callables", "max_memory_allocated", "memory_allocated", "memory_reserved",
+           "reset_peak_memory_stats", "stream", "synchronize"]

@@ -7,6 +7,13 @@ import os
 import threading
 
 EMULATED = os.environ.get("TRITONGRAD_EMULATE_CUDA", "0") not in ("", "0")
+# Stubbed CUDA (stub.py): the real GPU code path with the driver and the final launch stubbed out,
+# to measure host overhead without a GPU. Never together with emulation.
+STUBBED = os.environ.get("TRITONGRAD_STUB_CUDA", "0") not in ("", "0")
+if STUBBED and EMULATED:
+    raise RuntimeError("TRITONGRAD_STUB_CUDA=1 and TRITONGRAD_EMULATE_CUDA=1 exclude each other: choose one")
+if STUBBED:
+    os.environ["TRITON_INTERPRET"] = "0"  # NOTE: the compiled path is the one measured (a parent may have set it)
 if EMULATED:
     # NOTE: Triton chooses interpreter or compiler when @triton.jit runs, i.e. when a kernel module
     # is imported: set it now, so that kernels imported before the first CUDA op are covered too.
@@ -99,7 +106,13 @@ def lazy_init():
 def _init_device():
     global cu, cu_device, context, mempool
     try:
-        from cuda.bindings import driver as cu_
+        if STUBBED:
+            from . import stub
+
+            stub.install_libcuda()
+            cu_ = stub.driver
+        else:
+            from cuda.bindings import driver as cu_
     except ImportError:
         raise RuntimeError(NO_BINDINGS) from None
     try:
@@ -135,7 +148,7 @@ def ensure_thread():
 def device_count():
     """Number of GPUs tritongrad can use: 0 or 1 (we use only cuda:0). Never raises."""
     global _device_count
-    if EMULATED:
+    if EMULATED or STUBBED:
         return 1
     if _device_count is None:
         try:

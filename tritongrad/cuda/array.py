@@ -11,13 +11,28 @@ devices, and no device memory is touched.
 """
 import numpy as np
 
+_layouts = {}  # shape -> (contiguous strides, element count): every new array asks (bounded, not an LRU)
+
+
+def contiguous_layout(shape):
+    """(contiguous strides, number of elements) of a tuple `shape`."""
+    got = _layouts.get(shape)
+    if got is None:
+        strides, acc = [], 1
+        for s in reversed(shape):
+            strides.append(acc)
+            acc *= max(int(s), 1)  # NOTE: Python ints, whatever integers the shape holds
+        n = 1
+        for s in shape:
+            n *= int(s)
+        got = tuple(reversed(strides)), n
+        if len(_layouts) < 4096:
+            _layouts[shape] = got
+    return got
+
 
 def contiguous_strides(shape):
-    strides, acc = [], 1
-    for s in reversed(shape):
-        strides.append(acc)
-        acc *= max(s, 1)
-    return tuple(reversed(strides))
+    return contiguous_layout(tuple(shape))[0]
 
 
 class DeviceArray:
@@ -109,6 +124,12 @@ class DeviceArray:
         return self._from_standin(np.broadcast_to(self._standin(), shape))
 
     def index(self, idx):
+        if type(idx) is int and self.shape:  # NOTE: x[i], the common case, without a NumPy stand-in
+            n = self.shape[0]
+            if not -n <= idx < n:
+                raise IndexError(f"index {idx} is out of bounds for axis 0 with size {n}")
+            return DeviceArray(self.buf, self.offset + (idx % n) * self.strides[0], self.shape[1:], self.strides[1:],
+                               self.dtype)
         v = self._standin()[idx]
         if not isinstance(v, np.ndarray):  # NOTE: an integer for every dim gives a NumPy scalar, a copy
             v = self._standin()[(*(idx if isinstance(idx, tuple) else (idx,)), Ellipsis)]  # a 0-d view

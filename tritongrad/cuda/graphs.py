@@ -11,7 +11,9 @@ As in PyTorch: a replay reads and writes the very memory the capture saw, so kee
 created before the capture alive and refill them in place; no host<->device copy or
 synchronization may happen while capturing. Memory allocated during the capture comes from the
 graph's pool (memory._GraphPool) and stays valid for as long as the graph or its tensors live.
-Graphs need a real GPU: emulated CUDA raises.
+Graphs need a real GPU: emulated CUDA raises. tg.compile(step, mode="reduce-overhead") and
+tg.cuda.make_graphed_callables (tritongrad/_compile.py) do the warm-up, capture, static inputs and
+replay for you.
 """
 import gc
 

@@ -1,9 +1,16 @@
 """Device memory: Storage (one allocation), arrays from and to the host, memory statistics.
 
-Real GPU: memory comes from the device's stream-ordered pool (cuMemAllocAsync on the current
-stream; cuMemFreeAsync on the same stream when the Storage dies): CUDA's own caching allocator,
-made caching by lazy_init. While a CUDA graph is captured, storages allocated on the capturing
-stream come from the graph's private pool instead (_GraphPool).
+Real GPU: memory comes from our caching layer in front of the device's stream-ordered pool.
+Sizes are rounded up to classes (_size_class); a dead Storage's block goes to a free list of its
+stream and class, and the next allocation of that class on that stream takes it back without any
+driver call: safe, since work on one stream runs in order (PyTorch's caching allocator reuses
+blocks the same way). Only a miss calls cuMemAllocAsync on the current stream; empty_cache() hands
+the cached blocks back with cuMemFreeAsync and trims the pool. memory_allocated() counts the bytes
+asked for by live storages, exactly; memory_reserved() is the pool's own figure (cached blocks
+included). NOTE: why our own layer, when the pool caches too: a cuMemAllocAsync plus its
+cuMemFreeAsync cost a few microseconds of driver time per tensor, more than the rest of a small
+op's host path. While a CUDA graph is captured, storages allocated on the capturing stream come
+from the graph's private pool instead (_GraphPool).
 
 Emulated: a Storage is a host uint8 NumPy buffer, which Triton's interpreter reads and writes in
 place (`cpu()` is the storage itself). The statistics count live Storage bytes in both modes.
@@ -13,7 +20,7 @@ import os
 import numpy as np
 
 from . import _runtime as rt
-from .array import DeviceArray, contiguous_strides
+from .array import DeviceArray, contiguous_layout
 from .streams import current_stream
 
 _allocated = 0  # bytes of live storages
@@ -21,6 +28,18 @@ _peak = 0
 _emulated_limit = int(os.environ.get("TRITONGRAD_EMULATE_MEMORY_LIMIT", "0")) or None
 _capture = None  # the _GraphPool of the graph capture under way (one at a time), else None
 _graph_reserved = 0  # bytes held by graph pools
+_cache = {}  # (stream handle, size class) -> pointers of free blocks allocated on that stream
+_cache_streams = {}  # stream handle -> Stream: kept alive while it has cached blocks
+_cached = 0  # bytes in _cache
+
+
+def _size_class(nbytes):
+    """The block size an allocation of `nbytes` gets: 512-byte steps up to 1 MiB, then steps of an
+    eighth of the power of two below (at most 12.5% unused), so that blocks are reused often."""
+    if nbytes <= 1 << 20:
+        return (nbytes + 511) & ~511
+    step = 1 << (nbytes.bit_length() - 4)
+    return -(-nbytes // step) * step
 
 
 class OutOfMemoryError(RuntimeError):
@@ -30,28 +49,40 @@ class OutOfMemoryError(RuntimeError):
 class Storage:
     """One block of device memory, `nbytes` long at `data_ptr()`; freed when the object dies."""
 
-    __slots__ = ("_ptr", "nbytes", "_stream", "_pool", "_host", "__weakref__")
+    __slots__ = ("_ptr", "nbytes", "_size", "_stream", "_pool", "_host", "__weakref__")
 
     def __init__(self, nbytes, stream=None):
-        global _allocated, _peak
+        global _allocated, _peak, _cached
         self.nbytes, self._ptr, self._pool, self._host = 0, 0, None, None  # what __del__ reads
-        self._stream = current_stream() if stream is None else stream  # NOTE: frees go here too
+        self._stream = stream = current_stream() if stream is None else stream  # NOTE: frees go here too
         if nbytes:
-            got = _try_alloc(nbytes, self._stream)
-            if got is None:
-                empty_cache()
-                got = _try_alloc(nbytes, self._stream)
-                if got is None:
-                    # NOTE: a failed cuMemAllocAsync leaves what it mapped in the pool (whose release
-                    # threshold is the maximum): measured on an H100, a failed 158 GiB request left
-                    # 10 MiB free for every process until the pool was trimmed.
-                    empty_cache()
-                    raise OutOfMemoryError(_oom_message(nbytes))
-            self._ptr, self._host, self._pool = got
+            # NOTE: the common case inline (a cached block of this class on this stream): this runs
+            # for every tensor an op makes
+            self._size = size = (nbytes + 511) & ~511 if nbytes <= 1 << 20 else _size_class(nbytes)
+            free = _cache.get((stream.handle, size))
+            if free and (_capture is None or stream is not _capture.stream):
+                self._ptr = free.pop()
+                _cached -= size
+            else:
+                self._ptr, self._host, self._pool = self._allocate(nbytes, size, stream)
             self.nbytes = nbytes
             _allocated += nbytes
             if _allocated > _peak:
                 _peak = _allocated
+
+    @staticmethod
+    def _allocate(nbytes, size, stream):
+        got = _try_alloc(nbytes, size, stream)
+        if got is None:
+            empty_cache()
+            got = _try_alloc(nbytes, size, stream)
+            if got is None:
+                # NOTE: a failed cuMemAllocAsync leaves what it mapped in the pool (whose release
+                # threshold is the maximum): measured on an H100, a failed 158 GiB request left
+                # 10 MiB free for every process until the pool was trimmed.
+                empty_cache()
+                raise OutOfMemoryError(_oom_message(nbytes))
+        return got
 
     def data_ptr(self):
         return self._ptr
@@ -80,14 +111,17 @@ class Storage:
                 return  # NumPy frees it
             if self._pool is not None:
                 self._pool.release(self._ptr, self.nbytes)
+            elif _capture is None:
+                _cache_block(self._ptr, self._size, self._stream)
             else:
-                _free_when_safe(_free_async, self._ptr, self._stream)
+                _free_when_safe(_cache_block, self._ptr, self._size, self._stream)
         except Exception:  # interpreter shutdown: modules or the context may be gone
             pass
 
 
-def _try_alloc(nbytes, stream):
-    """(pointer, host buffer, graph pool) of a new allocation, or None when out of memory."""
+def _try_alloc(nbytes, size, stream):
+    """(pointer, host buffer, graph pool) of a new allocation of `nbytes` (size class `size`), or
+    None when out of memory. NOTE: Storage() takes a cached block itself before calling this."""
     if rt.EMULATED:
         if _emulated_limit is not None and _allocated + nbytes > _emulated_limit:
             return None
@@ -99,7 +133,7 @@ def _try_alloc(nbytes, stream):
     if _capture is not None and stream is _capture.stream:
         ptr = _capture.allocate(nbytes)
         return None if ptr is None else (ptr, None, _capture)
-    err, ptr = rt.cu.cuMemAllocAsync(nbytes, stream.handle)
+    err, ptr = rt.cu.cuMemAllocAsync(size, stream.handle)
     if err == rt.cu.CUresult.CUDA_ERROR_OUT_OF_MEMORY:
         return None
     rt.check((err,))
@@ -153,8 +187,27 @@ class _GraphPool:
             _free_when_safe(_free_blocks, self.blocks)
 
 
-def _free_async(ptr, stream):
-    rt.cu.cuMemFreeAsync(ptr, stream.handle)
+def _cache_block(ptr, size, stream):
+    """A dead Storage's block, kept for the next allocation of its size class on its stream."""
+    global _cached
+    key = (stream.handle, size)
+    free = _cache.get(key)
+    if free is None:
+        free = _cache[key] = []
+        _cache_streams[stream.handle] = stream
+    free.append(ptr)
+    _cached += size
+
+
+def _release_cache():
+    """Hand every cached block back to the pool, in order on the stream it was allocated on."""
+    global _cached
+    for (handle, _), ptrs in _cache.items():
+        for ptr in ptrs:
+            rt.check(rt.cu.cuMemFreeAsync(ptr, handle))
+    _cache.clear()
+    _cache_streams.clear()
+    _cached = 0
 
 
 def _free_blocks(blocks):
@@ -190,10 +243,9 @@ def end_capture():
 # --- arrays ------------------------------------------------------------------------------------------
 def empty(shape, dtype):
     """A new contiguous DeviceArray of `shape` and tritongrad `dtype`; its memory is uninitialized."""
-    n = dtype.itemsize
-    for s in shape:
-        n *= s
-    return DeviceArray(Storage(n), 0, tuple(shape), contiguous_strides(shape), dtype)
+    shape = tuple(shape)
+    strides, n = contiguous_layout(shape)
+    return DeviceArray(Storage(n * dtype.itemsize), 0, shape, strides, dtype)
 
 
 def from_host(np_array, dtype):
@@ -284,13 +336,16 @@ def memory_reserved(device=None):
 
 
 def empty_cache():
-    """Return the memory the pool caches (freed, not in use) to the driver (torch.cuda.empty_cache).
+    """Return the memory cached for reuse (our free blocks, then the pool's) to the driver
+    (torch.cuda.empty_cache). Synchronizes the device.
 
     Emulated: nothing is cached; NumPy returns freed buffers at once.
     """
     if rt.EMULATED or not rt.initialized:
         return
-    if _capture is None:  # NOTE: frees complete in stream order; only completed ones can be trimmed
+    if _capture is None:
+        _release_cache()  # NOTE: while capturing, a free would be recorded into the graph: kept
+        # NOTE: frees complete in stream order; only completed ones can be trimmed
         rt.check(rt.cu.cuCtxSynchronize())
     rt.check(rt.cu.cuMemPoolTrimTo(rt.mempool, 0))
 
