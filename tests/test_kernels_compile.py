@@ -113,6 +113,7 @@ def main(everything):
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
     from helpers import BACKWARD_PARAMS
+
     from tritongrad.kernels import _launch, _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
     _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
 
