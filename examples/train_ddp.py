@@ -31,15 +31,15 @@ from train_digits import build_model, evaluate, split  # noqa: E402
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--epochs", type=int, default=10, help="passes over each process's shard of the training set")
     parser.add_argument("--device", default="cpu", help="cpu (MPI between the processes) or cuda (one GPU per "
                                                         "process, NCCL)")
     parser.add_argument("--backend", default=None, help="mpi or nccl (default: nccl on cuda, mpi on cpu)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per process per step")
-    parser.add_argument("--lr", type=float, default=3e-3)
-    parser.add_argument("--hidden", type=int, default=128)
-    parser.add_argument("--dropout", type=float, default=0.1)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--lr", type=float, default=3e-3, help="AdamW's learning rate")
+    parser.add_argument("--hidden", type=int, default=128, help="width of the hidden layer")
+    parser.add_argument("--dropout", type=float, default=0.1, help="dropout probability after the hidden layer")
+    parser.add_argument("--seed", type=int, default=0, help="base seed (rank r starts from seed + r)")
     parser.add_argument("--max-steps", type=int, default=None, help="stop after this many optimizer steps")
     return parser.parse_args(argv)
 

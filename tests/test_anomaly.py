@@ -67,16 +67,14 @@ def test_version_error_hint_changes_under_anomaly(torch):
                                      "its gradient, with tritongrad.autograd.set_detect_anomaly(True, "
                                      "check_nan=False).")
     torch_plain = pytest.raises(RuntimeError, program, torch)
-    # NOTE: torch 2.13 names the op as "output 0 of Exp" where we say ExpBackward0: compare the hints only
-    torch_hint = str(torch_plain.value).replace("torch.", "tritongrad.").split("Hint:")[1]
-    assert str(plain.value).split("Hint:")[1] == torch_hint
+    assert str(plain.value) == str(torch_plain.value).replace("torch.", "tritongrad.")
     msg, warning = _failing(tg, program)
     assert msg.endswith("Hint: the backtrace further above shows the operation that failed to compute its gradient. "
                         "The variable in question was changed in there or anywhere later. Good luck!")
-    assert "which is output 0 of ExpBackward0" in msg
+    assert "which is output 0 of Exp," in msg
     assert warning.startswith("Error detected in ExpBackward0.") and "y = x.exp()" in warning
     torch_msg, _ = _failing(torch, program)
-    assert torch_msg.split("Hint:")[1] == msg.split("Hint:")[1]
+    assert torch_msg.replace("torch.", "tritongrad.") == msg
 
 
 def test_check_nan_false_lets_nan_through(device):

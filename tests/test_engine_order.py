@@ -1,6 +1,6 @@
-"""The backward engine's two schedules: backward() runs nodes newest first off a heap, in one pass
-(`_run_all`); backward(inputs=), grad() and anomaly mode count dependencies (`_run`). Same order,
-same bits, same errors.
+"""The backward engine's one schedule: nodes run newest first off a heap, in one pass; backward(inputs=),
+grad() and anomaly mode filter it. Nodes run either a derivative formula on arrays (the fast path) or
+`apply` on Tensors (hooks, create_graph, grad()): same order, same bits, same errors.
 """
 import numpy as np
 import pytest
@@ -38,8 +38,8 @@ def _order(out, **backward_kwargs):
     return names
 
 
-def test_one_pass_order_is_the_dependency_counting_order():
-    """backward() runs newest first off a heap; backward(inputs=) counts dependencies: one order."""
+def test_inputs_filter_keeps_the_order():
+    """backward(inputs=) runs the nodes that lead to an input, in the order backward() runs them."""
     rng = np.random.default_rng(7)
     x, y = _inputs(rng)
     one_pass = _order(_program(x, y))
@@ -57,15 +57,25 @@ def test_op_nodes_run_in_pytorchs_order(torch):
     assert ours == [n for n in _order(_program(tx, ty)) if n != "AccumulateGrad"]
 
 
-def test_gradients_agree_bit_for_bit_with_the_dependency_counting_engine():
+@pytest.mark.parametrize("other", ["create_graph", "grad", "anomaly"])
+def test_formulas_on_arrays_and_on_tensors_agree_bit_for_bit(other):
+    """The fast path (formulas on arrays) and the Tensor path give the same bits."""
     rng = np.random.default_rng(8)
     x, y = _inputs(rng)
-    _program(x, y).backward()  # one pass, derivative formulas on arrays
+    _program(x, y).backward()  # derivative formulas on arrays
     want = x.grad.numpy().copy(), y.grad.numpy().copy()
     x.grad = y.grad = None
-    _program(x, y).backward(inputs=[x, y])  # dependency counts, formulas on Tensors
-    np.testing.assert_array_equal(x.grad.numpy(), want[0])
-    np.testing.assert_array_equal(y.grad.numpy(), want[1])
+    if other == "create_graph":
+        _program(x, y).backward(create_graph=True)
+        got = x.grad, y.grad
+    elif other == "grad":
+        got = tg.autograd.grad(_program(x, y), [x, y])
+    else:
+        with pytest.warns(UserWarning, match="Anomaly Detection has been enabled"), tg.autograd.detect_anomaly():
+            _program(x, y).backward()
+        got = x.grad, y.grad
+    np.testing.assert_array_equal(got[0].detach().numpy(), want[0])
+    np.testing.assert_array_equal(got[1].detach().numpy(), want[1])
 
 
 def test_hooks_in_the_middle_of_the_graph_see_tensors_and_change_the_result():
@@ -84,7 +94,7 @@ def test_hooks_in_the_middle_of_the_graph_see_tensors_and_change_the_result():
 
 
 def test_out_of_order_sequence_numbers_are_reported():
-    """The one-pass schedule relies on a node being numbered after its inputs' nodes, which recording
+    """The heap schedule relies on a node being numbered after its inputs' nodes, which recording
     guarantees; a hand-edited number breaks it and is reported rather than giving wrong gradients."""
     rng = np.random.default_rng(9)
     x, y = _inputs(rng)

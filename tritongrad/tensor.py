@@ -612,5 +612,5 @@ def parse_to_args(args, kwargs):
     return device, dtype, copy
 
 
-util.Tensor = function._tensor_cls = engine._tensor_cls = Tensor
-engine._array_formulas = formulas.ARRAYS
+util.Tensor = function._tensor_cls = Tensor
+engine.install(Tensor, formulas.ARRAYS)

@@ -1,16 +1,10 @@
 """tritongrad.autograd: the engine's public face, named as torch.autograd."""
 from . import graph
 from .anomaly import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
-from .dot import render, to_dot
 from .engine import backward, grad
 from .function import BackwardNode as FunctionCtx, Function
 from .grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
-from .hooks import save_on_cpu, saved_tensors_hooks
-
-graph.saved_tensors_hooks = saved_tensors_hooks
-graph.save_on_cpu = save_on_cpu
-graph.to_dot, graph.render = to_dot, render
 
 __all__ = ["Function", "FunctionCtx", "backward", "grad", "no_grad", "enable_grad", "set_grad_enabled",
            "is_grad_enabled", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",

@@ -14,8 +14,6 @@ import os
 import shutil
 import subprocess
 
-from .graph import AccumulateGrad
-
 _HEADER = ['digraph {', '    graph [size="12,12"]',
            '    node [align=left fontname=monospace fontsize=10 height=0.2 ranksep=0.1 shape=box style=filled]']
 
@@ -37,8 +35,13 @@ def _saved_shapes(node):
     return shapes
 
 
+def _is_leaf(node):
+    """A leaf's AccumulateGrad node (known by its `variable`, as torchviz knows it: graph.py imports us)."""
+    return hasattr(node, "variable")
+
+
 def _label(node, names):
-    if isinstance(node, AccumulateGrad):
+    if _is_leaf(node):
         var = node.variable
         name = names.get(id(var))
         return (f"{name}\n" if name else "") + _shape(var.shape)
@@ -66,7 +69,7 @@ def to_dot(tensor, params=None):
     def node_id(node):
         if node not in ids:
             ids[node] = f"n{len(ids)}"
-            color = "lightblue" if isinstance(node, AccumulateGrad) else "lightgrey"
+            color = "lightblue" if _is_leaf(node) else "lightgrey"
             lines.append(f"    {ids[node]} [label={_quote(_label(node, names))} fillcolor={color}]")
             stack.append(node)
         return ids[node]

@@ -1,19 +1,35 @@
 """The backward engine: `backward()` and `grad()` walk the graph from the outputs to the leaves.
 
-Nodes run in dependency order (a node runs once every node that feeds it a gradient has run),
-newest first among the ready ones, as PyTorch's engine orders them. Each node's gradients are
-summed in a buffer before it runs; hooks run around it; its saved tensors are freed right after
-it runs unless `retain_graph`, so memory drops as backward proceeds.
+`loss.backward()`: the root gradient (ones) -> `_schedule`, the one scheduler: nodes a gradient
+reaches wait in a heap and run newest first, by the sequence number each got when recorded. A node
+is numbered after the nodes its inputs come from (leaves' AccumulateGrad nodes included, see
+graph.edge), so the newest waiting node already holds all its gradients, summed: the heap alone is
+a topological order, with no dependency counts, and it is the order of PyTorch's ready queue for op
+nodes (PyTorch runs a leaf's node as soon as it is ready; here it runs in its number's turn).
+`backward(inputs=)` and `grad()` filter it (only nodes from which an input can be reached run);
+`grad()` reads the gradients where its inputs receive them instead of accumulating.
+
+The node runner, in the same loop: without create_graph gradients travel as backend arrays and a
+built-in op's derivative formula runs on them (ops/formulas.py, the fast path); any other node
+runs `apply` on Tensors with its hooks around it (`_run_node`); a leaf's AccumulateGrad adds into
+`.grad` in one place, under a lock (`_run_leaf`). Saved tensors are freed as each node runs,
+unless `retain_graph`, so memory drops as backward proceeds.
 """
-import operator
-from heapq import heapify, heappop, heappush
+import threading
+import warnings
+from collections.abc import Mapping
+from heapq import heappop, heappush
 
-from .grad_mode import set_grad_enabled, shared, state
+from . import hooks
+from .anomaly import run_checked
+from .grad_mode import shared, state
 from .graph import AccumulateGrad, edge
-from .hooks import check_hook_result, check_hook_results
 
-_tensor_cls = None  # set by tensor.py
-_array_formulas = None  # ops.formulas.ARRAYS (F by array class), set by tensor.py
+# The wiring that needs what imports us (the Tensor class, the ops' formula adapters): install().
+_Tensor = None
+_ARRAYS = None
+_LEAF_LOCK = threading.Lock()  # NOTE: backward() in several threads into one leaf: `.grad +=` loses nothing
+_NO_GRAD = object()  # a waiting node that only None gradients reached: it runs to free its saved tensors
 _warned_create_graph = False  # NOTE: PyTorch warns once per process
 
 CREATE_GRAPH_WARNING = (
@@ -23,39 +39,19 @@ CREATE_GRAPH_WARNING = (
     "the cycle and avoid the leak.")
 
 
-def _size_str(shape):
-    return f"tritongrad.Size([{', '.join(str(s) for s in shape)}])"
+def install(tensor_cls, array_formulas):
+    """The one wiring call, made by tensor.py once Tensor exists.
+
+    Args:
+        tensor_cls: the Tensor class (gradients are wrapped in it for hooks and results).
+        array_formulas: backend array class -> the formula adapter F that runs derivative formulas
+            on that class's arrays (ops.formulas.ARRAYS).
+    """
+    global _Tensor, _ARRAYS
+    _Tensor, _ARRAYS = tensor_cls, array_formulas
 
 
-def _make_grads(outputs, grad_outputs):
-    Tensor, grads = _tensor_cls, []
-    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
-        if g is None:
-            if t._requires_grad:
-                if t.numel() != 1:
-                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
-                if not t.dtype.is_floating_point:
-                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-                g = _tensor_cls._make(t._be.full(t._data.shape, 1, t._dtype))
-        elif not isinstance(g, Tensor):
-            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
-        elif g.shape != t.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {_size_str(g.shape)} and "
-                               f"output[{i}] has a shape of {_size_str(t.shape)}.")
-        elif g.device != t.device:
-            raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
-        elif g._dtype is not t._dtype:
-            g = g.to(t._dtype)  # NOTE: as PyTorch's engine casts what flows into a node to its input's dtype
-        grads.append(g)
-    return grads
-
-
-def _as_tuple(x):
-    if x is None:
-        return None
-    return (x,) if isinstance(x, _tensor_cls) else tuple(x)
-
-
+# --- the public calls: their arguments, checked in PyTorch's order with PyTorch's messages --------
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Sum the gradients of `tensors` into the `.grad` of the graph's leaves (or of `inputs`).
 
@@ -64,87 +60,269 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         grad_tensors: d(something)/d(output) for each output; may be None for scalar outputs.
         retain_graph: keep saved tensors for another backward (default: `create_graph`).
         create_graph: record the backward pass itself, for higher-order gradients.
-        inputs: only accumulate into these tensors' `.grad`.
+        inputs: only accumulate into these tensors' `.grad` (a Tensor, a sequence, or a dict's values).
     """
-    if (grad_tensors is None and inputs is None and not create_graph and tensors.__class__ is _tensor_cls
-            and tensors._grad_fn is not None and not shared.anomaly):
-        # NOTE: `loss.backward()`, the common call, straight to the engine
+    if tensors.__class__ is _Tensor and grad_tensors is None and inputs is None and not create_graph:
+        # NOTE: fast path, `loss.backward()`: the general checks below, for one scalar output, cost 4%
+        # of bench_overhead's tiny_chain step and 1.7% of rosenbrock_step (instructions, callgrind)
         shape = tensors._data.shape
-        if shape.count(1) != len(shape) or not tensors._dtype.is_floating_point:
-            _make_grads((tensors,), (None,))  # NOTE: raises PyTorch's error (0 or many elements, not a float)
-        _run_all((edge(tensors),), (tensors._be.full(shape, 1, tensors._dtype),), bool(retain_graph), False)
-        return
-    tensors = _as_tuple(tensors)
-    grad_tensors = (None,) * len(tensors) if grad_tensors is None else _as_tuple(grad_tensors)
-    if len(grad_tensors) != len(tensors):
-        raise RuntimeError(f"got {len(tensors)} tensors and {len(grad_tensors)} gradients")
-    inputs = _as_tuple(inputs)
-    if inputs is not None and len(inputs) == 0:
-        raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
-    grads = _make_grads(tensors, grad_tensors)
+        if tensors._requires_grad and shape.count(1) == len(shape) and tensors._dtype.is_floating_point:
+            g = tensors._be.full(shape, 1, tensors._dtype)
+            run = _Run()
+            run.arrays, run.retain_graph, run.captured, run.borrowed = True, bool(retain_graph), None, {id(g)}
+            _schedule((edge(tensors),), (g,), run, None, False)
+            return
+    inputs = None if inputs is None else _inputs_tuple(inputs, "backward")
+    tensors = (tensors,) if isinstance(tensors, _Tensor) else tuple(tensors)
+    grads = _make_grads(tensors, grad_tensors, create_graph)
     if create_graph:
         _warn_create_graph()
-    if inputs is not None:
-        for t in inputs:
-            if t._grad_fn is not None or not t._requires_grad:
-                t.retain_grad()  # NOTE: as PyTorch: a non-leaf input's .grad is filled as a retained grad
-    _run(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, True)
+    _execute(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, None)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """The gradients of `outputs` with respect to `inputs`, as a tuple (a dict for a dict of inputs);
+    `.grad` is left alone.
+
+    Example:
+        >>> (dx,) = tg.autograd.grad((x ** 3).sum(), x, create_graph=True)   # 3 x**2, differentiable
+    """
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
+                         "allow_unused=False.")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if is_grads_batched:
+        raise NotImplementedError("grad(is_grads_batched=True) is not supported by tritongrad (it has no vmap)")
+    outputs = (outputs,) if isinstance(outputs, _Tensor) else tuple(outputs)
+    given = inputs
+    inputs = _inputs_tuple(inputs, "grad")
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
+                      stacklevel=2)
+    grads = _make_grads(outputs, grad_outputs, create_graph)
+    captured = [None] * len(inputs)
+    _execute(outputs, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, captured)
+    for i, (t, g) in enumerate(zip(inputs, captured)):
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
+                                   "graph. Set allow_unused=True if this is the desired behavior.")
+            if materialize_grads:
+                captured[i] = _Tensor._make(t._be.full(t._data.shape, 0, t._dtype)).requires_grad_(create_graph)
+    return dict(zip(given.keys(), captured)) if type(given) is dict else tuple(captured)
+
+
+def _inputs_tuple(inputs, fn):
+    if isinstance(inputs, _Tensor):
+        inputs = (inputs,)
+    elif type(inputs) is dict:
+        inputs = tuple(inputs.values())
+    elif isinstance(inputs, Mapping):
+        raise TypeError(f"`inputs` argument to `{fn}()` must be a dict, not {type(inputs).__name__}. Other Mapping "
+                        "types are not supported.")
+    else:
+        inputs = tuple(inputs)
+    if not inputs:
+        raise RuntimeError(f"`inputs` argument to `{fn}()` cannot be empty.")
+    return inputs
+
+
+def _make_grads(outputs, grads, create_graph):
+    """The root gradients, as PyTorch's _make_grads: paired with the outputs as zip pairs them (a longer
+    sequence is cut, a shorter one fails later on the count), ones for scalar outputs left None.
+    Returned as they travel: Tensors with create_graph, else their backend arrays."""
+    if grads is None:
+        grads = (None,) * len(outputs)
+    elif isinstance(grads, _Tensor):
+        grads = (grads,)
+    made = []
+    for i, (t, g) in enumerate(zip(outputs, grads)):
+        if not isinstance(t, _Tensor):
+            raise AssertionError("Expected output to be a tritongrad.Tensor")
+        if g is None:
+            if t._requires_grad:
+                shape = t._data.shape
+                if shape.count(1) != len(shape):  # NOTE: numel() != 1, without the call
+                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
+                if not t._dtype.is_floating_point:
+                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
+                g = t._be.full(shape, 1, t._dtype)
+                made.append(_Tensor._make(g) if create_graph else g)
+                continue
+        elif not isinstance(g, _Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
+        elif g.shape != t.shape:
+            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {_size(g.shape)} and "
+                               f"output[{i}] has a shape of {_size(t.shape)}.")
+        elif g.device != t.device:
+            raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
+        elif g._dtype is not t._dtype:
+            g = g.to(t._dtype)  # NOTE: as PyTorch's engine casts what flows into a node to its input's dtype
+        made.append(g if create_graph or g is None else g._data)
+    return made
+
+
+def _size(shape):
+    return f"tritongrad.Size([{', '.join(str(s) for s in shape)}])"
 
 
 def _warn_create_graph():
     global _warned_create_graph
     if not _warned_create_graph:
         _warned_create_graph = True
-        import warnings
-
         warnings.warn(CREATE_GRAPH_WARNING, UserWarning, stacklevel=4)
 
 
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
-         materialize_grads=False):
-    """The gradients of `outputs` with respect to `inputs`, as a tuple; `.grad` is left alone.
+# --- the scheduler -----------------------------------------------------------------------------------
+class _Run:
+    """One backward pass's settings and state, handed to the node runner."""
 
-    Example:
-        >>> (dx,) = tg.autograd.grad((x ** 3).sum(), x, create_graph=True)   # 3 x**2, differentiable
-    """
-    outputs, inputs = _as_tuple(outputs), _as_tuple(inputs)
-    if not inputs:
-        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
-    grad_outputs = (None,) * len(outputs) if grad_outputs is None else _as_tuple(grad_outputs)
-    if len(grad_outputs) != len(outputs):
-        raise RuntimeError(f"got {len(outputs)} tensors and {len(grad_outputs)} gradients")
-    if allow_unused is None:
-        allow_unused = materialize_grads
-    if not allow_unused and materialize_grads:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True")
+    __slots__ = ("arrays", "retain_graph", "captured", "borrowed", "__dict__")
+    captures = None  # grad(): (node, output_nr) -> the indices of the inputs whose gradient arrives there
+    capture_nodes = skip = ()  # grad(): the nodes of those points, and those of them only read, not run
+
+
+class _Source:
+    """Where the roots' gradients come from: numbered after every node."""
+
+    _seq = float("inf")
+
+
+def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
+    """Run the graph from `outputs` (root gradients `grads`, as _make_grads gives them). With `inputs`,
+    only the nodes from which one can be reached run; `captured` (grad()'s result list) then receives
+    each input's gradient where it arrives, and no leaf is accumulated."""
+    if len(grads) != len(outputs):
+        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
+    roots = []
+    for i, t in enumerate(outputs):
+        if not t._requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
+        roots.append(edge(t))
+    run = _Run()
+    run.arrays, run.retain_graph, run.captured = not create_graph, retain_graph, captured
+    needed = None if inputs is None else _filter(roots, inputs, run)
+    # NOTE: ids of arrays never to be taken as a .grad: the caller's gradients, and those a hook saw
+    run.borrowed = set(map(id, grads)) if run.arrays else {id(g._data) for g in grads}
+    _schedule(roots, grads, run, needed, create_graph)
+
+
+def _schedule(roots, grads, run, needed, create_graph):
+    """The scheduler and the node runner: run every node that `roots` lead to (and `needed` admits),
+    each once, newest first, starting from the roots' gradients `grads`."""
+    add = _add_arrays if run.arrays else _add_tensors
+    retain_graph = run.retain_graph
+    # NOTE: anomaly mode checks every node, and grad() reads gradients: both take the Tensor path
+    fast = run.arrays and not shared.anomaly and run.captured is None
+    pending, heap = {}, []  # node -> its summed gradient (a list for a node of several outputs); the waiting
+    node, edges, out = _Source, roots, grads  # NOTE: the roots' gradients come from a node before all others
+    prev, state.grad_enabled = state.grad_enabled, create_graph
+    try:
+        while True:
+            # The scheduler: each gradient is summed into its node's buffer; a node's first joins the heap.
+            for (nxt, nr), g in zip(edges, out):
+                if nxt is None or (needed is not None and nxt not in needed):
+                    continue
+                buf = pending.get(nxt)
+                if buf is None:  # nxt's first gradient: it joins the heap
+                    if nxt._seq >= node._seq:
+                        _out_of_order(node, nxt)
+                    heappush(heap, (-nxt._seq, nxt))
+                    if nxt._num_outputs == 1:
+                        pending[nxt] = _NO_GRAD if g is None else g
+                        continue
+                    buf = pending[nxt] = _NO_GRAD
+                if g is None:
+                    continue
+                if nxt._num_outputs == 1:
+                    pending[nxt] = g if buf is _NO_GRAD else add(buf, g)
+                else:
+                    pending[nxt] = _add_slot(buf, nxt._num_outputs, nr, g, add)
+            # The node runner: the newest waiting node, on its summed gradient; a leaf gives nothing on.
+            while heap:
+                node = heappop(heap)[1]
+                g = pending.pop(node)
+                if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
+                    # NOTE: fast path, most nodes: the op's derivative formula straight on the arrays, with
+                    # no Tensor made, checked or dispatched (formula(node, F, g), bound): a third fewer
+                    # instructions in bench_overhead's tiny_chain and rosenbrock_step steps (callgrind)
+                    out = node._formula(_ARRAYS[g.__class__], g)
+                    if not retain_graph and node._saved is not None:
+                        node._saved, node._freed = None, True  # NOTE: node._release(), without the call
+                    if out.__class__ is not tuple:  # a node of one input
+                        nxt, nr = node.next_functions[0]
+                        if out is not None and nxt is not None and needed is None and nxt._num_outputs == 1:
+                            # NOTE: fast path, one gradient to a node of one output: the delivery step
+                            # above without its tuple and loop saves 3.5% of bench_overhead's
+                            # rosenbrock_step and 1.4% of tiny_chain (instructions, callgrind)
+                            buf = pending.get(nxt)
+                            if buf is None:
+                                if nxt._seq >= node._seq:
+                                    _out_of_order(node, nxt)
+                                heappush(heap, (-nxt._seq, nxt))
+                                pending[nxt] = out
+                            else:
+                                pending[nxt] = out if buf is _NO_GRAD else add(buf, out)
+                            continue
+                        out = (out,)
+                elif node.__class__ is AccumulateGrad:
+                    if g is not _NO_GRAD:
+                        _run_leaf(node, g, run)
+                    continue
+                else:
+                    out = _run_node(node, g, run)
+                edges = node.next_functions
+                break
+            else:
+                return
+    finally:
+        state.grad_enabled = prev
+
+
+def _add_slot(buf, n, nr, g, add):
+    """Sum g into slot nr of the buffer of a node of n outputs."""
+    if buf is _NO_GRAD:
+        buf = [None] * n
+    buf[nr] = g if buf[nr] is None else add(buf[nr], g)
+    return buf
+
+
+def _out_of_order(src, nxt):
+    """The heap schedule's premise broken: only a hand-edited `_seq` can do this."""
+    raise RuntimeError(f"autograd engine: {src.name()} passes a gradient to {nxt.name()}, which is numbered after "
+                       "it; the graph's sequence numbers must follow its edges")
+
+
+def _filter(roots, inputs, run):
+    """backward(inputs=) and grad(): check the inputs (PyTorch's order and messages) and return the
+    nodes that must run: those from which an input's gradient can be reached."""
+    points = []
     for t in inputs:
+        if not isinstance(t, _Tensor):
+            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
+        if run.captured is None:
+            t.retain_grad()  # NOTE: as PyTorch: a non-leaf input's .grad is filled as a retained grad
         if not t._requires_grad:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    grads = _make_grads(outputs, grad_outputs)
-    result = _run(outputs, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs,
-                  False)
-    out = []
-    for i, (t, g) in enumerate(zip(inputs, result)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
-                                   "graph. Set allow_unused=True if this is the desired behavior.")
-            if materialize_grads:
-                g = _tensor_cls._make(t._be.full(t.shape, 0, t.dtype))
-        out.append(g)
-    return tuple(out)
+        # where t's gradient arrives: its grad_fn's output, or its AccumulateGrad (none: nothing reaches t)
+        points.append((t._grad_fn, t._output_nr) if t._grad_fn is not None else (t._accumulator(create=False), 0))
+    needed = _reaching([n for n, _ in roots], {n for n, _ in points if n is not None})
+    if run.captured is not None:
+        run.captures = {}
+        for i, point in enumerate(points):
+            if point[0] is not None:
+                run.captures.setdefault(point, []).append(i)
+        run.capture_nodes = {n for n, _ in run.captures}
+        # a node passed as an input runs only if another input lies beyond it; else it is only read
+        run.skip = {n for n in run.capture_nodes if not any(nxt in needed for nxt, _ in n.next_functions)}
+    return needed
 
 
-def _capture_point(t):
-    """Where the gradient for input `t` can be read: its grad_fn's output, or its AccumulateGrad."""
-    if t._grad_fn is not None:
-        return (t._grad_fn, t._output_nr)
-    acc = t._accumulator(create=False)
-    return (acc, 0) if acc is not None else None
-
-
-def _needed(roots, targets):
-    """Nodes from which some target node can be reached (only those need to run)."""
+def _reaching(roots, targets):
+    """The nodes from which some target node can be reached, targets included."""
     needed, done = set(targets), set()
     stack = [(n, False) for n in roots]
     while stack:
@@ -152,378 +330,135 @@ def _needed(roots, targets):
         if expanded:
             if any(nxt in needed for nxt, _ in node.next_functions if nxt is not None):
                 needed.add(node)
-            continue
-        if node in done:
-            continue
-        done.add(node)
-        stack.append((node, True))
-        stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
+        elif node not in done:
+            done.add(node)
+            stack.append((node, True))
+            stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
     return needed
-
-
-def _run(outputs, grads, retain_graph, create_graph, inputs, accumulate):
-    """Run the graph from `outputs`; returns the gradients captured for `inputs`.
-
-    Without `inputs`, outside anomaly mode: `_run_all`. Otherwise only the nodes from which an input
-    can be reached run, each once the gradient edges counted into it have all delivered, newest
-    first among the ready ones.
-    """
-    roots = []
-    for i, t in enumerate(outputs):
-        if not t._requires_grad:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
-        roots.append(edge(t))
-    if inputs is None and not shared.anomaly:
-        _run_all(roots, grads if create_graph else [g._data for g in grads], retain_graph, create_graph)
-        return []
-    captures = {}  # (node, output_nr) -> index into inputs
-    needed, skip = None, ()
-    if inputs is not None:
-        for i, t in enumerate(inputs):
-            point = _capture_point(t)
-            if point is not None:
-                captures.setdefault(point, []).append(i)
-        needed = _needed([n for n, _ in roots], {n for n, _ in captures})
-        if not accumulate:  # grad(): a node passed as an input runs only if another input lies beyond it
-            skip = {n for n, _ in captures if not any(nxt in needed for nxt, _ in n.next_functions)}
-
-    # Count, for every node that will run, how many gradient edges lead into it.
-    deps = {n: 0 for n, _ in roots if needed is None or n in needed}
-    stack = list(deps)
-    while stack:
-        for nxt, _ in stack.pop().next_functions:
-            if nxt is None:
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            elif needed is None or nxt in needed:
-                deps[nxt] = 1
-                stack.append(nxt)
-
-    buffers = {}
-    for (node, nr), g in zip(roots, grads):
-        if node in deps:
-            _add(buffers, node, nr, g)
-    ready = [(-n._seq, n) for n in buffers if deps[n] == 0]
-    heapify(ready)
-    captured = [None] * (len(inputs) if inputs is not None else 0)
-    borrowed = {id(g._data) for g in grads if g is not None}  # the caller's tensors: never stolen
-    prev_mode = state.grad_enabled
-    state.grad_enabled = create_graph
-    try:
-        while ready:
-            node = heappop(ready)[1]
-            out = _run_node(node, buffers.pop(node, None), captures, captured, accumulate, create_graph, borrowed,
-                            retain_graph, node not in skip)
-            for (nxt, nr), g in zip(node.next_functions, out):
-                d = deps.get(nxt)
-                if d is None:  # no node, or one not needed for `inputs`
-                    continue
-                if g is not None:
-                    _add(buffers, nxt, nr, g)
-                deps[nxt] = d - 1
-                if d == 1:
-                    heappush(ready, (-nxt._seq, nxt))
-    finally:
-        state.grad_enabled = prev_mode
-    return captured
-
-
-def _run_all(roots, grads, retain_graph, create_graph):
-    """backward() without `inputs`: every node a gradient reaches runs once, newest first, in one pass.
-
-    A node is numbered (`_seq`) after the nodes its inputs come from, leaves' AccumulateGrad nodes
-    included (see `edge`), so the newest node waiting has all its gradients: a heap of the waiting
-    nodes is the whole schedule, with no dependency count, and it runs ops' nodes in the order of
-    PyTorch's ready queue (which runs a leaf's node as soon as it is ready, not in its number's
-    turn). Without create_graph nothing is recorded and gradients travel as backend arrays, `grads`
-    included (each root gradient has its output's dtype and device, see `_make_grads`): ops'
-    derivative formulas run on them directly (ops/formulas.py); a node without a formula gets them
-    wrapped as Tensors, and so does a node with hooks or retained grads (`_run_other`). With
-    create_graph, `grads` and all gradients are Tensors. A gradient waits in `pending`: the array or
-    Tensor itself for a node of one output, a list for the others; `_NO_GRAD` for a node that only
-    None reached, which still runs to free its saved tensors.
-    """
-    arrays = not create_graph
-    add = _add_arrays if arrays else operator.add
-    if len(roots) == 1 and roots[0][0]._num_outputs == 1:  # NOTE: `loss.backward()`
-        node, g = roots[0][0], grads[0]
-        pending, heap, borrowed = {node: g}, [(-node._seq, node)], {id(g if arrays else g._data)}
-    else:
-        pending, heap = {}, []
-        borrowed = {id(g if arrays else g._data) for g in grads}  # the caller's gradients: never stolen
-        for (node, nr), g in zip(roots, grads):
-            _give(pending, heap, None, node, nr, g, add)
-    prev_mode = state.grad_enabled
-    state.grad_enabled = create_graph
-    try:
-        while heap:
-            node = heappop(heap)[1]
-            g = pending.pop(node)
-            if arrays and node._formula is not None and node._plain and g is not _NO_GRAD:  # NOTE: most nodes
-                out = node._formula(_array_formulas[g.__class__], g)  # NOTE: bound, as apply: formula(node, F, g)
-                if not retain_graph and node._saved is not None:
-                    node._saved, node._freed = None, True
-            elif node.__class__ is AccumulateGrad and g is not _NO_GRAD:
-                t = node.variable
-                grad = t._grad
-                if (arrays and grad is not None and t._hooks is None and t._post_acc_hooks is None
-                        and node._pre_hooks is None and node._post_hooks is None and not grad._requires_grad
-                        and grad._dtype is t._dtype and grad._data.shape == g.shape):  # NOTE: most leaves
-                    # NOTE: g has t's dtype (the engine keeps each gradient in its input's dtype)
-                    grad._be.binary_("add", grad._data, g)  # NOTE: _accumulate's in-place add, on the array
-                    grad._vc[0] += 1
-                else:
-                    _accumulate_leaf(node, g, arrays, create_graph, borrowed)
-                continue
-            else:
-                out = _run_other(node, g, arrays, retain_graph, create_graph, borrowed)
-            edges = node.next_functions
-            # NOTE: the loop below, unrolled for a node of one input (most nodes): without the tuple and
-            # zip, a Rosenbrock step's backward runs 3.5% fewer instructions
-            if out.__class__ is not tuple:
-                nxt, nr = edges[0]
-                if out is not None and nxt is not None and nxt._num_outputs == 1:  # NOTE: _give's common case
-                    prev = pending.get(nxt)
-                    if prev is None:
-                        if nxt._seq >= node._seq:
-                            _out_of_order(node, nxt)
-                        pending[nxt] = out
-                        heappush(heap, (-nxt._seq, nxt))
-                    else:
-                        pending[nxt] = out if prev is _NO_GRAD else add(prev, out)
-                elif nxt is not None:
-                    _give(pending, heap, node, nxt, nr, out, add)
-                continue
-            for (nxt, nr), g in zip(edges, out):
-                if g is not None and nxt is not None and nxt._num_outputs == 1:  # NOTE: as above
-                    prev = pending.get(nxt)
-                    if prev is None:
-                        if nxt._seq >= node._seq:
-                            _out_of_order(node, nxt)
-                        pending[nxt] = g
-                        heappush(heap, (-nxt._seq, nxt))
-                    else:
-                        pending[nxt] = g if prev is _NO_GRAD else add(prev, g)
-                elif nxt is not None:
-                    _give(pending, heap, node, nxt, nr, g, add)
-    finally:
-        state.grad_enabled = prev_mode
-
-
-_NO_GRAD = object()  # pending's mark for a node that only None gradients reached
-
-
-def _give(pending, heap, src, nxt, nr, g, add):
-    """Sum gradient `g` (None: no gradient) from node `src` into input `nr` of node `nxt`, queueing
-    `nxt` at its first gradient."""
-    buf = pending.get(nxt)
-    if buf is None:
-        if src is not None and nxt._seq >= src._seq:
-            _out_of_order(src, nxt)
-        heappush(heap, (-nxt._seq, nxt))
-        buf = pending[nxt] = _NO_GRAD
-    if g is None:
-        return
-    if nxt._num_outputs == 1:
-        pending[nxt] = g if buf is _NO_GRAD else add(buf, g)
-        return
-    if buf is _NO_GRAD:
-        buf = pending[nxt] = [None] * nxt._num_outputs
-    prev = buf[nr]
-    buf[nr] = g if prev is None else add(prev, g)
-
-
-def _accumulate_leaf(node, g, arrays, create_graph, borrowed):
-    """A leaf's AccumulateGrad node in `_run_all` (but for its inline case): `.grad += g`, with its hooks."""
-    t, g = node.variable, _tensor_cls._make(g) if arrays else g
-    if t._hooks is not None or t._post_acc_hooks is not None or node._pre_hooks is not None or (
-            node._post_hooks is not None):
-        _run_accumulate_grad(node, [g], None, None, True, create_graph, borrowed)
-    else:
-        _accumulate(t, g, create_graph, borrowed)
-
-
-def _run_other(node, g, arrays, retain_graph, create_graph, borrowed):
-    """A node of `_run_all` other than a formula on arrays or a leaf: its gradients, checked in number."""
-    make = _tensor_cls._make
-    if g is _NO_GRAD:  # only None reached it: it runs to free its saved tensors, and passes None on
-        if not retain_graph:
-            node._release()
-        return (None,) * len(node.next_functions)
-    if node._plain:  # no hooks: apply, on Tensors
-        if not arrays:
-            out = node.apply(g) if node._num_outputs == 1 else node.apply(*g)
-        else:
-            out = _tensors_to_arrays(node.apply(make(g)) if node._num_outputs == 1 else
-                                     node.apply(*[None if x is None else make(x) for x in g]))
-        if not retain_graph and node._saved is not None:
-            node._saved, node._freed = None, True
-    else:  # hooks or retained grads
-        gs = [g] if node._num_outputs == 1 else list(g)
-        out = _run_node(node, [None if x is None else make(x) for x in gs] if arrays else gs, None, None, True,
-                        create_graph, borrowed, retain_graph)
-        if arrays:
-            out = _tensors_to_arrays(out)
-    if out.__class__ is not tuple:
-        out = (out,)
-    if len(out) != len(node.next_functions):
-        _wrong_count(node, out)
-    return out
-
-
-def _out_of_order(src, nxt):
-    """The one-pass schedule's premise broken: only a hand-edited `_seq` can do this."""
-    raise RuntimeError(f"autograd engine: {src.name()} passes a gradient to {nxt.name()}, which is numbered "
-                       "after it; the graph's sequence numbers must follow its edges")
-
-
-def _tensors_to_arrays(out):
-    """A node's Tensor gradients (a Tensor, None, or a tuple of them) as backend arrays."""
-    if out.__class__ is tuple:
-        return tuple([None if g is None else g._data for g in out])
-    return None if out is None else out._data
 
 
 def _add_arrays(a, b):
     """a + b for two gradients (backend arrays) of one tensor."""
     if a.shape == b.shape and (a.dtype is b.dtype or a.dtype == b.dtype):
-        return _array_formulas[a.__class__].be.binary("add", a, b)
-    make = _tensor_cls._make
-    return (make(a) + make(b))._data
+        return _ARRAYS[a.__class__].be.binary("add", a, b)
+    return (_Tensor._make(a) + _Tensor._make(b))._data  # broadcast or promoted: the Tensor op's rules
 
 
-def _wrong_count(node, out):
-    raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
-                       f"(expected {len(node.next_functions)}, got {len(out)})")
+def _add_tensors(a, b):
+    return a + b
 
 
-def _add(buffers, node, nr, g, add=None):
-    """Sum gradient `g` into the buffer of `node`'s output `nr` (with `add`, when given)."""
-    buf = buffers.get(node)
-    if buf is None:
-        buf = buffers[node] = [None] * node._num_outputs
-    prev = buf[nr]
-    if prev is None:
-        buf[nr] = g
-    else:
-        buf[nr] = prev + g if add is None else add(prev, g)
-
-
-def _run_tensor_hooks(hooks, g):
-    for hook in tuple(hooks.values()):
-        r = hook(g)
-        if r is not None:
-            g = check_hook_result(hook, g, r)
-    return g
-
-
-def _run_node(node, grads, captures, captured, accumulate, create_graph, borrowed, retain_graph, execute=True):
-    """Run one node with its hooks; returns its gradients, one per next_functions edge.
-
-    Order, as PyTorch's engine: tensor hooks, retained grads, node pre-hooks, the node, node post-hooks.
-    NOTE: PyTorch's docs list retained grads after the pre-hooks, but its engine updates them before
-    (a pre-hook already sees the new `.grad`, and its replacement does not reach it); we follow the engine.
-    `execute` is False for a node that grad() only reads a gradient from: then only tensor hooks run.
-    """
-    if grads is None:  # nothing flowed in: every input gets nothing
-        if not retain_graph:
+# --- the node runner ---------------------------------------------------------------------------------
+def _run_node(node, g, run):
+    """An op's node off the fast path: `apply` on Tensors, with its hooks; returns its gradients, one
+    per next_functions edge."""
+    if g is _NO_GRAD:  # only None reached it: it frees its saved tensors and passes None on
+        if not run.retain_graph:
             node._release()
         return (None,) * len(node.next_functions)
-    if type(node) is AccumulateGrad:
-        return _run_accumulate_grad(node, grads, captures, captured, accumulate, create_graph, borrowed)
-    if captures and execute:  # NOTE: PyTorch captures a node's incoming gradient before tensor hooks if it runs
-        _capture(node, grads, captures, captured)
+    grads = [g] if node._num_outputs == 1 else list(g)
+    if run.arrays:
+        grads = [None if x is None else _Tensor._make(x) for x in grads]
+    out = _run_hooked(node, grads, run)
+    if run.arrays:
+        out = tuple([None if x is None else x._data for x in out])
+    return out
+
+
+def _run_hooked(node, grads, run):
+    """A node's `apply` on Tensors with its hooks, in PyTorch's engine's order: (grad()) capture, tensor
+    hooks, retained grads, pre-hooks, the node, post-hooks.
+
+    NOTE: PyTorch's docs list retained grads after the pre-hooks, but its engine updates them before
+    (a pre-hook already sees the new `.grad`, and its replacement does not reach it); we follow the engine.
+    """
+    execute = node not in run.skip
+    if execute and node in run.capture_nodes:  # NOTE: PyTorch captures before tensor hooks if the node runs
+        _capture(node, grads, run)
     if node._tensor_hooks:
-        for nr, hooks in node._tensor_hooks.items():
-            if grads[nr] is not None and hooks:
-                grads[nr] = _run_tensor_hooks(hooks, grads[nr])
+        for nr, tensor_hooks in node._tensor_hooks.items():
+            if grads[nr] is not None and tensor_hooks:
+                grads[nr] = hooks.run_tensor_hooks(tensor_hooks, grads[nr], _Tensor)
     if node._retained:
         for nr, ref in node._retained.items():
             t, g = ref(), grads[nr]
             if t is not None and g is not None:  # NOTE: no detach: with create_graph it keeps history (PyTorch)
                 t._grad = g.clone() if t._grad is None else t._grad + g
     if not execute:
-        _capture(node, grads, captures, captured)
+        _capture(node, grads, run)
         return ()
     if node._pre_hooks:
-        grads = list(_run_pre_hooks(node, grads))
-    if shared.anomaly:
-        from .anomaly import run_checked
-
-        out = run_checked(node, grads)
-    else:
-        out = node.apply(*grads)
-    if not retain_graph:
+        grads = list(hooks.run_pre_hooks(node, grads, _Tensor))
+    out = run_checked(node, grads) if shared.anomaly else node.apply(*grads)
+    if not run.retain_graph:
         node._release()
-    if type(out) is not tuple:
+    if out.__class__ is not tuple:
         out = (out,)
     if len(out) != len(node.next_functions):
-        _wrong_count(node, out)
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(node.next_functions)}, got {len(out)})")
     if node._post_hooks:
-        for hook in tuple(node._post_hooks.values()):
-            r = hook(out, tuple(grads))
-            if r is not None:
-                out = check_hook_results(hook, out, r)
+        out = hooks.run_post_hooks(node, out, grads, _Tensor)
     return out
 
 
-def _capture(node, grads, captures, captured):
-    for nr in range(len(grads)):
-        for i in captures.get((node, nr), ()):
-            captured[i] = grads[nr]
+def _capture(node, grads, run):
+    for nr, g in enumerate(grads):
+        for i in run.captures.get((node, nr), ()):
+            run.captured[i] = g
 
 
-def _run_pre_hooks(node, grads):
-    grads = tuple(grads)
-    for hook in tuple(node._pre_hooks.values()):
-        r = hook(grads)
-        if r is not None:
-            grads = check_hook_results(hook, grads, r)
-    return grads
+def _run_leaf(node, g, run):
+    """A leaf's AccumulateGrad: tensor hooks, then grad()'s capture, or pre-hooks, `.grad += g`,
+    post-accumulate-grad hooks and post-hooks. g: a backend array when gradients travel as arrays,
+    else a Tensor.
 
-
-def _run_accumulate_grad(node, grads, captures, captured, accumulate, create_graph, borrowed):
-    """A leaf's node: tensor hooks, then (backward() only) pre-hooks, `.grad +=`, post-accumulate hooks, post-hooks."""
-    t, g = node.variable, grads[0]
-    if t._hooks:
-        g = _run_tensor_hooks(t._hooks, g)
-    if captures:
-        for i in captures.get((node, 0), ()):
-            captured[i] = g
-    if accumulate:
+    The one place a leaf accumulates, as PyTorch's AccumulateGrad does, under a lock as there:
+    threads running backward() into one leaf lose no update.
+    """
+    t = node.variable
+    hooked = t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks or run.captured
+    if hooked:
+        g = gt = _tensor(g)
+        if t._hooks:
+            g = gt = hooks.run_tensor_hooks(t._hooks, g, _Tensor)
+        if run.captured is not None:  # grad(): every leaf it runs is an input
+            _capture(node, (g,), run)
+            return
         if node._pre_hooks:
-            (g,) = _run_pre_hooks(node, (g,))
-        if t._hooks or node._pre_hooks or node._post_hooks or t._post_acc_hooks:
-            # NOTE: a hook saw (or will see) g, and may keep it or write to it: .grad gets its own copy.
-            # PyTorch takes a gradient only when nothing else holds it; the array path checks less.
-            borrowed.add(id(g._data))
-        _accumulate(t, g, create_graph, borrowed)
-        if node._post_hooks:
-            for hook in tuple(node._post_hooks.values()):
-                hook((), (g,))
-    return ()
-
-
-def _accumulate(t, g, create_graph, borrowed):
-    """t.grad += g, as PyTorch's AccumulateGrad: take g's memory when nobody else can see it."""
-    if t._grad is None:
-        if create_graph:
-            t._grad = g.clone()
-        elif id(g._data) not in borrowed and g._be.owns_memory(g._data):
-            borrowed.add(id(g._data))
-            t._grad = g if g._grad_fn is None else g.detach()
+            (gt,) = hooks.run_pre_hooks(node, (gt,), _Tensor)
+        # NOTE: a hook saw (or will see) the gradient and may keep it or write to it: .grad gets a copy
+        run.borrowed.add(id(gt._data))
+        g = gt._data if run.arrays else gt
+    _LEAF_LOCK.acquire()  # NOTE: not `with`: its __exit__ call costs twice acquire() and release()
+    try:
+        grad = t._grad
+        if grad is None:
+            t._grad = _first_grad(g, run)
+        elif run.arrays and not grad._requires_grad and g.shape == grad._data.shape and (
+                g.dtype is grad._data.dtype):
+            grad._be.binary_("add", grad._data, g)  # NOTE: what add_ does, minus its checks
+            grad._vc[0] += 1
+        elif not run.arrays or grad._requires_grad:
+            t._grad = grad + _tensor(g)  # NOTE: out of place: the sum joins the recorded graph
         else:
-            t._grad = g.detach().clone()
-    elif create_graph or t._grad._requires_grad:
-        t._grad = t._grad + g
-    elif t._grad._data.shape == g._data.shape and t._grad._dtype is g._dtype and t._grad._be is g._be:
-        t._grad._be.binary_("add", t._grad._data, g._data)  # NOTE: what add_ does, minus its checks
-        t._grad._vc[0] += 1
-    else:
-        t._grad.add_(g)
-    if t._post_acc_hooks:
-        with set_grad_enabled(create_graph):  # NOTE: no_grad, unless create_graph (PyTorch)
-            for hook in tuple(t._post_acc_hooks.values()):
-                if hook(t) is not None:
-                    raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+            grad.add_(_tensor(g))  # another dtype or shape: add_'s rules and errors
+    finally:
+        _LEAF_LOCK.release()
+    if hooked:
+        hooks.after_accumulate(node, t, gt, _Tensor)
+
+
+def _first_grad(g, run):
+    """A leaf's first gradient: taken, not copied, when nobody else can see its memory (PyTorch's rule)."""
+    if not run.arrays:
+        return g.clone()  # NOTE: create_graph: a copy that keeps g's history
+    g = _tensor(g)
+    if id(g._data) not in run.borrowed and g._be.owns_memory(g._data):
+        run.borrowed.add(id(g._data))
+        return g if g._grad_fn is None else g.detach()
+    return g.detach().clone()
+
+
+def _tensor(g):
+    return g if isinstance(g, _Tensor) else _Tensor._make(g)

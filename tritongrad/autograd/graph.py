@@ -1,9 +1,18 @@
-"""The backward graph: Node, the leaves' AccumulateGrad, saved tensors and hook handles."""
+"""The backward graph: Node, the leaves' AccumulateGrad, saved tensors, hook handles and view history.
+
+Also the public face of `tritongrad.autograd.graph`, as `torch.autograd.graph`: saved-tensor hooks
+(hooks.py) and pictures of the graph (dot.py).
+"""
 import itertools
+import re
 import weakref
 from operator import itemgetter
 
+from .dot import render, to_dot
 from .grad_mode import shared, state
+from .hooks import save_on_cpu, saved_tensors_hooks
+
+__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "to_dot", "render"]
 
 _sequence = itertools.count()
 
@@ -126,12 +135,28 @@ _NO_EDGE = (None, 0)
 
 def refresh_view(t):
     """A view whose memory was written in place since its history was recorded: redo it from its base."""
-    from ..ops.view import redo_view
-
     t._view_version = t._vc[0]
     if t._base._requires_grad and state.grad_enabled:
         fresh = redo_view(t._view_src, t._base)
         t._grad_fn, t._output_nr, t._requires_grad = fresh._grad_fn, fresh._output_nr, True
+
+
+def redo_view(view_src, base):
+    """Apply a view's recorded chain of view methods, `(parent, method, args)` links, to `base`.
+
+    NOTE: a loop, not recursion: PyTorch has no limit on a chain's length, and recursion stopped at
+    about 990 views with RecursionError.
+    """
+    chain = []
+    while view_src is not None:
+        view_src, method, args = view_src
+        chain.append((method, args))
+    for method, args in reversed(chain):
+        base = getattr(base, method)(*args)
+    return base
+
+
+_BACKWARD = re.compile(r"Backward\d*$")
 
 
 def _type_str(t):
@@ -238,9 +263,10 @@ class SavedInput(tuple):
 
 def _modified(node, t, version, output_nr, is_output):
     """PyTorch's error for a saved tensor that was modified in place after it was saved."""
-    # NOTE: as PyTorch, a saved input is named by its current grad_fn (the in-place op's node)
-    owner = node.name() if is_output else (t._grad_fn.name() if t._grad_fn else None)
-    which = f", which is output {output_nr} of {owner}," if owner else ""
+    # NOTE: as PyTorch, a saved input is named by its current grad_fn (the in-place op's node), and
+    # (PyTorch 2.13) by its op's name: 'Exp' for ExpBackward0, 'Foo' for a Function's FooBackward
+    owner = node if is_output else t._grad_fn
+    which = f", which is output {output_nr} of {_BACKWARD.sub('', owner.name())}," if owner is not None else ""
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {_type_str(t)}{which} is at version {t._vc[0]}; expected version {version} "

@@ -1,4 +1,5 @@
-"""Saved-tensor hooks: `saved_tensors_hooks(pack, unpack)` and `save_on_cpu()`. Thread-local.
+"""Hooks. Saved-tensor hooks: `saved_tensors_hooks(pack, unpack)` and `save_on_cpu()`, thread-local;
+and running backward hooks for the engine, with PyTorch's checks of what they return.
 
 Every tensor an op saves for backward while such a context is active is handed to `pack` once (under
 no_grad, when the op runs); backward calls `unpack` on what pack returned, each time it needs the
@@ -62,19 +63,58 @@ class save_on_cpu(saved_tensors_hooks):
         super().__init__(pack, unpack)
 
 
-# --- what backward hooks may return (PyTorch's checks and messages) ------------------------------------
+# --- backward hooks: run for the engine, which passes the Tensor class (tensor.py imports us) ------------
+def run_tensor_hooks(hooks, g, tensor_cls):
+    """A tensor's hooks on its gradient g, in registration order; each may return a replacement."""
+    for hook in tuple(hooks.values()):
+        r = hook(g)
+        if r is not None:
+            g = _checked(hook, g, r, tensor_cls)
+    return g
+
+
+def run_pre_hooks(node, grads, tensor_cls):
+    """A node's pre-hooks on its incoming gradients; each may return a replacement tuple."""
+    grads = tuple(grads)
+    for hook in tuple(node._pre_hooks.values()):
+        r = hook(grads)
+        if r is not None:
+            grads = _checked_tuple(hook, grads, r, tensor_cls)
+    return grads
+
+
+def run_post_hooks(node, out, grads, tensor_cls):
+    """A node's post-hooks on (its gradients out, its incoming gradients); each may replace `out`."""
+    for hook in tuple(node._post_hooks.values()):
+        r = hook(out, tuple(grads))
+        if r is not None:
+            out = _checked_tuple(hook, out, r, tensor_cls)
+    return out
+
+
+def after_accumulate(node, t, g, tensor_cls):
+    """A leaf's post-accumulate-grad hooks (given the leaf), then its AccumulateGrad node's post-hooks."""
+    if t._post_acc_hooks:  # NOTE: grad mode is the engine's: off, unless create_graph (PyTorch)
+        for hook in tuple(t._post_acc_hooks.values()):
+            r = hook(t)
+            if r is not None:
+                if not isinstance(r, tensor_cls):
+                    raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+                raise RuntimeError("Tensor post accumulate grad hooks should return None.")
+    if node._post_hooks:
+        for hook in tuple(node._post_hooks.values()):
+            hook((), (g,))
+
+
 def _name(hook):
     return getattr(hook, "__name__", repr(hook))
 
 
-def check_hook_result(hook, old, new):
-    """A tensor hook's (or one element of a node hook's) replacement for gradient `old`: same dtype, device
-    and shape, as PyTorch requires. Returns `new`."""
-    from ..tensor import Tensor
-
+def _checked(hook, old, new, tensor_cls):
+    """A hook's replacement for gradient `old`: a Tensor of the same dtype, device and shape."""
     if old is None:
         raise RuntimeError("can't replace a None gradient with a non-None value")
-    if not isinstance(new, Tensor):
+    if not isinstance(new, tensor_cls):
         raise TypeError(f"expected Variable, but hook returned '{type(new).__name__}'")
     if new._dtype is not old._dtype or new.device != old.device:
         raise RuntimeError(f"hook '{_name(hook)}' has changed the type of value (was {old.type()} got {new.type()})")
@@ -83,11 +123,11 @@ def check_hook_result(hook, old, new):
     return new
 
 
-def check_hook_results(hook, old, new):
-    """A node pre-hook's or post-hook's replacement tuple for the gradients `old`."""
+def _checked_tuple(hook, old, new, tensor_cls):
+    """A node hook's replacement tuple for the gradients `old`."""
     if not isinstance(new, tuple):
         raise TypeError(f"expected tuple, but hook returned '{type(new).__name__}'")
     if len(new) != len(old):
         raise RuntimeError(f"hook '{_name(hook)}' has returned an incorrect number of values (got {len(new)}, but "
                            f"expected {len(old)})")
-    return tuple(n if n is None else check_hook_result(hook, o, n) for o, n in zip(old, new))
+    return tuple(n if n is None else _checked(hook, o, n, tensor_cls) for o, n in zip(old, new))
