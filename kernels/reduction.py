@@ -23,6 +23,7 @@ from .._dtype import bool_, float32, float64, int64
 from ..backends import primitives as P
 from . import _utils as U, elementwise as E
 from ._launch import fast
+from .pointwise import _nan
 
 REDUCE_OPS = P.names("reduce")  # NOTE: from the primitive list
 _TL = {float32: tl.float32, float64: tl.float64, int64: tl.int64}
@@ -100,7 +101,7 @@ def reduce_kernel(x_ptr, out_ptr, M, R, sm, sr, r_chunk, div: tl.float64, OP: tl
         res = tl.min(acc, axis=1)
     if OP == "amax" or OP == "amin":
         if acc.dtype.is_floating():  # NOTE: tl.max / tl.min skip NaN; lanes hold it, so put it back
-            res = tl.where(tl.max((acc != acc).to(tl.int32), axis=1) > 0, E._nan(), res)
+            res = tl.where(tl.max((acc != acc).to(tl.int32), axis=1) > 0, _nan(), res)
     tl.store(out_ptr + tl.program_id(1).to(tl.int64) * M + rows, res.to(out_ptr.dtype.element_ty), mask=row_ok)
 
 

@@ -301,3 +301,22 @@ def test_failed_inplace_on_device_changes_nothing(device):
         with pytest.raises((RuntimeError, TypeError)):
             case()
         assert x.detach().cpu().tolist() == [1.0, 2.0, 3.0] and x._version == 0
+
+
+def test_in_place_on_a_chain_of_thousands_of_views():
+    """View replay is a loop: no depth limit (PyTorch has none), so nothing fails half way through."""
+    import sys
+
+    x = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 1
+    v = y
+    for _ in range(sys.getrecursionlimit() + 500):
+        v = v.view(3) if v.ndim == 1 else v
+        v = v[:]
+    v.mul_(2)
+    assert v._version == 1 and y._version == 1
+    assert y.grad_fn.name() == "CopySlices"
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+    y.add_(1)  # a stale view's history is redone from its base, through the whole chain
+    assert v.grad_fn is not None and (v * 1).sum().requires_grad

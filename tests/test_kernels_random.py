@@ -1,14 +1,14 @@
-"""CUDABackend.rand / randn (Philox): ranges, exactness per dtype, determinism in (seed, offset),
+"""The CUDA backend's rand / randn (Philox): ranges, exactness per dtype, determinism in (seed, offset),
 independence from block size, offsets handed out by the generator, and the moments.
 TRITONGRAD_EMULATE_CUDA=1 python -m pytest tests/test_kernels_random.py
 """
 import numpy as np
 import pytest
+from helpers import CUDA_BACKEND as G
 from test_kernels_elementwise import FLOATS, back
 
 import tritongrad.cuda
 from tritongrad import _dtype as D
-from tritongrad.backends.cuda import CUDABackend as G
 
 pytestmark = pytest.mark.skipif(not tritongrad.cuda.is_available(), reason="no CUDA device (or emulation)")
 

@@ -1,4 +1,4 @@
-"""CUDABackend's reductions (reduce, arg_reduce) against CPUBackend (NumPy): every op and dtype,
+"""The CUDA backend's reductions (reduce, arg_reduce) against CPUBackend (NumPy): every op and dtype,
 dims sets that take the direct strided path, the copy path and the two-stage split path.
 TRITONGRAD_EMULATE_CUDA=1 python -m pytest tests/test_kernels_reduction.py
 """
@@ -6,12 +6,12 @@ import zlib
 
 import numpy as np
 import pytest
+from helpers import CUDA_BACKEND as G
 from test_kernels_elementwise import FLOATS, INTS, TOL, back, dev, host
 
 import tritongrad.cuda
 from tritongrad import _dtype as D
 from tritongrad.backends.cpu import CPUBackend as C
-from tritongrad.backends.cuda import CUDABackend as G
 
 pytestmark = [pytest.mark.skipif(not tritongrad.cuda.is_available(), reason="no CUDA device (or emulation)"),
               pytest.mark.filterwarnings("ignore::RuntimeWarning")]

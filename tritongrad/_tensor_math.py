@@ -1,8 +1,10 @@
 """Tensor's arithmetic, comparisons, reductions and in-place methods: each checks its arguments
-and calls an op (tritongrad/ops). A base class of util.Tensor, kept apart so that each file fits in a head.
+and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
 from . import _dtype as dt
-from .ops import elementwise as E, inplace as I, linalg, reduce as R, util
+from ._tensor_base import TensorBase
+from .autograd.function import _expandable
+from .ops import elementwise as EW, inplace as I, linalg, reduce as RD, util
 from .ops.util import operands, wrap_dim, wrap_dims
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
@@ -17,61 +19,61 @@ def _same(a, b):
             and b._data.shape == a._data.shape)
 
 
-class TensorMath:
+class TensorMath(TensorBase):
     __slots__ = ()
 
     # --- math: methods and operators call the ops -------------------------------------------------
     def add(self, other, *, alpha=1):
         if alpha == 1 and _same(self, other):
-            return E.Add.apply(self, other, 1)
+            return EW.Add.apply(self, other, 1)
         a, b, _ = operands(self, other)
         if alpha != 1:
             I.check_alpha(a._dtype, alpha)
-        return E.Add.apply(a, b, alpha)
+        return EW.Add.apply(a, b, alpha)
 
     def sub(self, other, *, alpha=1):
         if alpha == 1 and _same(self, other):
-            return E.Sub.apply(self, other, 1)
+            return EW.Sub.apply(self, other, 1)
         _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
         if alpha != 1:
             I.check_alpha(a._dtype, alpha)
-        return E.Sub.apply(a, b, alpha)
+        return EW.Sub.apply(a, b, alpha)
 
     def mul(self, other):
         if _same(self, other):
-            return E.Mul.apply(self, other)
+            return EW.Mul.apply(self, other)
         a, b, _ = operands(self, other)
-        return E.Mul.apply(a, b)
+        return EW.Mul.apply(a, b)
 
     def div(self, other):
         a, b, _ = operands(self, other, float_only=True)
-        return E.Div.apply(a, b)
+        return EW.Div.apply(a, b)
 
     def pow(self, exponent):
         if exponent.__class__ in _NUMBERS and self._dtype.is_floating_point:
-            return E.Pow.apply(self, exponent)
-        if isinstance(exponent, util.Tensor):
+            return EW.Pow.apply(self, exponent)
+        if isinstance(exponent, TensorBase):
             a, b, _ = operands(self, exponent)
-            return E.PowTensor.apply(a, b)
+            return EW.PowTensor.apply(a, b)
         a, b, _ = operands(self, exponent)
         if a._dtype._kind < 2 and isinstance(b, int) and b < 0:
             raise RuntimeError("Integers to negative integer powers are not allowed.")
-        return E.Pow.apply(a, b)
+        return EW.Pow.apply(a, b)
 
     def __rsub__(self, other):
         if other.__class__ in _NUMBERS and self._dtype.is_floating_point:
-            return E.Rsub.apply(self, other)
+            return EW.Rsub.apply(self, other)
         _check_bool_sub(self, other)
         a, s, _ = operands(self, other)
-        return E.Rsub.apply(a, s)
+        return EW.Rsub.apply(a, s)
 
     def __rtruediv__(self, other):
         return self.reciprocal() * other
 
     def __rpow__(self, other):
         a, s, _ = operands(self, other)
-        return E.RPow.apply(a, s)
+        return EW.RPow.apply(a, s)
 
     def __matmul__(self, other):
         return linalg.matmul(self, other)
@@ -94,7 +96,7 @@ class TensorMath:
         if self._dtype is dt.bool_:
             raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. If you are trying to "
                                "invert a mask, use the `~` or `logical_not()` operator instead.")
-        return E.Neg.apply(self)
+        return EW.Neg.apply(self)
 
     neg = negative = __neg__
 
@@ -102,7 +104,7 @@ class TensorMath:
         return self
 
     def __abs__(self):
-        return E.Abs.apply(self)
+        return EW.Abs.apply(self)
 
     abs = __abs__
 
@@ -110,40 +112,48 @@ class TensorMath:
         return cls.apply(self if self._dtype.is_floating_point else self.float())
 
     def exp(self):
-        return self._float_unary(E.Exp)
+        return self._float_unary(EW.Exp)
 
     def log(self):
-        return self._float_unary(E.Log)
+        return self._float_unary(EW.Log)
 
     def sqrt(self):
-        return self._float_unary(E.Sqrt)
+        return self._float_unary(EW.Sqrt)
 
     def sin(self):
-        return self._float_unary(E.Sin)
+        return self._float_unary(EW.Sin)
 
     def cos(self):
-        return self._float_unary(E.Cos)
+        return self._float_unary(EW.Cos)
 
     def reciprocal(self):
-        return self._float_unary(E.Reciprocal)
+        return self._float_unary(EW.Reciprocal)
 
     def sigmoid(self):
-        return self._float_unary(E.Sigmoid)
+        return self._float_unary(EW.Sigmoid)
+
+    def sum_to_size(self, *size):
+        """This tensor summed over the dims that broadcasting `size` to its shape would add or expand."""
+        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        if not _expandable(shape, self.shape):
+            raise RuntimeError(f"size {{[{', '.join(map(str, shape))}]}} is not expandable to size "
+                               f"{{[{', '.join(map(str, self.shape))}]}}.")
+        return util.sum_to(self, shape)
 
     def log1p(self):
-        return self._float_unary(E.Log1p)
+        return self._float_unary(EW.Log1p)
 
     def expm1(self):
-        return self._float_unary(E.Expm1)
+        return self._float_unary(EW.Expm1)
 
     def tanh(self):
-        return self._float_unary(E.Tanh)
+        return self._float_unary(EW.Tanh)
 
     def relu(self):
-        return E.Relu.apply(self)
+        return EW.Relu.apply(self)
 
     def sign(self):
-        return E.Sign.apply(self)
+        return EW.Sign.apply(self)
 
     def square(self):
         return self.pow(2)
@@ -151,29 +161,29 @@ class TensorMath:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
-        if isinstance(min, util.Tensor) or isinstance(max, util.Tensor):
-            return E.ClampTensor.apply(*_clamp_tensor_args(self, min, max))
-        return E.Clamp.apply(*_clamp_args(self, min, max))
+        if isinstance(min, TensorBase) or isinstance(max, TensorBase):
+            return EW.ClampTensor.apply(*_clamp_tensor_args(self, min, max))
+        return EW.Clamp.apply(*_clamp_args(self, min, max))
 
     clip = clamp
 
     def clamp_min(self, min):
-        if isinstance(min, util.Tensor):
-            return E.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
-        return E.ClampMin.apply(*_clamp_args(self, min, None))
+        if isinstance(min, TensorBase):
+            return EW.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
+        return EW.ClampMin.apply(*_clamp_args(self, min, None))
 
     def clamp_max(self, max):
-        if isinstance(max, util.Tensor):
-            return E.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
-        return E.ClampMax.apply(*_clamp_args(self, None, max))
+        if isinstance(max, TensorBase):
+            return EW.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
+        return EW.ClampMax.apply(*_clamp_args(self, None, max))
 
     def maximum(self, other):
         a, b, _ = operands(self, _as_tensor(other, self))
-        return E.Maximum.apply(a, b)
+        return EW.Maximum.apply(a, b)
 
     def minimum(self, other):
         a, b, _ = operands(self, _as_tensor(other, self))
-        return E.Minimum.apply(a, b)
+        return EW.Minimum.apply(a, b)
 
     def where(self, condition, other):
         from .functional import where
@@ -183,7 +193,7 @@ class TensorMath:
     # Comparisons and logic: bool results, never differentiable.
     def _compare(self, op, other):
         a, _, b = operands(self, other)
-        return util.Tensor._make(a._be.binary(op, a._data, b))
+        return a._make(a._be.binary(op, a._data, b))
 
     def eq(self, other):
         return self._compare("eq", other)
@@ -211,7 +221,7 @@ class TensorMath:
 
     def _logical(self, op, other):
         other = _as_tensor(other, self)
-        return util.Tensor._make(self._be.binary(op, self.bool()._data, other.bool()._data))
+        return self._make(self._be.binary(op, self.bool()._data, other.bool()._data))
 
     def logical_and(self, other):
         return self._logical("logical_and", other)
@@ -220,7 +230,7 @@ class TensorMath:
         return self._logical("logical_or", other)
 
     def logical_not(self):
-        return util.Tensor._make(self._be.unary("logical_not", self.bool()._data))
+        return self._make(self._be.unary("logical_not", self.bool()._data))
 
     def __and__(self, other):
         self._check_bool("&")
@@ -245,7 +255,7 @@ class TensorMath:
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
         dims = () if dim is None or not self._data.shape else wrap_dims(dim, self.ndim)
-        cls = R.Sum if dim is None else R.SumDim
+        cls = RD.Sum if dim is None else RD.SumDim
         out_dtype = None if dtype is self._dtype else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
 
@@ -255,24 +265,24 @@ class TensorMath:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {dt.TYPE_NAMES[x._dtype.name][:-6]}")
         dims = () if dim is None or not x._data.shape else wrap_dims(dim, x.ndim)
-        return (R.Mean if dim is None else R.MeanDim).apply(x, dims, keepdim)
+        return (RD.Mean if dim is None else RD.MeanDim).apply(x, dims, keepdim)
 
     def _minmax(self, all_cls, dim_cls, dim, keepdim):
-        if isinstance(dim, util.Tensor):
-            return self.maximum(dim) if all_cls is R.MaxAll else self.minimum(dim)
+        if isinstance(dim, TensorBase):
+            return self.maximum(dim) if all_cls is RD.MaxAll else self.minimum(dim)
         if dim is None:
             return all_cls.apply(self)
         from .functional import return_types
 
         dim = wrap_dim(dim, self.ndim)
         values, indices = dim_cls.apply(self, dim, keepdim)
-        return return_types(values, indices, "max" if all_cls is R.MaxAll else "min")
+        return return_types(values, indices, "max" if all_cls is RD.MaxAll else "min")
 
     def max(self, dim=None, keepdim=False):
-        return self._minmax(R.MaxAll, R.MaxDim, dim, keepdim)
+        return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim)
 
     def min(self, dim=None, keepdim=False):
-        return self._minmax(R.MinAll, R.MinDim, dim, keepdim)
+        return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim)
 
     def argmax(self, dim=None, keepdim=False):
         return self._argreduce("argmax", dim, keepdim)
@@ -282,8 +292,8 @@ class TensorMath:
 
     def _argreduce(self, op, dim, keepdim):
         if dim is None:
-            return util.Tensor._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
-        return util.Tensor._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
+            return self._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
+        return self._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
 
     def all(self, dim=None, keepdim=False):
         return self._bool_reduce("all", dim, keepdim)
@@ -293,7 +303,7 @@ class TensorMath:
 
     def _bool_reduce(self, op, dim, keepdim):
         dims = wrap_dims(dim, self.ndim) if self.ndim else ()
-        return util.Tensor._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+        return self._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
 
     # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
     def add_(self, other, *, alpha=1):
@@ -332,22 +342,22 @@ class TensorMath:
         return I.unary_(self, lambda s: s.clamp_max(max), "clamp", (None, max))
 
     def relu_(self):
-        return I.unary_(self, util.Tensor.relu, "relu", ())
+        return I.unary_(self, TensorMath.relu, "relu", ())
 
     def neg_(self):
-        return I.unary_(self, util.Tensor.neg, "neg", ())
+        return I.unary_(self, TensorMath.neg, "neg", ())
 
     def exp_(self):
-        return I.unary_(self, util.Tensor.exp, "exp", ())
+        return I.unary_(self, TensorMath.exp, "exp", ())
 
     def sqrt_(self):
-        return I.unary_(self, util.Tensor.sqrt, "sqrt", ())
+        return I.unary_(self, TensorMath.sqrt, "sqrt", ())
 
 
 def _check_bool_sub(a, b):
     """PyTorch refuses `-` on bool tensors (a mask is inverted with `~`)."""
     a_bool = a._dtype is dt.bool_
-    b_bool = b._dtype is dt.bool_ if isinstance(b, util.Tensor) else isinstance(b, bool)
+    b_bool = b._dtype is dt.bool_ if isinstance(b, TensorBase) else isinstance(b, bool)
     if a_bool and b_bool:
         raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
                            "`logical_xor()` operator instead.")
@@ -376,8 +386,8 @@ def _clamp_tensor_args(t, lo, hi):
 
 def _as_tensor(x, like):
     """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
-    if isinstance(x, util.Tensor):
+    if isinstance(x, TensorBase):
         return x
     dtype = dt.result_type_scalar(like._dtype, x)
     dtype = like._dtype if dtype is like._dtype else (dt.get_default_dtype() if isinstance(x, float) else dtype)
-    return util.Tensor._make(like._be.full((), x, dtype))
+    return like._make(like._be.full((), x, dtype))

@@ -3,7 +3,7 @@ from collections import namedtuple
 
 from . import _dtype as dt
 from ._tensor_math import _as_tensor
-from .ops import elementwise as E
+from .ops import elementwise as EW
 from .ops.util import check_device, result_type
 from .tensor import Tensor
 
@@ -15,8 +15,11 @@ def return_types(values, indices, name):
     return _RETURN_TYPES[name](values, indices)
 
 
-def where(condition, input, other):
-    """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast)."""
+def where(condition, input=None, other=None):
+    """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast).
+    With the condition alone: nonzero(condition, as_tuple=True)."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
     if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{getattr(condition, 'dtype', type(condition).__name__)}")
@@ -25,7 +28,7 @@ def where(condition, input, other):
     check_device(condition, a)
     check_device(a, b)
     rt = result_type(a, b)
-    return E.Where.apply(condition, a.to(rt), b.to(rt))
+    return EW.Where.apply(condition, a.to(rt), b.to(rt))
 
 
 def _method(name):

@@ -16,6 +16,8 @@ import warnings
 
 import numpy as np
 
+from .._dtype import float64
+from ..random import generator_for
 from .engine import grad as _grad
 from .function import Function
 
@@ -38,23 +40,18 @@ def _differentiable_outputs(out):
 
 def _host(t):
     """A float64 NumPy copy of tensor t (any dtype, any device)."""
-    from .. import float64
-
     t = t.detach()
     return (t.to(float64) if t.dtype.is_floating_point else t).cpu().numpy().astype(np.float64)
 
 
 def _like(a, t, requires_grad=False):
     """NumPy array a as a tensor with t's dtype and device."""
-    from .. import tensor
-
-    return tensor(a, dtype=t.dtype, device=t.device, requires_grad=requires_grad)
+    return t.new_tensor(a, dtype=t.dtype, device=t.device).requires_grad_(requires_grad)
 
 
-def _as_tensor(a):
-    from .. import tensor
-
-    return tensor(a)
+def _as_tensor(a, like):
+    """NumPy array a as a float64 CPU tensor (for messages: it prints as PyTorch prints its Jacobians)."""
+    return like.new_tensor(a, dtype=float64, device="cpu")
 
 
 # --- Jacobians ------------------------------------------------------------------------------------
@@ -123,9 +120,9 @@ def _allclose(a, n, rtol, atol):
     return bool(np.all(np.abs(a - n) <= atol + rtol * np.abs(n)))
 
 
-def _mismatch(i, j, numerical, analytical):
+def _mismatch(i, j, numerical, analytical, like):
     return (f"Jacobian mismatch for output {i:d} with respect to input {j:d},\n"
-            f"numerical:{_as_tensor(numerical)}\nanalytical:{_as_tensor(analytical)}\n")
+            f"numerical:{_as_tensor(numerical, like)}\nanalytical:{_as_tensor(analytical, like)}\n")
 
 
 def _diff_indices(inputs):
@@ -147,7 +144,7 @@ def _slow_check(func, inputs, func_out, outputs, eps, rtol, atol, nondet_tol, ch
         for j, a in enumerate(analytical):
             n = numerical[j][keep[i]]
             if not _allclose(a, n, rtol, atol):
-                raise GradcheckError(_mismatch(i, j, n, a))
+                raise GradcheckError(_mismatch(i, j, n, a, o))
 
 
 def _fast_check(func, inputs, func_out, outputs, eps, rtol, atol, nondet_tol, check_grad_dtypes):
@@ -181,7 +178,7 @@ def _fast_check(func, inputs, func_out, outputs, eps, rtol, atol, nondet_tol, ch
             a = 0.0 if g1 is None else float((g1 * u).sum())
             n = float((numerical[j][keep[i]] * v.reshape(-1)).sum())
             if not _allclose(np.array(a), np.array(n), rtol, atol * u.sum() * v.sum()):
-                raise GradcheckError(_mismatch(i, j, np.array(n), np.array(a)) + _slow_explanation(
+                raise GradcheckError(_mismatch(i, j, np.array(n), np.array(a), o) + _slow_explanation(
                     func, inputs, diff, o, keep[i], idx[j], j, eps, rtol, atol))
 
 
@@ -197,7 +194,7 @@ def _slow_explanation(func, inputs, diff, output, out_k, in_k, j, eps, rtol, ato
     analytical = _analytical_jacobian(diff, output, float("inf"), False)[j]
     msg = ("\nThe above quantities relating the numerical and analytical jacobians are computed \n"
            "in fast mode. Below, we recompute numerical and analytical jacobians in slow mode:\n\n"
-           f"Numerical:\n {_as_tensor(numerical)}\nAnalytical:\n{_as_tensor(analytical)}\n\n"
+           f"Numerical:\n {_as_tensor(numerical, x)}\nAnalytical:\n{_as_tensor(analytical, x)}\n\n"
            f"The max per-element difference (slow mode) is: {np.abs(numerical - analytical).max(initial=0.0)}.\n")
     if _allclose(analytical, numerical, rtol, atol):
         msg += "\nFast gradcheck failed but element-wise differences are small: slow mode would have passed.\n"
@@ -254,8 +251,6 @@ def _test_undefined_backward_mode(func, inputs, diff):
 
 
 def _check_inputs(inputs):
-    from .. import float64
-
     found = False
     for idx, x in enumerate(inputs):
         if _is_tensor(x) and x.requires_grad:
@@ -371,11 +366,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
 
 def _random_grad_output(o, non_contiguous):
     """Uniform in [-1, 1), o's shape, dtype (float64 for integer outputs) and device; a leaf requiring grad."""
-    from .. import float64, rand
-
     dtype = o.dtype if o.dtype.is_floating_point else float64
-    if non_contiguous and o.ndim:
-        g = (rand(*o.shape[:-1], 2 * o.shape[-1], dtype=dtype, device=o.device) * 2 - 1)[..., ::2]
-    else:
-        g = rand(*o.shape, dtype=dtype, device=o.device) * 2 - 1
-    return g.requires_grad_()
+    shape = o.shape[:-1] + (2 * o.shape[-1],) if non_contiguous and o.ndim else tuple(o.shape)
+    g = o._make(o._be.rand(shape, dtype, generator_for(o._be.name))) * 2 - 1  # NOTE: tritongrad.rand's draw
+    return (g[..., ::2] if non_contiguous and o.ndim else g).requires_grad_()

@@ -1,15 +1,16 @@
-"""The CUDA backend: every primitive of backends/__init__.py as a Triton launch (kernels/).
+"""The CUDA backend: every primitive of the primitive list (primitives.py) as a Triton launch (kernels/).
 
-Arrays are tritongrad.cuda.array.DeviceArray. Importing this module is cheap: Triton and the
-kernel modules load on the first primitive that needs them (`CUDABackend._load()`, which then
-binds the kernel wrappers onto the class, so later calls go straight to them). Semantics are the
-CPU backend's (cpu.py); where they differ it is said below.
+Arrays are tritongrad.cuda.array.DeviceArray. Importing this module is cheap: the backend is an
+object built on first use (`backend()`), which imports Triton and the kernel modules and binds
+their launch wrappers as its primitives, so calls go straight to them. Semantics are the CPU
+backend's (cpu.py); where they differ it is said below.
 
 `matmul.allow_tf32` (False by default, as in PyTorch) lets float32 matmuls use TF32 tensor cores:
 `tg.backends.cuda.matmul.allow_tf32 = True`.
 """
 import sys
-from functools import partial, wraps
+from functools import partial
+from importlib import import_module
 
 from .primitives import PRIMITIVES
 
@@ -29,17 +30,6 @@ class _MatmulFlags:
 matmul = _MatmulFlags()
 
 
-def _lazy(name):
-    """A primitive that loads the kernels on first use, then calls the real (bound) primitive."""
-
-    def load_then_call(*args, **kwargs):
-        CUDABackend._load()
-        return getattr(CUDABackend, name)(*args, **kwargs)
-
-    load_then_call.__name__ = load_then_call.__qualname__ = name
-    return staticmethod(load_then_call)
-
-
 class CUDABackend:
     """Primitives on DeviceArray, launched on tritongrad's current stream; outputs are new arrays.
 
@@ -49,7 +39,55 @@ class CUDABackend:
     """
 
     name = "cuda"
-    _loaded = False
+
+    def __init__(self):
+        from ..cuda import _lazy_init
+        _lazy_init()  # NOTE: before the kernel modules: emulation must be set when @triton.jit runs
+        from ..kernels import (
+            elementwise as E,
+            loss as LOSS,
+            matmul as MM,
+            optim as OPT,
+            random as RNG,
+            reduction as RED,
+        )
+
+        def mm(a, b):
+            return MM.matmul(a, b, allow_tf32=matmul.allow_tf32)
+
+        def copy_(dst, src):
+            if not hasattr(src, "data_ptr") and hasattr(src, "dtype") and getattr(src, "ndim", 0) > 0:
+                src = self.from_numpy(src)  # a host array: upload, then copy with broadcast and cast
+            return E.copy_(dst, src)
+
+        # NOTE: the CPU backend's parameter names, so that keyword calls work on both devices
+        def softmax(a, dim):
+            return LOSS.softmax_fwd(a, dim, False)
+
+        def log_softmax(a, dim):
+            return LOSS.log_softmax_fwd(a, dim)
+
+        def softmax_backward(grad, y, dim):
+            return LOSS.softmax_bwd(grad, y, dim, False)
+
+        def log_softmax_backward(grad, y, dim):
+            return LOSS.log_softmax_bwd(grad, y, dim)
+
+        self.full, self.arange, self.rand, self.randn = E.full, E.arange, RNG.rand, RNG.randn
+        self.contiguous, self.astype, self.copy_, self.fill_, self.binary_ = E.contiguous, E.astype, copy_, E.fill_, \
+            E.binary_
+        self.unary, self.binary, self.rbinary, self.where, self.clamp = (
+            E.unary_fwd, E.binary_fwd, E.rbinary_fwd, E.where_fwd, E.clamp_fwd)
+        self.reduce, self.arg_reduce, self.matmul = RED.reduce, RED.arg_reduce, mm
+        self.softmax, self.log_softmax = softmax, log_softmax
+        self.softmax_backward, self.log_softmax_backward = softmax_backward, log_softmax_backward
+        self.sgd_step, self.adam_step = OPT.sgd_step, OPT.adam_step
+        for p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, its OP the row's name
+            if p.kind == "backward":
+                setattr(self, p.name, partial(E.pointwise_bwd, p.name))
+            elif p.triton is not None:  # a row naming its launch wrapper: "module.function" in kernels/
+                module, fn = p.triton.split(".")
+                setattr(self, p.name, getattr(import_module(f"..kernels.{module}", __package__), fn))
 
     # --- creation and transfer ---------------------------------------------------------------
     @staticmethod
@@ -72,11 +110,6 @@ class CUDABackend:
         """A host copy of `a` (C-contiguous; bfloat16 as uint16 bit patterns)."""
         from ..cuda import memory
         return memory.to_host(a)  # NOTE: copies the span a view covers, then lays it out on the host
-
-    full = _lazy("full")
-    arange = _lazy("arange")
-    rand = _lazy("rand")
-    randn = _lazy("randn")
 
     # --- views: no copies ----------------------------------------------------------------------
     @staticmethod
@@ -115,91 +148,28 @@ class CUDABackend:
         return sys.getrefcount(a.buf) <= 2 and a.offset == 0 and a.is_contiguous() and (
             a.buf.nbytes == a.size_ * a.dtype.itemsize)
 
-    contiguous = _lazy("contiguous")
-    astype = _lazy("astype")
 
-    # --- compute, backward, in place: bound to kernels/ by _load() ----------------------------
-    unary = _lazy("unary")
-    binary = _lazy("binary")
-    rbinary = _lazy("rbinary")
-    where = _lazy("where")
-    clamp = _lazy("clamp")
-    reduce = _lazy("reduce")
-    arg_reduce = _lazy("arg_reduce")
-    matmul = _lazy("matmul")
-    binary_ = _lazy("binary_")
-    fill_ = _lazy("fill_")
-    copy_ = _lazy("copy_")
-    softmax = _lazy("softmax")
-    log_softmax = _lazy("log_softmax")
-    softmax_backward = _lazy("softmax_backward")
-    log_softmax_backward = _lazy("log_softmax_backward")
-    sgd_step = _lazy("sgd_step")
-    adam_step = _lazy("adam_step")
-
-    @staticmethod
-    def index_backward(grad, shape, idx, dtype):
+    def index_backward(self, grad, shape, idx, dtype):
         """Zeros of `shape` and `dtype` with `grad` written at basic index `idx` (indexing's backward)."""
-        out = CUDABackend.full(shape, 0, dtype)
-        CUDABackend.copy_(out.index(idx), grad)
+        out = self.full(shape, 0, dtype)
+        self.copy_(out.index(idx), grad)
         return out
 
-    @classmethod
-    def _load(cls):
-        """Import Triton and the kernels (once) and bind them as this class's primitives."""
-        if cls._loaded:
-            return
-        from ..cuda import _lazy_init
-        _lazy_init()  # NOTE: before the kernel modules: emulation must be set when @triton.jit runs
-        from ..kernels import elementwise as E, matmul as MM, random as RNG, reduction as RED
 
-        def mm(a, b):
-            return MM.matmul(a, b, allow_tf32=matmul.allow_tf32)
-
-        def copy_(dst, src):
-            if not hasattr(src, "data_ptr") and hasattr(src, "dtype") and getattr(src, "ndim", 0) > 0:
-                src = cls.from_numpy(src)  # a host array: upload, then copy with broadcast and cast
-            return E.copy_(dst, src)
-
-        bound = dict(
-            full=E.full, arange=E.arange, rand=RNG.rand, randn=RNG.randn, contiguous=E.contiguous,
-            astype=E.astype, unary=E.unary_fwd, binary=E.binary_fwd, rbinary=E.rbinary_fwd, where=E.where_fwd,
-            clamp=E.clamp_fwd, reduce=RED.reduce, arg_reduce=RED.arg_reduce, matmul=mm, binary_=E.binary_,
-            fill_=E.fill_, copy_=copy_)
-        from ..kernels import (
-            loss as LOSS,  # NOTE: fused softmax / optimizer kernels
-            optim as OPT,
-        )
-
-        # NOTE: the CPU backend's parameter names, so that keyword calls work on both devices
-        def softmax(a, dim):
-            return LOSS.softmax_fwd(a, dim, False)
-
-        def log_softmax(a, dim):
-            return LOSS.log_softmax_fwd(a, dim)
-
-        def softmax_backward(grad, y, dim):
-            return LOSS.softmax_bwd(grad, y, dim, False)
-
-        def log_softmax_backward(grad, y, dim):
-            return LOSS.log_softmax_bwd(grad, y, dim)
-
-        bound.update(softmax=softmax, log_softmax=log_softmax, softmax_backward=softmax_backward,
-                     log_softmax_backward=log_softmax_backward, sgd_step=OPT.sgd_step, adam_step=OPT.adam_step)
-        bound.update({p.name: partial(E.pointwise_bwd, p.name) for p in PRIMITIVES if p.kind == "backward"})
-        for name, fn in bound.items():
-            setattr(cls, name, staticmethod(fn))
-        cls._loaded = True
+_backend = None
 
 
-for _p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, bound in _load()
-    if _p.kind == "backward":
-        setattr(CUDABackend, _p.name, _lazy(_p.name))
+def backend():
+    """The CUDA backend, built (Triton and the kernels loaded) on first use."""
+    global _backend
+    if _backend is None:
+        _backend = CUDABackend()
+    return _backend
 
 
 # --- transformer layers (ops/nn.py): kernels/index.py, layernorm.py, attention.py ------------------------
-# NOTE: the CPU backend's signatures (cpu.py); each loads its kernel module on first use (an import
-# of a loaded module is a dict lookup).
+# NOTE: the CPU backend's signatures (cpu.py); each imports its kernel module when called (a dict
+# lookup once loaded; the backend's construction, before any CUDA array exists, has set emulation up).
 def _embedding(weight, ids):
     from ..kernels import elementwise as E, index as IX
 
@@ -245,16 +215,6 @@ def _attention_unsupported(q, k, v, mask):
     return attention.unsupported(q, k, v, mask)
 
 
-def _loading(fn):
-    @wraps(fn)  # NOTE: __wrapped__: inspect.signature shows fn's parameters (tests/test_primitives.py)
-    def call(*args, **kwargs):
-        CUDABackend._load()  # NOTE: emulation is set up before the kernel modules' @triton.jit run
-        return fn(*args, **kwargs)
-
-    call.__name__ = call.__qualname__ = fn.__name__[1:]
-    return staticmethod(call)
-
-
 for _fn in (_embedding, _embedding_backward, _layer_norm, _layer_norm_backward, _attention, _attention_backward,
             _attention_unsupported):
-    setattr(CUDABackend, _fn.__name__[1:], _loading(_fn))
+    setattr(CUDABackend, _fn.__name__[1:], staticmethod(_fn))

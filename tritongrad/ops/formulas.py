@@ -4,8 +4,8 @@ A derivative formula (ops/table.py) calls F.<primitive>(...). On arrays (backwar
 create_graph, no hooks on the node) F.<name> is the backend's primitive itself: a gradient then
 skips the Tensor layer's checks, dispatch and wrapping, about 2 us per op on tiny tensors and most
 of a small training step's backward. On Tensors (table.TENSOR_F) F.<name> is the op whose forward
-is that primitive. Both are built here from the same list, and so are the composites every
-formula may use (`sum_to`, `t`, `reshape`), written once in terms of F.
+is that primitive. Both come from the same list, and so do the composites every formula may
+use (`sum_to`, `t`, `reshape`, ops/table.py), written once in terms of F.
 
 Gradients reaching a formula have the dtype of the op's output (the engine sees to it), and
 operands share one dtype, as backend primitives require. Saved tensors are version-checked on both
@@ -15,45 +15,10 @@ from functools import partial
 
 from .._dtype import _FROM_NP
 from ..autograd.function import BackwardNode
-from ..backends import CPUBackend, CUDABackend
+from ..backends import CPUBackend, cuda
 from ..backends.primitives import PRIMITIVES
 from ..cuda.array import DeviceArray
-from . import elementwise, inplace, linalg, loss, nn, reduce, view  # noqa: F401  NOTE: every row registers its F name
-from .table import _TENSOR_OPS
-from .util import sum_dims
-
-
-# --- composites: written once in F ------------------------------------------------------------------
-def sum_to(F, g, shape):
-    """Sum gradient `g` over the dims broadcasting added, so that it has `shape`."""
-    if g.shape == shape:
-        return g
-    dims, lead = sum_dims(g.shape, shape)
-    if dims:
-        g = F.sum(g, dims, True)
-    return F.view(g, shape) if lead else g
-
-
-def t(F, a):
-    return F.permute(a, (1, 0))
-
-
-def reshape(F, a, shape):
-    """`a` as `shape`: a view when the strides allow one, else a contiguous copy's."""
-    return F.view(F.contiguous(a), shape) if not F.is_contiguous(a) else F.view(a, shape)
-
-
-COMPOSITES = {"sum_to": sum_to, "t": t, "reshape": reshape}
-
-
-def tensor_function(F, name):
-    """F.<name> on Tensors (table.TENSOR_F's lookup)."""
-    if name in COMPOSITES:
-        return partial(COMPOSITES[name], F)
-    try:
-        return _TENSOR_OPS[name]
-    except KeyError:
-        raise AttributeError(f"F.{name}: no op provides it on Tensors (see ops/table.py)") from None
+from .table import COMPOSITES
 
 
 class ArrayF:
@@ -75,7 +40,7 @@ class ArrayF:
     saved = staticmethod(BackwardNode._saved_arrays)  # NOTE: F.saved(ctx) is ctx._saved_arrays(), one frame
 
     @staticmethod
-    def const(a):
+    def const(a, like):
         return a
 
     def zeros_like(self, a):
@@ -92,8 +57,7 @@ class _ByArrayClass(dict):
 
     def __missing__(self, cls):
         if cls is DeviceArray:
-            CUDABackend._load()  # NOTE: binds the kernels, which ArrayF takes from the class
-            f = ArrayF(CUDABackend)
+            f = ArrayF(cuda.backend())
         elif cls.__module__ == "numpy":
             f = _CPU
         else:

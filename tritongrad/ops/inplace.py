@@ -3,15 +3,15 @@
 Without a graph to record, the write is one in-place backend primitive (the SGD step). With one,
 the op runs out of place on a snapshot of the target (same memory, the target's history), the
 result is written back, and the target takes the new node as its history, as PyTorch rebases it.
-An in-place op on a view rewrites its base's history with a CopySlices node.
+An in-place op on a view rewrites its base's history with a CopySlices node (autograd/views.py).
 """
 from .. import _dtype as dt
 from ..autograd.grad_mode import state
-from ..autograd.graph import _sequence, edge
+from ..autograd.graph import edge
+from ..autograd.views import copy_slices
 from . import util
 from .table import Op, provides
 from .util import broadcast_shapes, check_device, result_type, size_str
-from .view import redo_view
 
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
 VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
@@ -158,39 +158,8 @@ def _record(t, fn):
     if t._base is None:
         t._grad_fn, t._output_nr, t._requires_grad = node, result._output_nr, True
     else:
-        _copy_slices(t, node)
+        copy_slices(t, node)
     return t
-
-
-class CopySlices(Op):
-    """A base's history after an in-place op `fn` on one of its views."""
-
-    node_name = "CopySlices"
-
-    @staticmethod
-    def backward(ctx, g):
-        res = ctx.fn.apply(redo_view(ctx.view_src, g))
-        res = res if isinstance(res, tuple) else (res,)
-        gb = g.clone()
-        region = redo_view(ctx.view_src, gb)
-        if res[0] is None:
-            region.zero_()
-        else:
-            region.copy_(res[0])
-        return (gb,) + tuple(res[1:])
-
-
-def _copy_slices(view, fn):
-    base = view._base
-    node = CopySlices._backward_cls()
-    node._seq = next(_sequence)
-    node.fn, node.view_src = fn, view._view_src
-    node.next_functions = (edge(base),) + fn.next_functions[1:]
-    node.needs_input_grad = (base._requires_grad,) + tuple(fn.needs_input_grad[1:])
-    base._grad_fn, base._output_nr, base._requires_grad = node, 0, True
-    fresh = redo_view(view._view_src, base)
-    view._grad_fn, view._output_nr, view._requires_grad = fresh._grad_fn, fresh._output_nr, True
-    view._view_version = view._vc[0]
 
 
 class CopyFrom(Op):

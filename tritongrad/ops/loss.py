@@ -112,8 +112,8 @@ class NllLoss(Op):
         if ctx.reduction == "none":
             g = F.view(g, g.shape[:ctx.cd] + (1,) + g.shape[ctx.cd:])
         elif ctx.reduction == "mean":
-            g = F.div(g, F.const(ctx.total))
-        return F.mul(F.neg(F.const(ctx.w)), g)
+            g = F.div(g, F.const(ctx.total, g))
+        return F.mul(F.neg(F.const(ctx.w, g)), g)
 
 
 class MseLoss(Op):

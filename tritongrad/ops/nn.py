@@ -39,7 +39,7 @@ class Embedding(Op):
 
     @staticmethod
     def formula(ctx, F, g):
-        return F.embedding_backward(g, F.const(ctx.ids), ctx.num_weights, ctx.padding_idx)
+        return F.embedding_backward(g, F.const(ctx.ids, g), ctx.num_weights, ctx.padding_idx)
 
 
 class EmbeddingBackward(Op):
@@ -66,8 +66,8 @@ class EmbeddingBackward(Op):
     @staticmethod
     def formula(ctx, F, gg):
         if ctx.keep is not None:
-            gg = F.mul(gg, F.const(ctx.keep))
-        return F.embedding(gg, F.const(ctx.ids))
+            gg = F.mul(gg, F.const(ctx.keep, gg))
+        return F.embedding(gg, F.const(ctx.ids, gg))
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False, sparse=False):
@@ -154,7 +154,7 @@ class LayerNorm(Op):
     @staticmethod
     def formula(ctx, F, g):
         x, w, b = F.saved(ctx)
-        grads = F.layer_norm_backward(g, x, F.const(ctx.mean), F.const(ctx.rstd), w, b, ctx.eps)
+        grads = F.layer_norm_backward(g, x, F.const(ctx.mean, g), F.const(ctx.rstd, g), w, b, ctx.eps)
         return tuple(d if need else None for d, need in zip(grads, ctx.needs_input_grad))
 
 
@@ -216,8 +216,8 @@ class Attention(Op):
     @staticmethod
     def formula(ctx, F, g):
         q, k, v, o = F.saved(ctx)
-        mask = None if ctx.mask is None else F.const(ctx.mask)
-        grads = F.attention_backward(g, q, k, v, o, F.const(ctx.lse), mask, ctx.is_causal, ctx.scale)
+        mask = None if ctx.mask is None else F.const(ctx.mask, g)
+        grads = F.attention_backward(g, q, k, v, o, F.const(ctx.lse, g), mask, ctx.is_causal, ctx.scale)
         return tuple(d if need else None for d, need in zip(grads, ctx.needs_input_grad))
 
 

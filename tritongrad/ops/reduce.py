@@ -131,7 +131,7 @@ class MaxDim(Op):
         if not ctx.keepdim:
             shape = ctx.shape
             g = F.view(g, shape[:ctx.dim] + (1,) + shape[ctx.dim + 1:])
-        return F.where(F.const(ctx.hit), g, 0)
+        return F.where(F.const(ctx.hit, g), g, 0)
 
 
 class MinDim(MaxDim):

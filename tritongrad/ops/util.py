@@ -1,7 +1,6 @@
 """Helpers shared by the ops: operand checks, type promotion, undoing broadcasting."""
 from .._dtype import promote_types, result_type_scalar
-
-Tensor = None  # tritongrad.tensor.Tensor, set by tensor.py
+from .._tensor_base import TensorBase as Tensor  # NOTE: for isinstance: tensor.Tensor derives from it
 
 
 def size_str(shape):

@@ -1,27 +1,11 @@
 """Op table rows: shape ops. Views share storage and version counter with their input; copies (clone, to) do not.
 
-`make_view` is the one place a view Tensor is linked to its base: it shares the version counter
-and records how to redo the view from the base (`_view_src`), which in-place ops on views need.
+A view Tensor is linked to its base by autograd.views.make_view (Tensor's view methods call it).
 """
+from ..autograd.views import make_view
 from . import util
 from .table import Op, fused, provides
 from .util import size_str
-
-
-def make_view(src, out, method, args):
-    out._vc = src._vc
-    out._base = src if src._base is None else src._base
-    out._view_src = (src._view_src, method, args)
-    out._view_version = src._vc[0]
-    return out
-
-
-def redo_view(view_src, base):
-    """Apply a view's recorded chain of view methods to `base` (a tensor shaped like its base)."""
-    if view_src is None:
-        return base
-    parent, method, args = view_src
-    return getattr(redo_view(parent, base), method)(*args)
 
 
 class View(Op):

@@ -1,0 +1,167 @@
+"""Tensor's view methods (view, reshape, expand, permute, transpose, indexing, ...): each checks its
+arguments, runs the view op (tritongrad/ops/view.py) and links the result to its base
+(autograd/views.py). A base class of tensor.Tensor, kept apart so that each file fits in a head.
+"""
+from . import _dtype as dt
+from ._tensor_base import TensorBase
+from .autograd.views import make_view
+from .ops import advanced, view as V
+from .ops.util import size_str, wrap_dim, wrap_dims
+
+
+def _sizes(args):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) as PyTorch does."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(s) for s in args)
+
+
+class TensorViews(TensorBase):
+    __slots__ = ()
+
+    # --- views ------------------------------------------------------------------------------------
+    def _view_op(self, cls, method, args, *op_args):
+        return make_view(self, cls.apply(self, *op_args), method, args)
+
+    def view(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], dt.dtype):
+            raise NotImplementedError("view(dtype) is not supported by tritongrad")
+        shape = V.infer_shape(_sizes(shape), self.numel())
+        if self._be.view(self._data, shape) is None:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride (at least one "
+                               "dimension spans across two contiguous subspaces). Use .reshape(...) instead.")
+        return self._view_op(V.View, "view", shape, shape)
+
+    def reshape(self, *shape):
+        shape = V.infer_shape(_sizes(shape), self.numel())
+        if self._be.view(self._data, shape) is not None:
+            return self._view_op(V.View, "view", shape, shape)
+        return V.UnsafeView.apply(self.clone(), shape)
+
+    def view_as(self, other):
+        return self.view(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        if self.ndim == 0:
+            return self.reshape(1)
+        s, e = wrap_dim(start_dim, self.ndim), wrap_dim(end_dim, self.ndim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        if s == e:
+            return self
+        shape = self.shape
+        n = 1
+        for d in shape[s:e + 1]:
+            n *= d
+        return self.reshape(shape[:s] + (n,) + shape[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        dim = wrap_dim(dim, self.ndim)
+        sizes = V.infer_shape(tuple(sizes), self.shape[dim])
+        return self.reshape(self.shape[:dim] + sizes + self.shape[dim + 1:])
+
+    def unsqueeze(self, dim):
+        dim = wrap_dim(dim, self.ndim + 1)
+        shape = self.shape
+        return self._view_op(V.Unsqueeze, "unsqueeze", (dim,), shape[:dim] + (1,) + shape[dim:])
+
+    def squeeze(self, dim=None):
+        shape = self.shape
+        if dim is None:
+            return self._view_op(V.Squeeze, "squeeze", (), tuple(s for s in shape if s != 1))
+        dims = wrap_dims(dim, self.ndim)
+        new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
+        cls = V.SqueezeDim if isinstance(dim, int) else V.SqueezeDims  # NOTE: PyTorch's squeeze.dims overload
+        return self._view_op(cls, "squeeze", (dim,), new)
+
+    def expand(self, *sizes):
+        sizes = _sizes(sizes)
+        shape = self.shape
+        if len(sizes) < len(shape):
+            raise RuntimeError(f"expand({self.type()}{{{size_str(shape)}}}, size={size_str(sizes)}): the number of "
+                               f"sizes provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+                               f"in the tensor ({len(shape)})")
+        lead = len(sizes) - len(shape)
+        out = list(sizes)
+        for i in reversed(range(len(shape))):  # NOTE: PyTorch reports the last mismatching dim
+            s, want = shape[i], sizes[lead + i]
+            if want == -1:
+                out[lead + i] = s
+            elif s != want and s != 1:
+                raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing size ({s}) at "
+                                   f"non-singleton dimension {lead + i}.  Target sizes: {size_str(sizes)}.  "
+                                   f"Tensor sizes: {size_str(shape)}")
+        if any(s < 0 for s in out[:lead]):
+            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
+                               f"dimension {out.index(-1)}")
+        return self._expand(tuple(out))
+
+    def _expand(self, shape):
+        """expand() to a checked shape (a tuple): what backward formulas call."""
+        return self._view_op(V.Expand, "expand", shape, shape)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def permute(self, *dims):
+        dims = _sizes(dims)
+        if len(dims) != self.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
+                               f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
+                               f"equal to len(dims) = {len(dims)}")
+        dims = tuple(wrap_dim(d, self.ndim) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return self._view_op(V.Permute, "permute", dims, dims)
+
+    def transpose(self, dim0, dim1):
+        d0, d1 = wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim)
+        dims = list(range(self.ndim))
+        dims[d0], dims[d1] = d1, d0
+        return self._view_op(V.Transpose, "transpose", (dim0, dim1), tuple(dims))
+
+    swapaxes = transpose
+
+    def t(self):
+        if self.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {self.ndim}D")
+        return self._view_op(V.T, "t", (), tuple(range(self.ndim))[::-1])
+
+    @property
+    def T(self):
+        return self.permute(*range(self.ndim)[::-1])
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def __getitem__(self, idx):
+        if idx.__class__ is not int and idx.__class__ is not slice and advanced.is_advanced(idx):
+            return advanced.getitem(self, idx)  # NOTE: index tensors, lists, masks: a copy (ops/advanced.py)
+        idx, cls = V.normalize_index(idx, self._data.shape)
+        return self._view_op(cls, "__getitem__", (idx,), idx)
+
+    def __setitem__(self, idx, value):
+        if idx.__class__ is not int and idx.__class__ is not slice and advanced.is_advanced(idx):
+            advanced.setitem(self, idx, value)
+            return
+        dst = self[idx]
+        if isinstance(value, TensorBase) and value.shape != dst.shape:
+            # NOTE: as PyTorch: the value's leading size-1 dims are dropped, then it must expand to the target
+            shape, k = value.shape, 0
+            while k < len(shape) and shape[k] == 1:
+                k += 1
+            if k:
+                value = value.reshape(shape[k:])
+            value.detach().expand(dst.shape)  # NOTE: raises PyTorch's message when the value does not fit
+        dst.copy_(value)
+
+    def select(self, dim, index):
+        dim = wrap_dim(dim, self.ndim)
+        if not -self.shape[dim] <= index < self.shape[dim]:
+            raise IndexError(f"select(): index {index} out of range for tensor of size {size_str(self.shape)} at "
+                             f"dimension {dim}")
+        return self[(slice(None),) * dim + (index,)]
