@@ -212,6 +212,10 @@ PRIMITIVES = (
     Prim("diag_embed", M, 1, triton="index_ops.diag_embed"),
     Prim("cat", M, 1, triton="index_ops.cat"),
     Prim("masked_fill_", M, 2, triton="index_ops.masked_fill_"),
+    # random numbers (tritongrad/_cpu_random.py: PyTorch's CPU stream; kernels/random.py: Philox)
+    Prim("random_", M, 1),
+    Prim("multinomial", M, 1),
+    Prim("randperm", M, 0),
     # transformer layers (ops/nn.py): fused, several outputs; NumPy references in cpu_nn.py
     Prim("embedding", M, 2),
     Prim("embedding_backward", M, 2, "same", "embedding"),
