@@ -56,6 +56,8 @@ def _row(b):
                rounds=b["stats"].get("rounds"), name=b.get("name", ""))
     row["gbs"] = info["bytes"] / median / 1e9 if info.get("bytes") and median > 0 else None
     row["tflops"] = info["flops"] / median / 1e12 if info.get("flops") and median > 0 else None
+    row["tokens_s"] = info["tokens"] / median if info.get("tokens") and median > 0 else None  # bench_gpt.py
+    row["peak_bytes"] = info.get("peak_bytes")
     return row
 
 
@@ -167,6 +169,9 @@ def fmt_time(s):
 
 
 def fmt_rate(r):
+    if r.get("tokens_s"):  # NOTE: a language model's training step (bench_gpt.py): tokens/s and peak memory
+        peak = f", peak {r['peak_bytes'] / 2**20:.1f} MiB" if r.get("peak_bytes") else ", peak not measured"
+        return f"{r['tokens_s']:,.0f} tokens/s, {r['tflops']:.3g} TFLOP/s{peak}"
     if r["family"] == "matmul" or (r["tflops"] and not r["gbs"]):
         return f"{r['tflops']:.3g} TFLOP/s" if r["tflops"] else ""
     return f"{r['gbs']:.4g} GB/s" if r["gbs"] else ""

@@ -112,6 +112,13 @@ CASES = {
                   + a.topk(2, dim=1).values.sum(1, keepdim=True) * a),
     "bmm_einsum": ([(2, 3, 4), (2, 4, 5), (4,)], lambda a, b, v: a.bmm(b).sum(-1) + tg.einsum("bij,bjk->bik", a, b)
                    .sum(-1) * tg.einsum("bij,j->bi", a, v) + tg.outer(v, v).sum() + a[0].mv(v) + v.dot(v)),
+    "embedding": ([(5, 3)], lambda w: NF.embedding(tg.tensor([[1, 4, 1], [0, 2, 4]], device=w.device), w, padding_idx=3)
+                  * w.sum()),
+    "layer_norm": ([(3, 5), (5,), (5,)], lambda x, w, b: NF.layer_norm(x, (5,), w, b) * x
+                   + NF.layer_norm(x.view(3, 5, 1) * 2, (5, 1)).view(3, 5)),
+    "attention": ([(2, 3, 4), (2, 5, 4), (2, 5, 4)],
+                  lambda q, k, v: NF.scaled_dot_product_attention(q, k, v) * q
+                  + NF.scaled_dot_product_attention(q, k[:, :3], v[:, :3], is_causal=True)),
 }
 # NOTE: through float32: finite differences need a larger step, and then a looser tolerance
 EPS, TOL = {"to_copy": 1e-3}, {"to_copy": dict(rtol=1e-3, atol=1e-3)}

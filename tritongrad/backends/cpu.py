@@ -441,3 +441,60 @@ for _name, _fn in dict(
         unravel=_unravel, as_strided=_as_strided, tril=_tril, flip=_flip, roll=_roll, diagonal=_diagonal,
         diag_embed=_diag_embed, cat=_cat, masked_fill_=_masked_fill_).items():
     setattr(CPUBackend, _name, staticmethod(_fn))
+# --- transformer layers (ops/nn.py): the NumPy references of backends/cpu_nn.py ----------------------
+def _embedding(weight, ids):
+    """weight[ids]: rows of weight (V, C) at the integer array ids, of shape ids.shape + (C,)."""
+    from . import cpu_nn
+
+    return cpu_nn.index_select(weight, 0, ids.reshape(-1)).reshape(ids.shape + weight.shape[1:])
+
+
+def _embedding_backward(grad, ids, num_weights, padding_idx):
+    """(num_weights, C) zeros with each row of grad (ids.shape + (C,)) added at its id (repeats add up);
+    ids equal to padding_idx add nothing."""
+    from . import cpu_nn
+
+    out = np.zeros((num_weights,) + grad.shape[ids.ndim:], grad.dtype)
+    return cpu_nn.index_add_(out, 0, ids.reshape(-1), grad.reshape((ids.size,) + out.shape[1:]), skip=padding_idx,
+                             check=False)
+
+
+def _layer_norm(x, normalized_shape, weight, bias, eps):
+    """(y, mean, rstd) of layer norm over the trailing normalized_shape dims (statistics in float32,
+    float64 for float64 x)."""
+    from . import cpu_nn
+
+    return cpu_nn.layer_norm_fwd(x, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm_backward(grad, x, mean, rstd, weight, bias, eps):
+    """(dx, dweight, dbias) of layer_norm (None for an absent weight / bias); eps is for the Tensor path's
+    explicit form (ops/nn.py): the fused backward reads rstd."""
+    from . import cpu_nn
+
+    return cpu_nn.layer_norm_bwd(grad, x, mean, rstd, weight, bias)
+
+
+def _attention(q, k, v, mask, is_causal, scale):
+    """(o, lse): softmax(q k^T * scale + mask) v and the scores' logsumexp per query."""
+    from . import cpu_nn
+
+    return cpu_nn.attention_fwd(q, k, v, mask, is_causal, scale)
+
+
+def _attention_backward(grad, q, k, v, o, lse, mask, is_causal, scale):
+    """(dq, dk, dv) of attention from grad (o's shape), the saved o and lse."""
+    from . import cpu_nn
+
+    return cpu_nn.attention_bwd(grad, q, k, v, o, lse, mask, is_causal, scale)
+
+
+def _attention_unsupported(q, k, v, mask):
+    """Why attention() cannot take these arrays, or None: the NumPy reference takes every call that ops/nn.py
+    sends it."""
+    return None
+
+
+for _fn in (_embedding, _embedding_backward, _layer_norm, _layer_norm_backward, _attention, _attention_backward,
+            _attention_unsupported):
+    setattr(CPUBackend, _fn.__name__[1:], staticmethod(_fn))

@@ -166,3 +166,56 @@ def backend():
     if _backend is None:
         _backend = CUDABackend()
     return _backend
+
+
+# --- transformer layers (ops/nn.py): kernels/index.py, layernorm.py, attention.py ------------------------
+# NOTE: the CPU backend's signatures (cpu.py); each imports its kernel module when called (a dict
+# lookup once loaded; the backend's construction, before any CUDA array exists, has set emulation up).
+def _embedding(weight, ids):
+    from ..kernels import elementwise as E, index as IX
+
+    flat = E.contiguous(ids).view((ids.size_,))
+    return IX.index_select(weight, 0, flat).view(tuple(ids.shape) + tuple(weight.shape[1:]))
+
+
+def _embedding_backward(grad, ids, num_weights, padding_idx):
+    from ..kernels import elementwise as E, index as IX
+
+    out = E.full((num_weights,) + tuple(grad.shape[ids.ndim:]), 0, grad.dtype)
+    src = E.contiguous(grad).view((ids.size_,) + tuple(out.shape[1:]))
+    return IX.index_add_(out, 0, E.contiguous(ids).view((ids.size_,)), src, skip=padding_idx, check=False)
+
+
+def _layer_norm(x, normalized_shape, weight, bias, eps):
+    from ..kernels import layernorm
+
+    return layernorm.layer_norm_fwd(x, normalized_shape, weight, bias, eps)
+
+
+def _layer_norm_backward(grad, x, mean, rstd, weight, bias, eps):
+    from ..kernels import layernorm
+
+    return layernorm.layer_norm_bwd(grad, x, mean, rstd, weight, bias)
+
+
+def _attention(q, k, v, mask, is_causal, scale):
+    from ..kernels import attention
+
+    return attention.attention_fwd(q, k, v, mask, is_causal, scale, allow_tf32=matmul.allow_tf32)
+
+
+def _attention_backward(grad, q, k, v, o, lse, mask, is_causal, scale):
+    from ..kernels import attention
+
+    return attention.attention_bwd(grad, q, k, v, o, lse, mask, is_causal, scale, allow_tf32=matmul.allow_tf32)
+
+
+def _attention_unsupported(q, k, v, mask):
+    from ..kernels import attention
+
+    return attention.unsupported(q, k, v, mask)
+
+
+for _fn in (_embedding, _embedding_backward, _layer_norm, _layer_norm_backward, _attention, _attention_backward,
+            _attention_unsupported):
+    setattr(CUDABackend, _fn.__name__[1:], staticmethod(_fn))

@@ -273,6 +273,14 @@ PRIMITIVES = (
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
     # (a, nan, posinf, neginf)
     Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),
+    # transformer layers (ops/nn.py): fused, several outputs; NumPy references in cpu_nn.py
+    Prim("embedding", M, 2),
+    Prim("embedding_backward", M, 2, "same", "embedding"),
+    Prim("layer_norm", M, 3, "float"),
+    Prim("layer_norm_backward", M, 6, "float", "layer_norm"),
+    Prim("attention", M, 4, "float"),
+    Prim("attention_backward", M, 7, "float", "attention"),
+    Prim("attention_unsupported", M, 4),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}

@@ -446,3 +446,7 @@ def one_hot(tensor, num_classes=-1):
 __all__ = ["relu", "sigmoid", "tanh", "silu", "leaky_relu", "elu", "softplus", "linear", "log_softmax", "softmax",
            "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
            "binary_cross_entropy_with_logits", "batch_norm", "dropout", "one_hot"]
+
+from ..ops.nn import embedding, layer_norm, scaled_dot_product_attention  # noqa: E402,F401  NOTE: rows in ops/nn.py
+
+__all__ += ["gelu", "embedding", "layer_norm", "scaled_dot_product_attention"]

@@ -11,3 +11,8 @@ __all__ = ["Module", "Linear", "Identity", "Flatten", "Unflatten", "ReLU", "Sigm
            "ELU", "Softplus", "Softmax", "LogSoftmax", "BatchNorm1d", "Sequential", "ModuleList", "ModuleDict",
            "ParameterList", "ParameterDict", "Dropout", "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss",
            "BCEWithLogitsLoss", "CrossEntropyLoss", "NLLLoss"]
+from .activation import GELU  # noqa: E402  NOTE: the transformer layers (issue 16), kept apart for merges
+from .normalization import LayerNorm  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+
+__all__ += ["GELU", "LayerNorm", "Embedding"]

@@ -1,4 +1,4 @@
-"""Activation modules: ReLU, Sigmoid, Tanh, SiLU, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax."""
+"""Activation modules: ReLU, Sigmoid, Tanh, SiLU, LeakyReLU, ELU, Softplus, Softmax, LogSoftmax, GELU."""
 from .. import functional as F
 from .module import Module
 
@@ -105,3 +105,17 @@ class LogSoftmax(Softmax):
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)
+
+
+class GELU(Module):
+    """x * Phi(x) (approximate='none') or its tanh approximation (approximate='tanh'); fused kernels on CUDA."""
+
+    def __init__(self, approximate="none"):
+        super().__init__()
+        self.approximate = approximate
+
+    def forward(self, input):
+        return F.gelu(input, approximate=self.approximate)
+
+    def extra_repr(self):
+        return f"approximate={self.approximate!r}"
