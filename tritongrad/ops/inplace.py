@@ -54,8 +54,9 @@ def _check_shape(t, other):
                                f"{size_str(shape)}")
 
 
-def _needs_graph(t, other=None):
-    return state.grad_enabled and (t._requires_grad or (isinstance(other, util.Tensor) and other._requires_grad))
+def _needs_graph(t, *others):
+    return state.grad_enabled and (t._requires_grad or any(isinstance(o, util.Tensor) and o._requires_grad
+                                                           for o in others))
 
 
 def _check_operand(t, op, other, alpha):
@@ -125,10 +126,10 @@ def fill_(t, value):
 
 
 def unary_(t, fn, name, args):
-    """t = fn(t) for an elementwise op."""
+    """t = fn(t) for an elementwise op; `args` its other operands (clamp_'s tensor bounds record history too)."""
     _check_overlap(t)
     _check_autograd(t)
-    if not _needs_graph(t):
+    if not _needs_graph(t, *args):
         from ..autograd.grad_mode import no_grad
 
         with no_grad():

@@ -97,22 +97,25 @@ class NllLoss(Op):
         be = logp._be
         w = class_mask(logp, target, weight, ignore_index)
         cd = class_dim(logp)
-        loss = be.unary("neg", be.reduce("sum", be.binary("mul", w, logp._data), (cd,), False))
+        # NOTE: where, not a plain product: 0 * -inf (a masked logit of another class) is NaN.
+        picked = be.binary("ne", w, 0)
+        loss = be.unary("neg", be.reduce("sum", be.where(picked, be.binary("mul", w, logp._data), 0), (cd,), False))
         ctx.w, ctx.reduction, ctx.cd = w, reduction, cd  # NOTE: no-ops without a graph (ctx is then a null object)
         if reduction == "none":
             return loss
         loss = be.reduce("sum", loss, (), False)
         if reduction == "sum":
             return loss
-        ctx.total = total = be.reduce("sum", w, (), False)
+        total = be.reduce("sum", w, (), False)
+        # NOTE: the gradient's weights w / total, zero where w is (every target ignored: total == 0, and
+        # PyTorch's gradient is 0, not 0 / 0); the loss itself is 0 / 0 = nan then, as PyTorch's.
+        ctx.w = be.where(picked, be.binary("div", w, total), 0)
         return be.binary("div", loss, total)
 
     @staticmethod
     def formula(ctx, F, g):
         if ctx.reduction == "none":
             g = F.view(g, g.shape[:ctx.cd] + (1,) + g.shape[ctx.cd:])
-        elif ctx.reduction == "mean":
-            g = F.div(g, F.const(ctx.total, g))
         return F.mul(F.neg(F.const(ctx.w, g)), g)
 
 
