@@ -10,6 +10,7 @@ from ..autograd.grad_mode import state
 from ..autograd.graph import edge
 from ..autograd.views import copy_slices
 from . import util
+from .overlap import check_partial_overlap
 from .table import Op, provides
 from .util import broadcast_shapes, check_device, result_type, size_str
 
@@ -81,6 +82,7 @@ def binary_(t, op, other, alpha=1):
             and other._be is t._be and other._data.shape == t._data.shape):  # NOTE: an SGD step needs none of these
         _check_operand(t, op, other, alpha)
     _check_overlap(t)
+    check_partial_overlap(t, other)
     _check_autograd(t)
     if not _needs_graph(t, other):
         b = other
@@ -100,6 +102,7 @@ def copy_(t, src):
     elif not isinstance(src, (int, float)):
         raise TypeError(f"copy_(): argument 'src' must be a Tensor or a number, not {type(src).__name__}")
     _check_overlap(t)
+    check_partial_overlap(t, src)
     _check_autograd(t)
     if not _needs_graph(t, src):
         if isinstance(src, util.Tensor):
@@ -128,6 +131,7 @@ def fill_(t, value):
 def unary_(t, fn, name, args):
     """t = fn(t) for an elementwise op; `args` its other operands (clamp_'s tensor bounds record history too)."""
     _check_overlap(t)
+    check_partial_overlap(t, *args)
     _check_autograd(t)
     if not _needs_graph(t, *args):
         from ..autograd.grad_mode import no_grad
