@@ -10,7 +10,7 @@ from ..autograd.grad_mode import state
 from ..autograd.graph import edge
 from ..autograd.views import copy_slices
 from . import util
-from .overlap import check_partial_overlap
+from .overlap import check_partial_overlap, writable
 from .table import Op, provides
 from .util import broadcast_shapes, check_device, result_type, size_str
 
@@ -107,7 +107,7 @@ def copy_(t, src):
     if not _needs_graph(t, src):
         if isinstance(src, util.Tensor):
             src = (src if src._be is t._be else src.to(t.device))._data
-        t._be.copy_(t._data, src)
+        t._be.copy_(writable(t._data), src)  # NOTE: one element of an expanded tensor may be written
         t._vc[0] += 1
         return t
     return _record(t, lambda s: CopyFrom.apply(s, src))
@@ -119,10 +119,9 @@ def fill_(t, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return copy_(t, value)
-    _check_overlap(t)
-    _check_autograd(t)
+    _check_autograd(t)  # NOTE: no _check_overlap: PyTorch fills an expanded tensor (every element gets one value)
     if not _needs_graph(t):
-        t._be.fill_(t._data, value)
+        t._be.fill_(writable(t._data), value)
         t._vc[0] += 1
         return t
     return _record(t, lambda s: (Zero if value == 0 else Fill).apply(s, value))
@@ -158,7 +157,7 @@ def _record(t, fn):
     be = t._be
     if node._saved and any(s is not None and s.tensor is snap for s in node._saved):
         snap._data = be.copy_(be.empty(t.shape, t._dtype), t._data)  # the op saved t: keep its old values
-    be.copy_(t._data, result._data)
+    be.copy_(writable(t._data), result._data)
     t._vc[0] += 1
     if t._base is None:
         t._grad_fn, t._output_nr, t._requires_grad = node, result._output_nr, True

@@ -45,3 +45,17 @@ def check_partial_overlap(out, *inputs):
             continue
         if (ra[:2] == rb[:2] and ra[2] != rb[2]) or (ra[:2] != rb[:2] and ra[0] < rb[1] and rb[0] < ra[1]):
             raise RuntimeError(PARTIAL)
+
+
+def writable(a):
+    """A writable view of backend array `a`: NumPy's broadcast views (expand) are read-only, but fill_ may
+    write one value through them, as PyTorch does. A CUDA array, or one whose memory is read-only, is `a`."""
+    if not isinstance(a, np.ndarray) or a.flags.writeable:
+        return a
+    root = a
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not (root.flags.writeable and root.flags.c_contiguous):
+        return a
+    offset = a.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    return np.ndarray(a.shape, a.dtype, buffer=root, offset=offset, strides=a.strides)
