@@ -20,6 +20,8 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(a, dim):
+        if not a.shape[dim]:  # NOTE: zero classes: an empty result, as PyTorch's (NumPy's max has no identity)
+            return a._be.empty(a._data.shape, a._dtype)
         return a._be.log_softmax(a._data, dim)
 
     @staticmethod
@@ -50,7 +52,7 @@ class Softmax(Op):
 
     @staticmethod
     def forward(a, dim):
-        return a._be.softmax(a._data, dim)
+        return LogSoftmax.forward(a, dim) if not a.shape[dim] else a._be.softmax(a._data, dim)
 
     setup_context = LogSoftmax.setup_context
 
@@ -142,7 +144,7 @@ class MseLoss(Op):
     @staticmethod
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
-        scale = 2.0 / ctx.numel if ctx.reduction == "mean" else 2.0
+        scale = (2.0 / ctx.numel if ctx.numel else math.nan) if ctx.reduction == "mean" else 2.0  # NOTE: empty: no gradient to scale
         grad = F.mul(F.sub(a, b), F.mul(g, scale))
         na, nb = ctx.needs_input_grad
         return F.sum_to(grad, ctx.shapes[0]) if na else None, F.sum_to(F.neg(grad), ctx.shapes[1]) if nb else None
