@@ -4,7 +4,7 @@ from collections import namedtuple
 from . import _dtype as dt
 from ._tensor_math import _as_tensor
 from .ops import elementwise as EW
-from .ops.util import check_device, result_type
+from .ops.util import check_device, cpu_scalar_to, result_type
 from .tensor import Tensor
 
 _RETURN_TYPES = {name: namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
@@ -22,6 +22,8 @@ def where(condition, input, other):
                            f"{getattr(condition, 'dtype', type(condition).__name__)}")
     a = _as_tensor(input, condition if not isinstance(other, Tensor) else other)
     b = _as_tensor(other, a)
+    cuda = next((t for t in (condition, a, b) if t.is_cuda), a)  # NOTE: 0-d CPU tensors join it (as scalars)
+    condition, a, b = (cpu_scalar_to(cuda, t) for t in (condition, a, b))
     check_device(condition, a)
     check_device(a, b)
     rt = result_type(a, b)

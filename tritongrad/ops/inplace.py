@@ -78,6 +78,7 @@ def _check_operand(t, op, other, alpha):
 
 def binary_(t, op, other, alpha=1):
     """t = t op (alpha * other)."""
+    other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
             and other._be is t._be and other._data.shape == t._data.shape):  # NOTE: an SGD step needs none of these
         _check_operand(t, op, other, alpha)
