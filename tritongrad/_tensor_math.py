@@ -27,7 +27,7 @@ class TensorMath(TensorBase):
         if alpha == 1 and _same(self, other):
             return EW.Add.apply(self, other, 1)
         a, b, _ = operands(self, other)
-        if alpha != 1:
+        if alpha != 1 or alpha.__class__ is not int:
             I.check_alpha(a._dtype, alpha)
         return EW.Add.apply(a, b, alpha)
 
@@ -36,8 +36,8 @@ class TensorMath(TensorBase):
             return EW.Sub.apply(self, other, 1)
         _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
-        if alpha != 1:
-            I.check_alpha(a._dtype, alpha)
+        if alpha != 1 or alpha.__class__ is not int:
+            I.check_alpha(a._dtype, alpha, "sub")
         return EW.Sub.apply(a, b, alpha)
 
     def mul(self, other):

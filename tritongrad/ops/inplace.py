@@ -32,7 +32,17 @@ def _check_overlap(t):
                 raise RuntimeError(OVERLAP)
 
 
-def check_alpha(rt, alpha):
+_NUMBER = (int, float)
+
+
+def check_alpha(rt, alpha, name="add"):
+    """PyTorch's checks of add / sub's `alpha` against the result dtype `rt` (`name`: the op, for the message)."""
+    if isinstance(alpha, complex):
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    if not isinstance(alpha, (int, float)):
+        raise TypeError(f"{name}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+    if isinstance(alpha, bool) and rt is not dt.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if alpha != 1 and isinstance(alpha, float) and not rt.is_floating_point:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
@@ -64,11 +74,15 @@ def _check_operand(t, op, other, alpha):
     """`other`'s device, broadcast shape and dtype must suit an in-place write into t (PyTorch's messages)."""
     if isinstance(other, util.Tensor):
         check_device(t, other)
+    elif isinstance(other, complex):  # NOTE: no complex dtypes here; PyTorch's error for a complex result
+        raise RuntimeError(f"result type {_complex_name(t._dtype)} can't be cast to the desired output type "
+                           f"{_SCALAR_NAMES[t._dtype.name]}")
     elif not isinstance(other, (int, float)):
-        raise TypeError(f"unsupported operand type: expected a Tensor or a number, got {type(other).__name__}")
+        raise TypeError(f"{op}_(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
     _check_shape(t, other)
     rt = result_type(t, other)
-    check_alpha(rt, alpha)
+    if alpha != 1 or alpha.__class__ is not int:
+        check_alpha(rt, alpha, op + "_")
     if op == "div" and not rt.is_floating_point:
         rt = dt.get_default_dtype()
     if rt._kind > t._dtype._kind:
@@ -80,7 +94,7 @@ def binary_(t, op, other, alpha=1):
     """t = t op (alpha * other)."""
     other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
-            and other._be is t._be and other._data.shape == t._data.shape):  # NOTE: an SGD step needs none of these
+            and other._be is t._be and other._data.shape == t._data.shape and alpha.__class__ in _NUMBER):  # NOTE: an SGD step needs none of these
         _check_operand(t, op, other, alpha)
     _check_overlap(t)
     check_partial_overlap(t, other)
@@ -114,12 +128,34 @@ def copy_(t, src):
     return _record(t, lambda s: CopyFrom.apply(s, src))
 
 
+def _complex_name(dtype):
+    return {"float64": "ComplexDouble", "float16": "ComplexHalf"}.get(dtype.name, "ComplexFloat")
+
+
+def _check_fill_value(t, value):
+    """PyTorch's errors for a fill_ value that is not a number."""
+    if isinstance(value, complex):
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(t._dtype.name, t._dtype.name)} without "
+                           "overflow")
+    if not isinstance(value, (int, float)):
+        bad = type(value).__name__
+        raise TypeError(f"fill_() received an invalid combination of arguments - got ({bad}), but expected one of:\n"
+                        f" * (Tensor value)\n      didn't match because some of the arguments have invalid types: "
+                        f"(!{bad}!)\n * (Number value)\n      didn't match because some of the arguments have "
+                        f"invalid types: (!{bad}!)\n")
+
+
+_C_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "int64_t", "int32": "int", "int16": "short", "int8": "int8_t", "uint8": "uint8_t", "bool": "bool"}
+
+
 def fill_(t, value):
     if isinstance(value, util.Tensor):
         if value.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return copy_(t, value)
+    _check_fill_value(t, value)
     _check_autograd(t)  # NOTE: no _check_overlap: PyTorch fills an expanded tensor (every element gets one value)
     if not _needs_graph(t):
         t._be.fill_(writable(t._data), value)
