@@ -221,6 +221,8 @@ class TensorMath(TensorBase):
 
     def _logical(self, op, other):
         other = _as_tensor(other, self)
+        util.check_device(self, other)
+        util.broadcast_shapes(self.shape, other.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         return self._make(self._be.binary(op, self.bool()._data, other.bool()._data))
 
     def logical_and(self, other):

@@ -32,6 +32,8 @@ def where(condition, input, other):
 
 def _method(name):
     def fn(input, *args, **kwargs):
+        if not isinstance(input, Tensor):  # NOTE: PyTorch's TypeError, not an AttributeError of a number
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name

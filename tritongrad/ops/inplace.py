@@ -173,14 +173,19 @@ def unary_(t, fn, name, args):
         from ..autograd.grad_mode import no_grad
 
         with no_grad():
-            out = fn(t)
-        if out._dtype is not t._dtype:
-            raise RuntimeError(f"result type {_SCALAR_NAMES[out._dtype.name]} can't be cast to the desired output "
-                               f"type {_SCALAR_NAMES[t._dtype.name]}")
+            out = _castable(fn(t), t)
         t._be.copy_(t._data, out._data)
         t._vc[0] += 1
         return t
-    return _record(t, fn)
+    return _record(t, lambda s: _castable(fn(s), t).to(t._dtype))
+
+
+def _castable(out, t):
+    """`out`, when it may be written into t: PyTorch casts within a category (float32 bounds into a float16 t)."""
+    if out._dtype._kind > t._dtype._kind:
+        raise RuntimeError(f"result type {_SCALAR_NAMES[out._dtype.name]} can't be cast to the desired output "
+                           f"type {_SCALAR_NAMES[t._dtype.name]}")
+    return out
 
 
 def _record(t, fn):
