@@ -12,8 +12,7 @@ on PyTorch (CPU tensors with the same values). Then:
   RuntimeError, counts for a RuntimeError);
 - tritongrad raises: every tensor input is unchanged, values and version counter.
 Tensors on two devices (one not a 0-d CPU tensor) cannot be compared with a CPU-only PyTorch: there
-tritongrad must raise PyTorch's "Expected all tensors to be on the same device" RuntimeError or give
-PyTorch's result (a device-moving op), with inputs unchanged.
+a RuntimeError (PyTorch's "Expected all tensors to be on the same device") passes too.
 
 Deterministic: derandomized, FUZZ_EXAMPLES examples per op (TRITONGRAD_FUZZ_EXAMPLES=200 for a
 longer local hunt). EXPECTED_FAILURES lists, op by op, the known differences still open.
@@ -193,7 +192,7 @@ def _mixed_devices(specs):
 
 def _check(ns, name, args, kwargs):
     """None when tritongrad behaves as PyTorch, else (category, description); the categories:
-    "state" (an input changed by a failed call), "devices", "arguments" (PyTorch's argument parser
+    "state" (an input changed by a failed call), "arguments" (PyTorch's argument parser
     refuses the call with a TypeError, tritongrad does otherwise), "accepts" (PyTorch raises,
     tritongrad returns), "refuses" (the reverse), "exception type", "result" (values, dtype, shape)."""
     import torch
@@ -214,10 +213,8 @@ def _check(ns, name, args, kwargs):
         ours, g_exc = None, e
     if g_exc is not None and not _unchanged(ts, before):
         return "state", f"raised {type(g_exc).__name__}: {g_exc} after changing an input"
-    if _mixed_devices(specs):
-        if g_exc is not None:
-            return None if isinstance(g_exc, RuntimeError) else ("devices", f"raised {type(g_exc).__name__}")
-        return None if t_exc is None and _compare(ours, theirs) is None else ("devices", "no error")
+    if _mixed_devices(specs) and isinstance(g_exc, RuntimeError):
+        return None  # NOTE: PyTorch's "Expected all tensors to be on the same device" (its CPU build cannot say)
     if t_exc is not None:
         if g_exc is not None and isinstance(g_exc, _builtin(t_exc)):
             return None

@@ -153,7 +153,7 @@ class TensorMath(TensorBase):
         return EW.Relu.apply(self)
 
     def sign(self):
-        return EW.Sign.apply(self)
+        return self.clone() if self._dtype is dt.bool_ else EW.Sign.apply(self)  # NOTE: NumPy has no bool sign
 
     def square(self):
         return self.pow(2)
@@ -294,8 +294,13 @@ class TensorMath(TensorBase):
 
     def _argreduce(self, op, dim, keepdim):
         if dim is None:
+            if not self.numel():
+                raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
             return self._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
-        return self._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
+        d = wrap_dim(dim, self.ndim)
+        if self.ndim and not self.shape[d]:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+        return self._make(self._be.arg_reduce(op, self._data, d, keepdim))
 
     def all(self, dim=None, keepdim=False):
         return self._bool_reduce("all", dim, keepdim)
