@@ -166,6 +166,9 @@ def fill_(t, value):
 
 def unary_(t, fn, name, args):
     """t = fn(t) for an elementwise op; `args` its other operands (clamp_'s tensor bounds record history too)."""
+    for a in args:  # NOTE: the written-to tensor stays where it is: only a 0-d CPU operand may join it
+        if isinstance(a, util.Tensor):
+            check_device(t, util.cpu_scalar_to(t, a))
     _check_overlap(t)
     check_partial_overlap(t, *args)
     _check_autograd(t)
