@@ -383,8 +383,8 @@ def _clamp_args(t, lo, hi):
 
 def _clamp_tensor_args(t, lo, hi):
     """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
-    lo = None if lo is None else _as_tensor(lo, t)
-    hi = None if hi is None else _as_tensor(hi, t)
+    lo = None if lo is None else util.cpu_scalar_to(t, _as_tensor(lo, t))
+    hi = None if hi is None else util.cpu_scalar_to(t, _as_tensor(hi, t))
     for bound in (lo, hi):
         if bound is not None:
             t, _, _ = operands(t, bound)
