@@ -94,7 +94,8 @@ def binary_(t, op, other, alpha=1):
     """t = t op (alpha * other)."""
     other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
-            and other._be is t._be and other._data.shape == t._data.shape and alpha.__class__ in _NUMBER):  # NOTE: an SGD step needs none of these
+            and other._be is t._be and other._data.shape == t._data.shape
+            and alpha.__class__ in _NUMBER):  # NOTE: an SGD step needs none of these
         _check_operand(t, op, other, alpha)
     _check_overlap(t)
     check_partial_overlap(t, other)
@@ -169,6 +170,7 @@ def unary_(t, fn, name, args):
     for a in args:  # NOTE: the written-to tensor stays where it is: only a 0-d CPU operand may join it
         if isinstance(a, util.Tensor):
             check_device(t, util.cpu_scalar_to(t, a))
+            _check_shape(t, a)
     _check_overlap(t)
     check_partial_overlap(t, *args)
     _check_autograd(t)

@@ -144,7 +144,8 @@ class MseLoss(Op):
     @staticmethod
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
-        scale = (2.0 / ctx.numel if ctx.numel else math.nan) if ctx.reduction == "mean" else 2.0  # NOTE: empty: no gradient to scale
+        # NOTE: an empty input has no gradient to scale (and 2 / 0 would raise)
+        scale = (2.0 / ctx.numel if ctx.numel else math.nan) if ctx.reduction == "mean" else 2.0
         grad = F.mul(F.sub(a, b), F.mul(g, scale))
         na, nb = ctx.needs_input_grad
         return F.sum_to(grad, ctx.shapes[0]) if na else None, F.sum_to(F.neg(grad), ctx.shapes[1]) if nb else None
