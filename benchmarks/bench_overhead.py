@@ -7,7 +7,9 @@ Cases (benchmark group "overhead/<case>/float32/eager"):
                     no_grad, grad.zero_());
 - rosenbrock_1000:  the whole 1000-iteration minimisation;
 - net_small_step:   one training step of examples/two_layer_net.py network (a): 100x3 -> 32 -> 1, MSE;
-- net_large_step:   one training step of network (b): 64x1000 -> 100 -> 10, sum of squares.
+- net_large_step:   one training step of network (b): 64x1000 -> 100 -> 10, sum of squares;
+- index_gather:     `C[X].sum().backward()`, an embedding lookup (C 27x10, X 32x3 int64);
+- cat:              `(cat([a, b, c], 1) * w).sum().backward()`, three 16x8 tensors.
 
 Providers (benchlib's names): tritongrad-cpu (NumPy backend), torch-cpu, numpy (the same
 computation with its forward and backward written by hand: the floor for a NumPy-backed
@@ -194,6 +196,59 @@ def net_step(provider, rng, net):
     return step
 
 
+# --- indexing and joining ------------------------------------------------------------------------
+
+def index_gather(provider, rng):
+    """An embedding lookup C[X] (makemore's): forward, sum, backward (a scatter-add into C.grad)."""
+    C = rng.standard_normal((27, 10)).astype(np.float32)
+    X = rng.integers(0, 27, (32, 3))
+    if provider == "numpy":
+        gC = np.zeros_like(C)
+
+        def step():
+            s = C[X].sum()
+            np.add.at(gC, X, np.ones((32, 3, 10), np.float32))
+            return s
+        return step
+    lib, device = _lib(provider)
+    (tC,) = _tensors(lib, device, (C,), requires_grad=True)
+    (tX,) = _tensors(lib, device, (X,))
+    sync = _sync(lib, device)
+
+    def step():
+        s = tC[tX].sum()
+        s.backward()
+        sync()
+        return s
+    return step
+
+
+def cat_step(provider, rng):
+    """cat of three 16x8 tensors along dim 1, weighted sum, backward (slices of the gradient)."""
+    a, b, c = (rng.standard_normal((16, 8)).astype(np.float32) for _ in range(3))
+    w = rng.standard_normal((16, 24)).astype(np.float32)
+    if provider == "numpy":
+        grads = [np.zeros_like(a) for _ in range(3)]
+
+        def step():
+            s = (np.concatenate([a, b, c], 1) * w).sum()
+            for k, g in enumerate(grads):
+                g += w[:, 8 * k:8 * k + 8]
+            return s
+        return step
+    lib, device = _lib(provider)
+    ta, tb, tc = _tensors(lib, device, (a, b, c), requires_grad=True)
+    (tw,) = _tensors(lib, device, (w,))
+    sync = _sync(lib, device)
+
+    def step():
+        s = (lib.cat([ta, tb, tc], 1) * tw).sum()
+        s.backward()
+        sync()
+        return s
+    return step
+
+
 # case -> (size label, x = elements of the largest operand, description, builder(provider, rng))
 CASES = {
     "tiny_chain": ("2x2", 4, "(a * b + c).sum().backward(), 2x2 float32", lambda p, rng: tiny_chain(p, rng)),
@@ -204,6 +259,9 @@ CASES = {
                        "zero grads", lambda p, rng: net_step(p, rng, "small")),
     "net_large_step": ("64x1000-100-10", 100_000, "training step, 64x1000 -> 100 -> 10, relu, sum of squares: "
                        "forward, backward, SGD, zero grads", lambda p, rng: net_step(p, rng, "large")),
+    "index_gather": ("27x10[32x3]", 960, "C[X].sum().backward(): embedding lookup, C 27x10, X 32x3 int64",
+                     lambda p, rng: index_gather(p, rng)),
+    "cat": ("3x16x8", 384, "(cat([a, b, c], 1) * w).sum().backward(), 16x8 each", lambda p, rng: cat_step(p, rng)),
 }
 
 

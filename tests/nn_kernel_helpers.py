@@ -13,8 +13,9 @@ TOL = {D.float32: dict(rtol=1e-4, atol=1e-5), D.float64: dict(rtol=1e-10, atol=1
 def bf16_round(x):
     """float32 values rounded to the nearest bfloat16 (ties to even), still as float32."""
     b = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
-    b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16
-    return (b.astype(np.uint32) << 16).view(np.float32)
+    s = np.uint64(16)  # NOTE: NumPy 1.x turns a 0-d uint64 shifted by a Python int into int64/float64
+    b = (b + np.uint64(0x7FFF) + ((b >> s) & np.uint64(1))) >> s
+    return (b.astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 def host(rng, shape, dtype, scale=1.0, shift=0.0):
@@ -41,7 +42,7 @@ def dev(h, dtype=None):
 def back(a):
     from tritongrad.backends.cuda import CUDABackend as G
     out = G.to_numpy(a)
-    return (out.astype(np.uint32) << 16).view(np.float32) if a.dtype is D.bfloat16 else out
+    return (out.astype(np.uint32) << np.uint32(16)).view(np.float32) if a.dtype is D.bfloat16 else out
 
 
 def close(got, ref, dtype, scale=1.0):

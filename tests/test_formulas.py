@@ -73,6 +73,21 @@ CASES = {
     "losses": ([(4, 5)], _losses),
     "to_copy": ([(3, 4)], lambda a: a.to(tg.float32).to(tg.float64) * 3 + a),
     "inplace": ([(3, 4), (3, 4)], _inplace),
+    # indexing, gathers and scatters (ops/index.py, ops/advanced.py), joining (ops/join.py)
+    "advanced_index": ([(5, 4)], lambda a: a[_i(a, [0, 4, -1, 0])] * 2 + a[[1, 1, 2, 3], [0, 3, 3, 1]][:, None]
+                       + a[a > 0].sum() + a[:, _i(a, [[3], [0]]), None].sum()),
+    "gather_scatter": ([(4, 3), (2, 3)], lambda a, b: a.gather(0, _i(a, [[3, 3, 0]])).sum() * a.scatter_add(
+        0, _i(a, [[1, 1, 1], [1, 2, 0]]), b) + a.scatter(0, _i(a, [[0, 1, 2]]), b)
+        + a.index_select(1, _i(a, [2, 2, 0]))),
+    "index_put": ([(4, 3), (2, 3)], lambda a, b: (a * 1).index_put_((_i(a, [1, 1]),), b, accumulate=True)
+                  + a.index_copy(0, _i(a, [3, 0, 1, 2]), a * b.sum()) + a.masked_fill(a > 0, 0.5)
+                  + a.index_add(0, _i(a, [0, 0]), b)),
+    "setitem": ([(4, 3), (2,)], lambda a, b: _setitem(a * 1, (_i(a, [0, 3]), _i(a, [2, 2])), b)
+                + _setitem(a * 1, a < 0, 0.0) + a.masked_select(a > 0.2).sum()),
+    "join": ([(2, 3), (2, 3)], lambda a, b: tg.cat([a, b], 1)[:, 1:4] * tg.stack([a, b]).sum(0)
+             + sum(t.sum() for t in tg.cat([a, b]).split(3, 1)) + a.unbind(1)[2][:, None] * a.chunk(3, 1)[0]),
+    "reorder": ([(3, 4)], lambda a: a.flip(0).roll(1, 1).tril() + a.repeat(1, 1).triu(1) + a.diag().sum()
+                + a.diag(1).diag(1)[:3] + a.movedim(0, 1).t()),
 }
 # NOTE: through float32: finite differences need a larger step, and then a looser tolerance
 EPS, TOL = {"to_copy": 1e-3}, {"to_copy": dict(rtol=1e-3, atol=1e-3)}
@@ -86,6 +101,15 @@ def _inputs(shapes, seed, device, dtype=tg.float64):
 
 def _weights(out, seed):
     return np.random.default_rng(seed + 100).standard_normal(out.shape)
+
+
+def _i(like, data):
+    return tg.tensor(data, device=like.device)
+
+
+def _setitem(y, idx, value):
+    y[idx] = value
+    return y
 
 
 def _grads(device, dtype, shapes, program, general, seed):

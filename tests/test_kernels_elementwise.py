@@ -26,8 +26,9 @@ SHAPES = [(), (1,), (97,), (33, 65), (3, 1, 17)]
 def bf16_round(x):
     """float32 values rounded to the nearest bfloat16 (ties to even), still as float32."""
     b = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
-    b = (b + 0x7FFF + ((b >> 16) & 1)) >> 16
-    return (b.astype(np.uint32) << 16).view(np.float32)
+    s = np.uint64(16)  # NOTE: NumPy 1.x turns a 0-d uint64 shifted by a Python int into int64/float64
+    b = (b + np.uint64(0x7FFF) + ((b >> s) & np.uint64(1))) >> s
+    return (b.astype(np.uint32) << np.uint32(16)).view(np.float32)
 
 
 def host(shape, dtype, rng, lo=-3.0, hi=3.0):
@@ -52,7 +53,7 @@ def dev(h, dtype):
 def back(a):
     out = G.to_numpy(a)
     if a.dtype is D.bfloat16:
-        return (out.astype(np.uint32) << 16).view(np.float32)
+        return (out.astype(np.uint32) << np.uint32(16)).view(np.float32)
     return out
 
 

@@ -39,7 +39,8 @@ def test_rows_are_unique_and_well_formed():
     for p in P.PRIMITIVES:
         assert p.kind in ("unary", "binary", "reduce", "backward", "method"), p
         assert p.dtypes in ("same", "float", "bool"), p
-        assert (p.numpy is not None) == (p.kind in ("unary", "binary", "backward")), p
+        assert p.numpy is not None or p.kind in ("reduce", "method"), p
+        assert p.triton is None or (p.kind == "method" and p.triton.count(".") == 1), p
         assert p.backward_of is None or p.kind in ("backward", "method"), p
 
 
@@ -104,3 +105,14 @@ def test_every_fused_backward_row_is_an_op_with_its_own_derivative():
 
     missing = [p.name for p in P.PRIMITIVES if p.backward_of is not None and p.name not in _TENSOR_OPS]
     assert not missing
+
+
+@needs_cuda
+def test_a_method_row_names_its_launch_wrapper(monkeypatch):
+    """A row with `triton="module.function"` is bound by the CUDA backend as it is (a new kernel family's op)."""
+    from tritongrad.backends import cuda
+    from tritongrad.kernels import elementwise as E
+
+    row = P.Prim("copy_of", "method", 1, numpy=np.copy, triton="elementwise.copy")
+    monkeypatch.setattr(cuda, "PRIMITIVES", P.PRIMITIVES + (row,))
+    assert cuda.CUDABackend().copy_of is E.copy

@@ -29,6 +29,8 @@ from ._dtype import (  # noqa: E402
     set_default_dtype,
     uint8,
 )
+from ._tensor_index import *  # noqa: E402,F401,F403
+from ._tensor_index import __all__ as _index_all  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
@@ -54,4 +56,5 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
-           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", *_creation_all, *_METHODS]
+           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", *_creation_all, *_METHODS,
+           *_index_all]

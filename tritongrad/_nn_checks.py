@@ -12,8 +12,15 @@ _TORCH_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfl
                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
+_NAMES = {}
+
+
 def _name(dtype):
-    return getattr(dtype, "name", str(dtype))
+    # NOTE: cached: NumPy's dtype.name is Python code (~10 us), read by several checks per call
+    name = _NAMES.get(dtype)
+    if name is None:
+        name = _NAMES[dtype] = getattr(dtype, "name", str(dtype))
+    return name
 
 
 def _shape_str(shape):

@@ -5,7 +5,7 @@ arguments, runs the view op (tritongrad/ops/view.py) and links the result to its
 from . import _dtype as dt
 from ._tensor_base import TensorBase
 from .autograd.views import make_view
-from .ops import view as V
+from .ops import advanced, view as V
 from .ops.util import size_str, wrap_dim, wrap_dims
 
 
@@ -140,10 +140,15 @@ class TensorViews(TensorBase):
         return self.transpose(-2, -1)
 
     def __getitem__(self, idx):
+        if idx.__class__ is not int and idx.__class__ is not slice and advanced.is_advanced(idx):
+            return advanced.getitem(self, idx)  # NOTE: index tensors, lists, masks: a copy (ops/advanced.py)
         idx, cls = V.normalize_index(idx, self._data.shape)
         return self._view_op(cls, "__getitem__", (idx,), idx)
 
     def __setitem__(self, idx, value):
+        if idx.__class__ is not int and idx.__class__ is not slice and advanced.is_advanced(idx):
+            advanced.setitem(self, idx, value)
+            return
         dst = self[idx]
         if isinstance(value, TensorBase) and value.shape != dst.shape:
             # NOTE: as PyTorch: the value's leading size-1 dims are dropped, then it must expand to the target
@@ -161,7 +166,3 @@ class TensorViews(TensorBase):
             raise IndexError(f"select(): index {index} out of range for tensor of size {size_str(self.shape)} at "
                              f"dimension {dim}")
         return self[(slice(None),) * dim + (index,)]
-
-    def narrow(self, dim, start, length):
-        dim = wrap_dim(dim, self.ndim)
-        return self[(slice(None),) * dim + (slice(start, start + length),)]

@@ -15,8 +15,11 @@ def return_types(values, indices, name):
     return _RETURN_TYPES[name](values, indices)
 
 
-def where(condition, input, other):
-    """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast)."""
+def where(condition, input=None, other=None):
+    """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast).
+    With the condition alone: nonzero(condition, as_tuple=True)."""
+    if input is None and other is None:
+        return condition.nonzero(as_tuple=True)
     if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{getattr(condition, 'dtype', type(condition).__name__)}")

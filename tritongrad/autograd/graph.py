@@ -264,7 +264,7 @@ class SavedInput(tuple):
 def _modified(node, t, version, output_nr, is_output):
     """PyTorch's error for a saved tensor that was modified in place after it was saved."""
     # NOTE: as PyTorch, a saved input is named by its current grad_fn (the in-place op's node), and
-    # (since 2.10 or so) by its op's name: 'Exp' for ExpBackward0, 'Foo' for a Function's FooBackward
+    # (PyTorch 2.13) by its op's name: 'Exp' for ExpBackward0, 'Foo' for a Function's FooBackward
     owner = node if is_output else t._grad_fn
     which = f", which is output {output_nr} of {_BACKWARD.sub('', owner.name())}," if owner is not None else ""
     raise RuntimeError(

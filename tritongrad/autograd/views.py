@@ -5,7 +5,7 @@ A view shares its base's storage and version counter and records the chain of vi
 made it (`_view_src`: (parent's chain, method, args)), so that after an in-place write its history
 can be redone from the base's new one. ops/inplace.py does the writing; this is the graph's side.
 """
-from .graph import Node, _sequence, edge
+from .graph import Node, _sequence, edge, redo_view
 
 
 def make_view(src, out, method, args):
@@ -15,20 +15,6 @@ def make_view(src, out, method, args):
     out._view_src = (src._view_src, method, args)
     out._view_version = src._vc[0]
     return out
-
-
-def redo_view(view_src, base):
-    """Apply a view's recorded chain of view methods to `base` (a tensor shaped like its base).
-
-    NOTE: a loop, not recursion: a chain of thousands of views is replayed as PyTorch replays it.
-    """
-    chain = []
-    while view_src is not None:
-        view_src, method, args = view_src
-        chain.append((method, args))
-    for method, args in reversed(chain):
-        base = getattr(base, method)(*args)
-    return base
 
 
 class CopySlices(Node):

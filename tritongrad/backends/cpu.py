@@ -306,9 +306,10 @@ _BROADCAST_COPY_MAX = 4096  # elements: see broadcast()
 _CMP = {p.name for p in PRIMITIVES if p.dtypes == "bool"}
 
 
-# Fused elementwise backward primitives: the NumPy references of the primitive list, as they are.
+# Fused elementwise backward primitives and the other rows that give one: the primitive list's NumPy
+# implementations, as they are.
 for _p in PRIMITIVES:
-    if _p.kind == "backward":
+    if _p.kind in ("backward", "method") and _p.numpy is not None:
         setattr(CPUBackend, _p.name, staticmethod(_p.numpy))
 
 _SCALARS = {}  # (type, value, dtype) -> 0-d array: NumPy takes a Python scalar much more slowly than an array
@@ -331,3 +332,89 @@ def _scalar(value, dtype):
 def _up(a):
     """float16 as float32 for the optimizer steps: the CUDA kernels compute in fp32 too."""
     return a.astype(np.float32) if a.dtype == np.float16 else a
+
+
+# --- indexing primitives (the rows after adam_step): cpu_nn.py's references and their compositions ---
+def _index_select_backward(grad, shape, dim, index, wrap=False):
+    return _nn.index_add_(np.zeros(shape, grad.dtype), dim, index, grad, 1, wrap, None, False)
+
+
+def _index_put(a, dim, index, values, accumulate=False, wrap=False, check=True):
+    if accumulate:
+        return _nn.index_add_(a.copy(), dim, index, values, 1, wrap, None, check)
+    return _nn.index_copy_(a.copy(), dim, index, values, wrap, check)
+
+
+def _gather_backward(grad, shape, dim, index):
+    return _nn.scatter_(np.zeros(shape, grad.dtype), dim, index, grad, "add", False)
+
+
+def _scatter(a, dim, index, src, reduce=None, check=True):
+    return _nn.scatter_(a.copy(), dim, index, src, reduce, check)
+
+
+def _index_term(index, dim, size, stride, acc=None, check=True):
+    term = _nn._checked("index", index, dim, size, True, check) * stride
+    return term if acc is None else acc + term
+
+
+def _nonzero(a):
+    return np.flatnonzero(a)
+
+
+def _unravel(flat, shape):
+    return np.stack(np.unravel_index(flat, shape), 1) if shape else np.zeros((flat.shape[0], 0), np.int64)
+
+
+def _as_strided(a, shape, strides, offset=0):
+    it = a.itemsize
+    start = np.lib.stride_tricks.as_strided(a, (1,), (it,)) if offset == 0 else (
+        np.lib.stride_tricks.as_strided(a, (offset + 1,), (it,))[offset:] if offset > 0 else
+        np.lib.stride_tricks.as_strided(a, (-offset + 1,), (-it,))[-offset:])
+    return np.lib.stride_tricks.as_strided(start, tuple(shape), tuple(s * it for s in strides))
+
+
+def _tril(a, diagonal=0, upper=False):
+    return np.triu(a, diagonal) if upper else np.tril(a, diagonal)
+
+
+def _flip(a, dims):
+    return np.flip(a, dims).copy()
+
+
+def _roll(a, shifts, dims):
+    return np.roll(a, shifts, dims)
+
+
+def _diagonal(a, offset=0):
+    """The `offset` diagonal of the 2-d `a`, a new 1-d array."""
+    return np.diagonal(a, offset).copy()
+
+
+def _diag_embed(v, offset, shape):
+    """Zeros of the 2-d `shape` with the 1-d `v` on its `offset` diagonal."""
+    out = np.zeros(shape, v.dtype)
+    if v.size:
+        r, c = (0, offset) if offset >= 0 else (-offset, 0)
+        out[np.arange(v.size) + r, np.arange(v.size) + c] = v
+    return out
+
+
+def _cat(arrays, dim):
+    return np.concatenate(arrays, dim)
+
+
+def _masked_fill_(out, mask, value):
+    np.copyto(out, value, "unsafe", mask)
+    return out
+
+
+from . import cpu_nn as _nn  # noqa: E402
+
+for _name, _fn in dict(
+        index_select=_nn.index_select, index_select_backward=_index_select_backward, index_put=_index_put,
+        gather=_nn.gather, gather_backward=_gather_backward, scatter=_scatter, index_add_=_nn.index_add_,
+        index_copy_=_nn.index_copy_, scatter_=_nn.scatter_, index_term=_index_term, nonzero=_nonzero,
+        unravel=_unravel, as_strided=_as_strided, tril=_tril, flip=_flip, roll=_roll, diagonal=_diagonal,
+        diag_embed=_diag_embed, cat=_cat, masked_fill_=_masked_fill_).items():
+    setattr(CPUBackend, _name, staticmethod(_fn))

@@ -10,6 +10,7 @@ backend's (cpu.py); where they differ it is said below.
 """
 import sys
 from functools import partial
+from importlib import import_module
 
 from .primitives import PRIMITIVES
 
@@ -84,6 +85,9 @@ class CUDABackend:
         for p in PRIMITIVES:  # NOTE: the fused elementwise backward rows: one kernel, its OP the row's name
             if p.kind == "backward":
                 setattr(self, p.name, partial(E.pointwise_bwd, p.name))
+            elif p.triton is not None:  # a row naming its launch wrapper: "module.function" in kernels/
+                module, fn = p.triton.split(".")
+                setattr(self, p.name, getattr(import_module(f"..kernels.{module}", __package__), fn))
 
     # --- creation and transfer ---------------------------------------------------------------
     @staticmethod

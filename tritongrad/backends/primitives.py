@@ -14,7 +14,11 @@ Kinds (how `backend` is called):
   reduce    backend.reduce(name, a, dims, keepdim)   dims a tuple, () meaning all
   backward  backend.<name>(g, x, *params)       a fused elementwise backward: one pass over the
                                                 gradient g and the saved input or output x
-  method    backend.<name>(...)                 written out by each backend (views, matmul, ...)
+  method    backend.<name>(...)                 anything else: a row may give its NumPy implementation
+                                                (`numpy=`) and its Triton launch wrapper (`triton=
+                                                "module.function"` in kernels/), which the backends
+                                                take as they are; the older rows are written out
+                                                in cpu.py and cuda.py (views, matmul, ...)
 
 Dtype rules: "same" (operands share one dtype, the result has it), "float" (the same, floating
 point only: ops promote integers first), "bool" (a bool result: not differentiable).
@@ -36,7 +40,8 @@ class Prim(NamedTuple):
     arity: int
     dtypes: str = "same"
     backward_of: str | None = None  # the op whose derivative this fused primitive computes
-    numpy: Callable | None = None  # the CPU implementation (elementwise rows)
+    numpy: Callable | None = None  # the CPU implementation (elementwise rows; optional for "method" rows)
+    triton: str | None = None  # "module.function" in kernels/: the CUDA implementation of a "method" row
 
 
 # NOTE: NumPy >= 2.3 takes `out=...` to return a 0-d array where a ufunc returns a NumPy scalar. A scalar
@@ -199,6 +204,27 @@ PRIMITIVES = (
     Prim("copy_", M, 2),
     Prim("sgd_step", M, 3),
     Prim("adam_step", M, 5),
+    # gathers and scatters along one dim (kernels/index.py; NumPy references in cpu_nn.py), indexing
+    Prim("index_select", M, 2),
+    Prim("index_select_backward", M, 2, "same", "index_select"),
+    Prim("index_put", M, 3),
+    Prim("gather", M, 2),
+    Prim("gather_backward", M, 2, "same", "gather"),
+    Prim("scatter", M, 3),
+    Prim("index_add_", M, 3),
+    Prim("index_copy_", M, 3),
+    Prim("scatter_", M, 3),
+    Prim("index_term", M, 2),
+    Prim("nonzero", M, 1),
+    Prim("unravel", M, 1),
+    Prim("as_strided", M, 1),
+    Prim("tril", M, 1),
+    Prim("flip", M, 1),
+    Prim("roll", M, 1),
+    Prim("diagonal", M, 1),
+    Prim("diag_embed", M, 1),
+    Prim("cat", M, 1),
+    Prim("masked_fill_", M, 2),
 )
 
 BY_NAME = {p.name: p for p in PRIMITIVES}

@@ -1,52 +1,64 @@
 """THE OP TABLE: each built-in op once, its forward (backend primitives) beside its derivative.
 
 The rows live in ops/elementwise.py, reduce.py, linalg.py, view.py, loss.py and inplace.py (one
-file per family); this module holds what every row is made with.
+file per family); this module holds what every row is made with (Op, unary, fused, provides) and
+the F composites.
 
-How to add an op (a unary op with a fused backward kernel, e.g. gelu; see Gelu in elementwise.py):
+How to add an op: four places (gelu, a unary op with a fused backward kernel, was added so):
 
-1. Its row, in the ops/ file of its family: the forward on backend primitives and the derivative
-   in the `F` vocabulary (the primitive list's names, below), next to each other, e.g.
+1. Its row, in the ops/ file of its family: forward and derivative together, the derivative in
+   the F vocabulary (below). A unary op and its fused backward primitive's own derivative
+   (d/dg, d/dx, for double backward), in ops/elementwise.py:
 
-       Exp = unary("exp", "ExpBackward0", "y", lambda F, g, x, y: F.mul(g, y))
+       Gelu = unary("gelu", "GeluBackward0", "x", lambda F, g, x, y: F.gelu_backward(g, x))
+       GeluBackward = fused("gelu_backward", "GeluBackwardBackward0",
+                            lambda F, gg, g, x: (F.gelu_backward(gg, x), F.mul(F.mul(gg, g), _gelu2(F, x))))
 
-   and for a fused backward primitive, its own derivative (for double backward), e.g.
+   unary(name, node name, what the derivative reads: "" / "x" / "y" / "xy", derivative(F, g, x, y));
+   fused(primitive, node name, derivative(F, gg, *its tensor inputs, *its parameters) -> one
+   gradient per tensor input). Any other op is a class (see Mul): `forward(*args)` returns backend
+   arrays, `setup_context(ctx, inputs, out)` saves what the derivative reads (`_save_output = True`
+   saves the output too), `formula(ctx, F, g)` returns one gradient per input (None: none), and
+   `primitive = "name"` if it is F.name on Tensors.
+2. Its primitives: rows of tritongrad/backends/primitives.py with their NumPy implementation (the
+   CPU backend), e.g. Prim("gelu", U, 1, "float", numpy=_gelu) and
+   Prim("gelu_backward", BWD, 2, "float", "gelu", numpy=_gelu_backward).
+3. Its Triton kernel branches, in kernels/pointwise.py: `elif OP == "gelu":` in `_unary_op` (and
+   `_binary_op` for a binary row) and in `_backward_op` for a fused backward row. The kernels'
+   op sets and the CUDA binding are built from the primitive list. An op that is not elementwise
+   (a "method" row: e.g. a row-wise norm) has its kernel file in kernels/ instead, and its row
+   names its launch wrapper, `triton="layernorm.layer_norm_fwd"`, beside `numpy=`: both backends
+   take them from the row, so the op still touches only these places.
+4. Its public name, if new: a Tensor method in _tensor_math.py (`def log1p(self): return
+   self._float_unary(EW.Log1p)`) and its name in functional.py's _METHODS for `tritongrad.log1p`,
+   or `tritongrad.nn.functional.<name>` (nn/functional.py: `from ..ops.elementwise import gelu`).
 
-       SigmoidBackward = fused("sigmoid_backward", "SigmoidBackwardBackward0",
-                               lambda F, gg, g, y: (F.sigmoid_backward(gg, y), ...))
+Tests: a case in tests/test_formulas.py's CASES (float64 finite differences, first and second
+order, both devices; test_the_cases_reach_every_row_of_the_op_table fails until there is one), and
+for a fused backward row its parameters in tests/helpers.py's BACKWARD_PARAMS
+(tests/test_primitives.py then compares the NumPy and Triton implementations).
 
-   An op that is not a plain unary is a class: `forward(*args)` returns backend arrays,
-   `setup_context(ctx, inputs, out)` saves what the derivative reads, `formula(ctx, F, g)` returns
-   one gradient per input (None: no gradient). See Mul in elementwise.py.
-2. Its primitive(s): a row of tritongrad/backends/primitives.py (name, kind, arity, dtype rule,
-   which op it is the fused backward of) with its NumPy implementation, which is the CPU backend's.
-3. Its Triton kernel branch: `_unary_op` / `_binary_op` / `_backward_op` in kernels/pointwise.py
-   (the kernels' op sets and the CUDA binding come from the primitive list).
-4. Its public name, if new: a Tensor method (_tensor_math.py), `tritongrad.<name>`
-   (functional.py), or `tritongrad.nn.functional.<name>`.
+The vocabulary F: every row of the primitive list by its name (`F.mul(a, b)`, `F.exp(a)`,
+`F.sum(a, dims, keepdim)`, `F.sigmoid_backward(g, y)`, `F.view(a, shape)`, `F.matmul(a, b)`, ...);
+`F.saved(ctx)` (the saved tensors, version-checked); `F.const(array, like)` (an array the op kept,
+as an operand beside `like`); `F.zeros_like`, `F.transfer` (ToCopy's device change); and the
+composites below (`F.sum_to`, `F.t`, `F.reshape`). One formula runs on Tensors (`TENSOR_F`: each
+name is the op whose forward is that primitive, so create_graph records it and higher orders work)
+and on raw backend arrays (ops/formulas.py's ARRAYS: each name is the backend's primitive itself).
 
-Then add its case to tests/test_formulas.py (float64 finite differences, both devices).
+Data flow of `y = x.mm(w)`: Tensor.mm (_tensor_math.py) -> ops.linalg.mm checks shapes and dtypes
+-> `Mm.apply(x, w)` (autograd/function.py's apply for built-ins) -> `Mm.forward`:
+`backend.matmul(x._data, w._data)` (NumPy's matmul, or kernels/matmul.py on CUDA) -> if x or w
+requires grad, an `MmBackward0` node (it is the ctx) gets the edges to x's and w's grad_fn or
+AccumulateGrad and `setup_context` saves x and w with their versions -> `x._make(out)`, whose
+`grad_fn` is the node.
 
-The formula vocabulary F: every row of the primitive list (`F.mul(a, b)`, `F.exp(a)`,
-`F.sum(a, dims, keepdim)`, `F.sigmoid_backward(g, y)`, `F.view(a, shape)`, `F.matmul(a, b)`, ...)
-plus `F.saved(ctx)` (the saved tensors, version-checked), `F.const(array, like)` (an array the op
-kept, as an operand beside `like`), and the composites of ops/formulas.py (`F.sum_to`, `F.t`, `F.reshape`). The same
-formula runs on Tensors (`TENSOR_F` below: each name is the op whose forward is that primitive, so
-create_graph records it and higher orders work) and on raw backend arrays (formulas.ARRAYS: each
-name is the backend's primitive itself; the engine's plain backward).
-
-Data flow of `y = x.mm(w)`: Tensor.mm (_tensor_math.py) checks shapes -> `Mm.apply(x, w)`
-(`Function`'s apply for built-ins, autograd/function.py) -> `Mm.forward`: `backend.matmul(x._data,
-w._data)` (NumPy's matmul, or kernels/matmul.py on CUDA) -> when x or w requires grad, an
-`MmBackward0` node (the ctx) gets the edges to x's and w's grad_fn / AccumulateGrad, and
-`setup_context` saves x and w with their versions -> `Tensor._make(out)` with `grad_fn` = the node.
-
-Data flow of `loss.backward()`: engine.backward -> one pass over the graph, newest node first
-(PyTorch's order) -> each node of a built-in op runs `node._formula(F, g)` with F =
-formulas.ARRAYS[g.__class__] (arrays in, arrays out; `Mm`'s formula: `F.matmul(g, F.t(b))`, a
-transposed view, no copy) -> gradients of a leaf reach its AccumulateGrad, which sets `.grad` ->
-saved tensors are freed as each node finishes (unless retain_graph). With create_graph=True, or a
-node with hooks, the same formula runs on Tensors (`backward` = formula(ctx, TENSOR_F, g)).
+Data flow of `loss.backward()`: autograd/engine.py's backward -> one pass over the graph, newest
+node first (PyTorch's order) -> each built-in op's node runs `node._formula(F, g)` with F =
+ARRAYS[g.__class__] (arrays in, arrays out; Mm's formula: `F.matmul(g, F.t(b))`, a transposed
+view, no copy) -> a leaf's gradient reaches its AccumulateGrad, which sets `.grad` -> saved tensors
+are freed as each node finishes (unless retain_graph). With create_graph=True, or a node with
+hooks, the same formula runs on Tensors (the op's `backward` is formula(ctx, TENSOR_F, g)).
 """
 from functools import partial
 

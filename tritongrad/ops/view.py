@@ -2,7 +2,7 @@
 
 A view Tensor is linked to its base by autograd.views.make_view (Tensor's view methods call it).
 """
-from ..autograd.views import make_view, redo_view  # noqa: F401  NOTE: redo_view: autograd.graph's old import
+from ..autograd.views import make_view
 from . import util
 from .table import Op, fused, provides
 from .util import size_str

@@ -1,0 +1,395 @@
+"""Tensor's indexing, joining and splitting methods and their tritongrad.<name> functions: each checks
+its arguments with PyTorch's messages and calls an op (ops/index.py, ops/advanced.py, ops/join.py).
+A base class of Tensor, as _tensor_math.py is."""
+from . import _dtype as dt
+from .ops import advanced, index as X, join as J
+from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
+
+
+def _ints(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    return tuple(int(a) for a in args)
+
+
+def _index(t, index, name="index"):
+    from .tensor import Tensor
+
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{name} must be a Tensor, not {type(index).__name__}")
+    check_device(t, index)
+    return index._data
+
+
+class TensorIndexing:
+    __slots__ = ()
+
+    # --- gathers and scatters ---------------------------------------------------------------------
+    def index_select(self, dim, index):
+        return X.IndexSelect.apply(self, wrap_dim(dim, self.ndim), _index(self, index), False, True)
+
+    def gather(self, dim, index):
+        return X.Gather.apply(self, wrap_dim(dim, self.ndim), _index(self, index), True)
+
+    def take_along_dim(self, indices, dim=None):
+        if dim is None:
+            return self.reshape(-1).gather(0, indices.reshape(-1))
+        dim = wrap_dim(dim, self.ndim)
+        if indices.ndim != self.ndim:
+            raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
+                               f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        shape = list(broadcast_shapes(self.shape, indices.shape))
+        sx, si = list(shape), list(shape)
+        sx[dim], si[dim] = self.shape[dim], indices.shape[dim]
+        x = self if tuple(sx) == self.shape else self.expand(sx)
+        return x.gather(dim, indices if tuple(si) == indices.shape else indices.expand(si))
+
+    def scatter(self, dim, index, src=None, value=None, *, reduce=None):
+        src = value if src is None else src
+        return _scatter(self, dim, index, src, reduce, inplace=False)
+
+    def scatter_(self, dim, index, src=None, value=None, *, reduce=None):
+        src = value if src is None else src
+        return _scatter(self, dim, index, src, reduce, inplace=True)
+
+    def scatter_add(self, dim, index, src):
+        return _scatter(self, dim, index, src, "add", inplace=False)
+
+    def scatter_add_(self, dim, index, src):
+        return _scatter(self, dim, index, src, "add", inplace=True)
+
+    def index_add(self, dim, index, source, *, alpha=1):
+        return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, False)
+
+    def index_add_(self, dim, index, source, *, alpha=1):
+        return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, True)
+
+    def index_copy(self, dim, index, source):
+        return _index_put(self, dim, index, source, X.IndexCopy, False, False)
+
+    def index_copy_(self, dim, index, source):
+        return _index_put(self, dim, index, source, X.IndexCopy, False, True)
+
+    def index_put_(self, indices, values, accumulate=False):
+        from .tensor import Tensor
+
+        for k, i in enumerate(indices):
+            if not isinstance(i, Tensor):
+                raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
+        advanced.setitem(self, tuple(indices), values, accumulate)
+        return self
+
+    def index_put(self, indices, values, accumulate=False):
+        return self.clone().index_put_(indices, values, accumulate)
+
+    def masked_fill(self, mask, value):
+        advanced.check_mask(self, mask, value, "masked_fill_")
+        if hasattr(value, "_data") and value._be is not self._be:
+            value = value.to(self.device)
+        return (X.MaskedFillTensor if hasattr(value, "_data") else X.MaskedFill).apply(self, value, mask)
+
+    def masked_fill_(self, mask, value):
+        if hasattr(value, "_data") and value._be is not self._be:
+            value = value.to(self.device)
+        return advanced.masked_fill_(self, mask, value)
+
+    def masked_select(self, mask):
+        if mask._dtype is not dt.bool_:
+            raise RuntimeError("masked_select: expected BoolTensor for mask")
+        check_device(self, mask)
+        shape = broadcast_shapes(mask.shape, self.shape)
+        be = self._be
+        m = mask._data if mask.shape == shape else be.contiguous(be.expand(mask._data, shape))
+        return X.MaskedSelect.apply(self, shape, be.nonzero(m))
+
+    def nonzero(self, *, as_tuple=False):
+        from .tensor import Tensor
+
+        be = self._be
+        flat = be.nonzero(self._data)
+        if as_tuple:
+            if self.ndim == 0:
+                return (Tensor._make(flat),)
+            coords = be.unravel(flat, self.shape)
+            return tuple(Tensor._make(be.contiguous(be.index(coords, (slice(None), d)))) for d in range(self.ndim))
+        return Tensor._make(be.unravel(flat, self.shape))
+
+    def argwhere(self):
+        return self.nonzero()
+
+    # --- splitting (views) ----------------------------------------------------------------------
+    def split(self, split_size, dim=0):
+        dim = wrap_dim(dim, self.ndim)
+        n = self.shape[dim]
+        if isinstance(split_size, (list, tuple)):
+            sizes = [int(s) for s in split_size]
+            if any(s < 0 for s in sizes):
+                raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
+                                   f"split_sizes={size_str(sizes)}")
+            if sum(sizes) != n:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
+                                   f"at dimension {dim}), but got split_sizes={size_str(sizes)}")
+            cls = J.SplitWithSizesView
+        else:
+            s = int(split_size)
+            if s < 0:
+                raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
+            if s == 0 and n:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
+            sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
+            cls = J.SplitView
+        out, start, pre = [], 0, (slice(None),) * dim
+        for s in sizes:
+            idx = pre + (slice(start, start + s),)
+            out.append(self._view_op(cls, "__getitem__", (idx,), idx))
+            start += s
+        return tuple(out)
+
+    def split_with_sizes(self, split_sizes, dim=0):
+        return self.split(list(split_sizes), dim)
+
+    def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
+        n = self.shape[wrap_dim(dim, self.ndim)]
+        return self.split(max(-(-n // chunks), 1) if n else 0, dim) if n else self.split([0] * chunks, dim)
+
+    def unbind(self, dim=0):
+        dim = wrap_dim(dim, self.ndim)
+        pre = (slice(None),) * dim
+        return tuple(self._view_op(J.UnbindView, "__getitem__", (pre + (i,),), pre + (i,))
+                     for i in range(self.shape[dim]))
+
+    def narrow(self, dim, start, length):
+        if self.ndim == 0:
+            raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
+        dim = wrap_dim(dim, self.ndim)
+        n = self.shape[dim]
+        if not -n <= start <= n:
+            raise IndexError(f"start out of range (expected to be in range of [{-n}, {n}], but got {start})")
+        start = start + n if start < 0 else start
+        if start + length > n:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size ({n}).")
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    # --- repeating, reordering, triangles --------------------------------------------------------
+    def repeat(self, *sizes):
+        reps = _ints(sizes)
+        if len(reps) < self.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
+                               "tensor")
+        shape = (1,) * (len(reps) - self.ndim) + self.shape
+        out = [r * s for r, s in zip(reps, shape)]
+        for r in reps:
+            if r < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {r * shape[reps.index(r)]}: "
+                                   f"{size_str(out)}")
+        return J.Repeat.apply(self, reps)
+
+    def tile(self, *dims):
+        reps = _ints(dims)
+        return self.repeat((1,) * (self.ndim - len(reps)) + reps)
+
+    def flip(self, *dims):
+        return J.Flip.apply(self, wrap_dims(_ints(dims), self.ndim))
+
+    def fliplr(self):
+        if self.ndim < 2:
+            raise RuntimeError("Input must be >= 2-d.")
+        return self.flip(1)
+
+    def flipud(self):
+        if self.ndim < 1:
+            raise RuntimeError("Input must be >= 1-d.")
+        return self.flip(0)
+
+    def roll(self, shifts, dims=None):
+        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        if dims is None:
+            if len(shifts) != 1:
+                raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            return J.Roll.apply(self.reshape(-1), shifts, (0,)).view(self.shape)
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        if len(shifts) != len(dims):
+            raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        return J.Roll.apply(self, shifts, tuple(wrap_dim(d, self.ndim) for d in dims))
+
+    def tril(self, diagonal=0):
+        return _triangle(self, diagonal, False, "tril")
+
+    def triu(self, diagonal=0):
+        return _triangle(self, diagonal, True, "triu")
+
+    def tril_(self, diagonal=0):
+        return self.copy_(self.tril(diagonal))
+
+    def triu_(self, diagonal=0):
+        return self.copy_(self.triu(diagonal))
+
+    def diag(self, diagonal=0):
+        if self.ndim == 1:
+            n = self.shape[0] + abs(diagonal)
+            return J.DiagEmbed.apply(self, diagonal, (n, n))
+        if self.ndim == 2:
+            return J.Diagonal.apply(self, diagonal)
+        raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
+
+    def movedim(self, source, destination):
+        src = (source,) if isinstance(source, int) else tuple(source)
+        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({size_str(src)} dims) should "
+                               f"contain the same number of dims as destination ({size_str(dst)} dims)")
+        src = tuple(wrap_dim(d, self.ndim) for d in src)
+        dst = tuple(wrap_dim(d, self.ndim) for d in dst)
+        for name, ds in (("source", src), ("destination", dst)):
+            if len(set(ds)) != len(ds):
+                raise RuntimeError(f"movedim: repeated dim in `{name}` ({size_str(ds)})")
+        perm = [-1] * self.ndim
+        for s, d in zip(src, dst):
+            perm[d] = s
+        rest = iter(d for d in range(self.ndim) if d not in src)
+        perm = [p if p >= 0 else next(rest) for p in perm]
+        return self.permute(perm)
+
+    moveaxis = movedim
+
+    def swapdims(self, dim0, dim1):
+        return self.transpose(dim0, dim1)
+
+
+def _triangle(t, diagonal, upper, name):
+    if t.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    return (J.Triu if upper else J.Tril).apply(t, int(diagonal), upper)
+
+
+def _scatter(t, dim, index, src, reduce, inplace):
+    from .tensor import Tensor
+
+    if reduce not in (None, "add"):
+        raise NotImplementedError(f"scatter with reduce={reduce!r}: tritongrad implements reduce=None and 'add'")
+    dim, idx = wrap_dim(dim, t.ndim), _index(t, index)
+    be = t._be
+    if not isinstance(src, Tensor):
+        if reduce == "add":
+            raise TypeError("scatter_add(): argument 'src' must be Tensor, not " + type(src).__name__)
+        if inplace:
+            return advanced.write(t, lambda s: X.ScatterValue.apply(s, dim, idx, src, True), (), lambda: be.scatter_(
+                t._data, dim, idx, be.full(idx.shape, src, t._dtype), None, True))
+        return X.ScatterValue.apply(t, dim, idx, src, True)
+    check_device(t, src)
+    cls = X.ScatterAdd if reduce == "add" else X.Scatter
+    if inplace:
+        return advanced.write(t, lambda s: cls.apply(s, src, dim, idx, reduce, True), (src,),
+                       lambda: be.scatter_(t._data, dim, idx, src._data, reduce, True))
+    return cls.apply(t, src, dim, idx, reduce, True)
+
+
+def _index_put(t, dim, index, source, cls, accumulate, inplace):
+    dim, idx = wrap_dim(dim, t.ndim), _index(t, index)
+    check_device(t, source)
+    if not inplace:
+        return cls.apply(t, source, dim, idx, accumulate, False, True)
+    be = t._be
+    if accumulate:
+        def now():
+            be.index_add_(t._data, dim, idx, source._data, 1, False, None, True)
+    else:
+        def now():
+            be.index_copy_(t._data, dim, idx, source._data, False, True)
+    return advanced.write(t, lambda s: cls.apply(s, source, dim, idx, accumulate, False, True), (source,), now)
+
+
+# --- tritongrad.<name> ---------------------------------------------------------------------------------
+def _tensors(tensors, name):
+    from .tensor import Tensor
+
+    if isinstance(tensors, Tensor) or not all(isinstance(t, Tensor) for t in tensors):
+        raise TypeError(f"{name}(): argument 'tensors' must be tuple of Tensors")
+    return list(tensors)
+
+
+def _common(ts):
+    """The inputs promoted to one dtype (torch.result_type's), checked to share one device."""
+    first = ts[0]
+    rt, be, same = first._dtype, first._be, True
+    for t in ts:
+        if t._be is not be:
+            check_device(first, t)
+        if t._dtype is not rt:
+            rt, same = dt.promote_types(rt, t._dtype), False
+    return ts if same else [t if t._dtype is rt else t.to(rt) for t in ts]
+
+
+def cat(tensors, dim=0):
+    ts = _tensors(tensors, "cat")
+    if not ts:
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
+    shapes = [t._data.shape for t in ts]
+    for i, shape in enumerate(shapes):
+        if not shape:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
+    ts = _common(ts)
+    full = [t for t, shape in zip(ts, shapes) if shape != (0,)]  # NOTE: PyTorch's legacy rule: 1-d empties skipped
+    if not full:
+        return ts[0].clone()
+    ref = full[0]._data.shape
+    nd = len(ref)
+    dim = wrap_dim(dim, nd)
+    for i, shape in enumerate(shapes):
+        if shape == ref or shape == (0,):
+            continue
+        if len(shape) != nd:
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {len(shape)}")
+        for d in range(nd):
+            if d != dim and shape[d] != ref[d]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
+                                   f"{ref[d]} but got size {shape[d]} for tensor number {i} in the list.")
+    return J.cat(full, dim)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    ts = _tensors(tensors, "stack")
+    if not ts:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(ts[1:], 1):
+        if t.shape != ts[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got {size_str(ts[0].shape)} at entry "
+                               f"0 and {size_str(t.shape)} at entry {i}")
+    return J.stack(_common(ts), wrap_dim(dim, ts[0].ndim + 1))
+
+
+def hstack(tensors):
+    ts = _tensors(tensors, "hstack")
+    return cat([t.reshape(1) if t.ndim == 0 else t for t in ts], 0 if all(t.ndim <= 1 for t in ts) else 1)
+
+
+def vstack(tensors):
+    ts = _tensors(tensors, "vstack")
+    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in ts], 0)
+
+
+def nonzero(input, *, as_tuple=False):
+    return input.nonzero(as_tuple=as_tuple)
+
+
+def _method(name):
+    def fn(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"tritongrad.{name}(x, ...) is x.{name}(...)."
+    return fn
+
+
+_METHODS = ("index_select gather scatter scatter_add index_add index_copy index_put masked_fill masked_select "
+            "take_along_dim argwhere split chunk unbind tile flip fliplr flipud roll tril triu diag movedim "
+            "moveaxis swapaxes swapdims").split()
+globals().update({name: _method(name) for name in _METHODS})
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]
