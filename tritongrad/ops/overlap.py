@@ -36,9 +36,9 @@ def _dense_range(t):
 def check_partial_overlap(out, *inputs):
     """Raise PyTorch's RuntimeError when an input (a Tensor; other operands are skipped) partly overlaps `out`."""
     for t in inputs:
-        if t is out or not hasattr(t, "_data") or t._data is out._data or not t.numel() or not out.numel():
-            continue
-        if not _same_memory(out._data, t._data):
+        if t is out or not hasattr(t, "_data") or t._data is out._data or not _same_memory(out._data, t._data):
+            continue  # NOTE: the common case (an SGD step), first and cheap
+        if not t.numel() or not out.numel():
             continue
         ra, rb = _dense_range(out), _dense_range(t)
         if ra is None or rb is None:  # NOTE: PyTorch's "too hard" case: not checked
