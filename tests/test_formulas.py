@@ -86,6 +86,8 @@ CASES = {
                 + _setitem(a * 1, a < 0, 0.0) + a.masked_select(a > 0.2).sum()),
     "join": ([(2, 3), (2, 3)], lambda a, b: tg.cat([a, b], 1)[:, 1:4] * tg.stack([a, b]).sum(0)
              + sum(t.sum() for t in tg.cat([a, b]).split(3, 1)) + a.unbind(1)[2][:, None] * a.chunk(3, 1)[0]),
+    "index_values": ([(4, 3), (2,)], lambda a, b: a.masked_fill(a > 0, b.sum()) + a.scatter(0, _i(a, [[0, 1, 2]]), 0.5)
+                     + sum(t.sum() for t in a.split([1, 3])) * a),
     "reorder": ([(3, 4)], lambda a: a.flip(0).roll(1, 1).tril() + a.repeat(1, 1).triu(1) + a.diag().sum()
                 + a.diag(1).diag(1)[:3] + a.movedim(0, 1).t()),
 }

@@ -58,7 +58,7 @@ def test_non_tensor_argument_gets_none_and_edges(device, rng):
     assert out.grad_fn.seen_needs == (True, False, False)
     assert out.grad_fn.needs_input_grad == (True, False, False)
     nf = out.grad_fn.next_functions
-    assert len(nf) == 2 and nf[0][0].name() == "AccumulateGrad" and nf[1] == (None, 0)
+    assert len(nf) == 2 and nf[0][0].name() == "torch::autograd::AccumulateGrad" and nf[1] == (None, 0)
     out.sum().backward()
     np.testing.assert_allclose(x.grad.cpu().numpy(), np.full(x.shape, 2.5))
     assert b.grad is None

@@ -292,13 +292,15 @@ def test_second_order_of_an_embedding_lookup(device):
 
 
 def test_index_primitives_have_one_signature_on_both_backends(device):
-    """The CUDA stubs (backends/cuda_index.py) show the CPU's signatures: the kernels' wrappers must have them."""
+    """The rows naming kernels/index_ops.py: its wrappers take the CPU primitives' parameters (keyword calls)."""
     import inspect
 
     from tritongrad.backends import CPUBackend
-    from tritongrad.backends.cuda_index import INDEX_PRIMITIVES
+    from tritongrad.backends.primitives import PRIMITIVES
 
-    for name in INDEX_PRIMITIVES:
+    names = [p.name for p in PRIMITIVES if p.triton and p.triton.startswith("index_ops.")]
+    assert len(names) == 20
+    for name in names:
         cpu = inspect.signature(getattr(CPUBackend, name))
         if device == "cuda":
             tg.ones(1, device="cuda")  # NOTE: initializes the (emulated) device before the kernels import

@@ -146,6 +146,12 @@ def main(everything):
         (R.reduce, "prod", empty((10**6,), D.float64), (), False), (R.reduce, "all", m(D.bool_), (0,), False),
         (R.arg_reduce, "argmax", empty((10**6,), D.float32), None, False),
         (RNG.rand, (1000,), D.bfloat16, _Gen()), (RNG.randn, (1000,), D.float64, _Gen()),
+        (RNG.random_, empty((1000,), D.int64), "randint", _Gen(), -5, 2**40),
+        (RNG.random_, empty((1000,), D.float16), "exponential", _Gen(), 2.0),
+        (RNG.random_, empty((1000,), D.float32), "bernoulli", _Gen(), empty((1000,), D.float64)),
+        (RNG.random_, empty((1000,), D.bool_), "bernoulli", _Gen(), 0.3),
+        (RNG.multinomial, empty((4, 27), D.float32), 100, True, _Gen()),
+        (RNG.multinomial, empty((4, 1000), D.float16), 10, False, _Gen()), (RNG.randperm, 5000, _Gen()),
         (MM.matmul, empty((300, 200), D.float64), empty((200, 100), D.float64)),
         (MM.matmul, empty((64, 96), D.float32), empty((96, 80), D.float32), True),  # tf32: B transposed first
     ]
@@ -207,10 +213,8 @@ def _with_table(MM, empty, view, M, N, K, dtype, tf32, a_transposed=False):
 
 
 class _Gen:
-    seed = 5
-
-    def take_offset(self, n):
-        return 0
+    def _philox(self, n):
+        return 5, 0
 
 
 if __name__ == "__main__":

@@ -16,14 +16,14 @@ MANTISSA = {D.float32: 24, D.float64: 53, D.float16: 11, D.bfloat16: 8}
 
 
 class Gen:
-    """What tritongrad.random's generator provides: a seed and Philox offsets handed out in order."""
+    """What tritongrad.random's generator provides: its 32-bit Philox key and offsets handed out in order."""
 
     def __init__(self, seed, offset=0):
         self.seed, self.offset = seed, offset
 
-    def take_offset(self, n):
+    def _philox(self, n):
         off, self.offset = self.offset, self.offset + n
-        return off
+        return self.seed & 0xFFFF_FFFF, off
 
 
 @pytest.mark.parametrize("dtype", FLOATS, ids=str)
@@ -73,7 +73,8 @@ def test_independent_of_block_size():
     outs = []
     for block in (16, 64, 1024):
         out = memory.empty((300,), D.float32)
-        RNG.rand_fwd_kernel[(-(-300 // block),)](out, 99, 1000, 300, NORMAL=True, BLOCK=block)
+        RNG.random_fwd_kernel[(-(-300 // block),)](out, out, 99, 1000, 300, 0.0, 1.0, 0, 0, KIND=RNG.KINDS["normal"],
+                                                    P_TENSOR=False, BLOCK=block)
         outs.append(back(out))
     np.testing.assert_array_equal(outs[0], outs[1])
     np.testing.assert_array_equal(outs[0], outs[2])

@@ -29,19 +29,33 @@ from ._dtype import (  # noqa: E402
     set_default_dtype,
     uint8,
 )
+from ._legacy_ctors import *  # noqa: E402,F401,F403
+from ._legacy_ctors import __all__ as _legacy_all  # noqa: E402
 from ._tensor_index import *  # noqa: E402,F401,F403
 from ._tensor_index import __all__ as _index_all  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
+from .autograd import (  # noqa: E402
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
 from .functional import _METHODS, is_floating_point, is_tensor, where  # noqa: E402,F401
-from .random import initial_seed, manual_seed  # noqa: E402
+from .ops.random import bernoulli, multinomial  # noqa: E402
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .serialization import load, save  # noqa: E402
 from .tensor import Size, Tensor  # noqa: E402
 
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16  # noqa: A001
-seed = manual_seed
+
+
+def is_inference(input):
+    """Whether `input` is an inference tensor (made inside inference_mode), as torch.is_inference."""
+    return input.is_inference()
 
 
 def __getattr__(name):
@@ -53,8 +67,10 @@ def __getattr__(name):
 
 __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_default_dtype", "promote_types",
            "autograd", "backends", "cuda", "distributed", "no_grad", "enable_grad",
-           "set_grad_enabled", "is_grad_enabled", "manual_seed", "initial_seed", "where", "is_tensor",
+           "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
+           "is_inference", "manual_seed", "initial_seed", "where", "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
-           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", *_creation_all, *_METHODS,
-           *_index_all]
+           "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator",
+           "seed", "get_rng_state", "set_rng_state", "bernoulli", "multinomial", *_legacy_all, *_creation_all,
+           *_METHODS, *_index_all]

@@ -9,9 +9,20 @@ from ._device import parse_device
 from .backends import get as _backend
 from .tensor import ONLY_FLOAT, Tensor, _sizes
 
+_DEFAULT_DEVICE = ["cpu"]
+
 
 def _be(device):
-    return _backend("cpu" if device is None else parse_device(device).type)
+    return _backend(_DEFAULT_DEVICE[0] if device is None else parse_device(device).type)
+
+
+def set_default_device(device):
+    """The device of tensors made without device= (None: the CPU), as torch.set_default_device."""
+    _DEFAULT_DEVICE[0] = "cpu" if device is None else parse_device(device).type
+
+
+def get_default_device():
+    return parse_device(_DEFAULT_DEVICE[0])
 
 
 def _check_dtype(dtype):
@@ -191,8 +202,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False):
 
 
 def _filled(value):
-    def make(*size, dtype=None, device=None, requires_grad=False):
-        shape, dtype = _shape(size), _check_dtype(dtype) or dt.get_default_dtype()
+    def make(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+        shape, dtype = _size_arg(sizes, size), _check_dtype(dtype) or dt.get_default_dtype()
         return _finish(_allocate(device, shape, dtype, lambda: _be(device).full(shape, value, dtype)), requires_grad)
 
     return make
@@ -204,56 +215,101 @@ zeros.__doc__ = "A tensor of zeros: zeros(2, 3) or zeros((2, 3)), with dtype=, d
 ones.__doc__ = "A tensor of ones: ones(2, 3) or ones((2, 3)), with dtype=, device=, requires_grad=."
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    shape, dtype = _shape(size), _check_dtype(dtype) or dt.get_default_dtype()
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad=False):
+    shape, dtype = _size_arg(sizes, size), _check_dtype(dtype) or dt.get_default_dtype()
     return _finish(_allocate(device, shape, dtype, lambda: _be(device).empty(shape, dtype)), requires_grad)
 
 
-def _random_tensor(kind, size, dtype, device, requires_grad, generator=None):
+def _size_arg(sizes, size):
+    """The sizes given positionally (f(2, 3), f((2, 3))) or as size= (PyTorch accepts either)."""
+    if size is not None:
+        if sizes:
+            raise TypeError("got multiple values for argument 'size'")
+        sizes = (size,)
+    return _shape(sizes)
+
+
+def _random_tensor(kind, sizes, size, generator, dtype, device, requires_grad):
     dtype = _check_dtype(dtype) or dt.get_default_dtype()
     if not dtype.is_floating_point:
-        name = "check_uniform_bounds" if kind == "rand" else "normal_kernel_cpu"
         from .ops.inplace import _SCALAR_NAMES
 
+        name = "check_uniform_bounds" if kind == "rand" else "normal_kernel_cpu"
         raise NotImplementedError(f'"{name}" not implemented for \'{_SCALAR_NAMES[dtype.name]}\'')
     be = _be(device)
-    gen = generator or _random.generator_for(be.name)
-    shape = _shape(size)
+    gen = _random.generator_for(be.name, generator)
+    shape = _size_arg(sizes, size)
     return _finish(_allocate(device, shape, dtype, lambda: getattr(be, kind)(shape, dtype, gen)), requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Uniform samples in [0, 1)."""
-    return _random_tensor("rand", size, dtype, device, requires_grad, generator)
+def rand(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform samples in [0, 1): rand(2, 3), rand((2, 3)) or rand(size=(2, 3)); generator= a
+    tritongrad.Generator (on the CPU, PyTorch's numbers for the same seed)."""
+    return _random_tensor("rand", sizes, size, generator, dtype, device, requires_grad)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
-    """Standard normal samples."""
-    return _random_tensor("randn", size, dtype, device, requires_grad, generator)
+def randn(*sizes, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal samples; sizes and keywords as rand."""
+    return _random_tensor("randn", sizes, size, generator, dtype, device, requires_grad)
 
 
-def randint(low, high=None, size=None, *, dtype=None, device=None, generator=None):
-    """Integers uniform in [low, high)."""
-    if high is None:
-        low, high = 0, low
-    gen = generator or _random.default_generator
-    a = gen.np.integers(low, high, size=_shape(size))
-    return tensor(a, dtype=dtype or dt.int64, device=device)
+def randint(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    """Integers uniform in [low, high): randint(high, size) or randint(low, high, size); int64 unless dtype=."""
+    if size is None and args:
+        args, size = args[:-1], args[-1]
+    if size is None or not 1 <= len(args) <= 2 or not isinstance(size, (tuple, list)):
+        raise TypeError("randint() received an invalid combination of arguments: expected (int high, tuple of ints "
+                        "size) or (int low, int high, tuple of ints size)")
+    low, high = (0, args[0]) if len(args) == 1 else args
+    out = empty(_shape(size), dtype=_check_dtype(dtype) or dt.int64, device=device)
+    from .ops.random import random_
+
+    return _finish(random_(out, int(low), int(high), generator)._data, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """A random permutation of 0 .. n-1 (int64 unless dtype=); on the CPU PyTorch's for the same seed."""
+    be = _be(device)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    raw = be.randperm(int(n), _random.generator_for(be.name, generator))
+    dtype = _check_dtype(dtype) or dt.int64
+    return _finish(raw if dtype is dt.int64 else be.astype(raw, dtype), requires_grad)
+
+
+def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, requires_grad=False):
+    """normal(mean, std) with a tensor mean and/or std (their broadcast shape), or normal(mean, std,
+    size) with numbers: samples of N(mean, std**2)."""
+    from .ops import random as R
+
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        if size is not None:
+            raise TypeError("normal() received an invalid combination of arguments: size= only with float mean and std")
+        return R.normal(mean, std, generator)
+    if size is None:
+        raise TypeError("normal() received an invalid combination of arguments - got (float, float), but expected "
+                        "one of: (Tensor mean, Tensor std), (Tensor mean, float std), (float mean, Tensor std), "
+                        "(float mean, float std, tuple of ints size)")
+    out = empty(_shape(size), dtype=dtype, device=device)
+    return _finish(R.normal_(out, mean, std, generator)._data, requires_grad)
 
 
 def _like(fn):
-    def make(t, *, dtype=None, device=None, requires_grad=False):
-        return fn(t.shape, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+    def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+        return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
+                  **kw)
 
     make.__name__ = fn.__name__ + "_like"
+    make.__doc__ = f"{fn.__name__}(input.shape) with input's dtype and device unless dtype= / device= are given."
     return make
 
 
 zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, ones, empty, rand, randn))
 
 
-def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False):
-    return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device, requires_grad=requires_grad)
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
+                requires_grad=requires_grad)
 
 
 def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False):
@@ -274,12 +330,46 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    """`steps` values from start to end, evenly spaced, as PyTorch's CPU kernel computes them (in the
+    dtype, float64 for integers): start + i * step for the first half, end - (steps - 1 - i) * step
+    for the second, each a fused multiply-add."""
+    from ._cpu_random import fma
+
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
     dtype = _check_dtype(dtype) or dt.get_default_dtype()
-    return _allocate(device, (steps,), dtype, lambda: tensor(np.linspace(start, end, steps), dtype=dtype, device=device,
-                                                             requires_grad=requires_grad))
+    lo, hi = (int(start), int(end)) if not dtype.is_floating_point else (start, end)  # NOTE: ends cast first
+
+    def make():
+        ftype = dtype.np.type if dtype in (dt.float32, dt.float64, dt.float16) else np.float64
+        a, b = ftype(lo), ftype(hi)
+        step = (b - a) / ftype(max(steps - 1, 1))
+        i = np.arange(steps)
+        if ftype is np.float16:  # NOTE: Half arithmetic: each operation rounded to half, no fusing
+            first, second = a + step * i.astype(ftype), b - step * (steps - 1 - i).astype(ftype)
+        else:
+            first = fma(i.astype(ftype), np.full(steps, step), np.full(steps, a))
+            second = fma((steps - 1 - i).astype(ftype), np.full(steps, -step), np.full(steps, b))
+        values = np.where((i < steps // 2) | (steps == 1), first, second)
+        return tensor(values, dtype=dtype, device=device, requires_grad=requires_grad)
+
+    return _allocate(device, (steps,), dtype, make)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """base ** linspace(start, end, steps) (exponents and powers in float64, then the dtype)."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    a = np.power(float(base), np.linspace(float(start), float(end), steps))
+    return tensor(a, dtype=_check_dtype(dtype) or dt.get_default_dtype(), device=device, requires_grad=requires_grad)
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    """The n x m (m = n by default) identity matrix."""
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None and m < 0:
+        raise RuntimeError(f"m must be greater or equal to 0, got {m}")
     dtype = _check_dtype(dtype) or dt.get_default_dtype()
     return _allocate(device, (n, n if m is None else m), dtype,
                      lambda: tensor(np.eye(n, m), dtype=dtype, device=device, requires_grad=requires_grad))
@@ -290,5 +380,6 @@ def numel(t):
 
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "full", "zeros", "ones", "empty", "rand", "randn", "randint",
+           "randperm", "normal", "logspace", "set_default_device", "get_default_device",
            "zeros_like", "ones_like", "empty_like", "rand_like", "randn_like", "full_like", "arange", "linspace",
            "eye", "numel"]

@@ -4,7 +4,7 @@ and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so t
 from . import _dtype as dt
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
-from .ops import elementwise as EW, inplace as I, linalg, reduce as RD, util
+from .ops import elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
 from .ops.util import operands, wrap_dim, wrap_dims
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
@@ -359,6 +359,28 @@ class TensorMath(TensorBase):
 
     def sqrt_(self):
         return I.unary_(self, TensorMath.sqrt, "sqrt", ())
+
+    # --- random (ops/random.py): the device's generator, or generator= ----------------------------
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
+        return RND.uniform_(self, kw.get("from", from_), to, generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return RND.normal_(self, mean, std, generator)
+
+    def random_(self, from_=0, to=None, *, generator=None, **kw):
+        return RND.random_(self, kw.get("from", from_), to, generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return RND.exponential_(self, lambd, generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return RND.bernoulli_(self, p, generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return RND.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return RND.multinomial(self, num_samples, replacement, generator=generator)
 
 
 def _check_bool_sub(a, b):

@@ -24,6 +24,7 @@ _ndarray = np.ndarray
 _FROM_NP = dt._FROM_NP
 _new = object.__new__
 _state = grad_mode.state
+_shared = grad_mode.shared
 
 NONLEAF_GRAD = (
     "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be "
@@ -32,6 +33,7 @@ NONLEAF_GRAD = (
     "you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.")
 ONLY_FLOAT = "only Tensors of floating point and complex dtype can require gradients"
 LEAF_FLAGS = "you can only change requires_grad flags of leaf variables."
+INFERENCE_REQUIRES_GRAD = "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed."
 LEAF_FLAGS_FALSE = (LEAF_FLAGS + " If you want to use a computed variable in a subgraph that doesn't require "
                     "differentiation use var_no_grad = var.detach().")
 
@@ -55,9 +57,15 @@ class Tensor(TensorMath, TensorViews, TensorIndexing):
                  "__weakref__")
     # Rarely set: class-level defaults, so that making a tensor costs only the slots above.
     _grad = _base = _view_src = _hooks = _post_acc_hooks = _acc_ref = None
-    _retains_grad = False
+    _retains_grad = _inference = False
     _view_version = 0
     __array_priority__ = 1000  # NOTE: ndarray (op) Tensor defers to our reflected operators
+
+    def __new__(cls, *args, device=None):
+        """Tensor(data), Tensor(*sizes), Tensor(): PyTorch's legacy constructor (see _legacy_ctors.py)."""
+        from ._legacy_ctors import new_tensor
+
+        return new_tensor(dt.get_default_dtype(), args, device)
 
     @staticmethod
     def _make(raw):
@@ -76,12 +84,16 @@ class Tensor(TensorMath, TensorViews, TensorIndexing):
         t._grad_fn = None
         t._output_nr = 0
         t._vc = [0]
+        if _shared.inference_seen and _state.inference:  # NOTE: one attribute read unless inference_mode was used
+            t._inference = True
         return t
 
     def _alias(self):
         """A new tensor object on the same memory and version counter, with no history."""
         t = Tensor._make(self._data)
         t._vc = self._vc
+        if self._inference:
+            t._inference = True
         return t
 
     def _accumulator(self, create=True):
@@ -151,7 +163,17 @@ class Tensor(TensorMath, TensorViews, TensorIndexing):
 
     @property
     def _version(self):
+        if self.is_inference():
+            raise RuntimeError("Inference tensors do not track version counter.")
         return self._vc[0]
+
+    def is_inference(self):
+        """Whether this tensor was made inside inference_mode (or is a view or detach of one)."""
+        return self._inference or (self._base is not None and self._base._inference)
+
+    def _is_view(self):
+        """Whether this tensor is a view of another (its `_base`)."""
+        return self._base is not None
 
     # --- autograd metadata ------------------------------------------------------------------------
     @property
@@ -160,6 +182,8 @@ class Tensor(TensorMath, TensorViews, TensorIndexing):
 
     @requires_grad.setter
     def requires_grad(self, value):
+        if value and self.is_inference() and not _state.inference:
+            raise RuntimeError(INFERENCE_REQUIRES_GRAD)
         if self._grad_fn is not None:
             raise RuntimeError(LEAF_FLAGS if value else LEAF_FLAGS_FALSE)
         if value and not self._dtype.is_floating_point:
@@ -168,6 +192,8 @@ class Tensor(TensorMath, TensorViews, TensorIndexing):
 
     def requires_grad_(self, requires_grad=True):
         """Set requires_grad in place (leaves only) and return self."""
+        if requires_grad and self.is_inference() and not _state.inference:
+            raise RuntimeError(INFERENCE_REQUIRES_GRAD)
         if self._grad_fn is not None:
             if not requires_grad:
                 raise RuntimeError(LEAF_FLAGS_FALSE)

@@ -35,8 +35,10 @@ class BackwardNode(Node):
         NOTE: a built-in op saves only inputs (its output is made after setup_context, and saved by
         `_save_output`), so they are packed at once; a custom Function's may be outputs (see below).
         """
+        if shared.inference_seen:
+            _check_not_inference(tensors)
         if state.saved_hooks:
-            self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
+            self._saved = _pack(self, tensors)
         elif len(tensors) == 1:  # NOTE: unrolled for one (pow, exp) and two (mul): about 0.2-0.4 us a call
             # less than the comprehension below (measured: 0.4-0.55 us against 0.7-0.85 us); the op recording
             # boundary's fast path
@@ -49,18 +51,28 @@ class BackwardNode(Node):
         else:
             self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr)) for t in tensors]
 
-    @property
-    def saved_tensors(self):
+    _pack_order = ()  # slots in PyTorch's save order, for pack hooks (saved_attrs.expose); else slot order
+    _hooked = False  # saved under saved_tensors_hooks: unpacked in _pack_order too
+
+    def _unpacked(self):
+        """The saved tensors, unpacked and version-checked: a custom Function's `ctx.saved_tensors`,
+        a built-in formula's `F.saved(ctx)` (PyTorch's built-in nodes have no `saved_tensors`)."""
         if self._freed:
             raise RuntimeError(FREED)
         if self._saved is None:
             return self._to_save or ()  # no graph was recorded: forward's own tensors
+        if self._hooked:  # NOTE: unpack hooks run in PyTorch's order, the tensors come back in slot order
+            out = [None] * len(self._saved)
+            for i in _order(self._pack_order, len(out)):
+                s = self._saved[i]
+                out[i] = None if s is None else s.unpack(self)
+            return tuple(out)
         return tuple([None if s is None else s.unpack(self) for s in self._saved])
 
-    def _saved_arrays(self):
+    def _unpacked_arrays(self):
         """saved_tensors' backend arrays (ops/formulas.py), checked as saved_tensors checks them."""
-        if self._freed or self._saved is None:
-            return [None if t is None else t._data for t in self.saved_tensors]
+        if self._freed or self._saved is None or self._hooked:
+            return [None if t is None else t._data for t in self._unpacked()]
         saved = self._saved
         if len(saved) == 1:  # NOTE: unrolled, as in save_for_backward: 0.15-0.3 us against 0.43-0.48 us a call
             s = saved[0]
@@ -83,8 +95,39 @@ class BackwardNode(Node):
         self._materialize = bool(value)
 
 
+INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do not use Tensors created in inference "
+                   "mode in computation tracked by autograd. To work around this, you can make a clone to get a "
+                   "normal tensor and use it in autograd, or use `tritongrad.no_grad()` instead of "
+                   "`tritongrad.inference_mode()`.")
+
+
+def _pack(node, tensors):
+    """SavedTensors (saved-tensor pack hooks run) made in PyTorch's save order for the node, kept in slot order."""
+    saved = [None] * len(tensors)
+    for i in _order(node._pack_order, len(tensors)):
+        if tensors[i] is not None:
+            saved[i] = SavedTensor(tensors[i], node)
+    node._hooked = True
+    return saved
+
+
+def _order(first, n):
+    """Slots 0..n-1, those of `first` first (in its order), then the rest (the output, saved last)."""
+    first = [i for i in first if i < n]
+    return first + [i for i in range(n) if i not in first]
+
+
+def _check_not_inference(tensors):
+    """PyTorch's error for an inference tensor (inference_mode) saved by an op that records a graph."""
+    for t in tensors:
+        if t is not None and t.is_inference():
+            raise RuntimeError(INFERENCE_SAVED)
+
+
 class CustomBackwardNode(BackwardNode):
     """The node (and ctx) of a user's Function: its backward's results are checked as PyTorch checks them."""
+
+    saved_tensors = property(BackwardNode._unpacked)
 
     def save_for_backward(self, *tensors):
         """Save tensors (or None) for backward; read them back with `ctx.saved_tensors` (version-checked)."""
@@ -278,6 +321,8 @@ def _apply_custom(cls, args, record):
         new_outs.append(o)
     node._num_outputs = len(outs)
     if node._to_save is not None:
+        if shared.inference_seen:
+            _check_not_inference(node._to_save)
         node._saved = [None if t is None else SavedTensor(t, node) for t in node._to_save]
         node._to_save = None
     if shared.anomaly:

@@ -114,6 +114,9 @@ class AccumulateGrad(Node):
         self.variable = variable
         self._seq = next(_sequence)
 
+    def name(self):
+        return "torch::autograd::AccumulateGrad"  # NOTE: PyTorch's C++ name, as its name() returns it
+
     def apply(self, grad):
         raise RuntimeError("AccumulateGrad is run by the engine")
 

@@ -7,10 +7,7 @@ them (name, kind, arity, dtype rule, the op a fused backward belongs to); cpu.py
 `dtype` arguments are tritongrad dtypes; compute primitives get operands that already share one
 dtype (promotion happens in ops), and scalars as Python numbers.
 """
-from . import (
-    cuda,  # NOTE: cheap (Triton loads when the backend is built); makes tg.backends.cuda.matmul exist
-    cuda_index,  # noqa: F401  NOTE: sets the indexing primitives on CUDABackend
-)
+from . import cuda  # NOTE: cheap (Triton loads when the backend is built); makes tg.backends.cuda.matmul exist
 from .cpu import CPUBackend
 
 

@@ -59,11 +59,11 @@ class CPUBackend:
 
     @staticmethod
     def rand(shape, dtype, gen):
-        return gen.np.random(shape, dtype=np.float64).astype(_np(dtype))
+        return CPUBackend.random_(np.empty(shape, _np(dtype)), "uniform", gen)
 
     @staticmethod
     def randn(shape, dtype, gen):
-        return gen.np.standard_normal(shape, dtype=np.float64).astype(_np(dtype))
+        return CPUBackend.random_(np.empty(shape, _np(dtype)), "normal", gen)
 
     # --- views: no copies ----------------------------------------------------------------------
     @staticmethod
@@ -301,6 +301,29 @@ class CPUBackend:
         np.copyto(p, w - step_size * (m / (np.sqrt(v) / bc2_sqrt + eps)), casting="unsafe")
         return p
 
+
+    # --- random numbers: PyTorch's CPU stream (tritongrad/_cpu_random.py) -----------------------
+    @staticmethod
+    def random_(a, kind, gen, *params):
+        """Fill `a` in place with distribution `kind` (uniform lo hi, normal mean std, exponential
+        lambd, randint low high, random, bernoulli p: a float or an array of a's shape); returns a."""
+        from .. import _cpu_random
+
+        _cpu_random.fill_(a, kind, gen, *params)
+        return a
+
+    @staticmethod
+    def multinomial(p, k, replacement, gen):
+        """k category indices per row of 2-D `p` (int64, rows x k)."""
+        from .. import _cpu_random
+
+        return _cpu_random.multinomial(gen, p, k, replacement)
+
+    @staticmethod
+    def randperm(n, gen):
+        from .. import _cpu_random
+
+        return _cpu_random.randperm(gen, n)
 
 _BROADCAST_COPY_MAX = 4096  # elements: see broadcast()
 _CMP = {p.name for p in PRIMITIVES if p.dtypes == "bool"}

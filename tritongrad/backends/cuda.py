@@ -74,6 +74,7 @@ class CUDABackend:
             return LOSS.log_softmax_bwd(grad, y, dim)
 
         self.full, self.arange, self.rand, self.randn = E.full, E.arange, RNG.rand, RNG.randn
+        self.random_, self.multinomial, self.randperm = RNG.random_, RNG.multinomial, RNG.randperm
         self.contiguous, self.astype, self.copy_, self.fill_, self.binary_ = E.contiguous, E.astype, copy_, E.fill_, \
             E.binary_
         self.unary, self.binary, self.rbinary, self.where, self.clamp = (

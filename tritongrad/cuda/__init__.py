@@ -75,8 +75,48 @@ def current_device():
     return 0
 
 
+# --- the CUDA generator (tritongrad/random.py): torch.cuda's seeding functions -----------------------
+def manual_seed(seed):
+    """Seed the CUDA generator (torch.cuda.manual_seed; one GPU, so manual_seed_all is the same)."""
+    from ..random import cuda_generator
+
+    cuda_generator.manual_seed(seed)
+
+
+manual_seed_all = manual_seed
+
+
+def seed():
+    from ..random import cuda_generator
+
+    cuda_generator.seed()
+
+
+seed_all = seed
+
+
+def initial_seed():
+    from ..random import cuda_generator
+
+    return cuda_generator.initial_seed()
+
+
+def get_rng_state(device="cuda"):
+    """The CUDA generator's state: 16 bytes, its seed and Philox offset (a uint8 CPU Tensor)."""
+    from ..random import cuda_generator
+
+    return cuda_generator.get_state()
+
+
+def set_rng_state(new_state, device="cuda"):
+    from ..random import cuda_generator
+
+    cuda_generator.set_state(new_state)
+
+
 __all__ = ["CUDAGraph", "DeviceArray", "Event", "OutOfMemoryError", "Stream", "StreamContext", "current_device",
            "current_stream", "default_stream", "device_count", "empty_cache", "get_device_name", "graph", "init",
            "is_available", "is_current_stream_capturing", "is_emulated", "is_initialized", "is_stubbed",
            "make_graphed_callables", "max_memory_allocated", "memory_allocated", "memory_reserved",
-           "reset_peak_memory_stats", "stream", "synchronize"]
+           "reset_peak_memory_stats", "stream", "synchronize", "manual_seed", "manual_seed_all", "seed", "seed_all",
+           "initial_seed", "get_rng_state", "set_rng_state"]

@@ -398,13 +398,43 @@ def dropout(input, p=0.5, training=True, inplace=False):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
     if not training or p == 0.0:
         return input
-    from .._creation import rand
+    from .._creation import empty_like, zeros
 
-    keep = rand(input.shape, dtype=input.dtype, device=input.device) >= p
-    mask = keep.to(input.dtype) * (1.0 / (1.0 - p) if p < 1.0 else 0.0)
+    if p == 1.0:
+        mask = zeros((), dtype=input.dtype, device=input.device)
+    else:  # NOTE: PyTorch's draws (bernoulli_(1 - p), then div_), so that seeded runs match its numbers
+        with no_grad():
+            mask = empty_like(input).bernoulli_(1 - p).div_(1 - p)
     return input.mul_(mask) if inplace else input * mask
+
+
+def one_hot(tensor, num_classes=-1):
+    """int64 tensor of shape (*tensor.shape, num_classes): 1 where the last index equals the class.
+
+    num_classes=-1 infers max + 1. Values are checked as on PyTorch's CPU (a host synchronization
+    on CUDA, only when num_classes must be inferred or the tensor is on the CPU).
+    """
+    if tensor.dtype is not dt.int64:
+        raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
+    on_cpu = tensor.device.type == "cpu"
+    if num_classes == -1 or on_cpu:
+        if tensor.numel() == 0:
+            if num_classes == -1:
+                raise RuntimeError("Can not infer total number of classes from empty tensor.")
+        else:
+            if int(tensor.min().item()) < 0:
+                raise RuntimeError("Class values must be non-negative.")
+            top = int(tensor.max().item())
+            if num_classes == -1:
+                num_classes = top + 1
+            elif top >= num_classes:
+                raise RuntimeError("Class values must be smaller than num_classes.")
+    from .._creation import arange
+
+    classes = arange(num_classes, device=tensor.device)
+    return (tensor.unsqueeze(-1) == classes).to(dt.int64)
 
 
 __all__ = ["relu", "sigmoid", "tanh", "silu", "leaky_relu", "elu", "softplus", "linear", "log_softmax", "softmax",
            "nll_loss", "cross_entropy", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
-           "binary_cross_entropy_with_logits", "batch_norm", "dropout"]
+           "binary_cross_entropy_with_logits", "batch_norm", "dropout", "one_hot"]

@@ -1,12 +1,12 @@
 """tritongrad.nn.init: fill parameters in place with PyTorch's initialisation schemes.
 
 Every function writes under no_grad (so it works on leaves that require grad) and returns the
-tensor. Random values come from the tensor's device generator (tg.manual_seed seeds it).
+tensor. Random values come from the tensor's device generator (tg.manual_seed seeds it): on the CPU,
+PyTorch's numbers for the same seed.
 """
 import math
 import warnings
 
-from .._creation import rand, randn
 from ..autograd.grad_mode import no_grad
 
 _LINEAR = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d",
@@ -54,15 +54,13 @@ def _calculate_correct_fan(tensor, mode):
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with values uniform in [a, b)."""
     with no_grad():
-        u = rand(tensor.shape, dtype=tensor.dtype, device=tensor.device, generator=generator)
-        return tensor.copy_(u * (b - a) + a)
+        return tensor.uniform_(a, b, generator=generator)
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with values from N(mean, std**2)."""
     with no_grad():
-        z = randn(tensor.shape, dtype=tensor.dtype, device=tensor.device, generator=generator)
-        return tensor.copy_(z * std + mean)
+        return tensor.normal_(mean, std, generator=generator)
 
 
 def constant_(tensor, val):

@@ -6,6 +6,7 @@ ops themselves (`fused`), one backend pass each, with their own derivative for h
 """
 import math
 
+from ..autograd.saved_attrs import slot_or_number
 from . import util
 from .table import Op, fused, provides, unary
 
@@ -31,6 +32,7 @@ def _unbroadcast(F, ctx, ga, gb):
 class Add(Op):
     node_name = "AddBackward0"
     primitive = "add"
+    saved_as = {"alpha": "alpha"}
     _n_inputs = 2
 
     @staticmethod
@@ -52,6 +54,7 @@ class Add(Op):
 class Sub(Op):
     node_name = "SubBackward0"
     primitive = "sub"
+    saved_as = {"alpha": "alpha"}
     _n_inputs = 2
 
     @staticmethod
@@ -71,6 +74,7 @@ class Rsub(Op):
     """scalar - a"""
 
     node_name = "RsubBackward1"
+    saved_as = {"alpha": lambda node: 1}
     _n_inputs = 1
 
     @staticmethod
@@ -89,6 +93,7 @@ class Rsub(Op):
 class Mul(Op):
     node_name = "MulBackward0"
     primitive = "mul"
+    saved_as = {"other": slot_or_number(1, "scalar"), "self": 0}  # NOTE: PyTorch saves (packs) other first
     _n_inputs = 2
 
     @staticmethod
@@ -114,6 +119,7 @@ class Mul(Op):
 class Div(Op):
     node_name = "DivBackward0"
     primitive = "div"
+    saved_as = {"other": slot_or_number(1, "scalar"), "self": 0}
     _n_inputs = 2
 
     @staticmethod
@@ -141,6 +147,7 @@ class Pow(Op):
     """a ** n for a Python scalar n."""
 
     node_name = "PowBackward0"
+    saved_as = {"exponent": "n", "self": 0}
     _n_inputs = 1
 
     @staticmethod
@@ -162,6 +169,7 @@ class PowTensor(Op):
     """a ** b for a tensor exponent."""
 
     node_name = "PowBackward1"
+    saved_as = {"exponent": 1, "self": 0, "result": -1}
     _n_inputs = 2
     _save_output = True
 
@@ -194,6 +202,7 @@ class RPow(Op):
     """scalar ** b."""
 
     node_name = "PowBackward2"
+    saved_as = {"self": "s", "result": -1}
     _n_inputs = 1
     _save_output = True
 
@@ -282,6 +291,7 @@ def gelu(input, approximate="none"):
 class Clamp(Op):
     node_name = "ClampBackward1"
     primitive = "clamp"
+    saved_as = {"max": "hi", "min": "lo", "self": 0}
     _n_inputs = 1
 
     @staticmethod
@@ -301,16 +311,19 @@ class Clamp(Op):
 
 class ClampMin(Clamp):
     node_name = "ClampMinBackward0"
+    saved_as = {"min": "lo", "self": 0}
 
 
 class ClampMax(Clamp):
     node_name = "ClampMaxBackward0"
+    saved_as = {"max": "hi", "self": 0}
 
 
 class ClampTensor(Op):
     """clamp with tensor bounds (either may be None). At a tie the gradient stays with x, as in PyTorch."""
 
     node_name = "ClampBackward0"
+    saved_as = {"max": 2, "min": 1, "self": 0}
     _n_inputs = 3
 
     @staticmethod
@@ -359,6 +372,7 @@ class Where(Op):
     """where(cond, a, b); a or b may be a Python scalar (formulas: `F.where(mask, g, 0)`)."""
 
     node_name = "WhereBackward0"
+    saved_as = {"condition": 0}
     primitive = "where"
     _n_inputs = 3
 
@@ -405,6 +419,7 @@ def _minmax(op, node, wins):
                 F.sum_to(F.mul(g, F.add(F.neg(share), 1)), sb) if nb else None)
 
     return type(op.capitalize(), (Op,), {"node_name": node, "_n_inputs": 2, "primitive": op,
+                                         "saved_as": {"other": 1, "self": 0},
                                          "forward": staticmethod(forward), "formula": staticmethod(formula),
                                          "setup_context": staticmethod(setup_context)})
 

@@ -37,7 +37,7 @@ class ArrayF:
         for name, fn in COMPOSITES.items():
             setattr(self, name, partial(fn, self))
 
-    saved = staticmethod(BackwardNode._saved_arrays)  # NOTE: F.saved(ctx) is ctx._saved_arrays(), one frame
+    saved = staticmethod(BackwardNode._unpacked_arrays)  # NOTE: F.saved(ctx) is ctx._unpacked_arrays(), one frame
 
     @staticmethod
     def const(a, like):

@@ -6,7 +6,7 @@ result is written back, and the target takes the new node as its history, as PyT
 An in-place op on a view rewrites its base's history with a CopySlices node (autograd/views.py).
 """
 from .. import _dtype as dt
-from ..autograd.grad_mode import state
+from ..autograd.grad_mode import shared, state
 from ..autograd.graph import edge
 from ..autograd.views import copy_slices
 from . import util
@@ -15,6 +15,9 @@ from .table import Op, provides
 from .util import broadcast_shapes, check_device, result_type, size_str
 
 LEAF = "a leaf Variable that requires grad is being used in an in-place operation."
+INFERENCE_INPLACE = ("Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to "
+                     "get a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 "
+                     "for more details.")
 VIEW_OF_LEAF = "a view of a leaf Variable that requires grad is being used in an in-place operation."
 _SCALAR_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "bfloat16": "BFloat16",
                  "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
@@ -48,6 +51,8 @@ def check_alpha(rt, alpha, name="add"):
 
 
 def _check_autograd(t):
+    if shared.inference_seen and not state.inference and t.is_inference():
+        raise RuntimeError(INFERENCE_INPLACE)
     if not state.grad_enabled:
         return
     if t._grad_fn is None and t._requires_grad:

@@ -99,6 +99,7 @@ def _grad_b(F, g, a, shape_b):
 
 class Mm(Matmul):
     node_name = "MmBackward0"
+    saved_as = {"mat2": 1, "self": 0, "mat2_sym_sizes": "shape_b", "self_sym_sizes": "shape_a"}
 
     @staticmethod
     def formula(ctx, F, g):
@@ -109,10 +110,12 @@ class Mm(Matmul):
 
 class Mv(Matmul):
     node_name = "MvBackward0"
+    saved_as = {"self": 0, "vec": 1}
 
 
 class Dot(Matmul):
     node_name = "DotBackward0"
+    saved_as = {"self": 0, "tensor": 1}
 
 
 class VecMat(Matmul):

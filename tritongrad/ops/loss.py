@@ -14,6 +14,7 @@ from .util import broadcast_shapes
 
 class LogSoftmax(Op):
     node_name = "LogSoftmaxBackward0"
+    saved_as = {"dim": "dim", "result": -1}
     primitive = "log_softmax"
     _n_inputs = 1
     _save_output = True
@@ -46,6 +47,7 @@ LogSoftmaxBackward = fused(  # g - exp(y) * sum(g, dim)
 
 class Softmax(Op):
     node_name = "SoftmaxBackward0"
+    saved_as = {"dim": "dim", "result": -1}
     primitive = "softmax"
     _n_inputs = 1
     _save_output = True
@@ -121,10 +123,14 @@ class NllLoss(Op):
         return F.mul(F.neg(F.const(ctx.w, g)), g)
 
 
+_REDUCTIONS = {"none": 0, "mean": 1, "sum": 2}  # PyTorch's at::Reduction enum, as `_saved_reduction` shows it
+
+
 class MseLoss(Op):
     """(a - b) ** 2 broadcast, then none / sum / mean."""
 
     node_name = "MseLossBackward0"
+    saved_as = {"self": 0, "target": 1, "reduction": lambda node: _REDUCTIONS[node.reduction]}
     _n_inputs = 2
 
     @staticmethod

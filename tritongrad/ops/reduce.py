@@ -1,4 +1,6 @@
 """Op table rows: sum and mean over all or some dims, max and min (whole, or along a dim with indices)."""
+import math
+
 from .. import _dtype as dt
 from .table import Op
 
@@ -12,6 +14,7 @@ def _unsqueeze_dims(F, g, dims, shape):
 
 class Sum(Op):
     node_name = "SumBackward0"
+    saved_as = {"self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -33,11 +36,13 @@ class Sum(Op):
 
 class SumDim(Sum):
     node_name = "SumBackward1"
+    saved_as = {"dim": "dims", "keepdim": "keepdim", "self_sym_sizes": "shape"}
     primitive = "sum"  # NOTE: F.sum(a, dims, keepdim) on Tensors; its node is SumBackward1 as for sum(dims)
 
 
 class Mean(Op):
     node_name = "MeanBackward0"
+    saved_as = {"self_sym_numel": lambda node: math.prod(node.shape), "self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -62,6 +67,8 @@ class Mean(Op):
 
 class MeanDim(Mean):
     node_name = "MeanBackward1"
+    saved_as = {"dim": "dims", "keepdim": "keepdim", "self_sym_numel": lambda node: math.prod(node.shape),
+                "self_sym_sizes": "shape"}
     primitive = "mean"
 
 
@@ -69,6 +76,7 @@ class MaxAll(Op):
     """max() / min() of all elements; the gradient is shared evenly among ties, as in PyTorch."""
 
     node_name = "MaxBackward1"
+    saved_as = {"self": 0, "result": -1}
     _n_inputs = 1
     _save_output = True
     _op = "amax"
@@ -101,6 +109,7 @@ class MaxDim(Op):
     """max(dim) / min(dim): (values, indices); the gradient goes to the index position."""
 
     node_name = "MaxBackward0"
+    saved_as = {"dim": "dim", "keepdim": "keepdim", "self_sym_sizes": "shape"}
     _n_inputs = 1
     _op = "amax"
 

@@ -63,6 +63,7 @@ hooks, the same formula runs on Tensors (the op's `backward` is formula(ctx, TEN
 from functools import partial
 
 from ..autograd.function import Function
+from ..autograd.saved_attrs import expose
 from ..backends.primitives import BY_NAME
 from .util import sum_dims
 
@@ -87,6 +88,7 @@ class Op(Function):
     """
 
     _builtin = True
+    saved_as = {}  # PyTorch's `_saved_<name>` attributes of the node: what the row keeps (autograd/saved_attrs.py)
 
     def __init_subclass__(cls, **kwargs):
         formula = cls.__dict__.get("formula")
@@ -98,6 +100,7 @@ class Op(Function):
 
             cls.backward = staticmethod(backward)
         super().__init_subclass__(**kwargs)
+        expose(cls._backward_cls, cls.saved_as)
         ROWS.append(cls)
         if "primitive" in cls.__dict__:
             provides(cls.primitive, cls.apply)
@@ -119,8 +122,9 @@ def unary(name, node_name, saves="", derivative=None):
         saved = F.saved(ctx) if saves else None
         return derivative(F, g, saved[0] if save_x else None, saved[-1] if save_y else None)
 
+    saved_as = {**({"self": 0} if save_x else {}), **({"result": -1} if save_y else {})}
     return type(_camel(name), (Op,), {
-        "node_name": node_name, "_save_output": save_y, "_n_inputs": 1, "primitive": name,
+        "node_name": node_name, "_save_output": save_y, "_n_inputs": 1, "primitive": name, "saved_as": saved_as,
         "forward": staticmethod(forward), "setup_context": staticmethod(setup_context),
         "formula": staticmethod(formula), "__module__": _caller_module()})
 
@@ -193,7 +197,7 @@ class _TensorF:
 
     @staticmethod
     def saved(ctx):
-        return ctx.saved_tensors
+        return ctx._unpacked()
 
     @staticmethod
     def const(a, like):

@@ -2,6 +2,8 @@
 
 A view Tensor is linked to its base by autograd.views.make_view (Tensor's view methods call it).
 """
+import numpy as np
+
 from ..autograd.views import make_view
 from . import util
 from .table import Op, fused, provides
@@ -10,6 +12,7 @@ from .util import size_str
 
 class View(Op):
     node_name = "ViewBackward0"
+    saved_as = {"self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -31,6 +34,7 @@ class UnsafeView(View):
 
 class Permute(Op):
     node_name = "PermuteBackward0"
+    saved_as = {"dims": "dims"}
     _n_inputs = 1
 
     @staticmethod
@@ -51,14 +55,23 @@ class Permute(Op):
 
 class Transpose(Permute):
     node_name = "TransposeBackward0"
+    saved_as = {"dim0": lambda node: _swapped(node.dims)[0], "dim1": lambda node: _swapped(node.dims)[1]}
+
+
+def _swapped(dims):
+    """The two dims a transpose swapped, from its permutation."""
+    moved = [i for i, d in enumerate(dims) if i != d]
+    return (moved[0], moved[1]) if moved else (0, 0)
 
 
 class T(Permute):
     node_name = "TBackward0"
+    saved_as = {}
 
 
 class Expand(Op):
     node_name = "ExpandBackward0"
+    saved_as = {"self_sym_sizes": "shape"}
     _n_inputs = 1
 
     @staticmethod
@@ -100,12 +113,16 @@ class SqueezeDims(View):
 
 class Unsqueeze(View):
     node_name = "UnsqueezeBackward0"
+    saved_as = {}  # NOTE: PyTorch keeps the dim, which this row does not record
 
 
 class Index(Op):
     """Basic indexing (ints, slices, None, ...): a view. Named after its last step, as PyTorch's chain."""
 
     node_name = "SliceBackward0"
+    saved_as = {"dim": lambda n: _last_step(n)[0], "end": lambda n: _slice_values(n)[1],
+                "self_sym_sizes": lambda n: _last_step(n)[2], "start": lambda n: _slice_values(n)[0],
+                "step": lambda n: _slice_values(n)[2]}
     _n_inputs = 1
 
     @staticmethod
@@ -123,14 +140,42 @@ class Index(Op):
 
 class Select(Index):
     node_name = "SelectBackward0"
+    saved_as = {"dim": lambda n: _last_step(n)[0], "index": lambda n: _last_step(n)[1],
+                "self_sym_sizes": lambda n: _last_step(n)[2]}
+
+
+def _last_step(node):
+    """(dim, index entry, input shape) of the last step of a basic index: PyTorch runs an index as a chain of
+    select/slice/unsqueeze views, and the node (named after the last) keeps that step's arguments."""
+    idx, shape = node.idx, node.shape
+    n = sum(1 for i in idx if i is not None and i is not Ellipsis)
+    steps = []
+    for i in idx:  # NOTE: Ellipsis spelled out, so that a prefix of the index means what it meant in the whole
+        steps.extend((slice(None),) * (len(shape) - n) if i is Ellipsis else (i,))
+    dim, last = 0, None
+    for pos, i in enumerate(steps):
+        if i is not None:
+            last = (dim, i, pos)
+        dim += not isinstance(i, int)  # a select removes its dim; slices and None keep or add one
+    dim, entry, pos = last
+    return dim, entry, np.broadcast_to(np.empty(()), shape)[tuple(steps[:pos])].shape
+
+
+def _slice_values(node):
+    """(start, end, step) of the last step, a slice, as PyTorch keeps them (negative values as uint64)."""
+    s = _last_step(node)[1]
+    values = (0 if s.start is None else s.start, 2 ** 63 - 1 if s.stop is None else s.stop, s.step or 1)
+    return tuple(v % 2 ** 64 for v in values)
 
 
 class Alias(Index):
     node_name = "AliasBackward0"
+    saved_as = {}
 
 
 class IndexUnsqueeze(Index):
     node_name = "UnsqueezeBackward0"
+    saved_as = {}
 
 
 IndexBackward = fused("index_backward", "SliceBackwardBackward0",

@@ -1,39 +1,39 @@
 """The random draws of samplers and random_split, from a generator or tritongrad's global one.
 
-A generator is tritongrad's (an object whose `.np` is its NumPy random state, as
-tritongrad.random.Generator) or a numpy.random.Generator; None means tritongrad's default CPU
-generator, so that tritongrad.manual_seed(s) makes shuffling reproducible. Once the core has
-tritongrad.randperm (issue 15 item 4), that public function draws the permutations instead.
+A generator is a tritongrad.Generator (CPU; None means the default one, so that
+tritongrad.manual_seed(s) makes shuffling reproducible) or a numpy.random.Generator.
 """
 import numpy as np
 
 
-def _numpy_rng(generator):
-    if generator is None:
-        from ...random import default_generator
-
-        return default_generator.np  # NOTE: read at each draw: manual_seed replaces it
-    if isinstance(generator, np.random.Generator):
-        return generator
-    device = str(getattr(generator, "device", "cpu"))
-    if device != "cpu":
-        raise RuntimeError(f"Expected a 'cpu' device type for generator but found '{device}'")
-    rng = getattr(generator, "np", None)
-    if not isinstance(rng, np.random.Generator):
-        raise TypeError(f"generator must be a tritongrad Generator or a numpy.random.Generator, not "
-                        f"{type(generator).__name__}")
-    return rng
-
-
 def randperm(n, generator=None):
     """A random permutation of range(n), as a list of ints."""
+    if isinstance(generator, np.random.Generator):
+        return generator.permutation(n).tolist()
     import tritongrad
 
-    if hasattr(tritongrad, "randperm") and not isinstance(generator, np.random.Generator):
-        return tritongrad.randperm(n, generator=generator).tolist()
-    return _numpy_rng(generator).permutation(n).tolist()
+    return tritongrad.randperm(n, generator=generator).tolist()
 
 
 def randint(n, size, generator=None):
     """`size` ints uniform in [0, n), as a list."""
-    return _numpy_rng(generator).integers(0, n, size=size).tolist()
+    if isinstance(generator, np.random.Generator):
+        return generator.integers(0, n, size=size).tolist()
+    import tritongrad
+
+    return tritongrad.randint(0, n, (size,), generator=generator).tolist()
+
+
+def draw_seed(generator=None):
+    """One int64 seed drawn as PyTorch draws it (torch.empty((), dtype=int64).random_(generator=...))."""
+    import tritongrad
+
+    return int(tritongrad.empty((), dtype=tritongrad.int64).random_(generator=generator).item())
+
+
+def fresh_generator():
+    """A Generator seeded from the default one, as PyTorch's RandomSampler makes one each epoch
+    when it is given none (so that tritongrad.manual_seed(s) gives PyTorch's shuffling order)."""
+    import tritongrad
+
+    return tritongrad.Generator().manual_seed(draw_seed())

@@ -1,7 +1,10 @@
 """DataLoader: iterate a map-style dataset in (shuffled) batches, as torch.utils.data.DataLoader."""
 import warnings
 
+import numpy as np
+
 from ._collate import default_collate, default_convert
+from ._random import draw_seed
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 _FROZEN = ("batch_size", "batch_sampler", "sampler", "drop_last", "dataset")
@@ -85,6 +88,8 @@ class DataLoader:
 
     def __iter__(self):
         dataset, collate = self.dataset, self.collate_fn
+        if not isinstance(self.generator, np.random.Generator):
+            draw_seed(self.generator)  # NOTE: PyTorch's iterator draws its workers' base seed first: same stream
         if not self._auto_collation:
             for i in self.sampler:
                 yield collate(dataset[i])

@@ -1,5 +1,5 @@
 """Samplers: the order in which a DataLoader visits a dataset's indices, and their batching."""
-from ._random import randint, randperm
+from ._random import fresh_generator, randint, randperm
 
 
 class Sampler:
@@ -48,14 +48,15 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n, k = len(self.data_source), self.num_samples
+        generator = self.generator if self.generator is not None else fresh_generator()
         if self.replacement:
             for _ in range(k // 32):  # NOTE: PyTorch's chunks of 32 draws
-                yield from randint(n, 32, self.generator)
-            yield from randint(n, k % 32, self.generator)
+                yield from randint(n, 32, generator)
+            yield from randint(n, k % 32, generator)
         else:
             for _ in range(k // n):
-                yield from randperm(n, self.generator)
-            yield from randperm(n, self.generator)[:k % n]
+                yield from randperm(n, generator)
+            yield from randperm(n, generator)[:k % n]
 
     def __len__(self):
         return self.num_samples
