@@ -41,6 +41,9 @@ NOT_OPS = {
     "is_anomaly_check_nan_enabled", "return_types", "tensor", "as_tensor", "empty", "empty_like", "rand", "randn",
     "randint", "rand_like", "randn_like", "arange", "linspace", "eye", "full", "zeros", "ones", "dropout",
     "promote_types", "result_type", "stride", "element_size", "bfloat16",
+    # random sampling: no value to compare with PyTorch's (tests/ of the random helper check the streams)
+    "bernoulli", "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_", "multinomial", "normal",
+    "normal_", "poisson", "random_", "uniform_", "randperm", "randint_like", "logspace",
 }
 
 
@@ -102,6 +105,7 @@ _ARGUMENT_PARSING += (
     "tg.masked_select", "tg.moveaxis", "tg.movedim", "tg.roll", "tg.scatter", "tg.scatter_add", "tg.split",
     "tg.swapaxes", "tg.swapdims", "tg.take_along_dim", "tg.tile", "tg.tril", "tg.triu", "tg.unbind",
 )
+_ARGUMENT_PARSING += ("F.one_hot",)  # NOTE: merged from main (the random helper) at the end, likewise
 INT_KERNEL = "int / bool input: PyTorch has no integer kernel (NotImplementedError), tritongrad computes"
 BOOL_MATH = "bool input: PyTorch raises (issue 19, helper math)"
 ZERO_D_DIMS = "out-of-range dims of a 0-d tensor accepted (issue 19: sum(1) of a 0-d tensor, helper math)"
