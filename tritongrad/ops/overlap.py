@@ -15,8 +15,8 @@ PARTIAL = ("unsupported operation: some elements of the input tensor and the wri
 
 def _same_memory(a, b):
     """Could backend arrays a and b share memory (a cheap test: NumPy's bounds, or one CUDA Storage)?"""
-    if isinstance(a, np.ndarray):
-        return isinstance(b, np.ndarray) and np.may_share_memory(a, b)
+    if isinstance(a, np.ndarray):  # NOTE: two arrays that own their memory share none (and cost no NumPy call)
+        return isinstance(b, np.ndarray) and not (a.base is None and b.base is None) and np.may_share_memory(a, b)
     return getattr(a, "buf", None) is not None and a.buf is getattr(b, "buf", None)
 
 
