@@ -115,9 +115,11 @@ def clamp_fwd_kernel(x_ptr, out_ptr, lof: tl.float64, loi: tl.int64, hif: tl.flo
     if HAS_LO:
         lo = _scalar_like(lof, loi, x_ptr)
         y = tl.where(y < lo, lo, y)
+        y = tl.where(lo != lo, lo, y)  # NOTE: a NaN bound gives NaN, as PyTorch's
     if HAS_HI:
         hi = _scalar_like(hif, hii, x_ptr)
         y = tl.where(y > hi, hi, y)
+        y = tl.where(hi != hi, hi, y)
     tl.store(out_ptr + _strided(idx, S1, S2, S3, O0, O1, O2, O3, NDIM), _down(y, out_ptr.dtype.element_ty),
              mask=mask)
 

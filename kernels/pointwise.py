@@ -139,7 +139,9 @@ def _powf(x, y):
     r = tl.exp2(y * tl.log2(tl.abs(x)))
     y_int = tl.floor(y) == y
     y_odd = y_int & (tl.floor(y * 0.5) * 2.0 != y)
-    r = tl.where(x < 0, tl.where(y_int, tl.where(y_odd, -r, r), _nan()), r)
+    neg = tl.where(x == 0, 1.0 / x < 0, x < 0)  # NOTE: -0.0 counts as negative (C's pow(-0.0, 3) is -0.0)
+    edge = (x == 0) | (tl.abs(x) == float("inf"))  # -0.0 and -inf to a non-integer power: C's +0 / +inf, not NaN
+    r = tl.where(neg, tl.where(y_int, tl.where(y_odd, -r, r), tl.where(edge, r, _nan())), r)
     return tl.where((y == 0) | (x == 1), 1.0, r)
 
 

@@ -28,7 +28,7 @@ class TensorMath(TensorBase):
         if alpha == 1 and _same(self, other):
             return EW.Add.apply(self, other, 1)
         a, b, _ = operands(self, other)
-        if alpha != 1:
+        if alpha != 1 or alpha.__class__ is not int:
             I.check_alpha(a._dtype, alpha)
         return EW.Add.apply(a, b, alpha)
 
@@ -37,8 +37,8 @@ class TensorMath(TensorBase):
             return EW.Sub.apply(self, other, 1)
         _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
-        if alpha != 1:
-            I.check_alpha(a._dtype, alpha)
+        if alpha != 1 or alpha.__class__ is not int:
+            I.check_alpha(a._dtype, alpha, "sub")
         return EW.Sub.apply(a, b, alpha)
 
     def mul(self, other):
@@ -160,7 +160,7 @@ class TensorMath(TensorBase):
         return EW.Relu.apply(self)
 
     def sign(self):
-        return EW.Sign.apply(self)
+        return self.clone() if self._dtype is dt.bool_ else EW.Sign.apply(self)  # NOTE: NumPy has no bool sign
 
     def square(self):
         return self.pow(2)
@@ -228,6 +228,8 @@ class TensorMath(TensorBase):
 
     def _logical(self, op, other):
         other = _as_tensor(other, self)
+        util.check_device(self, other)
+        util.broadcast_shapes(self.shape, other.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         return self._make(self._be.binary(op, self.bool()._data, other.bool()._data))
 
     def logical_and(self, other):
@@ -305,9 +307,14 @@ class TensorMath(TensorBase):
         if self._dtype is dt.bool_:
             raise RuntimeError(f"{op}(): does not support bool input")
         if dim is None:
+            if not self.numel():
+                raise IndexError(f"{op}(): Expected reduction dim to be specified for input.numel() == 0.")
             out = self._make(self._be.arg_reduce(op, self.reshape(-1)._data, 0, False))
             return out.view((1,) * self.ndim) if keepdim else out
-        return self._make(self._be.arg_reduce(op, self._data, wrap_dim(dim, self.ndim), keepdim))
+        d = wrap_dim(dim, self.ndim)
+        if self.ndim and not self.shape[d]:
+            raise IndexError(f"{op}(): Expected reduction dim {d} to have non-zero size.")
+        return self._make(self._be.arg_reduce(op, self._data, d, keepdim))
 
     @numpy_names
     def all(self, dim=None, keepdim=False):
@@ -414,8 +421,8 @@ def _clamp_args(t, lo, hi):
 
 def _clamp_tensor_args(t, lo, hi):
     """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
-    lo = None if lo is None else _as_tensor(lo, t)
-    hi = None if hi is None else _as_tensor(hi, t)
+    lo = None if lo is None else util.cpu_scalar_to(t, _as_tensor(lo, t))
+    hi = None if hi is None else util.cpu_scalar_to(t, _as_tensor(hi, t))
     for bound in (lo, hi):
         if bound is not None:
             t, _, _ = operands(t, bound)

@@ -120,7 +120,8 @@ class TensorViews(TensorBase):
     def transpose(self, dim0, dim1):
         d0, d1 = wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim)
         dims = list(range(self.ndim))
-        dims[d0], dims[d1] = d1, d0
+        if dims:  # NOTE: a 0-d tensor's transpose(0, 0) (or -1) is itself, as in PyTorch
+            dims[d0], dims[d1] = d1, d0
         return self._view_op(V.Transpose, "transpose", (dim0, dim1), tuple(dims))
 
     swapaxes = transpose

@@ -4,7 +4,7 @@ from collections import namedtuple
 from . import _dtype as dt
 from ._tensor_math import _as_tensor
 from .ops import elementwise as EW
-from .ops.util import check_device, result_type
+from .ops.util import check_device, cpu_scalar_to, result_type
 from .tensor import Tensor
 
 _RETURN_TYPES = {name: namedtuple(name, ["values", "indices"]) for name in ("max", "min")}
@@ -25,6 +25,8 @@ def where(condition, input=None, other=None):
                            f"{getattr(condition, 'dtype', type(condition).__name__)}")
     a = _as_tensor(input, condition if not isinstance(other, Tensor) else other)
     b = _as_tensor(other, a)
+    cuda = next((t for t in (condition, a, b) if t.is_cuda), a)  # NOTE: 0-d CPU tensors join it (as scalars)
+    condition, a, b = (cpu_scalar_to(cuda, t) for t in (condition, a, b))
     check_device(condition, a)
     check_device(a, b)
     rt = result_type(a, b)
@@ -33,6 +35,8 @@ def where(condition, input=None, other=None):
 
 def _method(name):
     def fn(input, *args, **kwargs):
+        if not isinstance(input, Tensor):  # NOTE: PyTorch's TypeError, not an AttributeError of a number
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name

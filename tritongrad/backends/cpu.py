@@ -342,7 +342,7 @@ _FLOAT_SCALARS = (int, float)  # NOTE: exact classes: bool and NumPy scalars kee
 def _scalar(value, dtype):
     """A Python int or float as a read-only 0-d array of the float `dtype`: for `array op scalar`, the
     value NumPy 2 itself would use (NEP 50 casts a Python scalar to the array's dtype)."""
-    key = (value.__class__, value, dtype)
+    key = (value.__class__, value if value else repr(value), dtype)  # NOTE: -0.0 == 0.0, and its sign matters
     arr = _SCALARS.get(key)
     if arr is None:
         arr = np.asarray(value, dtype)

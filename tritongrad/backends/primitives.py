@@ -70,6 +70,20 @@ def _clamp_backward(g, x, lo, hi):
     return np.where(keep, g, _zero(g))
 
 
+def _power(a, b, out=None, **kw):
+    """np.power, with PyTorch's integer powers of negative exponents (NumPy raises, midway through `out`):
+    1 for a base 1, +-1 for -1 by the exponent's parity, else 0. Called like the ufunc."""
+    if np.asarray(b).dtype.kind not in "iu" or np.asarray(a).dtype.kind not in "iu" or not (np.asarray(b) < 0).any():
+        return np.power(a, b, **kw) if out is None else np.power(a, b, out=out, **kw)
+    neg = np.asarray(b) < 0
+    r = np.power(a, np.where(neg, 0, b).astype(np.asarray(b).dtype))
+    r = np.where(neg, np.where(a == 1, 1, np.where(a == -1, np.where(np.asarray(b) % 2 == 0, 1, -1), 0)), r)
+    if out is None or out is ...:
+        return np.asarray(r.astype(np.result_type(a, b), copy=False))
+    out[...] = r
+    return out
+
+
 def _pow_backward(g, x, n):
     if n == 0:
         return np.zeros(np.broadcast_shapes(g.shape, x.shape), g.dtype)
@@ -147,7 +161,7 @@ PRIMITIVES = (
     Prim("sub", B, 2, numpy=np.subtract),
     Prim("mul", B, 2, numpy=np.multiply),
     Prim("div", B, 2, "float", numpy=np.true_divide),
-    Prim("pow", B, 2, numpy=np.power),
+    Prim("pow", B, 2, numpy=_power),
     Prim("maximum", B, 2, numpy=np.maximum),
     Prim("minimum", B, 2, numpy=np.minimum),
     Prim("eq", B, 2, "bool", numpy=np.equal),

@@ -4,6 +4,7 @@ Example:
     >>> import tritongrad.nn.functional as F
     >>> loss = F.cross_entropy(logits, labels)     # logits (N, C) float, labels (N,) int64
 """
+import math
 import warnings
 
 from .. import _dtype as dt
@@ -134,8 +135,9 @@ def _check_target(input, target, weight):
         raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
     if weight is not None:
         check_device(input, weight)
-        if weight.shape != (input.shape[1 if input.ndim > 1 else 0],):
-            raise RuntimeError(f"weight tensor should be defined either for all {input.shape[1]} classes or no "
+        n_classes = input.shape[1 if input.ndim > 1 else 0]
+        if weight.shape != (n_classes,):
+            raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
                                f"classes but got weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
 
 
@@ -235,7 +237,8 @@ def _soft_cross_entropy(logp, target, weight, reduction, eps):
         return loss
     if reduction == "sum":
         return loss.sum()
-    return loss.sum() / (logp.numel() // n_classes)  # NOTE: PyTorch's mean: over all but the class dim
+    # NOTE: PyTorch's mean: over all but the class dim (no classes: numel / C is 0 / 0, a NaN loss)
+    return loss.sum() / (logp.numel() // n_classes if n_classes else math.nan)
 
 
 def _pair(input, target, size_average, reduce, reduction):

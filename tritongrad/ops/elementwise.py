@@ -218,10 +218,12 @@ class RPow(Op):
     @staticmethod
     def formula(ctx, F, g):
         (y,) = F.saved(ctx)
-        if ctx.s != 0:
-            return F.mul(F.mul(g, y), math.log(ctx.s))
-        # 0 ** b: 0 for b >= 0, else g * (inf * log 0) = g * -inf (y = inf exactly there), as in PyTorch
-        return F.where(F.gt(y, 1), F.mul(g, -math.inf), F.mul(g, 0))
+        if ctx.s != 0:  # NOTE: log of a negative base is NaN, as PyTorch's (math.log raises)
+            return F.mul(F.mul(g, y), math.log(ctx.s) if ctx.s > 0 else math.nan)
+        # NOTE: base 0: PyTorch's g * y * log(0), zeroed where the exponent is >= 0, i.e. where y is
+        # finite (0 or 1): an exponent < 0 (y = +-inf) or NaN keeps -inf * y.
+        keep = F.logical_or(F.eq(F.abs(y), math.inf), F.ne(y, y))
+        return F.where(keep, F.mul(F.mul(g, y), -math.inf), 0)
 
 
 Neg = unary("neg", "NegBackward0", "", lambda F, g, x, y: F.neg(g))

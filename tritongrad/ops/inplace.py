@@ -10,6 +10,7 @@ from ..autograd.grad_mode import shared, state
 from ..autograd.graph import edge
 from ..autograd.views import copy_slices
 from . import util
+from .overlap import check_partial_overlap, writable
 from .table import Op, provides
 from .util import broadcast_shapes, check_device, result_type, size_str
 
@@ -34,7 +35,17 @@ def _check_overlap(t):
                 raise RuntimeError(OVERLAP)
 
 
-def check_alpha(rt, alpha):
+_NUMBER = (int, float)
+
+
+def check_alpha(rt, alpha, name="add"):
+    """PyTorch's checks of add / sub's `alpha` against the result dtype `rt` (`name`: the op, for the message)."""
+    if isinstance(alpha, complex):
+        raise RuntimeError("For non-complex input tensors, argument alpha must not be a complex number.")
+    if not isinstance(alpha, (int, float)):
+        raise TypeError(f"{name}(): argument 'alpha' must be Number, not {type(alpha).__name__}")
+    if isinstance(alpha, bool) and rt is not dt.bool_:
+        raise RuntimeError("Boolean alpha only supported for Boolean results.")
     if alpha != 1 and isinstance(alpha, float) and not rt.is_floating_point:
         raise RuntimeError("For integral input tensors, argument alpha must not be a floating point number.")
 
@@ -59,19 +70,24 @@ def _check_shape(t, other):
                                f"{size_str(shape)}")
 
 
-def _needs_graph(t, other=None):
-    return state.grad_enabled and (t._requires_grad or (isinstance(other, util.Tensor) and other._requires_grad))
+def _needs_graph(t, *others):
+    return state.grad_enabled and (t._requires_grad or any(isinstance(o, util.Tensor) and o._requires_grad
+                                                           for o in others))
 
 
 def _check_operand(t, op, other, alpha):
     """`other`'s device, broadcast shape and dtype must suit an in-place write into t (PyTorch's messages)."""
     if isinstance(other, util.Tensor):
         check_device(t, other)
+    elif isinstance(other, complex):  # NOTE: no complex dtypes here; PyTorch's error for a complex result
+        raise RuntimeError(f"result type {_complex_name(t._dtype)} can't be cast to the desired output type "
+                           f"{_SCALAR_NAMES[t._dtype.name]}")
     elif not isinstance(other, (int, float)):
-        raise TypeError(f"unsupported operand type: expected a Tensor or a number, got {type(other).__name__}")
+        raise TypeError(f"{op}_(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
     _check_shape(t, other)
     rt = result_type(t, other)
-    check_alpha(rt, alpha)
+    if alpha != 1 or alpha.__class__ is not int:
+        check_alpha(rt, alpha, op + "_")
     if op == "div" and not rt.is_floating_point:
         rt = dt.get_default_dtype()
     if rt._kind > t._dtype._kind:
@@ -81,10 +97,13 @@ def _check_operand(t, op, other, alpha):
 
 def binary_(t, op, other, alpha=1):
     """t = t op (alpha * other)."""
+    other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
-            and other._be is t._be and other._data.shape == t._data.shape):  # NOTE: an SGD step needs none of these
+            and other._be is t._be and other._data.shape == t._data.shape
+            and alpha.__class__ in _NUMBER):  # NOTE: an SGD step needs none of these
         _check_operand(t, op, other, alpha)
     _check_overlap(t)
+    check_partial_overlap(t, other)
     _check_autograd(t)
     if not _needs_graph(t, other):
         b = other
@@ -104,14 +123,36 @@ def copy_(t, src):
     elif not isinstance(src, (int, float)):
         raise TypeError(f"copy_(): argument 'src' must be a Tensor or a number, not {type(src).__name__}")
     _check_overlap(t)
+    check_partial_overlap(t, src)
     _check_autograd(t)
     if not _needs_graph(t, src):
         if isinstance(src, util.Tensor):
             src = (src if src._be is t._be else src.to(t.device))._data
-        t._be.copy_(t._data, src)
+        t._be.copy_(writable(t._data), src)  # NOTE: one element of an expanded tensor may be written
         t._vc[0] += 1
         return t
     return _record(t, lambda s: CopyFrom.apply(s, src))
+
+
+def _complex_name(dtype):
+    return {"float64": "ComplexDouble", "float16": "ComplexHalf"}.get(dtype.name, "ComplexFloat")
+
+
+def _check_fill_value(t, value):
+    """PyTorch's errors for a fill_ value that is not a number."""
+    if isinstance(value, complex):
+        raise RuntimeError(f"value cannot be converted to type {_C_TYPES.get(t._dtype.name, t._dtype.name)} without "
+                           "overflow")
+    if not isinstance(value, (int, float)):
+        bad = type(value).__name__
+        raise TypeError(f"fill_() received an invalid combination of arguments - got ({bad}), but expected one of:\n"
+                        f" * (Tensor value)\n      didn't match because some of the arguments have invalid types: "
+                        f"(!{bad}!)\n * (Number value)\n      didn't match because some of the arguments have "
+                        f"invalid types: (!{bad}!)\n")
+
+
+_C_TYPES = {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
+            "int64": "int64_t", "int32": "int", "int16": "short", "int8": "int8_t", "uint8": "uint8_t", "bool": "bool"}
 
 
 def fill_(t, value):
@@ -120,31 +161,41 @@ def fill_(t, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return copy_(t, value)
-    _check_overlap(t)
-    _check_autograd(t)
+    _check_fill_value(t, value)
+    _check_autograd(t)  # NOTE: no _check_overlap: PyTorch fills an expanded tensor (every element gets one value)
     if not _needs_graph(t):
-        t._be.fill_(t._data, value)
+        t._be.fill_(writable(t._data), value)
         t._vc[0] += 1
         return t
     return _record(t, lambda s: (Zero if value == 0 else Fill).apply(s, value))
 
 
 def unary_(t, fn, name, args):
-    """t = fn(t) for an elementwise op."""
+    """t = fn(t) for an elementwise op; `args` its other operands (clamp_'s tensor bounds record history too)."""
+    for a in args:  # NOTE: the written-to tensor stays where it is: only a 0-d CPU operand may join it
+        if isinstance(a, util.Tensor):
+            check_device(t, util.cpu_scalar_to(t, a))
+            _check_shape(t, a)
     _check_overlap(t)
+    check_partial_overlap(t, *args)
     _check_autograd(t)
-    if not _needs_graph(t):
+    if not _needs_graph(t, *args):
         from ..autograd.grad_mode import no_grad
 
         with no_grad():
-            out = fn(t)
-        if out._dtype is not t._dtype:
-            raise RuntimeError(f"result type {_SCALAR_NAMES[out._dtype.name]} can't be cast to the desired output "
-                               f"type {_SCALAR_NAMES[t._dtype.name]}")
+            out = _castable(fn(t), t)
         t._be.copy_(t._data, out._data)
         t._vc[0] += 1
         return t
-    return _record(t, fn)
+    return _record(t, lambda s: _castable(fn(s), t).to(t._dtype))
+
+
+def _castable(out, t):
+    """`out`, when it may be written into t: PyTorch casts within a category (float32 bounds into a float16 t)."""
+    if out._dtype._kind > t._dtype._kind:
+        raise RuntimeError(f"result type {_SCALAR_NAMES[out._dtype.name]} can't be cast to the desired output "
+                           f"type {_SCALAR_NAMES[t._dtype.name]}")
+    return out
 
 
 def _record(t, fn):
@@ -158,7 +209,7 @@ def _record(t, fn):
     be = t._be
     if node._saved and any(s is not None and s.tensor is snap for s in node._saved):
         snap._data = be.copy_(be.empty(t.shape, t._dtype), t._data)  # the op saved t: keep its old values
-    be.copy_(t._data, result._data)
+    be.copy_(writable(t._data), result._data)
     t._vc[0] += 1
     if t._base is None:
         t._grad_fn, t._output_nr, t._requires_grad = node, result._output_nr, True

@@ -21,6 +21,8 @@ class LogSoftmax(Op):
 
     @staticmethod
     def forward(a, dim):
+        if not a.shape[dim]:  # NOTE: zero classes: an empty result, as PyTorch's (NumPy's max has no identity)
+            return a._be.empty(a._data.shape, a._dtype)
         return a._be.log_softmax(a._data, dim)
 
     @staticmethod
@@ -52,7 +54,7 @@ class Softmax(Op):
 
     @staticmethod
     def forward(a, dim):
-        return a._be.softmax(a._data, dim)
+        return LogSoftmax.forward(a, dim) if not a.shape[dim] else a._be.softmax(a._data, dim)
 
     setup_context = LogSoftmax.setup_context
 
@@ -99,22 +101,25 @@ class NllLoss(Op):
         be = logp._be
         w = class_mask(logp, target, weight, ignore_index)
         cd = class_dim(logp)
-        loss = be.unary("neg", be.reduce("sum", be.binary("mul", w, logp._data), (cd,), False))
+        # NOTE: where, not a plain product: 0 * -inf (a masked logit of another class) is NaN.
+        picked = be.binary("ne", w, 0)
+        loss = be.unary("neg", be.reduce("sum", be.where(picked, be.binary("mul", w, logp._data), 0), (cd,), False))
         ctx.w, ctx.reduction, ctx.cd = w, reduction, cd  # NOTE: no-ops without a graph (ctx is then a null object)
         if reduction == "none":
             return loss
         loss = be.reduce("sum", loss, (), False)
         if reduction == "sum":
             return loss
-        ctx.total = total = be.reduce("sum", w, (), False)
+        total = be.reduce("sum", w, (), False)
+        # NOTE: the gradient's weights w / total, zero where w is (every target ignored: total == 0, and
+        # PyTorch's gradient is 0, not 0 / 0); the loss itself is 0 / 0 = nan then, as PyTorch's.
+        ctx.w = be.where(picked, be.binary("div", w, total), 0)
         return be.binary("div", loss, total)
 
     @staticmethod
     def formula(ctx, F, g):
         if ctx.reduction == "none":
             g = F.view(g, g.shape[:ctx.cd] + (1,) + g.shape[ctx.cd:])
-        elif ctx.reduction == "mean":
-            g = F.div(g, F.const(ctx.total, g))
         return F.mul(F.neg(F.const(ctx.w, g)), g)
 
 
@@ -145,7 +150,8 @@ class MseLoss(Op):
     @staticmethod
     def formula(ctx, F, g):
         a, b = F.saved(ctx)
-        scale = 2.0 / ctx.numel if ctx.reduction == "mean" else 2.0
+        # NOTE: an empty input has no gradient to scale (and 2 / 0 would raise)
+        scale = (2.0 / ctx.numel if ctx.numel else math.nan) if ctx.reduction == "mean" else 2.0
         grad = F.mul(F.sub(a, b), F.mul(g, scale))
         na, nb = ctx.needs_input_grad
         return F.sum_to(grad, ctx.shapes[0]) if na else None, F.sum_to(F.neg(grad), ctx.shapes[1]) if nb else None

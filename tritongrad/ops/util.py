@@ -13,6 +13,13 @@ def check_device(a, b):
                            f"{a.device} and {b.device}!")
 
 
+def cpu_scalar_to(a, b):
+    """b moved to a's device when b is a 0-d CPU tensor and a is on CUDA: PyTorch takes it as a scalar."""
+    if isinstance(b, Tensor) and b._be is not a._be and not b._data.ndim and not b.is_cuda:
+        return b.to(a.device)
+    return b
+
+
 def result_type(a, b):
     """The dtype of `a op b` (b a Tensor or a Python scalar), as torch.result_type."""
     if not isinstance(b, Tensor):
@@ -34,6 +41,7 @@ def operands(a, b, float_only=False):
             broadcast_shapes(a._data.shape, b._data.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
         return a, b, b._data  # NOTE: the common case, first
     if isinstance(b, Tensor):
+        a, b = cpu_scalar_to(b, a), cpu_scalar_to(a, b)
         check_device(a, b)
         if a._data.shape != b._data.shape:
             broadcast_shapes(a._data.shape, b._data.shape)
