@@ -106,6 +106,16 @@ _ARGUMENT_PARSING += (
     "tg.swapaxes", "tg.swapdims", "tg.take_along_dim", "tg.tile", "tg.tril", "tg.triu", "tg.unbind",
 )
 _ARGUMENT_PARSING += ("F.one_hot",)  # NOTE: merged from main (the random helper) at the end, likewise
+# The math ops (ops/math.py, stats.py, sort.py, contract.py) and the transformer ops (ops/nn.py) merged
+# after this fuzz was written: the same argument-parser leniency (float / tensor dims, an int as keepdim
+# or dtype, a number or a string where a Tensor is required), examined one by one.
+_ARGUMENT_PARSING += (
+    "F.embedding", "F.layer_norm", "F.scaled_dot_product_attention", "Tensor.allclose", "Tensor.argsort",
+    "Tensor.isclose", "Tensor.lerp", "Tensor.log_softmax", "Tensor.logsumexp", "Tensor.nan_to_num", "Tensor.prod",
+    "Tensor.softmax", "Tensor.sort", "Tensor.std", "Tensor.topk", "Tensor.var", "tg.allclose", "tg.argsort",
+    "tg.bmm", "tg.dot", "tg.einsum", "tg.ger", "tg.isclose", "tg.lerp", "tg.log_softmax", "tg.logsumexp",
+    "tg.mv", "tg.nan_to_num", "tg.outer", "tg.prod", "tg.softmax", "tg.sort", "tg.std", "tg.topk", "tg.var",
+)
 INT_KERNEL = "int / bool input: PyTorch has no integer kernel (NotImplementedError), tritongrad computes"
 BOOL_MATH = "bool input: PyTorch raises (issue 19, helper math)"
 ZERO_D_DIMS = "out-of-range dims of a 0-d tensor accepted (issue 19: sum(1) of a 0-d tensor, helper math)"
@@ -144,6 +154,7 @@ KNOWN = {
        for op in ("tg.argmax", "tg.argmin", "Tensor.argmax", "Tensor.argmin")}
     | {"F.batch_norm": "checks in another order (the input's dims before running_mean's size)",
        "F.huber_loss": "a number as `reduction`: ValueError here, AttributeError in PyTorch",
+       "F.embedding": "a number as weight with non-integer indices: the indices' dtype check comes first here",
        "F.log_softmax": "int / uint8 input with an out-of-range dim: checks in another order",
        "F.softmax": "int / uint8 input with an out-of-range dim: checks in another order",
        "Tensor.squeeze": "three positional arguments: TypeError before PyTorch's IndexError for the dim",

@@ -118,6 +118,9 @@ class MathMethods:
         return M.lerp(self, end, weight)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
+        # NOTE: read as Python floats first, as PyTorch's parser does (a 0-d tensor on any device is a number)
+        nan, posinf, neginf = (None if v is None else float(v) for v in (nan, posinf, neginf))
+        nan = 0.0 if nan is None else nan
         if not self._dtype.is_floating_point:
             return self.clone()
         big = _FLOAT_MAX[self._dtype.name]

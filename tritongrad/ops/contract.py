@@ -60,6 +60,12 @@ def einsum(equation, *operands):
 
     NOTE: a subscript repeated within one operand (a diagonal, 'ii->i') raises NotImplementedError.
     """
+    if not isinstance(equation, str):
+        if not operands:
+            raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                             "or at least one operand and its subscripts list")
+        raise NotImplementedError("einsum(): the sublist format (operand, subscripts, ...) is not implemented; "
+                                  "give the equation as a string")
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     lhs, arrow, rhs = equation.replace(" ", "").partition("->")
