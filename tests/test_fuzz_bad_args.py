@@ -111,10 +111,11 @@ _ARGUMENT_PARSING += ("F.one_hot",)  # NOTE: merged from main (the random helper
 # or dtype, a number or a string where a Tensor is required), examined one by one.
 _ARGUMENT_PARSING += (
     "F.embedding", "F.layer_norm", "F.scaled_dot_product_attention", "Tensor.allclose", "Tensor.argsort",
-    "Tensor.isclose", "Tensor.lerp", "Tensor.log_softmax", "Tensor.logsumexp", "Tensor.nan_to_num", "Tensor.prod",
-    "Tensor.softmax", "Tensor.sort", "Tensor.std", "Tensor.topk", "Tensor.var", "tg.allclose", "tg.argsort",
-    "tg.bmm", "tg.dot", "tg.einsum", "tg.ger", "tg.isclose", "tg.lerp", "tg.log_softmax", "tg.logsumexp",
-    "tg.mv", "tg.nan_to_num", "tg.outer", "tg.prod", "tg.softmax", "tg.sort", "tg.std", "tg.topk", "tg.var",
+    "Tensor.bmm", "Tensor.dot", "Tensor.ger", "Tensor.isclose", "Tensor.lerp", "Tensor.log_softmax",
+    "Tensor.logsumexp", "Tensor.mv", "Tensor.nan_to_num", "Tensor.outer", "Tensor.prod", "Tensor.softmax",
+    "Tensor.sort", "Tensor.std", "Tensor.topk", "Tensor.var", "tg.allclose", "tg.argsort", "tg.bmm", "tg.dot",
+    "tg.einsum", "tg.ger", "tg.isclose", "tg.lerp", "tg.log_softmax", "tg.logsumexp", "tg.mv", "tg.nan_to_num",
+    "tg.outer", "tg.prod", "tg.softmax", "tg.sort", "tg.std", "tg.topk", "tg.var",
 )
 INT_KERNEL = "int / bool input: PyTorch has no integer kernel (NotImplementedError), tritongrad computes"
 BOOL_MATH = "bool input: PyTorch raises (issue 19, helper math)"

@@ -143,6 +143,10 @@ class MathMethods:
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         if self._dtype is not other._dtype:
             raise RuntimeError(f"{_SCALAR_NAMES[self._dtype.name]} did not match {_SCALAR_NAMES[other._dtype.name]}")
+        rtol, atol = float(rtol), float(atol)  # NOTE: as PyTorch's parser reads them (a 0-d tensor is a number)
+        for name, tol in (("rtol", rtol), ("atol", atol)):
+            if not tol >= 0:
+                raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol:g}")
         close = self.eq(other)
         if self._dtype.is_floating_point:  # NOTE: PyTorch's formula, step for step
             a, b = self.detach(), other.detach()
@@ -269,7 +273,7 @@ FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arcc
              "ger").split()
 
 
-def einsum(equation, *operands):
+def einsum(equation=None, *operands):
     """torch.einsum (see ops/contract.py)."""
     return contract.einsum(equation, *operands)
 

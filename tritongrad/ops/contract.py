@@ -55,7 +55,7 @@ def outer(a, b):
     return a.reshape(-1, 1) * b
 
 
-def einsum(equation, *operands):
+def einsum(equation=None, *operands):
     """torch.einsum: any number of operands, `...`, implicit output; size-1 dims broadcast.
 
     NOTE: a subscript repeated within one operand (a diagonal, 'ii->i') raises NotImplementedError.
