@@ -249,6 +249,10 @@ def test_einsum_matches_pytorch(device, torch, eq, shapes):
     lambda m, d: m.einsum("ij,jk->iz", m.ones(2, 3, device=d), m.ones(3, 4, device=d)),
     lambda m, d: m.einsum("ijk,jk->ik", m.ones(2, 3, device=d), m.ones(3, 4, device=d)),
     lambda m, d: m.ones(3, device=d).isclose(m.ones(3, device=d, dtype=m.float64)),
+    lambda m, d: m.isclose(m.ones(3, device=d), m.ones(3, device=d), -0.5),
+    lambda m, d: m.ones(3, device=d).allclose(m.ones(3, device=d), atol=-1e-3),
+    lambda m, d: m.einsum(),
+    lambda m, d: m.einsum(m.ones(3, device=d)),
 ], ids=_numbered("error"))
 def test_product_errors_match_pytorch(device, torch, fn):
     _same_error(torch, device, fn)
@@ -321,6 +325,8 @@ def test_softmax_methods_close_tests_and_constructors(device, torch):
         assert tg.isclose(ta, tb, **kw).tolist() == torch.isclose(tta, ttb, **kw).tolist()
         assert ta.allclose(tb, **kw) == torch.allclose(tta, ttb, **kw)
         assert tg.allclose(ta[:1], tb[:1], **kw) == torch.allclose(tta[:1], ttb[:1], **kw)
+    nan, inf = tg.tensor(7.0, device=device), tg.tensor(-3.0, device=device)  # NOTE: 0-d tensors read as numbers
+    assert ta.nan_to_num(nan, inf, inf).tolist() == tta.nan_to_num(7.0, -3.0, -3.0).tolist()
     assert tg.equal(ta[:1], ta[:1]) and not tg.equal(ta, tb) and not tg.equal(ta, ta[:2])
     for name in ("zeros", "ones", "empty", "rand", "randn"):
         assert getattr(tg, name)(size=(2, 3), device=device).shape == (2, 3)
