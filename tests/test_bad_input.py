@@ -197,6 +197,16 @@ def test_transpose_0d(device, torch):
     assert all(_same(a, b) for a, b in zip(*_run(torch, device, fn)))
 
 
+def test_flip_erf_gelu_0d(device, torch):
+    def fn(L, dev):
+        x = L.tensor(0.7, device=dev, requires_grad=True)
+        y, e, g = x.flip(-1), x.erf(), L.nn.functional.gelu(x)
+        (y * e * g).backward()
+        return y, e, g, x.grad
+
+    assert all(_same(a, b) for a, b in zip(*_run(torch, device, fn)))
+
+
 @pytest.mark.parametrize("op", ["mul", "radd", "sub", "div", "pow", "gt", "maximum", "where", "add_", "mul_", "clamp"])
 def test_cpu_scalar_tensor_joins_cuda(op):
     if not tg.cuda.is_available():
@@ -243,6 +253,9 @@ BAD_SCALARS = [  # (call on x = ones(3) of the library L, ...): PyTorch's except
     lambda L, x: L.ones(2, 0).argmax(),
     lambda L, x: L.ones(2, 0).argmin(1),
     lambda L, x: L.sin(2.0),
+    lambda L, x: x.sum().split(1),
+    lambda L, x: L.split(x.sum(), [2, 3]),
+    lambda L, x: x.sum().chunk(0),
 ]
 
 

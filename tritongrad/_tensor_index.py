@@ -119,6 +119,8 @@ class TensorIndexing:
 
     # --- splitting (views) ----------------------------------------------------------------------
     def split(self, split_size, dim=0):
+        if self.ndim == 0:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
         dim = wrap_dim(dim, self.ndim)
         n = self.shape[dim]
         if isinstance(split_size, (list, tuple)):
@@ -149,6 +151,8 @@ class TensorIndexing:
         return self.split(list(split_sizes), dim)
 
     def chunk(self, chunks, dim=0):
+        if self.ndim == 0:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[wrap_dim(dim, self.ndim)]
@@ -193,7 +197,8 @@ class TensorIndexing:
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
     def flip(self, *dims):
-        return J.Flip.apply(self, wrap_dims(_ints(dims), self.ndim))
+        dims = wrap_dims(_ints(dims), self.ndim)
+        return J.Flip.apply(self, dims if self.ndim else ())  # NOTE: a 0-d tensor flips to a copy of itself
 
     def fliplr(self):
         if self.ndim < 2:

@@ -92,13 +92,19 @@ def _pow_backward(g, x, n):
     return (g * (n * np.power(x, n - 1))).astype(g.dtype, copy=False)
 
 
-_erf = np.frompyfunc(math.erf, 1, 1)  # NOTE: NumPy has no erf: C's, exact, at about 0.6 us an element
+_erf_object = np.frompyfunc(math.erf, 1, 1)  # NOTE: NumPy has no erf: C's, exact, at about 0.6 us an element
+
+
+def _erf(x):
+    """erf in float64; an array even for a 0-d input (frompyfunc returns a Python float for one)."""
+    return np.asarray(_erf_object(x), dtype=np.float64)
+
 _SQRT1_2, _SQRT_2_PI, _KAPPA = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
 
 
 def _cdf(x):
     """The standard normal CDF, in float64."""
-    return 0.5 * (1 + _erf(x * _SQRT1_2).astype(np.float64))
+    return 0.5 * (1 + _erf(x * _SQRT1_2))
 
 
 def _gelu(a):
