@@ -256,6 +256,7 @@ BAD_SCALARS = [  # (call on x = ones(3) of the library L, ...): PyTorch's except
     lambda L, x: x.sum().split(1),
     lambda L, x: L.split(x.sum(), [2, 3]),
     lambda L, x: x.sum().chunk(0),
+    lambda L, x: L.flatten(x.sum(), 1, 0),
 ]
 
 

@@ -45,9 +45,9 @@ class TensorViews(TensorBase):
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        s, e = wrap_dim(start_dim, self.ndim), wrap_dim(end_dim, self.ndim)  # NOTE: checked for a 0-d tensor too
         if self.ndim == 0:
             return self.reshape(1)
-        s, e = wrap_dim(start_dim, self.ndim), wrap_dim(end_dim, self.ndim)
         if s > e:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         if s == e:
