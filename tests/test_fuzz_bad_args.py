@@ -133,7 +133,7 @@ KNOWN = {
                                           "F.smooth_l1_loss", "F.binary_cross_entropy_with_logits")}
     | {op: BOOL_MATH for op in ("F.relu", "Tensor.relu", "Tensor.relu_", "tg.relu", "Tensor.abs", "tg.abs",
                                 "Tensor.argmax", "Tensor.argmin")}
-    | {op: ZERO_D_DIMS for op in ("tg.all", "tg.any", "tg.sum")}
+    | {op: ZERO_D_DIMS for op in ("tg.all", "tg.any", "tg.sum", "tg.norm", "Tensor.norm")}
     | {op: BOOL_MATH for op in ("Tensor.ceil", "Tensor.floor", "Tensor.round", "Tensor.trunc", "Tensor.fix",
                                 "tg.ceil", "tg.floor", "tg.round", "tg.trunc", "tg.fix")}
     | {"F.binary_cross_entropy": "CUDA: the [0, 1] range check of input is skipped (a sync; PyTorch's kernel "
@@ -162,6 +162,8 @@ KNOWN = {
        for op in ("tg.argmax", "tg.argmin", "Tensor.argmax", "Tensor.argmin")}
     | {"F.batch_norm": "checks in another order (the input's dims before running_mean's size)",
        "F.huber_loss": "a number as `reduction`: ValueError here, AttributeError in PyTorch",
+       "Tensor.flip": "a 0-d tensor with repeated and out-of-range dims: checks in another order",
+       "Tensor.split": "a negative split_size with an out-of-range dim: the dim is checked first here",
        "Tensor.norm": "a non-number p beside a bool input: the dtype check comes first here",
        "tg.norm": "a tuple as input: TypeError here (PyTorch: AttributeError); bool input: the dtype check first",
        "F.embedding": "a number as weight with non-integer indices: the indices' dtype check comes first here",
