@@ -136,13 +136,16 @@ KNOWN = {
     | {op: ZERO_D_DIMS for op in ("tg.all", "tg.any", "tg.sum", "tg.norm", "Tensor.norm")}
     | {op: BOOL_MATH for op in ("Tensor.ceil", "Tensor.floor", "Tensor.round", "Tensor.trunc", "Tensor.fix",
                                 "tg.ceil", "tg.floor", "tg.round", "tg.trunc", "tg.fix")}
+    | {"F.batch_norm": INT_KERNEL,
+       "Tensor.pow_": "open bug: an integer tensor to a negative integer power gives 0, PyTorch raises RuntimeError"}
     | {"F.binary_cross_entropy": "CUDA: the [0, 1] range check of input is skipped (a sync; PyTorch's kernel "
                                  "device-asserts)"},
     "refuses": {op: POSITIONAL_ALPHA for op in ("Tensor.add", "Tensor.add_", "Tensor.sub", "Tensor.sub_",
                                                 "Tensor.subtract")}
     | {op: NUMBERS for op in ("tg.add", "tg.sub", "tg.subtract")}
     | {op: TENSOR_DIM for op in ("Tensor.unsqueeze", "tg.all", "tg.any", "tg.argmax", "tg.argmin", "tg.mean",
-                                 "tg.sum")}
+                                 "tg.sum", "tg.logsumexp", "tg.std", "tg.var")}
+    | {"F.scaled_dot_product_attention": "empty integer inputs: refused here, an empty result in PyTorch"}
     | {op: INTERPRETER for op in ("Tensor.square", "tg.square")}
     | {"tg.where": "the one-argument torch.where(condition) (nonzero) is not implemented",
        "F.binary_cross_entropy_with_logits": "losses take no 0-d CPU tensor as a scalar beside CUDA tensors",
@@ -162,6 +165,10 @@ KNOWN = {
        for op in ("tg.argmax", "tg.argmin", "Tensor.argmax", "Tensor.argmin")}
     | {"F.batch_norm": "checks in another order (the input's dims before running_mean's size)",
        "F.huber_loss": "a number as `reduction`: ValueError here, AttributeError in PyTorch",
+       "Tensor.log_softmax": "int / bool input with an out-of-range dim: checks in another order",
+       "Tensor.softmax": "int / bool input with an out-of-range dim: checks in another order",
+       "Tensor.mv": "a 0-d matrix: the shape check comes first here (PyTorch: IndexError)",
+       "tg.einsum": "the sublist format is not implemented (NotImplementedError); PyTorch checks its subscripts",
        "Tensor.flip": "a 0-d tensor with repeated and out-of-range dims: checks in another order",
        "Tensor.split": "a negative split_size with an out-of-range dim: the dim is checked first here",
        "Tensor.norm": "a non-number p beside a bool input: the dtype check comes first here",

@@ -99,6 +99,7 @@ def _erf(x):
     """erf in float64; an array even for a 0-d input (frompyfunc returns a Python float for one)."""
     return np.asarray(_erf_object(x), dtype=np.float64)
 
+
 _SQRT1_2, _SQRT_2_PI, _KAPPA = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
 
 
