@@ -23,14 +23,17 @@ def _cuda():
 
 def _implements(be, p):
     if p.kind in ("unary", "binary"):
+        if be is C:  # NOTE: no kernels import on the CPU: it needs a CUDA device (real or emulated)
+            return p.name in C.unary.__globals__["_" + p.kind.upper()]
         from tritongrad.kernels import elementwise as E
 
-        ops = {"unary": E.UNARY_OPS, "binary": E.BINARY_OPS}[p.kind] if be is not C else None
-        return p.name in (ops if ops is not None else (C.unary.__globals__["_" + p.kind.upper()]))
+        return p.name in {"unary": E.UNARY_OPS, "binary": E.BINARY_OPS}[p.kind]
     if p.kind == "reduce":
+        if be is C:
+            return p.name in C.reduce.__globals__["_REDUCE"]
         from tritongrad.kernels import reduction as R
 
-        return p.name in (R.REDUCE_OPS if be is not C else C.reduce.__globals__["_REDUCE"])
+        return p.name in R.REDUCE_OPS
     return callable(getattr(be, p.name, None))
 
 
