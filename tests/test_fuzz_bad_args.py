@@ -80,7 +80,8 @@ except ImportError:  # NOTE: the oracle is missing: the `torch` fixture skips ea
 _ARGUMENT_PARSING = (
     "F.batch_norm", "F.binary_cross_entropy_with_logits", "F.cross_entropy", "F.elu", "F.leaky_relu", "F.linear",
     "F.log_softmax", "F.nll_loss", "F.softmax", "F.softplus", "Tensor.all", "Tensor.any", "Tensor.argmax",
-    "Tensor.argmin", "Tensor.clamp", "Tensor.clamp_", "Tensor.clip", "Tensor.copy_", "Tensor.equal",
+    "Tensor.argmin", "Tensor.clamp", "Tensor.clamp_", "Tensor.clamp_max", "Tensor.clamp_min", "Tensor.clip",
+    "Tensor.copy_", "Tensor.equal",
     "Tensor.expand", "Tensor.expand_as", "Tensor.flatten", "Tensor.logical_and", "Tensor.logical_or",
     "Tensor.matmul", "Tensor.max", "Tensor.maximum", "Tensor.mean", "Tensor.min", "Tensor.minimum", "Tensor.mm",
     "Tensor.narrow", "Tensor.permute", "Tensor.reshape", "Tensor.reshape_as", "Tensor.select", "Tensor.size",
