@@ -271,3 +271,14 @@ def test_bad_scalars_raise_as_pytorch(case, torch):
         errors.append(info.value)
     ours, theirs = errors
     assert type(ours).__name__ == type(theirs).__name__ and str(ours).split("\n")[0] == str(theirs).split("\n")[0]
+
+
+def test_integer_pow_in_place_to_a_negative_power_raises_before_writing(device, torch):
+    """PyTorch refuses `int_tensor.pow_(-n)`; the tensor is unchanged (it used to become zeros)."""
+    with pytest.raises(RuntimeError) as theirs:
+        torch.tensor([2, 3, -1, 1]).pow_(-2)
+    a = tg.tensor([2, 3, -1, 1], device=device)
+    with pytest.raises(RuntimeError) as ours:
+        a.pow_(-2)
+    assert str(ours.value) == str(theirs.value) == "Integers to negative integer powers are not allowed."
+    assert a.tolist() == [2, 3, -1, 1] and a._version == 0

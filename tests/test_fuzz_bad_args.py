@@ -137,8 +137,7 @@ KNOWN = {
     | {op: ZERO_D_DIMS for op in ("tg.all", "tg.any", "tg.sum", "tg.norm", "Tensor.norm")}
     | {op: BOOL_MATH for op in ("Tensor.ceil", "Tensor.floor", "Tensor.round", "Tensor.trunc", "Tensor.fix",
                                 "tg.ceil", "tg.floor", "tg.round", "tg.trunc", "tg.fix")}
-    | {"F.batch_norm": INT_KERNEL,
-       "Tensor.pow_": "open bug: an integer tensor to a negative integer power gives 0, PyTorch raises RuntimeError"}
+    | {"F.batch_norm": INT_KERNEL}
     | {"F.binary_cross_entropy": "CUDA: the [0, 1] range check of input is skipped (a sync; PyTorch's kernel "
                                  "device-asserts)"},
     "refuses": {op: POSITIONAL_ALPHA for op in ("Tensor.add", "Tensor.add_", "Tensor.sub", "Tensor.sub_",

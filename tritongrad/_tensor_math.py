@@ -342,6 +342,8 @@ class TensorMath(TensorBase):
         return I.binary_(self, "div", other)
 
     def pow_(self, exponent):
+        if self._dtype._kind < 2 and exponent.__class__ is int and exponent < 0:  # NOTE: as __pow__, before writing
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
         return I.binary_(self, "pow", exponent)
 
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
