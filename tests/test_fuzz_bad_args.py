@@ -132,8 +132,6 @@ INTERPRETER = "Triton interpreter only: KeyError('_powi') after earlier failing 
 KNOWN = {
     "accepts": {op: INT_KERNEL for op in ("F.elu", "F.leaky_relu", "F.silu", "F.softplus", "F.huber_loss",
                                           "F.smooth_l1_loss", "F.binary_cross_entropy_with_logits")}
-    | {op: BOOL_MATH for op in ("F.relu", "Tensor.relu", "Tensor.relu_", "tg.relu", "Tensor.abs", "tg.abs",
-                                "Tensor.argmax", "Tensor.argmin")}
     | {op: ZERO_D_DIMS for op in ("tg.all", "tg.any", "tg.sum", "tg.norm", "Tensor.norm")}
     | {op: BOOL_MATH for op in ("Tensor.ceil", "Tensor.floor", "Tensor.round", "Tensor.trunc", "Tensor.fix",
                                 "tg.ceil", "tg.floor", "tg.round", "tg.trunc", "tg.fix")}
