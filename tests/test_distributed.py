@@ -184,7 +184,8 @@ def test_launcher_environment_and_failure(tmp_path, capfd):
     script = tmp_path / "show.py"
     script.write_text("import os, sys, time\n"
                       "keys = ['RANK', 'WORLD_SIZE', 'LOCAL_RANK', 'LOCAL_WORLD_SIZE', 'MASTER_ADDR']\n"
-                      "print(' '.join(os.environ[k] for k in keys), sys.argv[1:], flush=True)\n"
+                      "line = ' '.join(os.environ[k] for k in keys) + ' ' + str(sys.argv[1:]) + '\\n'\n"
+                      "sys.stdout.write(line); sys.stdout.flush()  # one write: the two ranks' lines never interleave\n"
                       "if sys.argv[1] == 'fail':\n"
                       "    time.sleep(60) if os.environ['RANK'] == '0' else sys.exit(3)\n")
     assert run.main(["--no-mpiexec", "--nproc-per-node", "2", str(script), "ok", "--flag"]) == 0
