@@ -27,7 +27,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from benchlib import EMULATED, QUICK, Provider, cases, measure, sizes, torch
+from benchlib import EMULATED, QUICK, Provider, cases, graphed, measure, sizes, torch
 
 import tritongrad as tg
 
@@ -105,29 +105,6 @@ def _step(P, model, config, mode):
     return tg.compile(step, mode="reduce-overhead") if mode == "compile" and P.lib == "tritongrad" else step
 
 
-def _graphed(P, step):
-    """Warm `step` up, capture it into a CUDA graph, and return a callable that replays it."""
-    for _ in range(3):
-        step()  # NOTE: compiles every kernel and creates every .grad and optimizer state before the capture
-    P.sync()
-    if P.lib == "tritongrad":
-        g = tg.cuda.CUDAGraph()
-        with tg.cuda.graph(g):
-            out = step()
-    else:
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            for _ in range(3):
-                step()
-        torch.cuda.current_stream().wait_stream(s)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            out = step()
-    keep = (g, out)  # NOTE: the graph and the memory it writes must outlive the replays
-    return lambda: keep[0].replay()
-
-
 def _peak_bytes(P, fn):
     """Peak memory of one call of fn (see the module docstring), or None where it is not visible."""
     if P.device == "cuda":
@@ -160,7 +137,7 @@ def test_gpt_step(benchmark, mode, dtype, provider, config):
     P = Provider(provider)
     model = _models(P, config, dtype)
     step = _step(P, model, config, mode)
-    fn = _graphed(P, step) if mode == "graph" else step
+    fn = graphed(P, step) if mode == "graph" else step
     fn()  # NOTE: compiles, creates .grad and the optimizer state: the peak of a steady-state step follows
     benchmark.extra_info["peak_bytes"] = _peak_bytes(P, fn)
     tokens = config["batch"] * config["block_size"]

@@ -16,9 +16,7 @@ its documentation does it) and replayed.
 """
 import numpy as np
 import pytest
-from benchlib import EMULATED, QUICK, Provider, cases, measure, torch
-
-import tritongrad as tg
+from benchlib import EMULATED, QUICK, Provider, cases, graphed, measure
 
 ALL = ["tritongrad-cuda", "torch-cuda", "tritongrad-cpu", "numpy", "torch-cpu"]
 GPU = ["tritongrad-cuda", "torch-cuda"]
@@ -38,29 +36,6 @@ def _params(providers_by_mode, size):
     return out
 
 
-def _graphed(P, step):
-    """Warm `step` up, capture it into a CUDA graph, and return a callable that replays it."""
-    for _ in range(3):
-        step()  # NOTE: compiles every kernel and creates every .grad before the capture
-    P.sync()
-    if P.lib == "tritongrad":
-        g = tg.cuda.CUDAGraph()
-        with tg.cuda.graph(g):
-            out = step()
-    else:
-        s = torch.cuda.Stream()
-        s.wait_stream(torch.cuda.current_stream())
-        with torch.cuda.stream(s):
-            for _ in range(3):
-                step()
-        torch.cuda.current_stream().wait_stream(s)
-        g = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(g):
-            out = step()
-    keep = (g, out)  # NOTE: the graph and the memory it writes must outlive the replays
-    return lambda: keep[0].replay()
-
-
 def _sgd(P, params, lr):
     """The tutorial's update: `w -= lr * w.grad` under no_grad, then `w.grad.zero_()`."""
     with P.mod.no_grad():
@@ -71,7 +46,7 @@ def _sgd(P, params, lr):
 
 
 def _run(benchmark, P, mode, case, step, size, flops=None, dtype="float32"):
-    fn = _graphed(P, step) if mode == "graph" else step
+    fn = graphed(P, step) if mode == "graph" else step
     measure(benchmark, P, fn, family="training", case=case, size=size, x=0, dtype=dtype, mode=mode, flops=flops)
 
 

@@ -249,3 +249,26 @@ def measure(benchmark, provider, fn, *, family, case, size, x, dtype="float32", 
 def pow2_label(n):
     """'2^k' for powers of two, else the number."""
     return f"2^{n.bit_length() - 1}" if n > 0 and n & (n - 1) == 0 else str(n)
+
+
+def graphed(P, step):
+    """Warm `step` up, capture it into a CUDA graph, and return a callable that replays it."""
+    for _ in range(3):
+        step()  # NOTE: compiles every kernel and creates every .grad and optimizer state before the capture
+    P.sync()
+    if P.lib == "tritongrad":
+        g = tg.cuda.CUDAGraph()
+        with tg.cuda.graph(g):
+            out = step()
+    else:
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3):
+                step()
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            out = step()
+    keep = (g, out)  # NOTE: the graph and the memory it writes must outlive the replays
+    return lambda: keep[0].replay()
