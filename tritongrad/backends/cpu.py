@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from . import _blas
 from .primitives import ARRAY as _ARRAY, PRIMITIVES
 
 _UNARY = {p.name: p.numpy for p in PRIMITIVES if p.kind == "unary"}
@@ -245,9 +246,7 @@ class CPUBackend:
         out = fn(a, axis=dim, keepdims=keepdim)
         return np.asarray(out, dtype=np.int64)
 
-    @staticmethod
-    def matmul(a, b):
-        return np.matmul(a, b)
+    matmul = staticmethod(_blas.matmul)  # NOTE: small products on one OpenBLAS thread (see _blas.py)
 
     # --- in place ------------------------------------------------------------------------------
     @staticmethod
