@@ -1,5 +1,8 @@
 """The backward engine: `backward()` and `grad()` walk the graph from the outputs to the leaves.
 
+Their arguments are checked and normalized first, in PyTorch's order with its messages, by
+_engine_args.py; what follows here runs a graph.
+
 `loss.backward()`: the root gradient (ones) -> `_schedule`, the one scheduler: nodes a gradient
 reaches wait in a heap and run newest first, by the sequence number each got when recorded. A node
 is numbered after the nodes its inputs come from (leaves' AccumulateGrad nodes included, see
@@ -21,7 +24,7 @@ from heapq import heappop, heappush
 from . import _engine_args as args, hooks
 from .anomaly import run_checked
 from .grad_mode import shared, state
-from .graph import AccumulateGrad, edge
+from .graph import AccumulateGrad, edge, reaching
 
 # The wiring that needs what imports us (the Tensor class, the ops' formula adapters): install().
 _Tensor = None
@@ -42,7 +45,7 @@ def install(tensor_cls, array_formulas):
     _Tensor, _ARRAYS = tensor_cls, array_formulas
 
 
-# --- the public calls: their arguments are checked and normalized by _engine_args -----------------
+# --- the public calls --------------------------------------------------------------------------------
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Sum the gradients of `tensors` into the `.grad` of the graph's leaves (or of `inputs`).
 
@@ -54,8 +57,9 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs: only accumulate into these tensors' `.grad` (a Tensor, a sequence, or a dict's values).
     """
     if tensors.__class__ is _Tensor and grad_tensors is None and inputs is None and not create_graph:
-        # NOTE: fast path, `loss.backward()`: the general checks below, for one scalar output, cost 4%
-        # of bench_overhead's tiny_chain step and 1.7% of rosenbrock_step (instructions, callgrind)
+        # fast path: `loss.backward()`, kept outside the three boundaries (op recording, node runner,
+        # backends) for what it buys: without it bench_overhead's tiny_chain takes 6.0% more instructions,
+        # rosenbrock_step 2.6%, net_small_step 1.7% (scripts/callgrind_steps.py), TIMING
         shape = tensors._data.shape
         if tensors._requires_grad and shape.count(1) == len(shape) and tensors._dtype.is_floating_point:
             g = tensors._be.full(shape, 1, tensors._dtype)
@@ -149,18 +153,19 @@ def _schedule(roots, grads, run, needed, create_graph):
                 node = heappop(heap)[1]
                 g = pending.pop(node)
                 if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
-                    # NOTE: fast path, most nodes: the op's derivative formula straight on the arrays, with
-                    # no Tensor made, checked or dispatched (formula(node, F, g), bound): a third fewer
-                    # instructions in bench_overhead's tiny_chain and rosenbrock_step steps (callgrind)
+                    # fast path, most nodes: the op's derivative formula straight on the arrays, with no
+                    # Tensor made, checked or dispatched (formula(node, F, g), bound); without it
+                    # bench_overhead's tiny_chain takes 33% more instructions, rosenbrock_step 52%,
+                    # net_small_step 28% (scripts/callgrind_steps.py)
                     out = node._formula(_ARRAYS[g.__class__], g)
                     if not retain_graph and node._saved is not None:
                         node._saved, node._freed = None, True  # NOTE: node._release(), without the call
                     if out.__class__ is not tuple:  # a node of one input
                         nxt, nr = node.next_functions[0]
                         if out is not None and nxt is not None and needed is None and nxt._num_outputs == 1:
-                            # NOTE: fast path, one gradient to a node of one output: the delivery step
-                            # above without its tuple and loop saves 3.5% of bench_overhead's
-                            # rosenbrock_step and 1.4% of tiny_chain (instructions, callgrind)
+                            # fast path, one gradient to a node of one output: the delivery step above
+                            # without its tuple and loop; without it bench_overhead's tiny_chain takes
+                            # 2.0% more instructions, rosenbrock_step 3.9%, net_small_step 1.3%
                             buf = pending.get(nxt)
                             if buf is None:
                                 if nxt._seq >= node._seq:
@@ -202,7 +207,7 @@ def _out_of_order(src, nxt):
 def _filter(roots, points, run):
     """backward(inputs=) and grad(): the nodes that must run, those from which an input's gradient can be
     reached; `points` are where the inputs' gradients arrive (_engine_args.arrival_points)."""
-    needed = _reaching([n for n, _ in roots], {n for n, _ in points if n is not None})
+    needed = reaching([n for n, _ in roots], {n for n, _ in points if n is not None})
     if run.captured is not None:
         run.captures = {}
         for i, point in enumerate(points):
@@ -214,25 +219,11 @@ def _filter(roots, points, run):
     return needed
 
 
-def _reaching(roots, targets):
-    """The nodes from which some target node can be reached, targets included."""
-    needed, done = set(targets), set()
-    stack = [(n, False) for n in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            if any(nxt in needed for nxt, _ in node.next_functions if nxt is not None):
-                needed.add(node)
-        elif node not in done:
-            done.add(node)
-            stack.append((node, True))
-            stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
-    return needed
-
-
 def _add_arrays(a, b):
     """a + b for two gradients (backend arrays) of one tensor."""
     if a.shape == b.shape and (a.dtype is b.dtype or a.dtype == b.dtype):
+        # fast path: the backend's add, not the Tensor op's; without it bench_overhead's rosenbrock_step
+        # (x[0] read twice) takes 6.4% more instructions (scripts/callgrind_steps.py)
         return _ARRAYS[a.__class__].be.binary("add", a, b)
     return (_Tensor._make(a) + _Tensor._make(b))._data  # broadcast or promoted: the Tensor op's rules
 
@@ -330,7 +321,9 @@ def _run_leaf(node, g, run):
             t._grad = _first_grad(g, run)
         elif run.arrays and not grad._requires_grad and g.shape == grad._data.shape and (
                 g.dtype is grad._data.dtype):
-            grad._be.binary_("add", grad._data, g)  # NOTE: what add_ does, minus its checks
+            # fast path: what add_ does, minus its checks and the Tensor made for g; without it bench_overhead's
+            # tiny_chain takes 23% more instructions, rosenbrock_step 3.5%, net_small_step 4.5% (callgrind)
+            grad._be.binary_("add", grad._data, g)
             grad._vc[0] += 1
         elif not run.arrays or grad._requires_grad:
             t._grad = grad + _tensor(g)  # NOTE: out of place: the sum joins the recorded graph

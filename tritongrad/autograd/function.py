@@ -19,7 +19,7 @@ import warnings
 
 from .._tensor_base import TensorBase as _Tensor
 from .grad_mode import no_grad, shared, state
-from .graph import _NO_EDGE, FREED, Node, SavedInput, SavedTensor, _sequence, edge
+from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
 
 
 class BackwardNode(Node):
@@ -39,17 +39,17 @@ class BackwardNode(Node):
             _check_not_inference(tensors)
         if state.saved_hooks:
             self._saved = _pack(self, tensors)
-        elif len(tensors) == 1:  # NOTE: unrolled for one (pow, exp) and two (mul): about 0.2-0.4 us a call
-            # less than the comprehension below (measured: 0.4-0.55 us against 0.7-0.85 us); the op recording
-            # boundary's fast path
+        elif len(tensors) == 1:
+            # fast path: one and two tensors unrolled, here and in _unpacked_arrays (a comprehension is a function
+            # call in Python 3.11); without both, bench_overhead's tiny_chain takes 1.1% more instructions,
+            # rosenbrock_step 2.2%, net_small_step 1.5% (scripts/callgrind_steps.py)
             t = tensors[0]
-            self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr))]
+            self._saved = [None if t is None else SavedTensor(t, self)]
         elif len(tensors) == 2:
             a, b = tensors
-            self._saved = [None if a is None else SavedInput((a, a._vc[0], a._output_nr)),
-                           None if b is None else SavedInput((b, b._vc[0], b._output_nr))]
+            self._saved = [None if a is None else SavedTensor(a, self), None if b is None else SavedTensor(b, self)]
         else:
-            self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr)) for t in tensors]
+            self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
 
     _pack_order = ()  # slots in PyTorch's save order, for pack hooks (saved_attrs.expose); else slot order
     _hooked = False  # saved under saved_tensors_hooks: unpacked in _pack_order too
@@ -74,7 +74,7 @@ class BackwardNode(Node):
         if self._freed or self._saved is None or self._hooked:
             return [None if t is None else t._data for t in self._unpacked()]
         saved = self._saved
-        if len(saved) == 1:  # NOTE: unrolled, as in save_for_backward: 0.15-0.3 us against 0.43-0.48 us a call
+        if len(saved) == 1:  # fast path: unrolled, as in save_for_backward (its figure covers both)
             s = saved[0]
             return [None if s is None else s.data(self)]
         if len(saved) == 2:

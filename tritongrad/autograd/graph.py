@@ -6,7 +6,6 @@ Also the public face of `tritongrad.autograd.graph`, as `torch.autograd.graph`: 
 import itertools
 import re
 import weakref
-from operator import itemgetter
 
 from .dot import render, to_dot
 from .grad_mode import shared, state
@@ -136,6 +135,22 @@ def edge(t):
 _NO_EDGE = (None, 0)
 
 
+def reaching(roots, targets):
+    """The nodes from which some target node can be reached, targets included."""
+    needed, done = set(targets), set()
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if any(nxt in needed for nxt, _ in node.next_functions if nxt is not None):
+                needed.add(node)
+        elif node not in done:
+            done.add(node)
+            stack.append((node, True))
+            stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
+    return needed
+
+
 def refresh_view(t):
     """A view whose memory was written in place since its history was recorded: redo it from its base."""
     t._view_version = t._vc[0]
@@ -238,29 +253,6 @@ class SavedTensor:
         if self.is_output:
             t = t._alias()
             t._grad_fn, t._output_nr, t._requires_grad = node, self.output_nr, True
-        return t
-
-
-class SavedInput(tuple):
-    """A built-in op's input saved with no saved-tensor hooks active: (tensor, version, output_nr).
-
-    SavedTensor's duties reduce here to the version check, and a tuple made by tuple's own C
-    constructor costs less than half a SavedTensor: this is what nearly every recorded op saves.
-    """
-
-    __slots__ = ()
-    tensor = property(itemgetter(0))
-
-    def data(self, node):
-        t = self[0]
-        if t._vc[0] != self[1]:
-            _modified(node, t, self[1], self[2], False)
-        return t._data
-
-    def unpack(self, node):
-        t = self[0]
-        if t._vc[0] != self[1]:
-            _modified(node, t, self[1], self[2], False)
         return t
 
 
