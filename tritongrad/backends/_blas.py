@@ -24,8 +24,9 @@ _OPENBLAS_MIN = 4 * 65536  # OpenBLAS runs products up to this size on one threa
 
 def _openblas():
     """(get_num_threads, set_num_threads) of the OpenBLAS that NumPy's wheel bundles, or None."""
-    root = os.path.dirname(np.__file__)  # NOTE: Linux and Windows wheels: numpy.libs; macOS: numpy/.dylibs
-    for path in glob.glob(os.path.join(root + ".libs", "*openblas*")) + glob.glob(os.path.join(root, ".dylibs", "*")):
+    root = os.path.dirname(np.__file__)
+    dirs = (root + ".libs", os.path.join(root, ".dylibs"))  # NOTE: Linux and Windows wheels; macOS wheels
+    for path in [p for d in dirs for p in glob.glob(os.path.join(d, "*openblas*"))]:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
