@@ -20,6 +20,7 @@ from . import _avx_mathfun as avx
 
 f32, f64, u64 = np.float32, np.float64, np.uint64
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}
+_LOW53 = (1 << 53) - 1
 
 
 def words(gen, n):
@@ -37,9 +38,11 @@ def unit(gen, n, name):
     """n uniforms in [0, 1) as uniform_real_distribution<T>(0, 1) draws them: the low `digits` bits
     of one word (of a 64-bit word for double), times 2**-digits. float64 for float64, else float32."""
     d = _DIGITS[name]
-    if d == 53:
-        return (words64(gen, n) & u64((1 << 53) - 1)).astype(f64) * 2.0 ** -53
-    return (words(gen, n) & u64((1 << d) - 1)).astype(f32) * f32(2.0 ** -d)
+    w = words64(gen, n) if d == 53 else words(gen, n)
+    w &= u64((1 << d) - 1)
+    x = w.astype(f64 if d == 53 else f32)
+    x *= x.dtype.type(2.0 ** -d)
+    return x
 
 
 def fma(a, b, c):
@@ -70,20 +73,45 @@ def uniform(gen, n, name, lo=0.0, hi=1.0):
 
 def _normal_scalar(gen, mean, std):
     """normal_distribution<double>: Box-Muller on two double uniforms; the second normal is cached
-    on the generator for the next scalar draw (as CPUGeneratorImpl's next_double_normal_sample)."""
+    on the generator for the next scalar draw (as CPUGeneratorImpl's next_double_normal_sample).
+    In Python floats: a few scalars (randn(3)) cost less than NumPy calls on arrays of two."""
     if gen._normal_cache is not None:
         z, gen._normal_cache = gen._normal_cache, None
     else:
-        u1, u2 = unit(gen, 2, "float64").tolist()
+        a, b, c, d = gen._engine(4).tolist()
+        u1, u2 = ((a << 32 | b) & _LOW53) * 2.0 ** -53, ((c << 32 | d) & _LOW53) * 2.0 ** -53
         r = math.sqrt(-2.0 * math.log1p(-u2))
         theta = 2.0 * math.pi * u1
         gen._normal_cache = r * math.sin(theta)
         z = r * math.cos(theta)
+    if std == 1.0 or mean == 0.0:  # z * 1 or z * std + 0 round once anyway
+        return z * std + mean
     return float(Fraction(z) * Fraction(std) + Fraction(mean))  # NOTE: one rounding, as the contracted z * std + mean
 
 
-def _libm(fn, a):
-    return np.array([fn(v) for v in a.ravel().tolist()], f64).reshape(a.shape)
+# The C library's log, log1p, cos and sin (ATen's std:: calls), which Python's math module also calls:
+# each with the inputs its self-check tries (a function of 4096 uniforms in [0, 1)).
+_LIBM = {"log": (np.log, math.log, lambda u: 1.0 - u), "log1p": (np.log1p, math.log1p, lambda u: -u),
+         "cos": (np.cos, math.cos, lambda u: 2 * math.pi * u), "sin": (np.sin, math.sin, lambda u: 2 * math.pi * u)}
+_libm_checked = {}
+
+
+def _libm(name, a):
+    """The C library's `name` of a float64 array, element by element as ATen computes it.
+
+    NumPy's own SIMD loops (AVX-512) differ from the C library in the last bit at times (log in
+    about 0.4% of uniforms, log1p in 7%), but NumPy calls the C library itself, at C speed, where
+    its SIMD loops do not apply, as on a reversed (negative-stride) input. Whether this NumPy does
+    so is checked once per function against math.<name> on 4096 values; where it does not, each
+    element goes through math.<name> (exact, about 40 times slower)."""
+    ufunc, fn, probe = _LIBM[name]
+    if name not in _libm_checked:
+        x = probe(np.random.default_rng(0).random(4096))
+        _libm_checked[name] = np.array_equal(ufunc(x[::-1])[::-1], [fn(v) for v in x.tolist()])
+    flat = np.ascontiguousarray(a, f64).reshape(-1)
+    if _libm_checked[name]:
+        return np.ascontiguousarray(ufunc(flat[::-1])[::-1]).reshape(a.shape)
+    return np.array([fn(v) for v in flat.tolist()], f64).reshape(a.shape)
 
 
 def _fill16(u, name, mean, std):
@@ -94,10 +122,9 @@ def _fill16(u, name, mean, std):
         s, c = avx.sincos(f32(2 * math.pi) * u[:, 8:])
         out = np.concatenate([r * c, r * s], axis=1)
         return out if (mean, std) == (0.0, 1.0) else fma(out, f32(std), f32(mean))
-    # NOTE: the C library's log, cos and sin (as ATen's std:: calls): NumPy's differ in the last bit at times
-    r = np.sqrt(-2.0 * _libm(math.log, 1.0 - u[:, :8].astype(f64)))
+    r = np.sqrt(-2.0 * _libm("log", 1.0 - u[:, :8].astype(f64)))
     theta = 2.0 * math.pi * u[:, 8:].astype(f64)
-    out = np.concatenate([r * _libm(math.cos, theta), r * _libm(math.sin, theta)], axis=1)
+    out = np.concatenate([r * _libm("cos", theta), r * _libm("sin", theta)], axis=1)
     return out if (mean, std) == (0.0, 1.0) else fma(out, f64(std), f64(mean))
 
 
@@ -119,9 +146,9 @@ def normal(gen, n, name, mean=0.0, std=1.0, contiguous=True):
 
 
 def exponential(gen, n, lambd=1.0):
-    """exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform. math.log1p
-    (the C library's, as ATen calls) rather than NumPy's, which differs in the last bit at times."""
-    return -1.0 / lambd * _libm(math.log1p, -unit(gen, n, "float64"))
+    """exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform, with the C
+    library's log1p."""
+    return -1.0 / lambd * _libm("log1p", -unit(gen, n, "float64"))
 
 
 def bernoulli(gen, p, n=None):
@@ -133,10 +160,14 @@ def bernoulli(gen, p, n=None):
 
 
 def random_from_to(gen, n, low, high):
-    """randint / random_(from, to): from + word % (to - from), a 64-bit word when the range needs it."""
+    """randint / random_(from, to): from + word % (to - from), a 64-bit word from a range of 2**28 on
+    (PyTorch 2.13's CPU kernel; found by drawing: not 2**32, as ATen's older DistributionsHelper.h)."""
     span = high - low
-    w = words64(gen, n) if span >= 1 << 32 else words(gen, n)
-    return (w % u64(span)).astype(np.int64) + np.int64(low)
+    w = words64(gen, n) if span >= 1 << 28 else words(gen, n)
+    w %= u64(span)
+    w = w.view(np.int64)  # NOTE: below 2**63 now, so the same values
+    w += np.int64(low)
+    return w
 
 
 def random_full(gen, n, name):
@@ -148,18 +179,19 @@ def random_full(gen, n, name):
         return (w & u64(1)).astype(bool)
     if name in _DIGITS:
         return (w % u64((1 << _DIGITS[name]) + 1)).astype(f64)
-    return (w % u64(int(np.iinfo(name).max) + 1)).astype(np.int64)
+    w &= u64(int(np.iinfo(name).max))  # NOTE: max + 1 is a power of two: the modulo is a mask
+    return w.view(np.int64)
 
 
 def randperm(gen, n):
     """randperm(n): ATen's Fisher-Yates: for i < n - 1 swap r[i] and r[i + word % (n - i)]."""
-    r = np.arange(n, dtype=np.int64)
+    r = list(range(n))  # NOTE: a list: each swap depends on the last, and list items swap ~10x faster
     if n > 1:
         picks = (words(gen, n - 1) % np.arange(n, 1, -1, dtype=u64)).tolist()
         for i, z in enumerate(picks):
             j = i + z
             r[i], r[j] = r[j], r[i]
-    return r
+    return np.array(r, np.int64)
 
 
 def multinomial(gen, p, k, replacement):
