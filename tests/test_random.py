@@ -92,6 +92,7 @@ LARGE_CASES = {
     "random_int64": lambda T, g: T.empty(999, dtype=T.int64).random_(generator=g),
     "random_bool": lambda T, g: T.empty(999, dtype=T.bool).random_(generator=g),
     "randperm": lambda T, g: T.randperm(30_000, generator=g),
+    "randperm_1024": lambda T, g: T.randperm(1024, generator=g),
     "bernoulli_": lambda T, g: T.empty(100_000).bernoulli_(0.3, generator=g),
 }
 
