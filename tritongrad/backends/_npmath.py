@@ -71,48 +71,83 @@ def _tail(a):
     exp(-a^2) would round -a^2 first, an error a^2 times larger in the result; so a is split as
     z + (a - z), z holding a's top 21 bits, whose square is exact: -a^2 = -z^2 - (a - z)(a + z)."""
     s = 1 / (a * a)
-    near = a < 1 / 0.35
+    near, far = _split(a < 1 / 0.35)
     rs = np.empty_like(a)
-    rs[near] = _poly(_RA, s[near]) / _poly(_SA, s[near])
-    rs[~near] = _poly(_RB, s[~near]) / _poly(_SB, s[~near])
+    sn, sf = s.take(near), s.take(far)
+    rs[near] = _poly(_RA, sn) / _poly(_SA, sn)
+    rs[far] = _poly(_RB, sf) / _poly(_SB, sf)
     z = (a.view(np.uint64) & np.uint64(0xFFFF_FFFF_0000_0000)).view(f64)
     return np.exp(-z * z - 0.5625) * np.exp((z - a) * (z + a) + rs) / a
 
 
+def _split(mask):
+    """(indices where mask, indices where not): NumPy's boolean indexing is several times slower
+    than flatnonzero and take (250 us against 60 for 65536 elements)."""
+    return np.flatnonzero(mask), np.flatnonzero(~mask)
+
+
 def _pieces(x, end):
-    """(a = |x|, masks of the intervals |x| < 0.84375, < 1.25, < end) for a float64 array x."""
+    """(a = |x|, the indices of |x| < 0.84375, of 0.84375 <= |x| < 1.25, of 1.25 <= |x| < end) for a
+    1-D float64 x (NaN in none)."""
     a = np.abs(x)
-    small = a < 0.84375
-    mid = (a >= 0.84375) & (a < 1.25)
-    tail = (a >= 1.25) & (a < end)
+    small = np.flatnonzero(a < 0.84375)
+    mid = np.flatnonzero((a >= 0.84375) & (a < 1.25))
+    tail = np.flatnonzero((a >= 1.25) & (a < end))
     return a, small, mid, tail
 
 
 def erf(x):
     """erf of a float array (any shape, 0-d included), in its own dtype."""
     x = np.asarray(x)
-    x64 = x.astype(f64, copy=False)
+    x64 = x.astype(f64, copy=False).reshape(-1)  # NOTE: 1-D: a 0-d array's ufunc results would be scalars
     a, small, mid, tail = _pieces(x64, 6.0)  # NOTE: erfc(6) < 2**-53: erf rounds to +-1 from there
-    out = np.where(np.isnan(x64), x64, np.copysign(1.0, x64))
-    xs = x64[small]
-    tiny = np.abs(xs) < 2.0 ** -28  # NOTE: x * (1 + efx) computed at 8x scale: no lost bits for subnormal x
-    out[small] = np.where(tiny, (8 * xs + _EFX8 * xs) * 0.125, xs + _small(xs))
-    out[mid] = np.copysign(_ERX + _mid(a[mid]), x64[mid])
-    out[tail] = np.copysign(1 - _tail(a[tail]), x64[tail])
-    return out.astype(x.dtype, copy=False)
+    out = np.copysign(1.0, x64)
+    xs = x64.take(small)
+    y = _small(xs)
+    y += xs
+    tiny = np.flatnonzero(np.abs(xs) < 2.0 ** -28)  # NOTE: x * (1 + efx) at 8x scale: no lost bits if subnormal
+    if tiny.size:
+        t = xs.take(tiny)
+        y[tiny] = (8 * t + _EFX8 * t) * 0.125
+    out[small] = y
+    if mid.size:
+        out[mid] = np.copysign(_ERX + _mid(a.take(mid)), x64.take(mid))
+    if tail.size:
+        out[tail] = np.copysign(1 - _tail(a.take(tail)), x64.take(tail))
+    return _finish(out, x64, x)
 
 
 def erfc(x):
     """erfc = 1 - erf of a float array, accurate in relative terms where it is small (x > 1)."""
     x = np.asarray(x)
-    x64 = x.astype(f64, copy=False)
+    x64 = x.astype(f64, copy=False).reshape(-1)
     a, small, mid, tail = _pieces(x64, 28.0)  # NOTE: erfc(28) underflows (and 2 - erfc(28) is 2)
-    out = np.where(np.isnan(x64), x64, np.where(x64 > 0, 0.0, 2.0))
-    xs = x64[small]
+    out = (x64 < 0).astype(f64)
+    out *= 2
+    xs = x64.take(small)
     y = _small(xs)
-    out[small] = np.where(xs < 0.25, 1 - (xs + y), 0.5 - (xs - 0.5 + y))  # NOTE: one rounding for x >= 1/4
-    m = _mid(a[mid])
-    out[mid] = np.where(x64[mid] > 0, (1 - _ERX) - m, 1 + (_ERX + m))
-    t = _tail(a[tail])
-    out[tail] = np.where(x64[tail] > 0, t, 2 - t)
-    return out.astype(x.dtype, copy=False)
+    r = 1 - (xs + y)
+    big = np.flatnonzero(xs >= 0.25)  # NOTE: there 0.5 - (x - 0.5 + y): 1 - erf(x) in one rounding
+    if big.size:
+        r[big] = 0.5 - (xs.take(big) - 0.5 + y.take(big))
+    out[small] = r
+    if mid.size:
+        m = _mid(a.take(mid))
+        r = 1 + (_ERX + m)
+        pos = np.flatnonzero(x64.take(mid) > 0)
+        r[pos] = (1 - _ERX) - m.take(pos)
+        out[mid] = r
+    if tail.size:
+        t = _tail(a.take(tail))
+        neg = np.flatnonzero(x64.take(tail) < 0)
+        t[neg] = 2 - t.take(neg)
+        out[tail] = t
+    return _finish(out, x64, x)
+
+
+def _finish(out, x64, x):
+    """NaN where x is NaN (no interval holds it), then x's dtype and shape."""
+    nan = np.flatnonzero(np.isnan(x64))
+    if nan.size:
+        out[nan] = np.nan
+    return out.astype(x.dtype, copy=False).reshape(x.shape)
