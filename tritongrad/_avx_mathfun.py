@@ -1,8 +1,10 @@
 """float32 log and sincos of PyTorch's AVX2 randn, bit for bit (native/cpu/avx_mathfun.h).
 
 That file is Julien Pommier's port of the Cephes polynomials. ATen compiles it with -mfma, so the
-compiler fuses each multiply into the add that consumes it; `_Fma` rounds once the same way (a
-float32 product is exact in float64). The constants and the order of operations are the header's.
+compiler fuses each multiply into the add that consumes it; `_Fma` does the same in float64 (a
+float32 product is exact there; the sum's rounding to float64 and then to float32 differs from one
+rounding only where the first lands exactly halfway between two float32s, a rare tie). The
+constants and the order of operations are the header's.
 Written for speed on large arrays (randn(10**6)): in-place passes into reused buffers, and sign
 flips and selections on the float32 bits rather than np.where (several times slower there).
 """
