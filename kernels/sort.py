@@ -24,8 +24,10 @@ Long rows (N > BLOCK_SORT): a merge sort, ceil(log2(N / BLOCK_SORT)) + 1 launche
    less than or equal to its own. A left run holds smaller indices than its right run, so equal
    keys keep index order: the merge is stable, and no two elements get the same place.
 3. The last pass writes the outputs instead of a buffer: the places < K of each row, the value
-   gathered from the input by index, in the (outer, K, inner) layout. topk of a long row is the
-   whole sort, cut at k.
+   gathered from the input by index, in the (outer, K, inner) layout.
+topk (K < N): only the first K of a run can reach the first K of any run merged from it, so each
+pass reads the first min(W, K) of each run and writes the first min(2W, K) of each merged run:
+after the chunk sorts, a pass costs O(N / W * K), not O(N).
 """
 import triton
 import triton.language as tl
@@ -38,7 +40,7 @@ from ._launch import fast
 # grows as n log^2 n: compiling for sm_90 on a 2-core machine (busy) took 19 s for 1024 and 418 s
 # for 4096, so longer rows are merged, not sorted by a bigger network.
 BLOCK_SORT = 1024
-_PAD = 0x7FFFFFFFFFFFFFFF  # the largest key: padding sorts last (its indices are larger too)
+_PAD = tl.constexpr(0x7FFFFFFFFFFFFFFF)  # the largest key: padding sorts last (its indices are larger too)
 
 
 @triton.jit
@@ -139,33 +141,36 @@ def sort_block_kernel(x_ptr, key_ptr, idx_ptr, N, INNER, CHUNKS, TOTAL, DESCENDI
     tl.store(idx_ptr + row[:, None] * N + cols, idx, mask=mask)
 
 
-@triton.jit(do_not_specialize=["N", "K", "W", "LOG_W", "PROGS"])
-def merge_kernel(key_ptr, idx_ptr, key_out, idx_out, x_ptr, val_ptr, N, INNER, K, W, LOG_W, PROGS,
+@triton.jit(do_not_specialize=["N", "K", "W", "L", "STEPS", "PROGS"])
+def merge_kernel(key_ptr, idx_ptr, key_out, idx_out, x_ptr, val_ptr, N, INNER, K, W, L, STEPS, PROGS,
                  FINAL: tl.constexpr, VALUES: tl.constexpr, BLOCK: tl.constexpr):
     """Sorted runs of W (key, index) of each row of N merged pairwise into runs of 2W (see the module
-    docstring); FINAL: places < K written as outputs (values from x and indices, rows of K)."""
+    docstring), of which only the first L = min(W, K) are read and the first min(2W, K) written;
+    FINAL: places < K written as outputs (values from x and indices, rows of K)."""
     pid = tl.program_id(0).to(tl.int64)
     row = pid // PROGS
-    p = (pid % PROGS) * BLOCK + tl.arange(0, BLOCK)
-    mask = p < N
-    keys = key_ptr + row * N
-    k = tl.load(keys + p, mask=mask)
-    start = (p // (2 * W)) * (2 * W)  # the left run of the pair
-    in_right = p - start >= W
+    e = (pid % PROGS) * BLOCK + tl.arange(0, BLOCK)  # NOTE: 2L elements a pair of runs: L from each
+    start = (e // (2 * L)) * (2 * W)  # the left run of the pair
+    in_right = e % (2 * L) >= L
+    t = e % (2 * L) - tl.where(in_right, L, 0)  # the offset in its own run
     own = tl.where(in_right, start + W, start)
     opp = tl.where(in_right, start, start + W)  # the other run's start
+    mask = own + t < N
+    keys = key_ptr + row * N
+    k = tl.load(keys + own + t, mask=mask)
     lo = tl.zeros([BLOCK], tl.int64)
-    hi = tl.maximum(tl.minimum(opp + W, N) - opp, 0)  # NOTE: a last left run may have no right run
-    for _ in range(LOG_W + 1):  # NOTE: ceil(log2(W + 1)) halvings empty any interval of at most W
+    hi = tl.maximum(tl.minimum(opp + L, N) - opp, 0)  # NOTE: a last left run may have no right run
+    for _ in range(STEPS):  # NOTE: bit_length(L) halvings empty any interval of at most L
         active = lo < hi
         mid = (lo + hi) // 2
-        e = tl.load(keys + opp + mid, mask=mask & active, other=0)
-        before = tl.where(in_right, e <= k, e < k)
+        o = tl.load(keys + opp + mid, mask=mask & active, other=0)
+        before = tl.where(in_right, o <= k, o < k)
         lo = tl.where(active & before, mid + 1, lo)
         hi = tl.where(active & ~before, mid, hi)
-    place = start + (p - own) + lo
-    i = tl.load(idx_ptr + row * N + p, mask=mask)
-    if FINAL:
+    # NOTE: a rank of L in the first L of the other run means a place >= L: past K, or exact when L = W
+    place = t + lo
+    i = tl.load(idx_ptr + row * N + own + t, mask=mask)
+    if FINAL:  # NOTE: one pair of runs: start is 0
         keep = mask & (place < K)
         offs = (row // INNER) * K * INNER + row % INNER + place * INNER
         if VALUES:
@@ -173,8 +178,9 @@ def merge_kernel(key_ptr, idx_ptr, key_out, idx_out, x_ptr, val_ptr, N, INNER, K
             tl.store(val_ptr + offs, v, mask=keep)
         tl.store(idx_out + offs, i, mask=keep)
     else:
-        tl.store(key_out + row * N + place, k, mask=mask)
-        tl.store(idx_out + row * N + place, i, mask=mask)
+        keep = mask & (place < tl.minimum(2 * W, K))
+        tl.store(key_out + row * N + start + place, k, mask=keep)
+        tl.store(idx_out + row * N + start + place, i, mask=keep)
 
 
 def _launch_sort(x, M, N, inner, values, indices, k, descending):
@@ -198,17 +204,18 @@ def _launch_sort(x, M, N, inner, values, indices, k, descending):
                                                        DESCENDING=descending, BLOCK_M=bm, BLOCK_N=BLOCK_SORT,
                                                        LOG_M=bm.bit_length() - 1, LOG_N=BLOCK_SORT.bit_length() - 1,
                                                        num_warps=8)
-    block = min(U.next_power_of_2(N), 1 << 15) if U.INTERPRET else 1024
-    progs = U.cdiv(N, block)
-    w, log_w, src = BLOCK_SORT, BLOCK_SORT.bit_length() - 1, 0
+    w, src = BLOCK_SORT, 0
     while w < N:
-        final = 2 * w >= N
+        final, keep = 2 * w >= N, min(w, k)  # NOTE: only a run's first k can reach the first k (topk)
+        n = U.cdiv(N, 2 * w) * 2 * keep  # the elements merged
+        block = min(U.next_power_of_2(n), 1 << 15) if U.INTERPRET else 1024
         # NOTE: x and values only where they are read: the other passes are one int64 variant
         xv, vals = (x, values) if final and want else (keys[0], keys[0])
         k_out, i_out = (indices, indices) if final else (keys[1 - src], idxs[1 - src])
-        fast(merge_kernel)[(M * progs,)](keys[src], idxs[src], k_out, i_out, xv, vals, N, inner, k, w, log_w, progs,
-                                         FINAL=final, VALUES=want and final, BLOCK=block, num_warps=4)
-        w, log_w, src = 2 * w, log_w + 1, 1 - src
+        fast(merge_kernel)[(M * U.cdiv(n, block),)](keys[src], idxs[src], k_out, i_out, xv, vals, N, inner, k, w, keep,
+                                                     keep.bit_length(), U.cdiv(n, block), FINAL=final,
+                                                     VALUES=want and final, BLOCK=block, num_warps=4)
+        w, src = 2 * w, 1 - src
 
 
 def _rows(a, dim):
