@@ -203,7 +203,7 @@ def _launch_sort(x, M, N, inner, values, indices, k, descending):
     fast(sort_block_kernel)[(U.cdiv(M * chunks, bm),)](x, keys[0], idxs[0], N, inner, chunks, M * chunks,
                                                        DESCENDING=descending, BLOCK_M=bm, BLOCK_N=BLOCK_SORT,
                                                        LOG_M=bm.bit_length() - 1, LOG_N=BLOCK_SORT.bit_length() - 1,
-                                                       num_warps=8)
+                                                       num_warps=4)
     w, src = BLOCK_SORT, 0
     while w < N:
         final, keep = 2 * w >= N, min(w, k)  # NOTE: only a run's first k can reach the first k (topk)
