@@ -10,7 +10,7 @@ negatives, -0.0 made +0.0 and every NaN the largest (PyTorch's order); descendin
 bitwise complement. Ties keep their index order (a stable sort), so the indices are PyTorch's
 stable ones, and equal keys never need comparing by value.
 
-Short rows (N <= BLOCK_SORT): one launch; each program sorts BLOCK_M whole rows in registers with
+Short rows (N <= BLOCK_SORT elements): one launch; each program sorts BLOCK_M whole rows in registers with
 a bitonic network (Triton's own tl.sort, carrying each element's index beside its key) and writes
 values (gathered from the input by index) and indices.
 
@@ -36,10 +36,12 @@ from .._dtype import bool_, int64
 from . import _utils as U, elementwise as E
 from ._launch import fast
 
-# NOTE: a row (or chunk) is held in registers whole (12 bytes an element), and the network's code
-# grows as n log^2 n: compiling for sm_90 on a 2-core machine (busy) took 19 s for 1024 and 418 s
-# for 4096, so longer rows are merged, not sorted by a bigger network.
-BLOCK_SORT = 1024
+# NOTE: a register sort's code grows as n log^2 n. Compiling one network variant (a dtype, a
+# direction) for sm_90 on the busy 2-core dev machine took 3.5 s for 256 elements, 7 s for 512,
+# 20 s for 1024 and 418 s for 4096 (tests/test_kernels_compile_sort.py prints them); a merge pass
+# (about 0.6 s to compile, one int64 variant plus one final variant per dtype) costs one more
+# read and write of the (key, index) buffers. Chunks of 256 keep every variant's compile short.
+BLOCK_SORT = 256
 _PAD = tl.constexpr(0x7FFFFFFFFFFFFFFF)  # the largest key: padding sorts last (its indices are larger too)
 
 

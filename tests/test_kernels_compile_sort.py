@@ -38,10 +38,10 @@ def main():
     _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
     assert not U.INTERPRET
     cases = [
-        # short rows: one register sort (small networks; rows of 1024 take the chunk sort's network)
+        # short rows (at most BLOCK_SORT): one register sort of several rows
         (S.sort, empty((1, 65), D.float32), 1, False, None), (S.sort, empty((9, 2), D.float64), 0, True, 3),
         (S.sort, empty((2, 7), D.int64), 1, True, 5), (S.argsort, empty((3, 100), D.bfloat16), 1, True),
-        # long rows: the chunk sort per key dtype and direction, the int64 merge and each final merge
+        # longer rows: the chunk sort per dtype and direction, the int64 merge and each final merge
         (S.sort, empty((2, 1500), D.float32), 1, False, None),  # chunk sort + final merge
         (S.sort, view((5000, 2), (1, 5000), D.float64), 0, True, 10),  # + the int64 merge passes (topk)
         (S.sort, empty((3000,), D.float16), 0, False, None), (S.sort, empty((1100,), D.bool_), 0, False, None),
@@ -54,8 +54,8 @@ def main():
             fn(*args)
         except Exception as e:  # noqa: BLE001
             failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
-        print(f"{fn.__name__}{tuple(getattr(a, 'shape', a) for a in args)}: {len(compiled) - before} new variants, "
-              f"{time.perf_counter() - t0:.1f} s")
+        shown = tuple(getattr(a, "shape", a) for a in args if not isinstance(a, _Gen))
+        print(f"{fn.__name__}{shown}: {len(compiled) - before} new variants, {time.perf_counter() - t0:.1f} s")
     print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
     for f in failures:
         print(f)

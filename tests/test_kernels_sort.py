@@ -37,13 +37,15 @@ def _same(got, want):
     np.testing.assert_array_equal(got, want)
 
 
-# (shape, dim, dtype, extra): rows of 1025 (one merge), 3000 (a short last run) and 5000 (a left run
-# with no right run) elements; inner strides 1, 3 and 2; a float dtype of each width, integers, bool;
-# besides both sorts, an argsort or a topk (largest k = 7, or smallest k = n - 2)
+# (shape, dim, dtype, extra): rows of more than 1024 elements (the register sort's old limit), several
+# merge passes, short last runs (1025, 3000), left runs with no right run (1300 = 5 chunks of 256);
+# inner strides 1, 3 and 2; a float dtype of each width, integers, bool; besides both sorts, an argsort
+# or a topk (largest k = 7, or smallest k = n - 2)
 CASES = [((1025,), 0, "float32", "argsort"), ((3, 3000), 1, "float64", "largest"),
          ((5000, 3), 0, "float32", "smallest"), ((2, 1100, 2), 1, "float16", "largest"),
          ((2, 2100), -1, "int64", "smallest"), ((1300, 2), 0, "int32", "largest"), ((1030,), 0, "uint8", "argsort"),
-         ((2, 1200), 1, "bool", "argsort")]  # NOTE: PyTorch's CPU topk takes no bool
+         ((2, 1200), 1, "bool", "argsort"),  # NOTE: PyTorch's CPU topk takes no bool
+         ((5, 700), 1, "float64", "smallest")]  # NOTE: rows the register sort took whole before
 
 
 @pytest.mark.parametrize("shape,dim,dtype,extra", CASES, ids=lambda c: str(c))
