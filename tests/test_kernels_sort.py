@@ -68,6 +68,14 @@ def test_long_rows_match_pytorch(torch, shape, dim, dtype, extra):
     np.testing.assert_array_equal(ours.indices.cpu().numpy(), np.take(stable, range(k), dim))  # NOTE: ours: cut
 
 
+def test_bfloat16_long_rows(torch):
+    x = _data((2, 1100), np.float32)
+    a, b = tg.tensor(x, device="cuda").to(tg.bfloat16), torch.tensor(x).to(torch.bfloat16)  # NOTE: more ties
+    ours, theirs = a.sort(descending=True, stable=True), b.sort(descending=True, stable=True)
+    _same(ours.indices, theirs.indices)
+    _same(ours.values.float(), theirs.values.float())
+
+
 def test_gradients_through_long_sort_and_topk(torch):
     x = RNG.standard_normal((2, 1500))
     for fn in (lambda t: t.sort(1, descending=True).values, lambda t: t.topk(5).values,
