@@ -10,8 +10,8 @@ negatives, -0.0 made +0.0 and every NaN the largest (PyTorch's order); descendin
 bitwise complement. Ties keep their index order (a stable sort), so the indices are PyTorch's
 stable ones, and equal keys never need comparing by value.
 
-Short rows (N <= BLOCK_SORT elements): one launch; each program sorts BLOCK_M whole rows in registers with
-a bitonic network (Triton's own tl.sort, carrying each element's index beside its key) and writes
+Short rows (N <= BLOCK_SORT): one launch; each program sorts BLOCK_M whole rows in registers with a
+bitonic network (Triton's own tl.sort, carrying each element's index beside its key) and writes
 values (gathered from the input by index) and indices.
 
 Long rows (N > BLOCK_SORT): a merge sort, ceil(log2(N / BLOCK_SORT)) + 1 launches.
