@@ -288,7 +288,7 @@ PRIMITIVES = (
     # (a, dim, reverse)
     Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
     # (a, dim, descending, k) -> (values, int64 indices) of the first k
-    Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
+    Prim("sort", M, 1, numpy=CM.sort, triton="sort.sort"),
     # (a, dim, index): a's values at index along dim (sort's values, again)
     Prim("gather_dim", M, 2, numpy=CM.gather_dim, triton="mathops.gather_dim"),
     # (g, dim, index, shape): zeros with g at index
