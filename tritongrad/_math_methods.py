@@ -97,11 +97,16 @@ class MathMethods:
 
     fix = trunc
 
-    def round(self, *, decimals=0):
-        if decimals == 0:
+    def round(self, *, decimals=None):
+        if decimals is None:  # NOTE: decimals given, even 0, is PyTorch's other overload (RoundBackward1)
             return M.Round.apply(self)
-        scale = 10.0 ** decimals
-        return (self * scale).round() / scale
+        if not isinstance(decimals, int) or isinstance(decimals, bool):
+            raise TypeError("round() received an invalid combination of arguments - got "
+                            f"(decimals={type(decimals).__name__}), but expected (*, int decimals)")
+        if not self._dtype.is_floating_point:
+            # NOTE: PyTorch's CPU kernel names: decimals=0 runs plain round's (vml), others round_decimals'
+            raise _not_implemented("round_vml" if decimals == 0 and self.device.type == "cpu" else "round", self)
+        return M.RoundDecimals.apply(self, decimals)
 
     def frac(self):
         if not self._dtype.is_floating_point:

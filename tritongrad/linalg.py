@@ -12,20 +12,25 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if not x.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{_SCALAR_NAMES[x.dtype.name]}")
+    if isinstance(ord, bool) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' must be Number, not {type(ord).__name__}")
     if dtype is not None:
         x = x.to(dtype)
     dims = wrap_dims(dim, x.ndim) if x.ndim else ()
-    if ord in (math.inf, -math.inf) and x.numel() == 0:
-        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
-                           "operation does not have an identity")
-    if ord in (1, 2, math.inf):
-        return ST.VectorNorm.apply(x, ord, dims, keepdim)  # NOTE: one pass of the reduction kernel
-    a = x.abs()
-    if ord == 0:
-        return (a != 0).to(x.dtype).sum(dims or None, keepdim)
-    if ord == -math.inf:
-        raise NotImplementedError("linalg.vector_norm with ord=-inf is not implemented")
-    return a.pow(ord).sum(dims or None, keepdim).pow(1.0 / ord)
+    if (ord < 0 or ord == math.inf) and x.numel() == 0:  # NOTE: no identity: PyTorch's messages (sic: no space)
+        if dim is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an empty tensor "
+                               "because the operation does not have an identity")
+        for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+            if x.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on the dimension "
+                                   f"{d}because this dimension is empty and the operation does not have an "
+                                   "identity")
+    return ST.VectorNorm.apply(x, ord, dims, keepdim)
+
+
+def _ord_str(ord):
+    return str(ord) if abs(ord) == math.inf or ord != int(ord) else str(int(ord))
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
@@ -42,6 +47,8 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         s = A.abs().sum(rows, keepdim=True)
         out = (s.max(cols, keepdim=True) if ord > 0 else s.min(cols, keepdim=True)).values
         return out if keepdim else out.squeeze((d0, d1))
+    if ord not in (2, -2, "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord if isinstance(ord, str) else _ord_str(ord)} not supported.")
     raise NotImplementedError(f"linalg.matrix_norm with ord={ord!r} (singular values) is not implemented")
 
 

@@ -138,6 +138,10 @@ _NO_EDGE = (None, 0)
 
 def refresh_view(t):
     """A view whose memory was written in place since its history was recorded: redo it from its base."""
+    if t._multi_view and (t._grad_fn is not None or t._base._requires_grad):
+        from .views import multi_view_error
+
+        raise multi_view_error(t, True)  # NOTE: split's pieces cannot be redone from their base (PyTorch)
     t._view_version = t._vc[0]
     if t._base._requires_grad and state.grad_enabled:
         fresh = redo_view(t._view_src, t._base)

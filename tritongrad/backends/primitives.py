@@ -34,7 +34,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cpu_math as CM  # NOTE: the NumPy implementations of the math ops' method rows
+from . import (
+    cpu_math as CM,  # NOTE: the NumPy implementations of the math ops' method rows
+    cpu_nn as NN,  # NOTE: and of scatter_reduce
+)
 
 
 class Prim(NamedTuple):
@@ -239,6 +242,8 @@ PRIMITIVES = (
     Prim("index_add_", M, 3, triton="index_ops.index_add_"),
     Prim("index_copy_", M, 3, triton="index_ops.index_copy_"),
     Prim("scatter_", M, 3, triton="index_ops.scatter_"),
+    # (a, dim, index, src, reduce, include_self, check): a copy of a with src reduced in (deterministic)
+    Prim("scatter_reduce", M, 3, numpy=NN.scatter_reduce, triton="scatter_reduce.scatter_reduce"),
     Prim("index_term", M, 2, triton="index_ops.index_term"),
     Prim("nonzero", M, 1, triton="index_ops.nonzero"),
     Prim("unravel", M, 1, triton="index_ops.unravel"),
