@@ -464,7 +464,7 @@ def _method(name):
 
 
 _METHODS = ("index_select gather scatter scatter_add index_add index_copy index_put masked_fill masked_select "
-            "scatter_reduce take_along_dim argwhere split chunk unbind tensor_split hsplit vsplit dsplit tile flip fliplr "
-            "flipud roll tril triu diag movedim moveaxis swapaxes swapdims").split()
+            "scatter_reduce take_along_dim argwhere split chunk unbind tensor_split hsplit vsplit dsplit tile flip "
+            "fliplr flipud roll tril triu diag movedim moveaxis swapaxes swapdims").split()
 globals().update({name: _method(name) for name in _METHODS})
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]

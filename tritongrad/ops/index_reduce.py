@@ -5,6 +5,8 @@ The forward is the backend's `scatter_reduce` primitive (deterministic on both d
 kernels/scatter_reduce.py). The derivative is PyTorch's scatter_reduce_backward, in the F vocabulary;
 `index` is a backend array, as in ops/index.py.
 """
+import warnings
+
 from ..autograd.graph import Node, _sequence, edge
 from .table import Op, provides
 from .util import check_device
@@ -131,6 +133,9 @@ def scatter_legacy(t, dim, idx, src, reduce, inplace):
     be = t._be
     if hasattr(src, "_data"):
         check_device(t, src)
+        warnings.warn("The reduce argument of torch.scatter with Tensor src is deprecated and will be removed in a "
+                      "future PyTorch release. Use torch.scatter_reduce instead for more reduction options.",
+                      UserWarning, stacklevel=4)
         inputs, data = (src,), src._data
     else:
         inputs, data = (), be.full(idx.shape, src, t._dtype)
