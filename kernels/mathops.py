@@ -1,6 +1,6 @@
 """Kernels of the math ops (ops/math.py, stats.py, sort.py) that are not plain unary / binary rows:
 vector norms (branches of kernels/reduction.py), var / std, cumsum, sort / topk (with indices),
-lerp, nan_to_num; sort's backward gathers and scatters through kernels/index.py.
+lerp, nan_to_num (sort's backward is the index ops' scatter, kernels/index.py).
 
 Rows: var, cumsum and sort see the array as rows, like the reductions and softmax: var through
 reduction's (M kept rows, R reduced columns) strided view; cumsum and sort through a contiguous
@@ -19,7 +19,7 @@ import triton
 import triton.language as tl
 
 from .._dtype import bool_, float64, int64
-from . import _utils as U, elementwise as E, index as IX, pointwise as PW, reduction as RED
+from . import _utils as U, elementwise as E, pointwise as PW, reduction as RED
 from ._launch import fast
 from .mathfn import _sqrt
 
@@ -226,16 +226,6 @@ def sort(a, dim, descending=False, k=None):
     if values_out is not values:
         E.copy_(values, values_out)
     return values, indices
-
-
-def gather_dim(a, dim, index):
-    """a's values at `index` along `dim` (index: a's shape but along dim): sort's values again."""
-    return IX.gather(a, dim, index, check=False)  # NOTE: sort's indices are in range by construction
-
-
-def scatter_dim(g, dim, index, shape):
-    """Zeros of `shape` with g written at `index` along `dim` (indices distinct: sort's backward)."""
-    return IX.scatter_(E.full(shape, 0, g.dtype), dim, index, g, check=False)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@ and more operands, ellipsis with a diagonal, and the sublist format; values agai
 against float64 finite differences, on both devices."""
 import numpy as np
 import pytest
+from helpers import check_grad
 
 import tritongrad as tg
-from helpers import check_grad
 
 CASES = {
     "diag": ("ii->i", [(3, 3)]),

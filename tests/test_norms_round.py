@@ -4,9 +4,9 @@ import math
 
 import numpy as np
 import pytest
+from helpers import check_grad
 
 import tritongrad as tg
-from helpers import check_grad
 
 INF = math.inf
 

@@ -3,9 +3,9 @@
 finite differences, on both devices (the CUDA kernel is deterministic: the CPU's bits)."""
 import numpy as np
 import pytest
+from helpers import check_grad
 
 import tritongrad as tg
-from helpers import check_grad
 
 REDUCES = ["sum", "prod", "mean", "amax", "amin"]
 # index (3, 4) into self (4, 5) along dim 0, repeats and an untouched row and column

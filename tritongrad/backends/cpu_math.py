@@ -1,5 +1,5 @@
 """The CPU (NumPy) primitives of the math ops that are not elementwise rows of the primitive list:
-vector_norm, var, cumsum, sort, gather_dim / scatter_dim (sort's backward), lerp, nan_to_num.
+vector_norm, var, cumsum, sort, lerp, nan_to_num.
 primitives.py names them in its rows (numpy=), as it names kernels/mathops.py's launch wrappers
 (triton=), the CUDA side with the same semantics.
 """
@@ -70,18 +70,6 @@ def sort(a, dim, descending=False, k=None):
         order = np.ascontiguousarray(order[(slice(None),) * dim + (slice(0, k),)])
     return np.take_along_axis(a, order, dim), order
 
-
-def gather_dim(a, dim, index):
-    return np.take_along_axis(a, index, dim) if a.ndim else a.copy()
-
-
-def scatter_dim(g, dim, index, shape):
-    out = np.zeros(shape, g.dtype)
-    if not out.ndim:
-        out[...] = g
-        return out
-    np.put_along_axis(out, index, g, dim)
-    return out
 
 
 def lerp(a, b, w):

@@ -291,10 +291,6 @@ PRIMITIVES = (
     Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
     # (a, dim, descending, k) -> (values, int64 indices) of the first k
     Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
-    # (a, dim, index): a's values at index along dim (sort's values, again)
-    Prim("gather_dim", M, 2, numpy=CM.gather_dim, triton="mathops.gather_dim"),
-    # (g, dim, index, shape): zeros with g at index
-    Prim("scatter_dim", M, 2, "same", "gather_dim", numpy=CM.scatter_dim, triton="mathops.scatter_dim"),
     # (a, b, w): a + w * (b - a); w an array or a Python scalar
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
     # (a, nan, posinf, neginf)
