@@ -52,8 +52,8 @@ def test_gradients_match_finite_differences(device, rng, reduce):
     for include_self in (True, False):
         for a in args:
             a.grad = None
-        check_grad(lambda a, s: a.scatter_reduce(0, tg.tensor([[2, 0, 2], [2, 3, 0]], device=a.device), s, reduce,
-                                                 include_self=include_self) * 1.5, args)
+        check_grad(lambda a, s, inc=include_self: a.scatter_reduce(
+            0, tg.tensor([[2, 0, 2], [2, 3, 0]], device=a.device), s, reduce, include_self=inc) * 1.5, args)
 
 
 def test_second_derivative_of_prod(device, rng):
@@ -93,7 +93,8 @@ def test_integers_nan_and_signed_zero_match_pytorch(device, torch):
                                                                    L.tensor([2, 3, 4], device=d), "amin",
                                                                    include_self=False),
         lambda L, d: L.tensor([5.0, 7, 9], device=d).scatter_reduce(0, L.tensor([0, 0, 1], device=d),
-                                                                     L.tensor([2.0, float("nan"), 4], device=d), "amax"),
+                                                                     L.tensor([2.0, float("nan"), 4], device=d),
+                                                                     "amax"),
         lambda L, d: L.tensor([5.0, 7, 9], device=d).scatter_reduce(0, L.tensor([0, 0, 1], device=d),
                                                                      L.tensor([-0.0, -0.0, 4], device=d), "sum",
                                                                      include_self=False),
@@ -109,13 +110,13 @@ def test_in_place_and_the_deprecated_reduce_of_scatter(device, torch, rng):
     x, src = _data(rng)
     for reduce in ("add", "multiply"):
         with pytest.warns(UserWarning, match="The reduce argument of torch.scatter with Tensor src is deprecated"):
-            (y, _), (ty, _) = _both(torch, x, src, device, lambda L, a, s, i: a.scatter(0, i, s, reduce=reduce))
+            (y, _), (ty, _) = _both(torch, x, src, device, lambda L, a, s, i, r=reduce: a.scatter(0, i, s, reduce=r))
         np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), rtol=1e-14)
         assert y.grad_fn.name() == ty.grad_fn.name() == "torch::autograd::NotImplemented"
         with pytest.raises(RuntimeError, match="derivative for aten::scatter is not implemented"):
             y.sum().backward()
-        (y, _), (ty, _) = _both(torch, x, src, device, lambda L, a, s, i: a.clone().scatter_(0, i, 1.5, reduce=reduce),
-                                requires_grad=False)
+        (y, _), (ty, _) = _both(torch, x, src, device, lambda L, a, s, i, r=reduce: a.clone().scatter_(
+            0, i, 1.5, reduce=r), requires_grad=False)
         np.testing.assert_allclose(y.cpu().numpy(), ty.numpy(), rtol=1e-14)
     (y, ours), (ty, _) = _both(torch, x, src, device, lambda L, a, s, i: a.scatter_reduce_(0, i, s, "amax"),
                                requires_grad=False)

@@ -6,7 +6,7 @@ from collections import namedtuple
 from functools import wraps
 
 from . import _dtype as dt
-from .ops import contract, math as M, sort as S, stats as ST
+from .ops import contract, math as M, reduce as RD, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -183,6 +183,23 @@ class MathMethods:
     __xor__ = __rxor__ = bitwise_xor
 
     # --- reductions -------------------------------------------------------------------------------
+    def amax(self, dim=(), keepdim=False):
+        return self._amax(RD.Amax, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return self._amax(RD.Amin, dim, keepdim)
+
+    def _amax(self, cls, dim, keepdim):
+        name = cls._op
+        dims = wrap_dims(dim, self.ndim) if self.ndim and dim != () else ()
+        if not dims and self.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                             "the reduction dim with the 'dim' argument.")
+        for given in (dim,) if isinstance(dim, int) else dim if dims else ():  # NOTE: named as given (PyTorch)
+            if self.shape[wrap_dim(given, self.ndim)] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
+        return cls.apply(self, dims or tuple(range(self.ndim)), keepdim)
+
     @numpy_names
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return self._var(ST.Var, dim, unbiased, keepdim, correction)
@@ -223,8 +240,12 @@ class MathMethods:
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         from .linalg import vector_norm
 
+        if p == "nuc":
+            from .linalg import matrix_norm
+
+            return matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
         if isinstance(p, str) and p != "fro":
-            raise NotImplementedError(f"norm with p={p!r} (singular values) is not implemented")
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
         return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # --- sorting ----------------------------------------------------------------------------------
@@ -274,8 +295,8 @@ class MathMethods:
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "
              "round frac atan2 arctan2 lerp nan_to_num isnan isinf isfinite isclose allclose bitwise_and bitwise_or "
-             "bitwise_xor var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv bmm outer "
-             "ger").split()
+             "bitwise_xor amax amin var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv bmm "
+             "outer ger").split()
 
 
 def einsum(equation=None, *operands):

@@ -1,8 +1,8 @@
-"""tritongrad.linalg: vector_norm, norm and matrix_norm, as torch.linalg's (the norms that need no
-matrix decomposition: 2, -2 and 'nuc' matrix norms raise NotImplementedError)."""
+"""tritongrad.linalg: vector_norm, norm, matrix_norm and svdvals, as torch.linalg's (the 2, -2 and 'nuc'
+matrix norms and svdvals read an SVD: CPU only, NotImplementedError on CUDA, see ops/svd.py)."""
 import math
 
-from .ops import stats as ST
+from .ops import stats as ST, svd as SVD
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import wrap_dims
 
@@ -49,7 +49,22 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         return out if keepdim else out.squeeze((d0, d1))
     if ord not in (2, -2, "nuc"):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord if isinstance(ord, str) else _ord_str(ord)} not supported.")
-    raise NotImplementedError(f"linalg.matrix_norm with ord={ord!r} (singular values) is not implemented")
+    # the singular values' max, min or sum, over A with the two dims moved last (PyTorch's way)
+    last = A if (d0, d1) == (A.ndim - 2, A.ndim - 1) else A.movedim((d0, d1), (-2, -1))
+    s = svdvals(last)
+    empty = s.shape[-1] == 0  # NOTE: no singular values: 2 gives 0, -2 amin's error, as PyTorch
+    out = s.amax(-1) if ord == 2 and not empty else s.amin(-1) if ord == -2 else s.sum(-1)
+    if keepdim:
+        shape = list(out.shape)
+        for d in sorted((d0, d1)):
+            shape.insert(d, 1)
+        out = out.reshape(shape)
+    return out
+
+
+def svdvals(A):
+    """The singular values of A (..., m, n), descending: output 1 of the SVD's node (CPU only for now)."""
+    return SVD.svd(A)[1]
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):

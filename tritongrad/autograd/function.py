@@ -266,6 +266,8 @@ def _builtin_apply(cls):
             if multi:  # one node, output_nr per output (PyTorch's SplitBackward0)
                 for nr, o in enumerate(outs):
                     o._grad_fn, o._output_nr, o._requires_grad = node, nr, True
+                if save_output:  # NOTE: every output (linalg.svd's U, S, Vh)
+                    node._saved = (node._saved or []) + [SavedTensor(o, node) for o in outs]
                 return outs
             out = outs[0]
         else:

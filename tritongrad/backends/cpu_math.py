@@ -72,6 +72,21 @@ def sort(a, dim, descending=False, k=None):
 
 
 
+def svd(a):
+    """(U, S, Vh) of the reduced SVD of a (..., m, n), LAPACK's (as PyTorch's CPU); empty: empty factors."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    if a.size == 0:
+        lead = a.shape[:-2]
+        u = np.zeros(lead + (m, k), a.dtype)
+        u[..., range(k), range(k)] = 1
+        vh = np.zeros(lead + (k, n), a.dtype)
+        vh[..., range(k), range(k)] = 1
+        return u, np.zeros(lead + (k,), a.dtype), vh
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s.astype(a.dtype, copy=False), vh
+
+
 def lerp(a, b, w):
     d = b - a
     with np.errstate(invalid="ignore"):
