@@ -295,8 +295,8 @@ class MathMethods:
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "
              "round frac atan2 arctan2 lerp nan_to_num isnan isinf isfinite isclose allclose bitwise_and bitwise_or "
-             "bitwise_xor amax amin var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv bmm "
-             "outer ger").split()
+             "bitwise_xor amax amin var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv "
+             "bmm outer ger").split()
 
 
 def einsum(equation=None, *operands):
