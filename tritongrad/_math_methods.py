@@ -191,6 +191,14 @@ class MathMethods:
 
     def _amax(self, cls, dim, keepdim):
         name = cls._op
+        if getattr(dim, "ndim", None) == 0 and not dim.dtype.is_floating_point:
+            dim = int(dim)  # NOTE: a 0-d integer tensor reads as an int (PyTorch's __index__)
+        if not isinstance(dim, int) and not (isinstance(dim, (tuple, list)) and all(isinstance(d, int) for d in dim)):
+            raise TypeError(f"{name}(): argument 'dim' (position 1) must be tuple of ints, not {type(dim).__name__}")
+        if not isinstance(keepdim, bool):
+            raise TypeError(f"{name}(): argument 'keepdim' (position 2) must be bool, not {type(keepdim).__name__}")
+        for d in (dim,) if isinstance(dim, int) else dim:
+            wrap_dim(d, max(self.ndim, 1))  # NOTE: a 0-d tensor takes dim 0 or -1
         dims = wrap_dims(dim, self.ndim) if self.ndim and dim != () else ()
         if not dims and self.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "

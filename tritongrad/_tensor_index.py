@@ -220,14 +220,15 @@ class TensorIndexing:
                                    f"dimension {self.shape[dim]} is not divisible by the split_size {k}!")
         return self.tensor_split(indices_or_sections, dim)
 
-    def hsplit(self, indices_or_sections):
-        return self._nsplit(indices_or_sections, "hsplit", 1 if self.ndim > 1 else 0, 1)
+    def hsplit(self, indices_or_sections, *indices):
+        return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "hsplit",
+                            1 if self.ndim > 1 else 0, 1)
 
-    def vsplit(self, indices_or_sections):
-        return self._nsplit(indices_or_sections, "vsplit", 0, 2)
+    def vsplit(self, indices_or_sections, *indices):
+        return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "vsplit", 0, 2)
 
-    def dsplit(self, indices_or_sections):
-        return self._nsplit(indices_or_sections, "dsplit", 2, 3)
+    def dsplit(self, indices_or_sections, *indices):
+        return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "dsplit", 2, 3)
 
     def unbind(self, dim=0):
         wrapped = wrap_dim(dim, self.ndim)
