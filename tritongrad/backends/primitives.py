@@ -293,8 +293,8 @@ PRIMITIVES = (
     Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
     # (a, b, w): a + w * (b - a); w an array or a Python scalar
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
-    # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); NOTE: no CUDA kernel yet (the op refuses CUDA tensors)
-    Prim("svd", M, 1, "float", numpy=CM.svd),
+    # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); NOTE: no CUDA kernel yet (kernels/linalg.py raises)
+    Prim("svd", M, 1, "float", numpy=CM.svd, triton="linalg.svd"),
     # (a, nan, posinf, neginf)
     Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),
     # transformer layers (ops/nn.py): fused, several outputs; NumPy references in cpu_nn.py

@@ -1,14 +1,12 @@
 """Op table row: the reduced singular value decomposition A = U diag(S) Vh (PyTorch's LinalgSvdBackward0,
 one node for the three outputs), which linalg.svdvals and the 2, -2 and 'nuc' matrix norms read.
 
-CPU only: NumPy's LAPACK SVD. On CUDA it raises NotImplementedError: tritongrad has no SVD kernel yet.
+CPU only: NumPy's LAPACK SVD. On CUDA the primitive raises NotImplementedError (kernels/linalg.py): no
+SVD kernel yet.
 The derivative is PyTorch's svd_backward (real case), in the F vocabulary on the saved outputs, so that
 its own derivative (double backward) runs through this node again with gU and gVh.
 """
 from .table import Op
-
-NO_CUDA = ("linalg.svd / svdvals and the 2, -2 and 'nuc' matrix norms need a singular value decomposition on "
-           "the device, and tritongrad has no SVD kernel for CUDA yet: move the tensor to the CPU (.cpu())")
 
 
 def _mT(F, a):
@@ -92,9 +90,7 @@ def svd(A):
 
         raise RuntimeError(f"linalg.svd: Expected a floating point or complex tensor as input. Got "
                            f"{_SCALAR_NAMES[A._dtype.name]}")
-    if A.device.type != "cpu":
-        raise NotImplementedError(NO_CUDA)
-    if A._dtype.itemsize == 2:
+    if A._dtype.itemsize == 2 and A.device.type == "cpu":
         from .inplace import _SCALAR_NAMES
 
         raise NotImplementedError(f"\"linalg_svd_cpu\" not implemented for '{_SCALAR_NAMES[A._dtype.name]}'")
