@@ -66,6 +66,10 @@ CASES = {
     "where": ([(3, 4), (4,)], lambda a, b: tg.where(a > 0, a * b, b)),
     "maximum_minimum": ([(3, 4), (4,)], lambda a, b: a.maximum(b) + a.minimum(b) * a),
     "mm": ([(3, 5), (5, 2)], lambda a, b: a.mm(b).exp() + (a @ b)),
+    "remainder_fmod": ([(3, 4), (4,)], lambda a, b: (a * 3).remainder(b.abs() + 0.5) + (a * 3).fmod(b.abs() + 0.5) * a
+                       + (a * 2) % 1.5 + (a * 5).fmod(-2.0)),
+    "div_rounded": ([(3, 4), (4,)], lambda a, b: a.div(b, rounding_mode="floor") * a + a.div(b, rounding_mode="trunc")
+                    + a),
     "matmul_kinds": ([(3, 4), (4,), (4,), (4, 5), (2, 3, 4)],
                      lambda a, u, v, b, t: (a @ u).sum() + v @ v + (u @ b).sum() + (t @ b).sum()),
     "div": ([(2, 3), (3,)], lambda a, b: a / (b.abs() + 0.5) + a / 4 + 1 / (a.abs() + 1)),
@@ -273,7 +277,9 @@ def test_the_cases_reach_every_row_of_the_op_table():
         if grads:  # NOTE: the second derivative's graph too (a scatter's derivative is a gather)
             seen |= _node_names(tg.autograd.grad(sum((g * g).sum() for g in grads), xs, create_graph=True,
                                                  allow_unused=True, materialize_grads=True))
-    rows = {op._backward_cls.__name__ for op in ROWS}
+    # NOTE: PyTorch's NotImplemented nodes (floor_divide, `5 % x`) have no derivative to reach; their
+    # backward's error is tests/test_divmod.py's
+    rows = {op._backward_cls.__name__ for op in ROWS} - {"NotImplemented"}
     assert sorted(rows - seen) == []
 
 

@@ -47,7 +47,8 @@ def _method(name):
 _METHODS = ("add sub mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
             "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
-            "equal true_divide multiply subtract negative greater less select narrow log1p expm1").split()
+            "equal true_divide multiply subtract negative greater less select narrow log1p expm1 remainder fmod "
+            "floor_divide").split()
 globals().update({name: _method(name) for name in _METHODS})
 from ._math_methods import FUNCTIONS as MATH_FUNCTIONS, einsum  # noqa: E402,F401  NOTE: tritongrad.sort, .norm, ...
 

@@ -16,6 +16,20 @@ def _acc(dtype):
     return np.float64 if dtype == np.float64 else np.float32
 
 
+# --- embedding ---------------------------------------------------------------------------------------
+def embedding(weight, ids):
+    """weight[ids]: rows of weight (V, C) at the integer array ids, of shape ids.shape + (C,)."""
+    return index_select(weight, 0, ids.reshape(-1)).reshape(ids.shape + weight.shape[1:])
+
+
+def embedding_backward(grad, ids, num_weights, padding_idx):
+    """(num_weights, C) zeros with each row of grad (ids.shape + (C,)) added at its id (repeats add up);
+    ids equal to padding_idx add nothing."""
+    out = np.zeros((num_weights,) + grad.shape[ids.ndim:], grad.dtype)
+    return index_add_(out, 0, ids.reshape(-1), grad.reshape((ids.size,) + out.shape[1:]), skip=padding_idx,
+                      check=False)
+
+
 # --- layer norm --------------------------------------------------------------------------------------
 def layer_norm_fwd(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) * rstd * weight + bias over the trailing `normalized_shape` dims.

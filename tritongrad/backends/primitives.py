@@ -37,6 +37,7 @@ import numpy as np
 from . import (
     cpu_math as CM,  # NOTE: the NumPy implementations of the math ops' method rows
     cpu_nn as NN,  # NOTE: and of scatter_reduce
+    np_divmod as DM,  # NOTE: remainder, fmod and rounded division with PyTorch's semantics
 )
 
 
@@ -283,6 +284,10 @@ PRIMITIVES = (
     Prim("bitwise_and", B, 2, "int", numpy=np.bitwise_and),
     Prim("bitwise_or", B, 2, "int", numpy=np.bitwise_or),
     Prim("bitwise_xor", B, 2, "int", numpy=np.bitwise_xor),
+    Prim("remainder", B, 2, numpy=DM.remainder),
+    Prim("fmod", B, 2, numpy=DM.fmod),
+    Prim("div_floor", B, 2, numpy=DM.div_floor),
+    Prim("div_trunc", B, 2, numpy=DM.div_trunc),
     # (a, ord, dims, keepdim), ord 1, 2 or inf
     Prim("vector_norm", M, 1, "float", numpy=CM.vector_norm, triton="mathops.vector_norm"),
     # (a, dims, correction, keepdim, sqrt): var, or std with sqrt

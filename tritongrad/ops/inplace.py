@@ -97,8 +97,9 @@ def _check_operand(t, op, other, alpha):
                            f"{_SCALAR_NAMES[t._dtype.name]}")
 
 
-def binary_(t, op, other, alpha=1):
-    """t = t op (alpha * other)."""
+def binary_(t, op, other, alpha=1, record=None):
+    """t = t op (alpha * other); `record(snapshot)`: the out-of-place op a graph records, when the method
+    of that name is not t.<op>(other) (div_floor is div(..., rounding_mode="floor") or floor_divide)."""
     other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
             and other._be is t._be and other._data.shape == t._data.shape
@@ -115,7 +116,7 @@ def binary_(t, op, other, alpha=1):
         t._vc[0] += 1
         return t
     kw = {"alpha": alpha} if alpha != 1 else {}
-    return _record(t, lambda s: getattr(s, op)(other, **kw).to(t._dtype))
+    return _record(t, lambda s: (record(s) if record else getattr(s, op)(other, **kw)).to(t._dtype))
 
 
 def copy_(t, src):
