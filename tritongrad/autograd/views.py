@@ -5,10 +5,7 @@ A view shares its base's storage and version counter and records the chain of vi
 made it (`_view_src`: (parent's chain, method, args)), so that after an in-place write its history
 can be redone from the base's new one. ops/inplace.py does the writing; this is the graph's side.
 """
-from .graph import _BACKWARD, Node, _sequence, edge, redo_view
-
-_MULTI = ("This view is the output of a function that returns multiple views. Such functions do not allow the "
-          "output views to be modified inplace. You should replace the inplace operation by an out-of-place one.")
+from .graph import Node, _sequence, edge, redo_view
 
 
 def make_view(src, out, method, args):
@@ -20,18 +17,6 @@ def make_view(src, out, method, args):
     if src._multi_view:  # NOTE: a view of a split's piece inherits its ban on in-place writes (PyTorch)
         out._multi_view = True
     return out
-
-
-def multi_view_error(t, indirect):
-    """PyTorch's error for an in-place write to an output of split / unbind (or a view of one) while
-    autograd records (`indirect`: its base or another view of it was written)."""
-    how = "its base or another view of its base has been" if indirect else "is being"
-    fn = t._grad_fn
-    if fn is None:
-        head = f"A view was created in no_grad mode and {how} modified inplace with grad mode enabled."
-    else:
-        head = f"Output {t._output_nr} of {_BACKWARD.sub('', fn.name())} is a view and {how} modified inplace."
-    return RuntimeError(f"{head} {_MULTI}")
 
 
 class CopySlices(Node):

@@ -7,8 +7,8 @@ An in-place op on a view rewrites its base's history with a CopySlices node (aut
 """
 from .. import _dtype as dt
 from ..autograd.grad_mode import shared, state
-from ..autograd.graph import edge
-from ..autograd.views import copy_slices, multi_view_error
+from ..autograd.graph import edge, multi_view_error
+from ..autograd.views import copy_slices
 from . import util
 from .overlap import check_partial_overlap, writable
 from .table import Op, provides
