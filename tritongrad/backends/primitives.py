@@ -295,7 +295,7 @@ PRIMITIVES = (
     # (a, dim, reverse)
     Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
     # (a, dim, descending, k) -> (values, int64 indices) of the first k
-    Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
+    Prim("sort", M, 1, numpy=CM.sort, triton="sort.sort"),
     # (a, b, w): a + w * (b - a); w an array or a Python scalar
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
     # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); NOTE: no CUDA kernel yet (kernels/linalg.py raises)
