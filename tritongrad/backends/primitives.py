@@ -35,6 +35,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import (
+    _npmath as NM,  # NOTE: erf and erfc, vectorized (NumPy has neither)
     cpu_math as CM,  # NOTE: the NumPy implementations of the math ops' method rows
     cpu_nn as NN,  # NOTE: and of scatter_reduce
     np_divmod as DM,  # NOTE: remainder, fmod and rounded division with PyTorch's semantics
@@ -96,27 +97,22 @@ def _pow_backward(g, x, n):
     return (g * (n * np.power(x, n - 1))).astype(g.dtype, copy=False)
 
 
-_erf_object = np.frompyfunc(math.erf, 1, 1)  # NOTE: NumPy has no erf: C's, exact, at about 0.6 us an element
-
-
-def _erf(x):
-    """erf in float64; an array even for a 0-d input (frompyfunc returns a Python float for one)."""
-    return np.asarray(_erf_object(x), dtype=np.float64)
-
-
 _SQRT1_2, _SQRT_2_PI, _KAPPA = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
 
 
 def _cdf(x):
-    """The standard normal CDF, in float64."""
-    return 0.5 * (1 + _erf(x * _SQRT1_2))
+    """The standard normal CDF of a float64 array: 0.5 * erfc(-x / sqrt(2)), which keeps its relative
+    accuracy in the lower tail, where PyTorch's 0.5 * (1 + erf(x / sqrt(2))) cancels to 0."""
+    return 0.5 * NM.erfc(x * -_SQRT1_2)
 
 
-def _gelu(a):
-    return (a * _cdf(a)).astype(a.dtype, copy=False)
+def _gelu(a):  # NOTE: in float64 for every float dtype, rounded once to a's
+    x = a.astype(np.float64, copy=False)
+    return (x * _cdf(x)).astype(a.dtype, copy=False)
 
 
 def _gelu_backward(g, x):  # d/dx x * cdf(x) = cdf(x) + x * pdf(x)
+    x = x.astype(np.float64, copy=False)
     pdf = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
     return (g * (_cdf(x) + x * pdf)).astype(g.dtype, copy=False)
 
@@ -271,7 +267,7 @@ PRIMITIVES = (
     Prim("log10", U, 1, "float", numpy=np.log10),
     Prim("exp2", U, 1, "float", numpy=np.exp2),
     Prim("rsqrt", U, 1, "float", numpy=lambda a: np.reciprocal(np.sqrt(a))),
-    Prim("erf", U, 1, "float", numpy=_float_of(_erf)),
+    Prim("erf", U, 1, "float", numpy=NM.erf),
     Prim("floor", U, 1, numpy=_same_int(np.floor)),
     Prim("ceil", U, 1, numpy=_same_int(np.ceil)),
     Prim("trunc", U, 1, numpy=_same_int(np.trunc)),
