@@ -1,7 +1,6 @@
 """Kernels of the math ops (ops/math.py, stats.py, sort.py) that are not plain unary / binary rows:
-vector norms (branches of kernels/reduction.py), var / std, cumsum, lerp, nan_to_num, and the
-gather / scatter pair of sort's backward (through kernels/index.py); sort / topk themselves are
-kernels/sort.py.
+vector norms (branches of kernels/reduction.py), var / std, cumsum, lerp, nan_to_num; sort / topk
+themselves are kernels/sort.py (their backward is the index ops' scatter, kernels/index.py).
 
 Rows: var and cumsum see the array as rows, like the reductions and softmax: var through
 reduction's (M kept rows, R reduced columns) strided view; cumsum through a contiguous
@@ -14,7 +13,7 @@ import triton
 import triton.language as tl
 
 from .._dtype import float64, int64
-from . import _utils as U, elementwise as E, index as IX, pointwise as PW, reduction as RED
+from . import _utils as U, elementwise as E, pointwise as PW, reduction as RED
 from ._launch import fast
 from .mathfn import _sqrt
 
@@ -122,16 +121,6 @@ def cumsum(a, dim, reverse=False):
     fast(cumsum_kernel)[(U.cdiv(M, bm),)](x, out, M, N, inner, REVERSE=reverse, ACC=acc, BLOCK_M=bm, BLOCK_N=bn,
                                           num_warps=4)
     return out
-
-
-def gather_dim(a, dim, index):
-    """a's values at `index` along `dim` (index: a's shape but along dim): sort's values again."""
-    return IX.gather(a, dim, index, check=False)  # NOTE: sort's indices are in range by construction
-
-
-def scatter_dim(g, dim, index, shape):
-    """Zeros of `shape` with g written at `index` along `dim` (indices distinct: sort's backward)."""
-    return IX.scatter_(E.full(shape, 0, g.dtype), dim, index, g, check=False)
 
 
 # ----------------------------------------------------------------------------------------------------

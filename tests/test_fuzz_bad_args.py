@@ -120,6 +120,12 @@ _ARGUMENT_PARSING += (
     "tg.isclose", "tg.lerp", "tg.log_softmax", "tg.logsumexp", "tg.mv", "tg.nan_to_num", "tg.nonzero", "tg.norm",
     "tg.outer", "tg.prod", "tg.softmax", "tg.sort", "tg.std", "tg.topk", "tg.var",
 )
+# tensor_split / hsplit / vsplit / dsplit and scatter_reduce (helper apigaps): the same leniency (a tensor or a
+# float as sections or dim, no arguments at all), examined one by one; other categories are PyTorch's.
+_ARGUMENT_PARSING += (
+    "Tensor.dsplit", "Tensor.hsplit", "Tensor.tensor_split", "Tensor.vsplit", "tg.dsplit", "tg.hsplit",
+    "tg.scatter_reduce", "tg.tensor_split", "tg.vsplit",
+)
 INT_KERNEL = "int / bool input: PyTorch has no integer kernel (NotImplementedError), tritongrad computes"
 BOOL_MATH = "bool input: PyTorch raises (issue 19, helper math)"
 ZERO_D_DIMS = "out-of-range dims of a 0-d tensor accepted (issue 19: sum(1) of a 0-d tensor, helper math)"

@@ -175,6 +175,7 @@ class Function:
     _builtin = False
     _n_inputs = None  # built-ins: how many leading args are inputs (get an edge and a gradient)
     _save_output = False  # built-ins: also save the output (e.g. exp, sigmoid)
+    _multi_output = False  # built-ins returning a tuple: every output differentiable (split), not only the first
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -223,7 +224,7 @@ def _builtin_apply(cls):
     instead, bench_overhead's tiny_chain takes 2.8% more instructions, rosenbrock_step 3.7%,
     net_small_step 2.2%; scripts/callgrind_steps.py).
     """
-    n, new_style, save_output = cls._n_inputs, cls._new_style, cls._save_output
+    n, new_style, save_output, multi = cls._n_inputs, cls._new_style, cls._save_output, cls._multi_output
     forward, setup_context, node_cls = cls.forward, cls.setup_context, cls._backward_cls
 
     def apply(*args):
@@ -264,6 +265,12 @@ def _builtin_apply(cls):
         if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
             outs = tuple(make(r) for r in raw)
             node._num_outputs, node._formula = len(outs), None  # NOTE: a formula takes one gradient
+            if multi:  # one node, output_nr per output (PyTorch's SplitBackward0)
+                for nr, o in enumerate(outs):
+                    o._grad_fn, o._output_nr, o._requires_grad = node, nr, True
+                if save_output:  # NOTE: every output (linalg.svd's U, S, Vh)
+                    node._saved = (node._saved or []) + [SavedTensor(o, node) for o in outs]
+                return outs
             out = outs[0]
         else:
             outs = out = make(raw)

@@ -153,6 +153,8 @@ def reaching(roots, targets):
 
 def refresh_view(t):
     """A view whose memory was written in place since its history was recorded: redo it from its base."""
+    if t._multi_view and (t._grad_fn is not None or t._base._requires_grad):
+        raise multi_view_error(t, True)  # NOTE: split's pieces cannot be redone from their base (PyTorch)
     t._view_version = t._vc[0]
     if t._base._requires_grad and state.grad_enabled:
         fresh = redo_view(t._view_src, t._base)
@@ -266,3 +268,19 @@ def _modified(node, t, version, output_nr, is_output):
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {_type_str(t)}{which} is at version {t._vc[0]}; expected version {version} "
         f"instead. {_HINT_ANOMALY if shared.anomaly else _HINT}")
+
+
+_MULTI = ("This view is the output of a function that returns multiple views. Such functions do not allow the "
+          "output views to be modified inplace. You should replace the inplace operation by an out-of-place one.")
+
+
+def multi_view_error(t, indirect):
+    """PyTorch's error for an in-place write to an output of split / unbind (or a view of one) while
+    autograd records (`indirect`: its base or another view of it was written)."""
+    how = "its base or another view of its base has been" if indirect else "is being"
+    fn = t._grad_fn
+    if fn is None:
+        head = f"A view was created in no_grad mode and {how} modified inplace with grad mode enabled."
+    else:
+        head = f"Output {t._output_nr} of {_BACKWARD.sub('', fn.name())} is a view and {how} modified inplace."
+    return RuntimeError(f"{head} {_MULTI}")

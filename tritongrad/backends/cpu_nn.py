@@ -198,6 +198,48 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
     return out
 
 
+_REDUCE_AT = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def scatter_reduce(a, dim, index, src, reduce, include_self=True, check=True):
+    """A copy of `a` with src reduced in at `index` along dim (torch.scatter_reduce): each element is
+    reduce(itself if include_self, the src values scattered to it), in index order (ufunc.at), the
+    order of the CUDA kernel (kernels/scatter_reduce.py); mean of integers rounds down."""
+    IC.check_scatter(a.shape, dim, index.shape, src.shape, a.dtype, src.dtype)
+    IC.check_index_dtype("scatter", index.dtype)
+    out = a.copy()
+    o1, i1, s1 = _1d(out), _1d(index), _1d(src)
+    idx = _checked("scatter", i1, dim, o1.shape[dim], False, check)
+    coords = _scatter_coords(dim, idx)
+    vals = s1[tuple(slice(0, n) for n in i1.shape)]
+    if not include_self:  # NOTE: PyTorch's way: the elements scattered to start from the identity
+        o1[coords] = _identity(reduce, o1.dtype)
+    with np.errstate(invalid="ignore"):  # NOTE: NaN propagates through amax / amin, silently as in PyTorch
+        _REDUCE_AT[reduce].at(o1, coords, vals)
+    if reduce == "mean":
+        count = np.full(o1.shape, int(include_self), np.int64)
+        np.add.at(count, coords, 1)
+        count = np.maximum(count, 1)
+        if o1.dtype.kind == "f":
+            np.true_divide(o1, count.astype(o1.dtype), out=o1)
+        else:
+            np.floor_divide(o1, count, out=o1, casting="unsafe")
+    return out
+
+
+def _identity(reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    if dtype.kind == "b":
+        return reduce == "amin"
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
+
+
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):
     """out.index_add_(dim, index, src, alpha=alpha), in place; repeated indices all add up.
 

@@ -37,6 +37,7 @@ import numpy as np
 from . import (
     _npmath as NM,  # NOTE: erf and erfc, vectorized (NumPy has neither)
     cpu_math as CM,  # NOTE: the NumPy implementations of the math ops' method rows
+    cpu_nn as NN,  # NOTE: and of scatter_reduce
     np_divmod as DM,  # NOTE: remainder, fmod and rounded division with PyTorch's semantics
 )
 
@@ -238,6 +239,8 @@ PRIMITIVES = (
     Prim("index_add_", M, 3, triton="index_ops.index_add_"),
     Prim("index_copy_", M, 3, triton="index_ops.index_copy_"),
     Prim("scatter_", M, 3, triton="index_ops.scatter_"),
+    # (a, dim, index, src, reduce, include_self, check): a copy of a with src reduced in (deterministic)
+    Prim("scatter_reduce", M, 3, numpy=NN.scatter_reduce, triton="scatter_reduce.scatter_reduce"),
     Prim("index_term", M, 2, triton="index_ops.index_term"),
     Prim("nonzero", M, 1, triton="index_ops.nonzero"),
     Prim("unravel", M, 1, triton="index_ops.unravel"),
@@ -289,12 +292,10 @@ PRIMITIVES = (
     Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
     # (a, dim, descending, k) -> (values, int64 indices) of the first k
     Prim("sort", M, 1, numpy=CM.sort, triton="sort.sort"),
-    # (a, dim, index): a's values at index along dim (sort's values, again)
-    Prim("gather_dim", M, 2, numpy=CM.gather_dim, triton="mathops.gather_dim"),
-    # (g, dim, index, shape): zeros with g at index
-    Prim("scatter_dim", M, 2, "same", "gather_dim", numpy=CM.scatter_dim, triton="mathops.scatter_dim"),
     # (a, b, w): a + w * (b - a); w an array or a Python scalar
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
+    # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); NOTE: no CUDA kernel yet (kernels/linalg.py raises)
+    Prim("svd", M, 1, "float", numpy=CM.svd, triton="linalg.svd"),
     # (a, nan, posinf, neginf)
     Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),
     # transformer layers (ops/nn.py): fused, several outputs; NumPy references in cpu_nn.py

@@ -7,7 +7,7 @@ An in-place op on a view rewrites its base's history with a CopySlices node (aut
 """
 from .. import _dtype as dt
 from ..autograd.grad_mode import shared, state
-from ..autograd.graph import edge
+from ..autograd.graph import edge, multi_view_error
 from ..autograd.views import copy_slices
 from . import util
 from .overlap import check_partial_overlap, writable
@@ -57,6 +57,8 @@ def _check_autograd(t):
         return
     if t._grad_fn is None and t._requires_grad:
         raise RuntimeError(LEAF)
+    if t._multi_view and t._requires_grad:  # NOTE: before the view-of-a-leaf check, as PyTorch's check_inplace
+        raise multi_view_error(t, False)
     base = t._base
     if base is not None and base._grad_fn is None and base._requires_grad:
         raise RuntimeError(VIEW_OF_LEAF)
@@ -201,6 +203,8 @@ def _castable(out, t):
 
 def _record(t, fn):
     """Run out-of-place `fn` on a snapshot of t, write the result into t and rebase t's history."""
+    if t._multi_view:
+        raise multi_view_error(t, False)
     edge(t)  # NOTE: refreshes a stale view's history before we snapshot it
     snap = t._alias()
     snap._vc = [0]
