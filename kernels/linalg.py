@@ -66,8 +66,10 @@ def _svd_kernel(a_ptr, u_ptr, s_ptr, v_ptr, M, N, tol, s_ab, s_ar, s_ac, s_ub, s
                 g = tl.where(go, gamma, 1.0)
                 zeta = (beta - alpha) / (2.0 * g)
                 az = tl.abs(zeta)
-                # NOTE: sqrt(1 + zeta^2) without squaring a large zeta (float32 overflows near 1e19)
-                root = tl.where(az > 1.0, az * tl.sqrt(1.0 + (1.0 / az) * (1.0 / az)), tl.sqrt(1.0 + az * az))
+                # NOTE: sqrt(1 + zeta^2) as hi sqrt(1 + (lo / hi)^2): a large zeta is never squared
+                # (float32 overflows near 1e19)
+                hi, lo = tl.maximum(az, 1.0), tl.minimum(az, 1.0)
+                root = hi * tl.sqrt(1.0 + (lo / hi) * (lo / hi))
                 t = tl.where(zeta < 0.0, -1.0, 1.0) / (az + root)
                 c = tl.where(go, 1.0 / tl.sqrt(1.0 + t * t), 1.0)
                 s = tl.where(go, c * t, 0.0)

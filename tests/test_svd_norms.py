@@ -1,10 +1,13 @@
-"""linalg.svdvals and the 2, -2 and 'nuc' matrix norms (CPU: NumPy's SVD, PyTorch's derivative, first and
-second order; CUDA: a clear NotImplementedError), and amax / amin, against PyTorch and finite differences."""
+"""linalg.svdvals and the 2, -2 and 'nuc' matrix norms (CPU: NumPy's SVD; CUDA: kernels/linalg.py's Jacobi
+SVD; PyTorch's derivative, first and second order), and amax / amin, against PyTorch and finite differences.
+Singular vectors' signs are arbitrary: the factors are checked through sign-free facts (S, U diag(S) Vh = A,
+orthonormal columns) and through the norms, whose values and gradients do not depend on the signs."""
 import numpy as np
 import pytest
 from helpers import check_grad
 
 import tritongrad as tg
+from tritongrad.ops import svd as SVD
 
 NORMS = {
     "svdvals": lambda L, a: L.linalg.svdvals(a),
@@ -19,26 +22,76 @@ NORMS = {
 
 @pytest.mark.parametrize("shape", [(2, 4, 3), (3, 3, 3), (2, 2, 5)])
 @pytest.mark.parametrize("name", NORMS)
-def test_svd_norms_match_pytorch(torch, rng, name, shape):
+def test_svd_norms_match_pytorch(device, torch, rng, name, shape):
     data = rng.standard_normal(shape)
-    a, ta = tg.tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    a, ta = tg.tensor(data, device=device, requires_grad=True), torch.tensor(data, requires_grad=True)
     y, ty = NORMS[name](tg, a), NORMS[name](torch, ta)
     assert tuple(y.shape) == tuple(ty.shape)
-    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), rtol=1e-12)
     w = rng.standard_normal(ty.shape)
-    (g,) = tg.autograd.grad((y * tg.tensor(w)).sum(), a, create_graph=True)
+    (g,) = tg.autograd.grad((y * tg.tensor(w, device=device)).sum(), a, create_graph=True)
     (tgr,) = torch.autograd.grad((ty * torch.tensor(w)).sum(), ta, create_graph=True)
-    np.testing.assert_allclose(g.detach().numpy(), tgr.detach().numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(g.detach().cpu().numpy(), tgr.detach().numpy(), rtol=1e-9, atol=1e-12)
     v = rng.standard_normal(shape)
-    (h,) = tg.autograd.grad((g * tg.tensor(v)).sum(), a)
+    (h,) = tg.autograd.grad((g * tg.tensor(v, device=device)).sum(), a)
     (th,) = torch.autograd.grad((tgr * torch.tensor(v)).sum(), ta)
-    np.testing.assert_allclose(h.numpy(), th.numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(h.cpu().numpy(), th.numpy(), rtol=1e-7, atol=1e-9)
+
+
+FIRST_ORDER = {
+    "svdvals": lambda L, a: L.linalg.svdvals(a),
+    "two": lambda L, a: L.linalg.matrix_norm(a, 2),
+    "minus_two": lambda L, a: L.linalg.matrix_norm(a, -2),
+    "nuc": lambda L, a: L.linalg.matrix_norm(a, "nuc"),
+    "norm_two": lambda L, a: L.linalg.norm(a, 2, dim=(-2, -1)),
+    "tensor_nuc": lambda L, a: a.norm(p="nuc", dim=(-2, -1)),
+}
+SHAPES = [(5, 3), (3, 5), (4, 4), (2, 6, 4), (2, 1, 3, 5), (1, 1), (7, 1)]
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("name", FIRST_ORDER)
+def test_svd_norms_per_dtype_match_pytorch(device, torch, rng, name, shape, dtype):
+    data = rng.standard_normal(shape)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
+    a = tg.tensor(data, dtype=getattr(tg, dtype), device=device, requires_grad=True)
+    ta = torch.tensor(data, dtype=getattr(torch, dtype), requires_grad=True)
+    y, ty = FIRST_ORDER[name](tg, a), FIRST_ORDER[name](torch, ta)
+    assert tuple(y.shape) == tuple(ty.shape) and y.dtype == a.dtype
+    np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), **tol)
+    w = rng.standard_normal(ty.shape)
+    y.backward(tg.tensor(w, dtype=a.dtype, device=device))
+    ty.backward(torch.tensor(w, dtype=ta.dtype))
+    assert a.grad.dtype == a.dtype
+    np.testing.assert_allclose(a.grad.cpu().numpy(), ta.grad.numpy(), **tol)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", SHAPES + [(9, 2, 2), (3, 17, 6), (12, 20)])
+def test_svd_factors(device, torch, rng, shape, dtype):
+    """U (..., m, k) and Vh (..., k, n) with orthonormal columns / rows, S descending (PyTorch's and
+    NumPy's singular values), U diag(S) Vh = A."""
+    data = rng.standard_normal(shape)
+    eps = 1e-5 if dtype == "float32" else 1e-13
+    u, s, vh = (t.cpu().numpy() for t in SVD.svd(tg.tensor(data, dtype=getattr(tg, dtype), device=device)))
+    m, n = shape[-2:]
+    k = min(m, n)
+    assert u.shape == shape[:-2] + (m, k) and s.shape == shape[:-2] + (k,) and vh.shape == shape[:-2] + (k, n)
+    assert u.dtype == s.dtype == vh.dtype == np.dtype(dtype)
+    want = torch.linalg.svdvals(torch.tensor(data)).numpy()
+    np.testing.assert_allclose(s, want, rtol=eps, atol=eps * want.max())
+    assert (np.diff(s, axis=-1) <= 0).all()
+    np.testing.assert_allclose((u * s[..., None, :]) @ vh, data, atol=10 * eps * want.max())
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(k), s.shape + (k,)), atol=10 * eps)
+    np.testing.assert_allclose(vh @ np.swapaxes(vh, -1, -2), np.broadcast_to(np.eye(k), s.shape + (k,)), atol=10 * eps)
 
 
 @pytest.mark.parametrize("shape", [(3, 3), (4, 2), (2, 4)])
-def test_svdvals_gradients_match_finite_differences(rng, shape):
-    check_grad(lambda a: tg.linalg.svdvals(a) * 1.0, [tg.tensor(rng.standard_normal(shape), requires_grad=True)])
-    check_grad(lambda a: tg.linalg.svdvals(a * a.sum()) ** 2, [tg.tensor(rng.standard_normal(shape),
+def test_svdvals_gradients_match_finite_differences(device, rng, shape):
+    check_grad(lambda a: tg.linalg.svdvals(a) * 1.0, [tg.tensor(rng.standard_normal(shape), device=device,
+                                                                requires_grad=True)])
+    check_grad(lambda a: tg.linalg.svdvals(a * a.sum()) ** 2, [tg.tensor(rng.standard_normal(shape), device=device,
                                                                          requires_grad=True)])
 
 
@@ -54,14 +107,36 @@ def test_svd_node_is_pytorchs(torch, rng):
                                rtol=1e-12)
 
 
-def test_cuda_raises_a_clear_not_implemented_error(device):
-    a = tg.ones(3, 3, device=device)
-    if device == "cpu":
-        np.testing.assert_allclose(tg.linalg.matrix_norm(a, 2).item(), 3.0, rtol=1e-6)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_rank_deficient_singular_values(device, rng, dtype):
+    """S (zeros included) and U diag(S) Vh = A stay right; U's columns for a zero singular value are
+    not checked: the CUDA kernel leaves them zero (kernels/linalg.py), LAPACK completes them."""
+    eps = 1e-5 if dtype == "float32" else 1e-13
+    np.testing.assert_allclose(tg.linalg.matrix_norm(tg.ones(3, 3, device=device, dtype=getattr(tg, dtype)),
+                                                     2).item(), 3.0, rtol=eps)
+    data = rng.standard_normal((2, 6, 2)) @ rng.standard_normal((2, 2, 4))  # rank 2 of 4
+    u, s, vh = (t.cpu().numpy() for t in SVD.svd(tg.tensor(data, dtype=getattr(tg, dtype), device=device)))
+    want = np.linalg.svd(data, compute_uv=False)
+    np.testing.assert_allclose(s, want, atol=10 * eps * want.max())
+    np.testing.assert_allclose((u * s[..., None, :]) @ vh, data, atol=10 * eps * want.max())
+
+
+def test_cuda_limits_are_clear_errors(device, rng):
+    if device == "cpu":  # NOTE: LAPACK has none of the CUDA kernel's size limits
+        data = rng.standard_normal((65, 70))
+        np.testing.assert_allclose(tg.linalg.svdvals(tg.tensor(data)).numpy(), np.linalg.svd(data, compute_uv=False),
+                                   rtol=1e-12)
         return
-    for fn in (tg.linalg.svdvals, lambda t: tg.linalg.matrix_norm(t, "nuc"), lambda t: t.norm(p="nuc")):
-        with pytest.raises(NotImplementedError, match="no SVD kernel for CUDA yet"):
-            fn(a)
+    for shape in ((65, 65), (3, 257)):
+        with pytest.raises(NotImplementedError, match=r"min\(m, n\) <= 64 and max\(m, n\) <= 256"):
+            tg.linalg.svdvals(tg.ones(*shape, device=device))
+    with pytest.raises(NotImplementedError, match="float32 or float64, not float16"):
+        tg.linalg.svdvals(tg.ones(3, 3, device=device, dtype=tg.float16))
+    s = tg.linalg.svdvals(tg.tensor([[1.0, float("nan")], [2.0, 3.0]], device=device)).cpu().numpy()
+    assert np.isnan(s).all()  # NOTE: NaN in, NaN out (the kernel cannot raise as LAPACK does)
+    for shape in ((0, 3), (3, 0), (0, 2, 2)):
+        u, s, vh = SVD.svd(tg.ones(*shape, device=device))
+        assert u.shape == shape[:-2] + (shape[-2], min(shape[-2:])) and s.numel() == 0
 
 
 BAD = {

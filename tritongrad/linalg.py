@@ -1,5 +1,5 @@
 """tritongrad.linalg: vector_norm, norm, matrix_norm and svdvals, as torch.linalg's (the 2, -2 and 'nuc'
-matrix norms and svdvals read an SVD: CPU only, NotImplementedError on CUDA, see ops/svd.py)."""
+matrix norms and svdvals read an SVD: LAPACK's on the CPU, kernels/linalg.py's on CUDA, see ops/svd.py)."""
 import math
 
 from .ops import stats as ST, svd as SVD
@@ -63,7 +63,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
 
 
 def svdvals(A):
-    """The singular values of A (..., m, n), descending: output 1 of the SVD's node (CPU only for now)."""
+    """The singular values of A (..., m, n), descending: output 1 of the SVD's node."""
     return SVD.svd(A)[1]
 
 

@@ -294,7 +294,7 @@ PRIMITIVES = (
     Prim("sort", M, 1, numpy=CM.sort, triton="sort.sort"),
     # (a, b, w): a + w * (b - a); w an array or a Python scalar
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
-    # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); NOTE: no CUDA kernel yet (kernels/linalg.py raises)
+    # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); CUDA: one-sided Jacobi, small matrices only (kernels/linalg.py)
     Prim("svd", M, 1, "float", numpy=CM.svd, triton="linalg.svd"),
     # (a, nan, posinf, neginf)
     Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),

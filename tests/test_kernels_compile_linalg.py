@@ -1,0 +1,60 @@
+"""kernels/linalg.py's SVD kernel (one-sided Jacobi in registers) compiles for an H100 (sm_90) with the
+installed Triton's real compiler, without a GPU: test_kernels_compile.py's mocked driver and fake memory,
+in a subprocess. Each case's compile time is printed; the largest tile (256 x 64, float64) is the one
+whose register use is watched. Run it alone, as a script (a fresh TRITON_CACHE_DIR to time real
+compiles): python tests/test_kernels_compile_linalg.py
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="needs triton")
+def test_svd_kernel_compiles_for_sm90():
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "TRITONGRAD_EMULATE_CUDA")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, os.path.dirname(os.path.abspath(__file__))] +
+                                        [p for p in [env.get("PYTHONPATH")] if p])
+    r = subprocess.run([sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+                       timeout=1800)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-6000:]
+    assert "compiled" in r.stdout
+
+
+def main():
+    from test_kernels_compile import _fake_memory, _install_mock_driver
+    compiled = _install_mock_driver()
+    import tritongrad.cuda
+    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
+    empty, _ = _fake_memory()
+
+    from tritongrad import _dtype as D
+    from tritongrad.kernels import _launch, _utils as U, linalg as L
+    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
+    assert not U.INTERPRET
+    cases = [
+        (L.svd, empty((5, 3), D.float32)), (L.svd, empty((2, 3, 5), D.float64)),  # small tiles, both sides
+        (L.svd, empty((4, 100, 40), D.float32)),  # 128 x 64
+        (L.svd, empty((256, 64), D.float32)), (L.svd, empty((64, 256), D.float64)),  # the largest tiles
+    ]
+    failures = []
+    for fn, *args in cases:
+        t0, before = time.perf_counter(), len(compiled)
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
+        shown = tuple((a.shape, a.dtype.name) for a in args)
+        print(f"{fn.__name__}{shown}: {len(compiled) - before} new variants, {time.perf_counter() - t0:.1f} s")
+    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
+    for f in failures:
+        print(f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
