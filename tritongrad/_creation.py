@@ -296,6 +296,9 @@ def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, req
 
 def _like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{make.__name__}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
         return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
                   **kw)
 
@@ -308,6 +311,10 @@ zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, on
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"full_like(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not isinstance(fill_value, (int, float)) and not (isinstance(fill_value, Tensor) and fill_value.ndim == 0):
+        raise TypeError(f"full_like(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
     return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 

@@ -5,7 +5,7 @@ the ones tritongrad also offers as `tritongrad.<name>(x, ...)`.
 from collections import namedtuple
 from functools import wraps
 
-from . import _dtype as dt
+from . import _args as A, _dtype as dt
 from .ops import contract, math as M, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
@@ -40,10 +40,10 @@ def _float(t):
     return t if t._dtype.is_floating_point else t.to(dt.get_default_dtype())
 
 
-def reduce_dims(t, dim):
+def reduce_dims(t, dim, fn=None):
     """The dims of a reduction over `dim` (None, an int or a sequence) as a sorted tuple, () meaning all:
     checked against t's rank (a 0-d tensor takes 0 and -1, as PyTorch), then () for a 0-d tensor."""
-    dims = wrap_dims(dim, t.ndim)
+    dims = wrap_dims(dim, t.ndim, fn)
     return dims if t.ndim else ()
 
 
@@ -115,11 +115,15 @@ class MathMethods:
     arctan2 = atan2
 
     def lerp(self, end, weight):
+        A.check_tensor(end, "lerp", "end", 1)
+        if not isinstance(weight, (int, float, A.TensorBase)):
+            A.check_tensor(weight, "lerp", "weight", 2)
         return M.lerp(self, end, weight)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         # NOTE: read as Python floats first, as PyTorch's parser does (a 0-d tensor on any device is a number)
-        nan, posinf, neginf = (None if v is None else float(v) for v in (nan, posinf, neginf))
+        nan, posinf, neginf = (None if v is None else _float_arg(v, "nan_to_num", k)
+                               for k, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)))
         nan = 0.0 if nan is None else nan
         if not self._dtype.is_floating_point:
             return self.clone()
@@ -141,6 +145,7 @@ class MathMethods:
         return self._test("isfinite", True)
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        _check_close_args("isclose", other, rtol, atol, equal_nan)
         if self._dtype is not other._dtype:
             raise RuntimeError(f"{_SCALAR_NAMES[self._dtype.name]} did not match {_SCALAR_NAMES[other._dtype.name]}")
         rtol, atol = float(rtol), float(atol)  # NOTE: as PyTorch's parser reads them (a 0-d tensor is a number)
@@ -157,6 +162,7 @@ class MathMethods:
         return close
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        _check_close_args("allclose", other, rtol, atol, equal_nan)
         return bool(self.isclose(other, rtol, atol, equal_nan).all())
 
     # --- bitwise: integers and bool (`&`, `|`, `^`) -----------------------------------------------
@@ -189,6 +195,15 @@ class MathMethods:
     def _var(self, cls, dim, unbiased, keepdim, correction):
         if isinstance(dim, bool):  # x.std(False): the unbiased flag
             dim, unbiased = None, dim
+        name = "std" if cls is ST.Std else "var"
+        if dim is not None and dim.__class__ is not int:
+            dim = A.int_list(dim, name)
+        if unbiased is not None and unbiased.__class__ is not bool or keepdim.__class__ is not bool:
+            raise A.no_overload(name, (dim, unbiased, keepdim), ("(tuple of ints dim, bool unbiased = True, bool keepdim "
+                                                                 "= False)", "(tuple of ints dim = None, *, Number "
+                                                                 "correction = None, bool keepdim = False)"))
+        if correction is not None and not isinstance(correction, (int, float)):
+            raise TypeError(f"{name}(): argument 'correction' must be Number, not {A.type_name(correction)}")
         if not self._dtype.is_floating_point:
             raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
@@ -197,10 +212,16 @@ class MathMethods:
 
     @numpy_names
     def logsumexp(self, dim, keepdim=False):
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, "logsumexp")
+        if dim.__class__ is not int:
+            dim = A.int_list(dim, "logsumexp")  # NOTE: None too is refused (PyTorch's dim has no default here)
         return ST.LogSumExp.apply(_float(self), reduce_dims(self, dim), keepdim)
 
     @numpy_names
-    def prod(self, dim=None, keepdim=False, *, dtype=None):
+    def prod(self, dim=A.UNSET, keepdim=False, *, dtype=None):
+        if dim.__class__ is not int or keepdim.__class__ is not bool or dtype is not None:
+            dim = _check_prod_args(dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch multiplies bool and integer tensors as int64
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
@@ -211,29 +232,45 @@ class MathMethods:
 
     @numpy_names
     def cumsum(self, dim, *, dtype=None):
+        A.check_dtype(dtype, "cumsum")
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
-        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim))
+        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim, "cumsum"))
 
     @numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         from .linalg import vector_norm
 
+        if p is not None and not isinstance(p, (str, int, float, A.TensorBase)):
+            raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {A.type_name(p)}")
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, "linalg_vector_norm", "keepdim", 4)
+        if dim is not None and dim.__class__ is not int:
+            dim = A.int_list(dim, "linalg_vector_norm")
         if isinstance(p, str) and p != "fro":
             raise NotImplementedError(f"norm with p={p!r} (singular values) is not implemented")
         return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # --- sorting ----------------------------------------------------------------------------------
     def sort(self, dim=-1, descending=False, stable=False):
-        if isinstance(dim, bool):  # x.sort(True): descending, as PyTorch's second overload
-            dim, descending = -1, dim
+        if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
+            dim, descending = _check_sort_args("sort", dim, descending, stable)
         dim = wrap_dim(dim, self.ndim)
         values, indices = (S.SortStable if stable else S.Sort).apply(self, dim, descending)
         return _SORT(values, indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
+        if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
+            dim, descending = _check_sort_args("argsort", dim, descending, stable)
         return self.detach().sort(dim, descending, stable).indices
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
+        if dim.__class__ is not int:
+            dim = A.index(dim, "topk", "dim", 2)
+        if largest.__class__ is not bool or sorted.__class__ is not bool:
+            A.check_bool(largest, "topk", "largest", 3)
+            A.check_bool(sorted, "topk", "sorted", 4)
+        if k.__class__ is not int:
+            k = A.symint(k, "topk", "k", 1)  # NOTE: after the TypeErrors: a bool tensor's RuntimeError is later
         dim = wrap_dim(dim, self.ndim)
         n = self.shape[dim] if self.ndim else 1
         if not 0 <= k <= n:
@@ -245,26 +282,81 @@ class MathMethods:
     def softmax(self, dim, dtype=None):
         from .nn.functional import softmax
 
+        _check_softmax_args("softmax", dim, dtype)
         return softmax(self, dim, dtype=dtype)
 
     def log_softmax(self, dim, dtype=None):
         from .nn.functional import log_softmax
 
+        _check_softmax_args("log_softmax", dim, dtype)
         return log_softmax(self, dim, dtype=dtype)
 
     def dot(self, other):
+        A.check_tensor(other, "dot", "tensor", 1)
         return contract.dot(self, other)
 
     def mv(self, vec):
+        A.check_tensor(vec, "mv", "vec", 1)
         return contract.mv(self, vec)
 
     def bmm(self, mat2):
+        A.check_tensor(mat2, "bmm", "mat2", 1)
         return contract.bmm(self, mat2)
 
     def outer(self, vec2):
+        A.check_tensor(vec2, "outer", "vec2", 1)
         return contract.outer(self, vec2)
 
     ger = outer
+
+
+def _float_arg(v, fn, name):
+    """A float parameter: any number, or a one-element tensor (PyTorch's parser reads it as a number)."""
+    if isinstance(v, (int, float)) or isinstance(v, A.TensorBase) and not v._data.ndim:
+        return float(v)
+    raise TypeError(f"{fn}(): argument '{name}' must be float, not {A.type_name(v)}")
+
+
+def _check_close_args(fn, other, rtol, atol, equal_nan):
+    A.check_tensor(other, fn, "other", 1)
+    _float_arg(rtol, fn, "rtol")
+    _float_arg(atol, fn, "atol")
+    if equal_nan.__class__ is not bool:
+        A.check_bool(equal_nan, fn, "equal_nan")
+
+
+def _check_prod_args(dim, keepdim, dtype):
+    """prod(*, dtype) or prod(int dim, bool keepdim=False, *, dtype): the dim as an int, or None."""
+    A.check_dtype(dtype, "prod")
+    if dim is A.UNSET:
+        if keepdim is not False:
+            raise A.no_overload("prod", (keepdim,), ("(*, torch.dtype dtype = None)",
+                                                    "(int dim, bool keepdim = False, *, torch.dtype dtype = None)"))
+        return None
+    if dim is None or isinstance(dim, (bool, float, str, tuple, list)):
+        raise A.no_overload("prod", (dim,), ("(*, torch.dtype dtype = None)",
+                                             "(int dim, bool keepdim = False, *, torch.dtype dtype = None)"))
+    dim = A.index(dim, "prod")
+    A.check_bool(keepdim, "prod", "keepdim", 2)
+    return dim
+
+
+def _check_sort_args(fn, dim, descending, stable):
+    """sort / argsort: (int dim = -1, bool descending = False), or (bool stable, ...) as keywords;
+    x.sort(True) is refused (PyTorch's parser reads no bool as a dim)."""
+    if dim is None or isinstance(dim, (bool, float, str, tuple, list)) or descending.__class__ is not bool:
+        raise A.no_overload(fn, (dim, descending), ("(*, bool stable, int dim = -1, bool descending = False)",
+                                                    "(int dim = -1, bool descending = False)"))
+    if stable is not None and stable.__class__ is not bool:
+        A.check_bool(stable, fn, "stable")
+    return A.index(dim, fn), descending
+
+
+def _check_softmax_args(fn, dim, dtype):
+    if dim.__class__ is not int:
+        A.index(dim, fn, "dim", 1)
+    if dtype is not None and dtype.__class__ is not dt.dtype:
+        A.check_dtype(dtype, fn)
 
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "

@@ -1,24 +1,29 @@
 """Tensor's indexing, joining and splitting methods and their tritongrad.<name> functions: each checks
 its arguments with PyTorch's messages and calls an op (ops/index.py, ops/advanced.py, ops/join.py).
 A base class of Tensor, as _tensor_math.py is."""
-from . import _dtype as dt
+from . import _args as A, _dtype as dt
+from ._tensor_views import _sizes
 from .ops import advanced, index as X, join as J
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
 
 
-def _ints(args):
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = args[0]
-    return tuple(int(a) for a in args)
-
-
-def _index(t, index, name="index"):
+def _index(t, index, name="index", fn=None):
     from .tensor import Tensor
 
     if not isinstance(index, Tensor):
-        raise TypeError(f"{name} must be a Tensor, not {type(index).__name__}")
+        raise TypeError(f"{fn or 'expected'}(): argument '{name}' must be Tensor, not {A.type_name(index)}")
     check_device(t, index)
     return index._data
+
+
+def _dim_tensors(fn, dim, *tensors):
+    """PyTorch's parser's checks of (int dim, Tensor ...) before anything else: dim as an int."""
+    if dim.__class__ is not int:
+        dim = A.index(dim, fn)
+    for name, v in tensors:
+        if not isinstance(v, A.TensorBase):
+            A.check_tensor(v, fn, name)
+    return dim
 
 
 class TensorIndexing:
@@ -26,18 +31,27 @@ class TensorIndexing:
 
     # --- gathers and scatters ---------------------------------------------------------------------
     def index_select(self, dim, index):
+        dim = _dim_tensors("index_select", dim, ("index", index))
+        if index.ndim > 1:  # NOTE: PyTorch's order: this before the index's dtype
+            raise IndexError("index_select(): Index is supposed to be a vector")
         return X.IndexSelect.apply(self, wrap_dim(dim, self.ndim), _index(self, index), False, True)
 
     def gather(self, dim, index):
+        dim = _dim_tensors("gather", dim, ("index", index))
+        if index._dtype._kind != 1 and not index.numel():
+            index = index.long()  # NOTE: PyTorch returns for an empty index before checking its dtype
         return X.Gather.apply(self, wrap_dim(dim, self.ndim), _index(self, index), True)
 
     def take_along_dim(self, indices, dim=None):
+        A.check_tensor(indices, "take_along_dim", "indices")
         if dim is None:
             return self.reshape(-1).gather(0, indices.reshape(-1))
-        dim = wrap_dim(dim, self.ndim)
+        if dim.__class__ is not int:
+            dim = A.index(dim, "take_along_dim", "dim", 2)
         if indices.ndim != self.ndim:
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        dim = wrap_dim(dim, self.ndim)
         shape = list(broadcast_shapes(self.shape, indices.shape))
         sx, si = list(shape), list(shape)
         sx[dim], si[dim] = self.shape[dim], indices.shape[dim]
@@ -53,26 +67,33 @@ class TensorIndexing:
         return _scatter(self, dim, index, src, reduce, inplace=True)
 
     def scatter_add(self, dim, index, src):
+        dim = _dim_tensors("scatter_add", dim, ("index", index), ("src", src))
         return _scatter(self, dim, index, src, "add", inplace=False)
 
     def scatter_add_(self, dim, index, src):
+        dim = _dim_tensors("scatter_add_", dim, ("index", index), ("src", src))
         return _scatter(self, dim, index, src, "add", inplace=True)
 
     def index_add(self, dim, index, source, *, alpha=1):
+        dim = _dim_tensors("index_add", dim, ("index", index), ("source", source))
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, False)
 
     def index_add_(self, dim, index, source, *, alpha=1):
+        dim = _dim_tensors("index_add_", dim, ("index", index), ("source", source))
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, True)
 
     def index_copy(self, dim, index, source):
+        dim = _dim_tensors("index_copy", dim, ("index", index), ("source", source))
         return _index_put(self, dim, index, source, X.IndexCopy, False, False)
 
     def index_copy_(self, dim, index, source):
+        dim = _dim_tensors("index_copy_", dim, ("index", index), ("source", source))
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
         from .tensor import Tensor
 
+        _check_index_put("index_put_", indices, values, accumulate)
         for k, i in enumerate(indices):
             if not isinstance(i, Tensor):
                 raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
@@ -80,20 +101,24 @@ class TensorIndexing:
         return self
 
     def index_put(self, indices, values, accumulate=False):
+        _check_index_put("index_put", indices, values, accumulate)
         return self.clone().index_put_(indices, values, accumulate)
 
     def masked_fill(self, mask, value):
+        _check_masked_fill("masked_fill", mask, value)
         advanced.check_mask(self, mask, value, "masked_fill_")
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return (X.MaskedFillTensor if hasattr(value, "_data") else X.MaskedFill).apply(self, value, mask)
 
     def masked_fill_(self, mask, value):
+        _check_masked_fill("masked_fill_", mask, value)
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return advanced.masked_fill_(self, mask, value)
 
     def masked_select(self, mask):
+        A.check_tensor(mask, "masked_select", "mask")
         if mask._dtype is not dt.bool_:
             raise RuntimeError("masked_select: expected BoolTensor for mask")
         check_device(self, mask)
@@ -119,12 +144,16 @@ class TensorIndexing:
 
     # --- splitting (views) ----------------------------------------------------------------------
     def split(self, split_size, dim=0):
+        if split_size.__class__ is not int:
+            split_size = _split_sizes(split_size)
+        if dim.__class__ is not int:
+            dim = A.index(dim, "split")
         if self.ndim == 0:
             raise RuntimeError("split expects at least a 1-dimensional tensor")
         dim = wrap_dim(dim, self.ndim)
         n = self.shape[dim]
         if isinstance(split_size, (list, tuple)):
-            sizes = [int(s) for s in split_size]
+            sizes = list(split_size)
             if any(s < 0 for s in sizes):
                 raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
                                    f"split_sizes={size_str(sizes)}")
@@ -133,7 +162,7 @@ class TensorIndexing:
                                    f"at dimension {dim}), but got split_sizes={size_str(sizes)}")
             cls = J.SplitWithSizesView
         else:
-            s = int(split_size)
+            s = split_size
             if s < 0:
                 raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
             if s == 0 and n:
@@ -148,9 +177,15 @@ class TensorIndexing:
         return tuple(out)
 
     def split_with_sizes(self, split_sizes, dim=0):
-        return self.split(list(split_sizes), dim)
+        if isinstance(split_sizes, A.TensorBase):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 1) must be tuple of ints, not Tensor")
+        return self.split(list(A.int_list(split_sizes, "split_with_sizes", "split_sizes")), dim)
 
     def chunk(self, chunks, dim=0):
+        if chunks.__class__ is not int:
+            chunks = A.index(chunks, "chunk", "chunks")
+        if dim.__class__ is not int:
+            dim = A.index(dim, "chunk")
         if self.ndim == 0:
             raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         if chunks <= 0:
@@ -159,12 +194,15 @@ class TensorIndexing:
         return self.split(max(-(-n // chunks), 1) if n else 0, dim) if n else self.split([0] * chunks, dim)
 
     def unbind(self, dim=0):
-        dim = wrap_dim(dim, self.ndim)
+        dim = wrap_dim(dim, self.ndim, "unbind")
         pre = (slice(None),) * dim
         return tuple(self._view_op(J.UnbindView, "__getitem__", (pre + (i,),), pre + (i,))
                      for i in range(self.shape[dim]))
 
     def narrow(self, dim, start, length):
+        if dim.__class__ is not int or start.__class__ is not int or length.__class__ is not int:
+            dim, start, length = A.index(dim, "narrow"), A.symint(start, "narrow", "start"), A.symint(
+                length, "narrow", "length")
         if self.ndim == 0:
             raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
         if length < 0:
@@ -180,7 +218,7 @@ class TensorIndexing:
 
     # --- repeating, reordering, triangles --------------------------------------------------------
     def repeat(self, *sizes):
-        reps = _ints(sizes)
+        reps = _sizes(sizes, "repeat", "repeats")
         if len(reps) < self.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                                "tensor")
@@ -193,11 +231,11 @@ class TensorIndexing:
         return J.Repeat.apply(self, reps)
 
     def tile(self, *dims):
-        reps = _ints(dims)
+        reps = _sizes(dims, "tile", "dims")
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
     def flip(self, *dims):
-        dims = wrap_dims(_ints(dims), self.ndim)
+        dims = wrap_dims(_sizes(dims, "flip", "dims", sym=False), self.ndim)
         return J.Flip.apply(self, dims if self.ndim else ())  # NOTE: a 0-d tensor flips to a copy of itself
 
     def fliplr(self):
@@ -211,12 +249,13 @@ class TensorIndexing:
         return self.flip(0)
 
     def roll(self, shifts, dims=None):
-        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        shifts = A.int_list(shifts, "roll", "shifts")
+        if dims is not None:
+            dims = A.int_list(dims, "roll", "dims")
         if dims is None:
             if len(shifts) != 1:
                 raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
             return J.Roll.apply(self.reshape(-1), shifts, (0,)).view(self.shape)
-        dims = (dims,) if isinstance(dims, int) else tuple(dims)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
         return J.Roll.apply(self, shifts, tuple(wrap_dim(d, self.ndim) for d in dims))
@@ -234,6 +273,8 @@ class TensorIndexing:
         return self.copy_(self.triu(diagonal))
 
     def diag(self, diagonal=0):
+        if diagonal.__class__ is not int:
+            diagonal = A.index(diagonal, "diag", "diagonal")
         if self.ndim == 1:
             n = self.shape[0] + abs(diagonal)
             return J.DiagEmbed.apply(self, diagonal, (n, n))
@@ -242,8 +283,7 @@ class TensorIndexing:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
 
     def movedim(self, source, destination):
-        src = (source,) if isinstance(source, int) else tuple(source)
-        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        src, dst = A.int_list(source, "movedim", "source"), A.int_list(destination, "movedim", "destination")
         if len(src) != len(dst):
             raise RuntimeError(f"movedim: Invalid source or destination dims: source ({size_str(src)} dims) should "
                                f"contain the same number of dims as destination ({size_str(dst)} dims)")
@@ -266,13 +306,45 @@ class TensorIndexing:
 
 
 def _triangle(t, diagonal, upper, name):
+    if diagonal.__class__ is not int:
+        diagonal = A.symint(diagonal, name, "diagonal")
     if t.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-    return (J.Triu if upper else J.Tril).apply(t, int(diagonal), upper)
+    return (J.Triu if upper else J.Tril).apply(t, diagonal, upper)
+
+
+def _split_sizes(split_size):
+    """split(int split_size) or split(tuple of ints split_sizes), with the types PyTorch's parser takes."""
+    if isinstance(split_size, (tuple, list)) or isinstance(split_size, A.TensorBase) and split_size.ndim:
+        return list(A.int_list(split_size, "split_with_sizes", "split_sizes"))
+    if isinstance(split_size, bool) or split_size.__class__ is float:
+        raise A.no_overload("split", (split_size,), ("(Tensor input, int split_size, int dim = 0)",
+                                                     "(Tensor input, tuple of ints split_size, int dim = 0)"))
+    return A.symint(split_size, "split", "split_size")
+
+
+def _check_index_put(fn, indices, values, accumulate):
+    if not isinstance(indices, (tuple, list)):
+        raise TypeError(f"{fn}(): argument 'indices' (position 1) must be tuple of Tensors, not {A.type_name(indices)}")
+    A.check_tensor(values, fn, "values", 2)
+    if accumulate.__class__ is not bool:
+        A.check_bool(accumulate, fn, "accumulate", 3)
+
+
+def _check_masked_fill(fn, mask, value):
+    A.check_tensor(mask, fn, "mask", 1)
+    if not isinstance(value, (int, float, A.TensorBase)):
+        raise A.no_overload(fn, (mask, value), ("(Tensor mask, Tensor value)", "(Tensor mask, Number value)"))
 
 
 def _scatter(t, dim, index, src, reduce, inplace):
     from .tensor import Tensor
+
+    name = "scatter_" if inplace else "scatter"
+    dim = _dim_tensors(name, dim, ("index", index))
+    if not isinstance(src, (Tensor, int, float)):
+        raise A.no_overload(name, (dim, index, src), ("(int dim, Tensor index, Tensor src)",
+                                                      "(int dim, Tensor index, Number value)"))
 
     if reduce not in (None, "add"):
         raise NotImplementedError(f"scatter with reduce={reduce!r}: tritongrad implements reduce=None and 'add'")
@@ -386,6 +458,10 @@ def nonzero(input, *, as_tuple=False):
 
 def _method(name):
     def fn(input, *args, **kwargs):
+        if not isinstance(input, A.TensorBase) and name != "split":  # NOTE: torch.split is Python (AttributeError)
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {A.type_name(input)}")
+        if len(args) > 1 and name in ("tile", "flip"):  # NOTE: torch.tile(x, dims) takes one list, x.tile(*dims) many
+            raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name

@@ -1,7 +1,7 @@
 """Tensor's arithmetic, comparisons, reductions and in-place methods: each checks its arguments
 and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
-from . import _dtype as dt
+from . import _args as A, _dtype as dt
 from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
@@ -9,6 +9,7 @@ from .ops import elementwise as EW, inplace as I, linalg, random as RND, reduce 
 from .ops.util import operands, wrap_dim, wrap_dims
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
+_BOUNDS = (int, float, type(None))
 
 
 def _same(a, b):
@@ -24,7 +25,9 @@ class TensorMath(TensorBase):
     __slots__ = ()
 
     # --- math: methods and operators call the ops -------------------------------------------------
-    def add(self, other, *, alpha=1):
+    def add(self, other, *deprecated, alpha=1):
+        if deprecated:
+            other, alpha = _positional_alpha("add", other, deprecated)
         if alpha == 1 and _same(self, other):
             return EW.Add.apply(self, other, 1)
         a, b, _ = operands(self, other)
@@ -32,9 +35,13 @@ class TensorMath(TensorBase):
             I.check_alpha(a._dtype, alpha)
         return EW.Add.apply(a, b, alpha)
 
-    def sub(self, other, *, alpha=1):
+    def sub(self, other, *deprecated, alpha=1):
+        if deprecated:
+            other, alpha = _positional_alpha("sub", other, deprecated)
         if alpha == 1 and _same(self, other):
             return EW.Sub.apply(self, other, 1)
+        if not isinstance(other, (int, float, TensorBase)):
+            A.check_tensor(other, "sub", "other", 1)  # NOTE: PyTorch's parser, before the bool check
         _check_bool_sub(self, other)
         a, b, _ = operands(self, other)
         if alpha != 1 or alpha.__class__ is not int:
@@ -85,15 +92,22 @@ class TensorMath(TensorBase):
         return linalg.matmul(other, self)
 
     def matmul(self, other):
+        if not isinstance(other, TensorBase):
+            A.check_tensor(other, "matmul", "other", 1)
         return linalg.matmul(self, other)
 
     def mm(self, other):
+        if not isinstance(other, TensorBase):
+            A.check_tensor(other, "mm", "mat2", 1)
         return linalg.mm(self, other)
 
     __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
     __radd__, __rmul__ = add, mul  # NOTE: number + tensor is tensor + number (PyTorch records it so too)
     true_divide = divide = div
-    multiply, subtract = mul, sub
+    multiply = mul
+
+    def subtract(self, other, *, alpha=1):  # NOTE: sub without the deprecated positional alpha
+        return self.sub(other, alpha=alpha)
 
     def __neg__(self):
         if self._dtype is dt.bool_:
@@ -139,7 +153,9 @@ class TensorMath(TensorBase):
 
     def sum_to_size(self, *size):
         """This tensor summed over the dims that broadcasting `size` to its shape would add or expand."""
-        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        from ._tensor_views import _sizes
+
+        shape = _sizes(size, "sum_to_size")
         if not _expandable(shape, self.shape):
             raise RuntimeError(f"size {{[{', '.join(map(str, shape))}]}} is not expandable to size "
                                f"{{[{', '.join(map(str, self.shape))}]}}.")
@@ -166,6 +182,8 @@ class TensorMath(TensorBase):
         return self.pow(2)
 
     def clamp(self, min=None, max=None):
+        if min.__class__ not in _BOUNDS or max.__class__ not in _BOUNDS:
+            _check_bounds("clamp", min, max)
         if min is None and max is None:
             raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
@@ -175,26 +193,33 @@ class TensorMath(TensorBase):
     clip = clamp
 
     def clamp_min(self, min):
+        if min.__class__ not in _NUMBERS:
+            _check_bounds("clamp_min", min, "" if min is None else min)  # NOTE: "": no None here
         if isinstance(min, TensorBase):
             return EW.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
         return EW.ClampMin.apply(*_clamp_args(self, min, None))
 
     def clamp_max(self, max):
+        if max.__class__ not in _NUMBERS:
+            _check_bounds("clamp_max", "" if max is None else max, max)
         if isinstance(max, TensorBase):
             return EW.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
         return EW.ClampMax.apply(*_clamp_args(self, None, max))
 
     def maximum(self, other):
+        A.check_tensor(other, "maximum", "other", 1)
         a, b, _ = operands(self, _as_tensor(other, self))
         return EW.Maximum.apply(a, b)
 
     def minimum(self, other):
+        A.check_tensor(other, "minimum", "other", 1)
         a, b, _ = operands(self, _as_tensor(other, self))
         return EW.Minimum.apply(a, b)
 
     def where(self, condition, other):
         from .functional import where
 
+        A.check_tensor(condition, "where", "condition", 1)
         return where(condition, self, other)
 
     # Comparisons and logic: bool results, never differentiable.
@@ -224,9 +249,11 @@ class TensorMath(TensorBase):
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     def equal(self, other):
+        A.check_tensor(other, "equal", "other", 1)
         return self.shape == other.shape and bool(self.eq(other).all())
 
     def _logical(self, op, other):
+        A.check_tensor(other, op, "other", 1)
         other = _as_tensor(other, self)
         util.check_device(self, other)
         util.broadcast_shapes(self.shape, other.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
@@ -259,41 +286,63 @@ class TensorMath(TensorBase):
 
     # --- reductions -------------------------------------------------------------------------------
     @numpy_names
-    def sum(self, dim=None, keepdim=False, *, dtype=None):
+    def sum(self, dim=A.UNSET, keepdim=A.UNSET, *, dtype=None):
+        if keepdim is A.UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
+            keepdim = False
+            if dim is A.UNSET:
+                dim = None
+        elif dim is A.UNSET or keepdim.__class__ is not bool or dtype is not None:
+            dim, keepdim = _check_reduce_args("sum", dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
-        dims = () if dim is None else _reduce_dims(self, dim)
+        dims = () if dim is None else _reduce_dims(self, dim, "sum")
         cls = RD.Sum if dim is None else RD.SumDim
         out_dtype = None if dtype is self._dtype else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
 
     @numpy_names
-    def mean(self, dim=None, keepdim=False, *, dtype=None):
+    def mean(self, dim=A.UNSET, keepdim=A.UNSET, *, dtype=None):
+        if keepdim is A.UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
+            keepdim = False
+            if dim is A.UNSET:
+                dim = None
+        elif dim is A.UNSET or keepdim.__class__ is not bool or dtype is not None:
+            dim, keepdim = _check_reduce_args("mean", dim, keepdim, dtype)
+        if dim is not None and dim.__class__ is not int:
+            A.int_list(dim, "mean")  # NOTE: PyTorch's TypeError comes before its dtype RuntimeError
         x = self if dtype is None else self.to(dtype)
         if not x._dtype.is_floating_point:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {dt.TYPE_NAMES[x._dtype.name][:-6]}")
-        dims = () if dim is None else _reduce_dims(x, dim)
+        dims = () if dim is None else _reduce_dims(x, dim, "mean")
         return (RD.Mean if dim is None else RD.MeanDim).apply(x, dims, keepdim)
 
-    def _minmax(self, all_cls, dim_cls, dim, keepdim):
-        if isinstance(dim, TensorBase):
-            return self.maximum(dim) if all_cls is RD.MaxAll else self.minimum(dim)
-        if dim is None:
-            return all_cls.apply(self)
+    def _minmax(self, all_cls, dim_cls, dim, keepdim, name):
+        if dim.__class__ is not int:
+            if dim is A.UNSET and keepdim is A.UNSET:
+                return all_cls.apply(self)
+            if isinstance(dim, TensorBase) and keepdim is A.UNSET:  # NOTE: max(other): the elementwise maximum
+                return self.maximum(dim) if all_cls is RD.MaxAll else self.minimum(dim)
+            if dim is A.UNSET or dim is None:
+                raise A.no_overload(name, (dim, keepdim), ("()", "(Tensor other)", "(int dim, bool keepdim = False)"))
+            dim = A.index(dim, name)
+        if keepdim is A.UNSET:
+            keepdim = False
+        elif keepdim.__class__ is not bool:
+            A.check_bool(keepdim, name)
         from .functional import return_types
 
         dim = wrap_dim(dim, self.ndim)
         values, indices = dim_cls.apply(self, dim, keepdim)
-        return return_types(values, indices, "max" if all_cls is RD.MaxAll else "min")
+        return return_types(values, indices, name)
 
     @numpy_names
-    def max(self, dim=None, keepdim=False):
-        return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim)
+    def max(self, dim=A.UNSET, keepdim=A.UNSET):
+        return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim, "max")
 
     @numpy_names
-    def min(self, dim=None, keepdim=False):
-        return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim)
+    def min(self, dim=A.UNSET, keepdim=A.UNSET):
+        return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim, "min")
 
     @numpy_names
     def argmax(self, dim=None, keepdim=False):
@@ -304,6 +353,10 @@ class TensorMath(TensorBase):
         return self._argreduce("argmin", dim, keepdim)
 
     def _argreduce(self, op, dim, keepdim):
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, op)
+        if dim is not None and dim.__class__ is not int:
+            dim = A.index(dim, op)
         if self._dtype is dt.bool_:
             raise RuntimeError(f"{op}(): does not support bool input")
         if dim is None:
@@ -325,14 +378,23 @@ class TensorMath(TensorBase):
         return self._bool_reduce("any", dim, keepdim)
 
     def _bool_reduce(self, op, dim, keepdim):
-        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
-        return self._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, op)
+        if isinstance(dim, TensorBase):
+            dim = A.index(dim, op)  # NOTE: all(int dim): a 0-d integer tensor, not all(tuple of ints dim)
+        dims = () if dim is None else _reduce_dims(self, dim, op)
+        out = self._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+        return out.to(dt.uint8) if self._dtype is dt.uint8 else out  # NOTE: PyTorch keeps uint8 (NumPy's legacy)
 
     # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
-    def add_(self, other, *, alpha=1):
+    def add_(self, other, *deprecated, alpha=1):
+        if deprecated:
+            other, alpha = _positional_alpha("add_", other, deprecated)
         return I.binary_(self, "add", other, alpha)
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other, *deprecated, alpha=1):
+        if deprecated:
+            other, alpha = _positional_alpha("sub_", other, deprecated)
         return I.binary_(self, "sub", other, alpha)
 
     def mul_(self, other):
@@ -349,6 +411,8 @@ class TensorMath(TensorBase):
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
 
     def copy_(self, src, non_blocking=False):
+        if non_blocking is not False:
+            A.check_bool(non_blocking, "copy_", "non_blocking", 2)
         return I.copy_(self, src)
 
     def fill_(self, value):
@@ -358,6 +422,8 @@ class TensorMath(TensorBase):
         return I.fill_(self, 0)
 
     def clamp_(self, min=None, max=None):
+        if min.__class__ not in _BOUNDS or max.__class__ not in _BOUNDS:
+            _check_bounds("clamp_", min, max)
         return I.unary_(self, lambda s: s.clamp(min, max), "clamp", (min, max))
 
     def clamp_min_(self, min):
@@ -399,6 +465,43 @@ class TensorMath(TensorBase):
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return RND.multinomial(self, num_samples, replacement, generator=generator)
+
+
+def _check_reduce_args(fn, dim, keepdim, dtype):
+    """sum / mean's (dim, keepdim) after PyTorch's parser's type checks, which come before anything else:
+    keepdim is a bool and is given only with a dim (None counts); dtype is a dtype."""
+    if dtype is not None and dtype.__class__ is not dt.dtype:
+        A.check_dtype(dtype, fn)
+    if keepdim is A.UNSET:
+        keepdim = False
+    elif dim is A.UNSET:
+        raise A.no_overload(fn, (keepdim,), ("(*, torch.dtype dtype = None)",
+                                             "(tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None)"))
+    elif keepdim.__class__ is not bool:
+        A.check_bool(keepdim, fn)
+    return (None if dim is A.UNSET else dim), keepdim
+
+
+def _positional_alpha(fn, alpha, rest):
+    """PyTorch's deprecated x.add(alpha, other) (alpha * other added), with its warning."""
+    import warnings
+
+    if len(rest) != 1 or not isinstance(alpha, (int, float)):
+        raise TypeError(f"{fn}() takes 1 positional argument but {1 + len(rest)} were given")
+    warnings.warn(f"This overload of {fn} is deprecated:\n\t{fn}(Number alpha, Tensor other)\nConsider using one of "
+                  f"the following signatures instead:\n\t{fn}(Tensor other, *, Number alpha = 1)", UserWarning,
+                  stacklevel=3)
+    return rest[0], alpha
+
+
+def _check_bounds(fn, lo, hi):
+    """clamp's bounds: numbers (a 0-d tensor is one) or None, or tensors or None: PyTorch's two signatures."""
+    lo_t, hi_t = isinstance(lo, TensorBase), isinstance(hi, TensorBase)
+    lo_n = lo is None or isinstance(lo, (int, float)) or lo_t and not lo._data.ndim
+    hi_n = hi is None or isinstance(hi, (int, float)) or hi_t and not hi._data.ndim
+    if not (lo_n and hi_n or (lo_t or lo is None) and (hi_t or hi is None)):
+        raise A.no_overload(fn, (lo, hi), ("(Tensor min = None, Tensor max = None)",
+                                           "(Number min = None, Number max = None)"))
 
 
 def _check_bool_sub(a, b):

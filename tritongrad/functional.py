@@ -18,11 +18,19 @@ def return_types(values, indices, name):
 def where(condition, input=None, other=None):
     """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast).
     With the condition alone: nonzero(condition, as_tuple=True)."""
+    if not isinstance(condition, Tensor):
+        raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not {type(condition).__name__}")
     if input is None and other is None:
         return condition.nonzero(as_tuple=True)
     if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
                            f"{getattr(condition, 'dtype', type(condition).__name__)}")
+    for v in (input, other):
+        if not isinstance(v, (Tensor, int, float)):
+            raise TypeError(f"where() received an invalid combination of arguments - got (Tensor, "
+                            f"{type(v).__name__}), but expected one of:\n * (Tensor condition)\n * (Tensor condition, "
+                            "Tensor input, Tensor other)\n * (Tensor condition, Number self, Tensor other)\n * (Tensor "
+                            "condition, Tensor input, Number other)\n * (Tensor condition, Number self, Number other)\n")
     a = _as_tensor(input, condition if not isinstance(other, Tensor) else other)
     b = _as_tensor(other, a)
     cuda = next((t for t in (condition, a, b) if t.is_cuda), a)  # NOTE: 0-d CPU tensors join it (as scalars)
@@ -33,10 +41,16 @@ def where(condition, input=None, other=None):
     return EW.Where.apply(condition, a.to(rt), b.to(rt))
 
 
+_ONE_LIST = {"permute", "reshape", "squeeze"}  # NOTE: torch.permute(x, dims) takes one list, x.permute(*dims) many
+_PYTHON = {"norm"}  # NOTE: torch.norm is Python: a non-tensor fails there with an AttributeError
+
+
 def _method(name):
     def fn(input, *args, **kwargs):
-        if not isinstance(input, Tensor):  # NOTE: PyTorch's TypeError, not an AttributeError of a number
+        if not isinstance(input, Tensor) and name not in _PYTHON:  # NOTE: PyTorch's TypeError, not an AttributeError
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        if len(args) > 1 and name in _ONE_LIST:
+            raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name
@@ -44,11 +58,36 @@ def _method(name):
     return fn
 
 
-_METHODS = ("add sub mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
+def _number_first(name):
+    """torch.add / sub / subtract: the input may be a number too (a 0-d tensor of it, a scalar in promotion)."""
+    def fn(input, other, *deprecated, alpha=1):
+        if not isinstance(input, Tensor):
+            if not isinstance(input, (int, float)):
+                raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+            if isinstance(other, Tensor):
+                input = _as_tensor(input, other)
+            else:
+                from ._creation import tensor
+
+                input = tensor(input)
+        if deprecated and name == "subtract":  # NOTE: torch.subtract(x, other, alpha): no deprecated overload
+            if len(deprecated) > 1 or alpha != 1:
+                raise TypeError(f"subtract() takes 2 positional arguments but {2 + len(deprecated)} were given")
+            deprecated, alpha = (), deprecated[0]
+        return getattr(input, name)(other, *deprecated, alpha=alpha)
+
+    fn.__name__ = name
+    fn.__doc__ = f"tritongrad.{name}(x, other, *, alpha=1) is x.{name}(other, alpha=alpha); x may be a number."
+    return fn
+
+
+_METHODS = ("mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
             "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
-            "equal true_divide multiply subtract negative greater less select narrow log1p expm1").split()
+            "equal true_divide multiply negative greater less select narrow log1p expm1").split()
 globals().update({name: _method(name) for name in _METHODS})
+add, sub, subtract = _number_first("add"), _number_first("sub"), _number_first("subtract")
+_METHODS += ["add", "sub", "subtract"]
 from ._math_methods import FUNCTIONS as MATH_FUNCTIONS, einsum  # noqa: E402,F401  NOTE: tritongrad.sort, .norm, ...
 
 globals().update({name: _method(name) for name in MATH_FUNCTIONS})

@@ -1,4 +1,5 @@
 """Helpers shared by the ops: operand checks, type promotion, undoing broadcasting."""
+from .._args import index, int_list
 from .._dtype import promote_types, result_type_scalar
 from .._tensor_base import TensorBase as Tensor  # NOTE: for isinstance: tensor.Tensor derives from it
 
@@ -96,21 +97,24 @@ def sum_to(g, shape):
     return g.view(shape) if lead else g
 
 
-def wrap_dim(dim, ndim):
-    """A dim in [-ndim, ndim) made non-negative, with PyTorch's IndexError otherwise."""
+def wrap_dim(dim, ndim, fn=None):
+    """A dim in [-ndim, ndim) made non-negative, with PyTorch's IndexError otherwise (and its TypeError
+    for a dim that is not an int: a bool, a float, a float tensor, ...)."""
+    if dim.__class__ is not int:
+        dim = index(dim, fn)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
 
 
-def wrap_dims(dim, ndim):
+def wrap_dims(dim, ndim, fn=None):
     """`dim` (None, an int, or a sequence) as a sorted tuple of non-negative dims; () means all."""
     if dim is None:
         return ()
-    if isinstance(dim, int):
+    if dim.__class__ is int:
         return (wrap_dim(dim, ndim),)
-    dims = tuple(sorted(wrap_dim(d, ndim) for d in dim))
+    dims = tuple(sorted(wrap_dim(d, ndim) for d in int_list(dim, fn)))
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
     return dims
