@@ -147,3 +147,10 @@ def no_overload(fn, args, signatures):
     got = ", ".join(type_name(a) for a in args if a is not UNSET)
     return TypeError(f"{fn}() received an invalid combination of arguments - got ({got}), but expected one of:\n"
                      + "".join(f" * {s}\n" for s in signatures))
+
+
+def scalar_name(dtype):
+    """PyTorch's name of a dtype in its messages (Float, Long, Bool, ...)."""
+    from .ops.inplace import _SCALAR_NAMES
+
+    return _SCALAR_NAMES[dtype.name]

@@ -41,7 +41,7 @@ def _finish(raw, requires_grad):
 
 
 def _shape(size):
-    shape = _sizes(size)
+    shape = _sizes(size, "empty") if len(size) else ()
     for s in shape:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: [{', '.join(map(str, shape))}]")
@@ -383,6 +383,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 
 def numel(t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"numel(): argument 'input' (position 1) must be Tensor, not {type(t).__name__}")
     return t.numel()
 
 

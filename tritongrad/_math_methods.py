@@ -35,6 +35,14 @@ def _not_implemented(name, t):
     return NotImplementedError(f'"{name}_{t.device.type}" not implemented for \'{_SCALAR_NAMES[t._dtype.name]}\'')
 
 
+def _no_bool(op, t):
+    """PyTorch's rounding kernels have no bool version (integers are returned as they are)."""
+    if t._dtype is dt.bool_:
+        kernel = (op.rstrip("_") + ("_cpu" if op.endswith("_") else "_vml_cpu")) if t.device.type == "cpu" else (
+            op.rstrip("_") + "_cuda")
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def _float(t):
     """t, or t as the default float dtype when it is an integer or bool tensor (PyTorch's promotion)."""
     return t if t._dtype.is_floating_point else t.to(dt.get_default_dtype())
@@ -87,17 +95,21 @@ class MathMethods:
     arcsin, arccos, arctan = asin, acos, atan
 
     def floor(self):
+        _no_bool("floor", self)
         return M.Floor.apply(self)
 
     def ceil(self):
+        _no_bool("ceil", self)
         return M.Ceil.apply(self)
 
     def trunc(self):
+        _no_bool("trunc", self)
         return M.Trunc.apply(self)
 
     fix = trunc
 
     def round(self, *, decimals=0):
+        _no_bool("round" if decimals == 0 else "round_", self)
         if decimals == 0:
             return M.Round.apply(self)
         scale = 10.0 ** decimals
@@ -109,6 +121,7 @@ class MathMethods:
         return M.Frac.apply(self)
 
     def atan2(self, other):
+        A.check_tensor(other, "atan2", "other", 1)
         a, b, _ = operands(self, other, float_only=True)
         return M.Atan2.apply(a, b)
 
@@ -193,9 +206,12 @@ class MathMethods:
         return self._var(ST.Std, dim, unbiased, keepdim, correction)
 
     def _var(self, cls, dim, unbiased, keepdim, correction):
-        if isinstance(dim, bool):  # x.std(False): the unbiased flag
-            dim, unbiased = None, dim
         name = "std" if cls is ST.Std else "var"
+        if isinstance(dim, bool):  # x.std(False): the unbiased flag (that overload takes nothing else)
+            if unbiased is not None or keepdim is not False or correction is not None:
+                raise A.no_overload(name, (dim, unbiased), ("(bool unbiased = True)", "(tuple of ints dim, bool "
+                                                            "unbiased = True, bool keepdim = False)"))
+            dim, unbiased = None, dim
         if dim is not None and dim.__class__ is not int:
             dim = A.int_list(dim, name)
         if unbiased is not None and unbiased.__class__ is not bool or keepdim.__class__ is not bool:
@@ -246,6 +262,11 @@ class MathMethods:
             A.check_bool(keepdim, "linalg_vector_norm", "keepdim", 4)
         if dim is not None and dim.__class__ is not int:
             dim = A.int_list(dim, "linalg_vector_norm")
+        if isinstance(p, A.TensorBase) and not p.ndim:
+            p = p.item()  # NOTE: PyTorch's parser reads a 0-d tensor as a Number
+        if not self.numel() and dim is None and isinstance(p, (int, float)) and (p < 0 or p == float("inf")):
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty tensor because the "
+                               "operation does not have an identity")
         if isinstance(p, str) and p != "fro":
             raise NotImplementedError(f"norm with p={p!r} (singular values) is not implemented")
         return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
@@ -297,6 +318,8 @@ class MathMethods:
 
     def mv(self, vec):
         A.check_tensor(vec, "mv", "vec", 1)
+        if not self.ndim:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         return contract.mv(self, vec)
 
     def bmm(self, mat2):

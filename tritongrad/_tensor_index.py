@@ -76,18 +76,22 @@ class TensorIndexing:
 
     def index_add(self, dim, index, source, *, alpha=1):
         dim = _dim_tensors("index_add", dim, ("index", index), ("source", source))
+        _vector_index("index_add_", index)
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, False)
 
     def index_add_(self, dim, index, source, *, alpha=1):
         dim = _dim_tensors("index_add_", dim, ("index", index), ("source", source))
+        _vector_index("index_add_", index)
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, True)
 
     def index_copy(self, dim, index, source):
         dim = _dim_tensors("index_copy", dim, ("index", index), ("source", source))
+        _vector_index("index_copy_", index)
         return _index_put(self, dim, index, source, X.IndexCopy, False, False)
 
     def index_copy_(self, dim, index, source):
         dim = _dim_tensors("index_copy_", dim, ("index", index), ("source", source))
+        _vector_index("index_copy_", index)
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
@@ -130,6 +134,8 @@ class TensorIndexing:
     def nonzero(self, *, as_tuple=False):
         from .tensor import Tensor
 
+        if as_tuple.__class__ is not bool:
+            A.check_bool(as_tuple, "nonzero", "as_tuple")
         be = self._be
         flat = be.nonzero(self._data)
         if as_tuple:
@@ -144,6 +150,11 @@ class TensorIndexing:
 
     # --- splitting (views) ----------------------------------------------------------------------
     def split(self, split_size, dim=0):
+        if isinstance(split_size, A.TensorBase):  # NOTE: as PyTorch's Tensor.split (Python): int() if it can
+            try:
+                split_size = int(split_size)
+            except ValueError:
+                pass
         if split_size.__class__ is not int:
             split_size = _split_sizes(split_size)
         if dim.__class__ is not int:
@@ -177,8 +188,9 @@ class TensorIndexing:
         return tuple(out)
 
     def split_with_sizes(self, split_sizes, dim=0):
-        if isinstance(split_sizes, A.TensorBase):
-            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 1) must be tuple of ints, not Tensor")
+        if isinstance(split_sizes, (int, A.TensorBase)):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 1) must be tuple of ints, not "
+                            + A.type_name(split_sizes))
         return self.split(list(A.int_list(split_sizes, "split_with_sizes", "split_sizes")), dim)
 
     def chunk(self, chunks, dim=0):
@@ -224,11 +236,10 @@ class TensorIndexing:
                                "tensor")
         shape = (1,) * (len(reps) - self.ndim) + self.shape
         out = [r * s for r, s in zip(reps, shape)]
-        for r in reps:
-            if r < 0:
-                raise RuntimeError(f"Trying to create tensor with negative dimension {r * shape[reps.index(r)]}: "
-                                   f"{size_str(out)}")
-        return J.Repeat.apply(self, reps)
+        for o in out:
+            if o < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {o}: {size_str(out)}")
+        return J.Repeat.apply(self, tuple(max(r, 0) for r in reps))  # NOTE: a negative repeat of a size 0 is 0
 
     def tile(self, *dims):
         reps = _sizes(dims, "tile", "dims")
@@ -311,6 +322,15 @@ def _triangle(t, diagonal, upper, name):
     if t.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
     return (J.Triu if upper else J.Tril).apply(t, diagonal, upper)
+
+
+def _vector_index(fn, index):
+    """index_add_ / index_copy_ take a 0-d or 1-d index: PyTorch checks this before the index's dtype."""
+    if index.ndim > 1:
+        if fn == "index_copy_":
+            raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
+        raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
+                         f"{A.scalar_name(index._dtype)} and size: {list(index.shape)}")
 
 
 def _split_sizes(split_size):
@@ -453,12 +473,13 @@ def vstack(tensors):
 
 
 def nonzero(input, *, as_tuple=False):
+    A.check_tensor(input, "nonzero", "input", 1)
     return input.nonzero(as_tuple=as_tuple)
 
 
 def _method(name):
     def fn(input, *args, **kwargs):
-        if not isinstance(input, A.TensorBase) and name != "split":  # NOTE: torch.split is Python (AttributeError)
+        if not isinstance(input, A.TensorBase):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {A.type_name(input)}")
         if len(args) > 1 and name in ("tile", "flip"):  # NOTE: torch.tile(x, dims) takes one list, x.tile(*dims) many
             raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
@@ -473,4 +494,10 @@ _METHODS = ("index_select gather scatter scatter_add index_add index_copy index_
             "take_along_dim argwhere split chunk unbind tile flip fliplr flipud roll tril triu diag movedim "
             "moveaxis swapaxes swapdims").split()
 globals().update({name: _method(name) for name in _METHODS})
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """torch.split, a Python function in PyTorch too (a non-tensor fails with its AttributeError)."""
+    return tensor.split(split_size_or_sections, dim)
+
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]

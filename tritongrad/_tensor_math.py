@@ -27,8 +27,8 @@ class TensorMath(TensorBase):
     # --- math: methods and operators call the ops -------------------------------------------------
     def add(self, other, *deprecated, alpha=1):
         if deprecated:
-            other, alpha = _positional_alpha("add", other, deprecated)
-        if alpha == 1 and _same(self, other):
+            other, alpha = _positional_alpha("add", other, deprecated, alpha)
+        if alpha.__class__ is int and alpha == 1 and _same(self, other):  # NOTE: not alpha=True (refused below)
             return EW.Add.apply(self, other, 1)
         a, b, _ = operands(self, other)
         if alpha != 1 or alpha.__class__ is not int:
@@ -37,8 +37,8 @@ class TensorMath(TensorBase):
 
     def sub(self, other, *deprecated, alpha=1):
         if deprecated:
-            other, alpha = _positional_alpha("sub", other, deprecated)
-        if alpha == 1 and _same(self, other):
+            other, alpha = _positional_alpha("sub", other, deprecated, alpha)
+        if alpha.__class__ is int and alpha == 1 and _same(self, other):
             return EW.Sub.apply(self, other, 1)
         if not isinstance(other, (int, float, TensorBase)):
             A.check_tensor(other, "sub", "other", 1)  # NOTE: PyTorch's parser, before the bool check
@@ -106,7 +106,13 @@ class TensorMath(TensorBase):
     true_divide = divide = div
     multiply = mul
 
-    def subtract(self, other, *, alpha=1):  # NOTE: sub without the deprecated positional alpha
+    def subtract(self, other, *scalar_alpha, alpha=1):
+        """sub; without the deprecated x.sub(alpha, other), but with subtract(Number other, Number alpha)."""
+        if scalar_alpha:
+            if len(scalar_alpha) > 1 or alpha != 1 or not all(isinstance(v, (int, float)) for v in (other, *scalar_alpha)):
+                raise A.no_overload("subtract", (other, *scalar_alpha), ("(Tensor other, *, Number alpha = 1)",
+                                                                         "(Number other, Number alpha = 1)"))
+            alpha = scalar_alpha[0]
         return self.sub(other, alpha=alpha)
 
     def __neg__(self):
@@ -389,12 +395,12 @@ class TensorMath(TensorBase):
     # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
     def add_(self, other, *deprecated, alpha=1):
         if deprecated:
-            other, alpha = _positional_alpha("add_", other, deprecated)
+            other, alpha = _positional_alpha("add_", other, deprecated, alpha)
         return I.binary_(self, "add", other, alpha)
 
     def sub_(self, other, *deprecated, alpha=1):
         if deprecated:
-            other, alpha = _positional_alpha("sub_", other, deprecated)
+            other, alpha = _positional_alpha("sub_", other, deprecated, alpha)
         return I.binary_(self, "sub", other, alpha)
 
     def mul_(self, other):
@@ -406,6 +412,8 @@ class TensorMath(TensorBase):
     def pow_(self, exponent):
         if self._dtype._kind < 2 and exponent.__class__ is int and exponent < 0:  # NOTE: as __pow__, before writing
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if self._dtype is dt.bool_ and isinstance(exponent, TensorBase) and exponent._dtype is dt.bool_:
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")  # NOTE: as pow(), before writing
         return I.binary_(self, "pow", exponent)
 
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
@@ -482,11 +490,11 @@ def _check_reduce_args(fn, dim, keepdim, dtype):
     return (None if dim is A.UNSET else dim), keepdim
 
 
-def _positional_alpha(fn, alpha, rest):
+def _positional_alpha(fn, alpha, rest, alpha_kw):
     """PyTorch's deprecated x.add(alpha, other) (alpha * other added), with its warning."""
     import warnings
 
-    if len(rest) != 1 or not isinstance(alpha, (int, float)):
+    if len(rest) != 1 or not isinstance(alpha, (int, float)) or alpha_kw != 1:
         raise TypeError(f"{fn}() takes 1 positional argument but {1 + len(rest)} were given")
     warnings.warn(f"This overload of {fn} is deprecated:\n\t{fn}(Number alpha, Tensor other)\nConsider using one of "
                   f"the following signatures instead:\n\t{fn}(Tensor other, *, Number alpha = 1)", UserWarning,

@@ -25,7 +25,7 @@ def _sizes(args, fn="view", name="size", sym=True):
             return out
     if not args:
         raise TypeError(f"{fn}() missing 1 required positional arguments: \"{name}\"")
-    return args
+    return args if args.__class__ is tuple else tuple(args)
 
 
 class TensorViews(TensorBase):
@@ -91,6 +91,8 @@ class TensorViews(TensorBase):
     def squeeze(self, dim=A.UNSET, *more):
         if more:
             dim = (dim, *more)  # NOTE: x.squeeze(0, 1) is x.squeeze((0, 1)), as in PyTorch
+            if any(d.__class__ is bool for d in dim):
+                raise A.no_overload("squeeze", dim, ("()", "(int dim)", "(tuple of ints dim)"))
         elif dim is None or dim.__class__ is bool:
             raise A.no_overload("squeeze", (dim,), ("()", "(int dim)", "(tuple of ints dim)"))
         elif isinstance(dim, TensorBase):
@@ -162,7 +164,7 @@ class TensorViews(TensorBase):
 
     @property
     def T(self):
-        return self.permute(*range(self.ndim)[::-1])
+        return self.permute(tuple(range(self.ndim))[::-1])
 
     @property
     def mT(self):

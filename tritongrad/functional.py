@@ -2,6 +2,7 @@
 from collections import namedtuple
 
 from . import _dtype as dt
+from ._args import UNSET as _UNSET
 from ._tensor_math import _as_tensor
 from .ops import elementwise as EW
 from .ops.util import check_device, cpu_scalar_to, result_type
@@ -15,22 +16,22 @@ def return_types(values, indices, name):
     return _RETURN_TYPES[name](values, indices)
 
 
-def where(condition, input=None, other=None):
+def where(condition, input=_UNSET, other=_UNSET):
     """Elements of `input` where `condition` holds, else of `other` (tensors or numbers, broadcast).
     With the condition alone: nonzero(condition, as_tuple=True)."""
     if not isinstance(condition, Tensor):
         raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not {type(condition).__name__}")
-    if input is None and other is None:
+    if input is _UNSET and other is _UNSET:
         return condition.nonzero(as_tuple=True)
-    if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
-        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{getattr(condition, 'dtype', type(condition).__name__)}")
     for v in (input, other):
         if not isinstance(v, (Tensor, int, float)):
             raise TypeError(f"where() received an invalid combination of arguments - got (Tensor, "
                             f"{type(v).__name__}), but expected one of:\n * (Tensor condition)\n * (Tensor condition, "
                             "Tensor input, Tensor other)\n * (Tensor condition, Number self, Tensor other)\n * (Tensor "
                             "condition, Tensor input, Number other)\n * (Tensor condition, Number self, Number other)\n")
+    if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
+        raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
+                           f"{getattr(condition, 'dtype', type(condition).__name__)}")
     a = _as_tensor(input, condition if not isinstance(other, Tensor) else other)
     b = _as_tensor(other, a)
     cuda = next((t for t in (condition, a, b) if t.is_cuda), a)  # NOTE: 0-d CPU tensors join it (as scalars)
@@ -42,12 +43,9 @@ def where(condition, input=None, other=None):
 
 
 _ONE_LIST = {"permute", "reshape", "squeeze"}  # NOTE: torch.permute(x, dims) takes one list, x.permute(*dims) many
-_PYTHON = {"norm"}  # NOTE: torch.norm is Python: a non-tensor fails there with an AttributeError
-
-
 def _method(name):
     def fn(input, *args, **kwargs):
-        if not isinstance(input, Tensor) and name not in _PYTHON:  # NOTE: PyTorch's TypeError, not an AttributeError
+        if not isinstance(input, Tensor):  # NOTE: PyTorch's TypeError, not an AttributeError
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
         if len(args) > 1 and name in _ONE_LIST:
             raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
@@ -60,20 +58,21 @@ def _method(name):
 
 def _number_first(name):
     """torch.add / sub / subtract: the input may be a number too (a 0-d tensor of it, a scalar in promotion)."""
-    def fn(input, other, *deprecated, alpha=1):
+    def fn(input, other, *deprecated, alpha=_UNSET):
+        if alpha is _UNSET:
+            alpha = 1
+        elif deprecated:  # NOTE: the deprecated torch.add(x, alpha, other) takes no alpha= besides
+            raise TypeError(f"{name}() takes 2 positional arguments but {2 + len(deprecated)} were given")
         if not isinstance(input, Tensor):
             if not isinstance(input, (int, float)):
                 raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-            if isinstance(other, Tensor):
-                input = _as_tensor(input, other)
+            like = deprecated[-1] if deprecated else other  # NOTE: torch.add(x, alpha, other), deprecated
+            if isinstance(like, Tensor):
+                input = _as_tensor(input, like)
             else:
                 from ._creation import tensor
 
                 input = tensor(input)
-        if deprecated and name == "subtract":  # NOTE: torch.subtract(x, other, alpha): no deprecated overload
-            if len(deprecated) > 1 or alpha != 1:
-                raise TypeError(f"subtract() takes 2 positional arguments but {2 + len(deprecated)} were given")
-            deprecated, alpha = (), deprecated[0]
         return getattr(input, name)(other, *deprecated, alpha=alpha)
 
     fn.__name__ = name
@@ -93,9 +92,18 @@ from ._math_methods import FUNCTIONS as MATH_FUNCTIONS, einsum  # noqa: E402,F40
 globals().update({name: _method(name) for name in MATH_FUNCTIONS})
 
 
+def norm(input, p="fro", dim=None, keepdim=False, out=None, dtype=None):
+    """torch.norm, a Python function in PyTorch too (a non-tensor input fails with its AttributeError)."""
+    if out is not None:
+        raise NotImplementedError("norm(out=...) is not implemented by tritongrad")
+    return input.norm(p, dim, keepdim, dtype=dtype)
+
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 
 
 def is_floating_point(t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"is_floating_point(): argument 'input' (position 1) must be Tensor, not {type(t).__name__}")
     return t.is_floating_point()

@@ -1,0 +1,51 @@
+"""Argument checks of tritongrad.nn.functional with PyTorch's types and messages: its parser's
+TypeErrors (a Number, a Tensor), its kernels' NotImplementedError for integer inputs, and the
+deprecated size_average / reduce arguments of the losses.
+"""
+import warnings
+
+from .._args import TensorBase, check_dtype, check_tensor, index, type_name  # noqa: F401  NOTE: F's checks
+from ..ops.inplace import _SCALAR_NAMES
+
+
+def number(v, fn, name, pos=None):
+    """A Number parameter as a Python number: an int, float or bool, or a 0-d tensor (read as one)."""
+    if isinstance(v, (int, float)):
+        return v
+    if isinstance(v, TensorBase) and not v._data.ndim:
+        return v.item()
+    at = f" (position {pos})" if pos else ""
+    raise TypeError(f"{fn}(): argument '{name}'{at} must be Number, not {type_name(v)}")
+
+
+def optional_tensor(v, fn, name, pos=None):
+    if v is not None and not isinstance(v, TensorBase):
+        check_tensor(v, fn, name, pos)
+
+
+def float_kernel(kernel, t, device=True):
+    """PyTorch's error for a kernel without integer or bool versions (elu, softplus, huber, ...);
+    `device`: the kernel's name ends with the device's ("elu_cpu")."""
+    if not t._dtype.is_floating_point:
+        name = f"{kernel}_{t.device.type}" if device else kernel
+        raise NotImplementedError(f"\"{name}\" not implemented for '{_SCALAR_NAMES[t._dtype.name]}'")
+
+
+def legacy_reduction(size_average, reduce):
+    """PyTorch's _Reduction.legacy_get_string: the reduction the deprecated arguments stand for."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else "sum" if reduce else "none"
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  UserWarning, stacklevel=4)
+    return ret
+
+
+def batch_norm(running_mean, running_var, weight, bias, training, momentum, eps):
+    """torch.batch_norm's parser: the tensors (or None), training a bool, momentum and eps numbers."""
+    for pos, name, t in ((2, "weight", weight), (3, "bias", bias), (4, "running_mean", running_mean),
+                         (5, "running_var", running_var)):
+        optional_tensor(t, "batch_norm", name, pos)
+    if training.__class__ is not bool:
+        raise TypeError(f"batch_norm(): argument 'training' (position 6) must be bool, not {type_name(training)}")
+    return number(momentum, "batch_norm", "momentum", 7), number(eps, "batch_norm", "eps", 8)
