@@ -303,7 +303,7 @@ class MathMethods:
     def softmax(self, dim, dtype=None):
         from .nn.functional import softmax
 
-        _check_softmax_args("softmax", dim, dtype)
+        _check_softmax_args("softmax", dim, dtype)  # NOTE: no None dim here (F.softmax takes it: an implicit dim)
         return softmax(self, dim, dtype=dtype)
 
     def log_softmax(self, dim, dtype=None):
@@ -348,6 +348,14 @@ def _check_close_args(fn, other, rtol, atol, equal_nan):
         A.check_bool(equal_nan, fn, "equal_nan")
 
 
+def _check_softmax_args(fn, dim, dtype):
+    """The parser's types, before F.softmax's dim and dtype checks."""
+    if dim.__class__ is not int:
+        A.index(dim, fn, "dim", 1)
+    if dtype is not None and dtype.__class__ is not dt.dtype:
+        A.check_dtype(dtype, fn)
+
+
 def _check_prod_args(dim, keepdim, dtype):
     """prod(*, dtype) or prod(int dim, bool keepdim=False, *, dtype): the dim as an int, or None."""
     A.check_dtype(dtype, "prod")
@@ -373,13 +381,6 @@ def _check_sort_args(fn, dim, descending, stable):
     if stable is not None and stable.__class__ is not bool:
         A.check_bool(stable, fn, "stable")
     return A.index(dim, fn), descending
-
-
-def _check_softmax_args(fn, dim, dtype):
-    if dim.__class__ is not int:
-        A.index(dim, fn, "dim", 1)
-    if dtype is not None and dtype.__class__ is not dt.dtype:
-        A.check_dtype(dtype, fn)
 
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "

@@ -266,9 +266,13 @@ class TensorIndexing:
         if dims is None:
             if len(shifts) != 1:
                 raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            if not self.numel():
+                return self.clone()
             return J.Roll.apply(self.reshape(-1), shifts, (0,)).view(self.shape)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        if not self.numel():  # NOTE: PyTorch returns an empty tensor's copy before checking the dims
+            return self.clone()
         return J.Roll.apply(self, shifts, tuple(wrap_dim(d, self.ndim) for d in dims))
 
     def tril(self, diagonal=0):

@@ -10,6 +10,7 @@ from .ops.util import operands, wrap_dim, wrap_dims
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
 _BOUNDS = (int, float, type(None))
+_UNSET = A.UNSET  # NOTE: a global, not an attribute lookup, on the common path
 
 
 def _same(a, b):
@@ -292,12 +293,12 @@ class TensorMath(TensorBase):
 
     # --- reductions -------------------------------------------------------------------------------
     @numpy_names
-    def sum(self, dim=A.UNSET, keepdim=A.UNSET, *, dtype=None):
-        if keepdim is A.UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
+    def sum(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None):
+        if keepdim is _UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
             keepdim = False
-            if dim is A.UNSET:
+            if dim is _UNSET:
                 dim = None
-        elif dim is A.UNSET or keepdim.__class__ is not bool or dtype is not None:
+        elif dim is _UNSET or keepdim.__class__ is not bool or dtype is not None:
             dim, keepdim = _check_reduce_args("sum", dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
@@ -307,12 +308,12 @@ class TensorMath(TensorBase):
         return cls.apply(self, dims, keepdim, out_dtype)
 
     @numpy_names
-    def mean(self, dim=A.UNSET, keepdim=A.UNSET, *, dtype=None):
-        if keepdim is A.UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
+    def mean(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None):
+        if keepdim is _UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
             keepdim = False
-            if dim is A.UNSET:
+            if dim is _UNSET:
                 dim = None
-        elif dim is A.UNSET or keepdim.__class__ is not bool or dtype is not None:
+        elif dim is _UNSET or keepdim.__class__ is not bool or dtype is not None:
             dim, keepdim = _check_reduce_args("mean", dim, keepdim, dtype)
         if dim is not None and dim.__class__ is not int:
             A.int_list(dim, "mean")  # NOTE: PyTorch's TypeError comes before its dtype RuntimeError
@@ -325,14 +326,14 @@ class TensorMath(TensorBase):
 
     def _minmax(self, all_cls, dim_cls, dim, keepdim, name):
         if dim.__class__ is not int:
-            if dim is A.UNSET and keepdim is A.UNSET:
+            if dim is _UNSET and keepdim is _UNSET:
                 return all_cls.apply(self)
-            if isinstance(dim, TensorBase) and keepdim is A.UNSET:  # NOTE: max(other): the elementwise maximum
+            if isinstance(dim, TensorBase) and keepdim is _UNSET:  # NOTE: max(other): the elementwise maximum
                 return self.maximum(dim) if all_cls is RD.MaxAll else self.minimum(dim)
-            if dim is A.UNSET or dim is None:
+            if dim is _UNSET or dim is None:
                 raise A.no_overload(name, (dim, keepdim), ("()", "(Tensor other)", "(int dim, bool keepdim = False)"))
             dim = A.index(dim, name)
-        if keepdim is A.UNSET:
+        if keepdim is _UNSET:
             keepdim = False
         elif keepdim.__class__ is not bool:
             A.check_bool(keepdim, name)
@@ -343,11 +344,11 @@ class TensorMath(TensorBase):
         return return_types(values, indices, name)
 
     @numpy_names
-    def max(self, dim=A.UNSET, keepdim=A.UNSET):
+    def max(self, dim=_UNSET, keepdim=_UNSET):
         return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim, "max")
 
     @numpy_names
-    def min(self, dim=A.UNSET, keepdim=A.UNSET):
+    def min(self, dim=_UNSET, keepdim=_UNSET):
         return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim, "min")
 
     @numpy_names
@@ -480,14 +481,14 @@ def _check_reduce_args(fn, dim, keepdim, dtype):
     keepdim is a bool and is given only with a dim (None counts); dtype is a dtype."""
     if dtype is not None and dtype.__class__ is not dt.dtype:
         A.check_dtype(dtype, fn)
-    if keepdim is A.UNSET:
+    if keepdim is _UNSET:
         keepdim = False
-    elif dim is A.UNSET:
+    elif dim is _UNSET:
         raise A.no_overload(fn, (keepdim,), ("(*, torch.dtype dtype = None)",
                                              "(tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None)"))
     elif keepdim.__class__ is not bool:
         A.check_bool(keepdim, fn)
-    return (None if dim is A.UNSET else dim), keepdim
+    return (None if dim is _UNSET else dim), keepdim
 
 
 def _positional_alpha(fn, alpha, rest, alpha_kw):

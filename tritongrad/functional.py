@@ -29,9 +29,17 @@ def where(condition, input=_UNSET, other=_UNSET):
                             f"{type(v).__name__}), but expected one of:\n * (Tensor condition)\n * (Tensor condition, "
                             "Tensor input, Tensor other)\n * (Tensor condition, Number self, Tensor other)\n * (Tensor "
                             "condition, Tensor input, Number other)\n * (Tensor condition, Number self, Number other)\n")
-    if not isinstance(condition, Tensor) or condition.dtype is not dt.bool_:
+    if condition.dtype is dt.uint8:
+        import warnings
+
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and will be removed in a "
+                      "future version of PyTorch. Use a boolean condition instead.", UserWarning, stacklevel=2)
+        condition = condition.bool()
+    if condition.dtype is not dt.bool_:
+        from ._args import scalar_name
+
         raise RuntimeError("where expected condition to be a boolean tensor, but got a tensor with dtype "
-                           f"{getattr(condition, 'dtype', type(condition).__name__)}")
+                           + scalar_name(condition.dtype))
     a = _as_tensor(input, condition if not isinstance(other, Tensor) else other)
     b = _as_tensor(other, a)
     cuda = next((t for t in (condition, a, b) if t.is_cuda), a)  # NOTE: 0-d CPU tensors join it (as scalars)

@@ -115,8 +115,9 @@ def _softmax(cls, name, input, dim, dtype):
         dim = _softmax_dim(name, input.ndim)
     elif dim.__class__ is not int:
         dim = C.index(dim, name, "dim", 2)
-    C.check_dtype(dtype, name)
-    wrap_dim(dim, input.ndim)  # NOTE: PyTorch's order: the dim, then the dtype
+    if dtype is not None:
+        C.check_dtype(dtype, name)
+    d = wrap_dim(dim, input.ndim)  # NOTE: PyTorch's order: the dim, then the input's dtype
     if dtype is not None:
         input = input.to(dtype)
     if not input.dtype.is_floating_point:
@@ -124,9 +125,8 @@ def _softmax(cls, name, input, dim, dtype):
             return input.clone()  # NOTE: PyTorch's kernel returns before its dtype dispatch
         raise NotImplementedError(f'"{name}_lastdim_kernel_impl" not implemented for \'{_scalar_name(input.dtype)}\'')
     if input.ndim == 0:  # NOTE: the backends work on rows: a 0-d tensor is one row of one
-        wrap_dim(dim, 0)
         return cls.apply(input.reshape(1), 0).reshape(())
-    return cls.apply(input, wrap_dim(dim, input.ndim))
+    return cls.apply(input, d)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
