@@ -16,6 +16,7 @@ import operator
 
 from ._tensor_base import TensorBase
 
+
 class _Unset:
     """A default that tells an argument left out from one given as None (max(dim=None) is refused)."""
 
@@ -71,8 +72,8 @@ def symint(v, fn, name, pos=None, bool_ok=False):
     return index(v, fn, name, pos)
 
 
-NOT_INTEGRAL = ("Expected scalar.isIntegral( false) to be true, but got false.  (Could this error message be improved?  "
-                 "If so, please report an enhancement request to PyTorch.)")
+NOT_INTEGRAL = ("Expected scalar.isIntegral( false) to be true, but got false.  (Could this error message be "
+                "improved?  If so, please report an enhancement request to PyTorch.)")
 
 
 def _np_int(v):

@@ -314,7 +314,8 @@ def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False
     if not isinstance(input, Tensor):
         raise TypeError(f"full_like(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     if not isinstance(fill_value, (int, float)) and not (isinstance(fill_value, Tensor) and fill_value.ndim == 0):
-        raise TypeError(f"full_like(): argument 'fill_value' (position 2) must be Number, not {type(fill_value).__name__}")
+        raise TypeError("full_like(): argument 'fill_value' (position 2) must be Number, not "
+                        + type(fill_value).__name__)
     return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 

@@ -5,7 +5,7 @@ the ones tritongrad also offers as `tritongrad.<name>(x, ...)`.
 from collections import namedtuple
 from functools import wraps
 
-from . import _args as A, _dtype as dt
+from . import _args as A, _dtype as dt, _signatures as SG
 from .ops import contract, math as M, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
@@ -131,11 +131,16 @@ class MathMethods:
         A.check_tensor(end, "lerp", "end", 1)
         if not isinstance(weight, (int, float, A.TensorBase)):
             A.check_tensor(weight, "lerp", "weight", 2)
+        if not self._dtype.is_floating_point:  # NOTE: PyTorch's kernels are floating-point only (checked first)
+            tensor_w = isinstance(weight, A.TensorBase)
+            rt = dt.promote_types(self._dtype, weight._dtype) if tensor_w else self._dtype
+            raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tensor_w else 'scalar'}\" not implemented for "
+                                      f"'{A.scalar_name(rt)}'")
         return M.lerp(self, end, weight)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         # NOTE: read as Python floats first, as PyTorch's parser does (a 0-d tensor on any device is a number)
-        nan, posinf, neginf = (None if v is None else _float_arg(v, "nan_to_num", k)
+        nan, posinf, neginf = (None if v is None else SG.float_arg(v, "nan_to_num", k)
                                for k, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)))
         nan = 0.0 if nan is None else nan
         if not self._dtype.is_floating_point:
@@ -158,7 +163,7 @@ class MathMethods:
         return self._test("isfinite", True)
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        _check_close_args("isclose", other, rtol, atol, equal_nan)
+        SG.close_args("isclose", other, rtol, atol, equal_nan)
         if self._dtype is not other._dtype:
             raise RuntimeError(f"{_SCALAR_NAMES[self._dtype.name]} did not match {_SCALAR_NAMES[other._dtype.name]}")
         rtol, atol = float(rtol), float(atol)  # NOTE: as PyTorch's parser reads them (a 0-d tensor is a number)
@@ -166,16 +171,16 @@ class MathMethods:
             if not tol >= 0:
                 raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol:g}")
         close = self.eq(other)
-        if self._dtype.is_floating_point:  # NOTE: PyTorch's formula, step for step
-            a, b = self.detach(), other.detach()
-            if equal_nan:
-                close = close | (a.isnan() & b.isnan())
-            err = (a - b).abs()
-            close = close | (err.isfinite() & (err <= (b * rtol).abs() + atol))
-        return close
+        a, b = self.detach(), other.detach()  # NOTE: PyTorch's formula, step for step
+        if not self._dtype.is_floating_point:
+            a, b = a.double(), b.double()  # NOTE: integers too are compared with the tolerances, without wrapping
+        elif equal_nan:
+            close = close | (a.isnan() & b.isnan())
+        err = (a - b).abs()
+        return close | (err.isfinite() & (err <= (b * rtol).abs() + atol))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        _check_close_args("allclose", other, rtol, atol, equal_nan)
+        SG.close_args("allclose", other, rtol, atol, equal_nan)
         return bool(self.isclose(other, rtol, atol, equal_nan).all())
 
     # --- bitwise: integers and bool (`&`, `|`, `^`) -----------------------------------------------
@@ -206,20 +211,7 @@ class MathMethods:
         return self._var(ST.Std, dim, unbiased, keepdim, correction)
 
     def _var(self, cls, dim, unbiased, keepdim, correction):
-        name = "std" if cls is ST.Std else "var"
-        if isinstance(dim, bool):  # x.std(False): the unbiased flag (that overload takes nothing else)
-            if unbiased is not None or keepdim is not False or correction is not None:
-                raise A.no_overload(name, (dim, unbiased), ("(bool unbiased = True)", "(tuple of ints dim, bool "
-                                                            "unbiased = True, bool keepdim = False)"))
-            dim, unbiased = None, dim
-        if dim is not None and dim.__class__ is not int:
-            dim = A.int_list(dim, name)
-        if unbiased is not None and unbiased.__class__ is not bool or keepdim.__class__ is not bool:
-            raise A.no_overload(name, (dim, unbiased, keepdim), ("(tuple of ints dim, bool unbiased = True, bool keepdim "
-                                                                 "= False)", "(tuple of ints dim = None, *, Number "
-                                                                 "correction = None, bool keepdim = False)"))
-        if correction is not None and not isinstance(correction, (int, float)):
-            raise TypeError(f"{name}(): argument 'correction' must be Number, not {A.type_name(correction)}")
+        dim, unbiased = SG.var_args("std" if cls is ST.Std else "var", dim, unbiased, keepdim, correction)
         if not self._dtype.is_floating_point:
             raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
@@ -237,7 +229,7 @@ class MathMethods:
     @numpy_names
     def prod(self, dim=A.UNSET, keepdim=False, *, dtype=None):
         if dim.__class__ is not int or keepdim.__class__ is not bool or dtype is not None:
-            dim = _check_prod_args(dim, keepdim, dtype)
+            dim = SG.prod_args(dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch multiplies bool and integer tensors as int64
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
@@ -274,14 +266,14 @@ class MathMethods:
     # --- sorting ----------------------------------------------------------------------------------
     def sort(self, dim=-1, descending=False, stable=False):
         if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
-            dim, descending = _check_sort_args("sort", dim, descending, stable)
+            dim, descending = SG.sort_args("sort", dim, descending, stable)
         dim = wrap_dim(dim, self.ndim)
         values, indices = (S.SortStable if stable else S.Sort).apply(self, dim, descending)
         return _SORT(values, indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
         if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
-            dim, descending = _check_sort_args("argsort", dim, descending, stable)
+            dim, descending = SG.sort_args("argsort", dim, descending, stable)
         return self.detach().sort(dim, descending, stable).indices
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
@@ -303,13 +295,13 @@ class MathMethods:
     def softmax(self, dim, dtype=None):
         from .nn.functional import softmax
 
-        _check_softmax_args("softmax", dim, dtype)  # NOTE: no None dim here (F.softmax takes it: an implicit dim)
+        SG.softmax_args("softmax", dim, dtype)  # NOTE: no None dim here (F.softmax takes it: an implicit dim)
         return softmax(self, dim, dtype=dtype)
 
     def log_softmax(self, dim, dtype=None):
         from .nn.functional import log_softmax
 
-        _check_softmax_args("log_softmax", dim, dtype)
+        SG.softmax_args("log_softmax", dim, dtype)
         return log_softmax(self, dim, dtype=dtype)
 
     def dot(self, other):
@@ -331,56 +323,6 @@ class MathMethods:
         return contract.outer(self, vec2)
 
     ger = outer
-
-
-def _float_arg(v, fn, name):
-    """A float parameter: any number, or a one-element tensor (PyTorch's parser reads it as a number)."""
-    if isinstance(v, (int, float)) or isinstance(v, A.TensorBase) and not v._data.ndim:
-        return float(v)
-    raise TypeError(f"{fn}(): argument '{name}' must be float, not {A.type_name(v)}")
-
-
-def _check_close_args(fn, other, rtol, atol, equal_nan):
-    A.check_tensor(other, fn, "other", 1)
-    _float_arg(rtol, fn, "rtol")
-    _float_arg(atol, fn, "atol")
-    if equal_nan.__class__ is not bool:
-        A.check_bool(equal_nan, fn, "equal_nan")
-
-
-def _check_softmax_args(fn, dim, dtype):
-    """The parser's types, before F.softmax's dim and dtype checks."""
-    if dim.__class__ is not int:
-        A.index(dim, fn, "dim", 1)
-    if dtype is not None and dtype.__class__ is not dt.dtype:
-        A.check_dtype(dtype, fn)
-
-
-def _check_prod_args(dim, keepdim, dtype):
-    """prod(*, dtype) or prod(int dim, bool keepdim=False, *, dtype): the dim as an int, or None."""
-    A.check_dtype(dtype, "prod")
-    if dim is A.UNSET:
-        if keepdim is not False:
-            raise A.no_overload("prod", (keepdim,), ("(*, torch.dtype dtype = None)",
-                                                    "(int dim, bool keepdim = False, *, torch.dtype dtype = None)"))
-        return None
-    if dim is None or isinstance(dim, (bool, float, str, tuple, list)):
-        raise A.no_overload("prod", (dim,), ("(*, torch.dtype dtype = None)",
-                                             "(int dim, bool keepdim = False, *, torch.dtype dtype = None)"))
-    dim = A.index(dim, "prod")
-    A.check_bool(keepdim, "prod", "keepdim", 2)
-    return dim
-
-
-def _check_sort_args(fn, dim, descending, stable):
-    """sort / argsort: (int dim = -1, bool descending = False), or (bool stable, ...) as keywords;
-    x.sort(True) is refused (PyTorch's parser reads no bool as a dim)."""
-    if dim is None or isinstance(dim, (bool, float, str, tuple, list)) or descending.__class__ is not bool:
-        raise A.no_overload(fn, (dim, descending), ("(*, bool stable, int dim = -1, bool descending = False)",
-                                                    "(int dim = -1, bool descending = False)"))
-    if stable is not None and stable.__class__ is not bool:
-        A.check_bool(stable, fn, "stable")
-    return A.index(dim, fn), descending
 
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "

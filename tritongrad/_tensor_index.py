@@ -1,7 +1,7 @@
 """Tensor's indexing, joining and splitting methods and their tritongrad.<name> functions: each checks
 its arguments with PyTorch's messages and calls an op (ops/index.py, ops/advanced.py, ops/join.py).
 A base class of Tensor, as _tensor_math.py is."""
-from . import _args as A, _dtype as dt
+from . import _args as A, _dtype as dt, _signatures as S
 from ._tensor_views import _sizes
 from .ops import advanced, index as X, join as J
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
@@ -16,28 +16,18 @@ def _index(t, index, name="index", fn=None):
     return index._data
 
 
-def _dim_tensors(fn, dim, *tensors):
-    """PyTorch's parser's checks of (int dim, Tensor ...) before anything else: dim as an int."""
-    if dim.__class__ is not int:
-        dim = A.index(dim, fn)
-    for name, v in tensors:
-        if not isinstance(v, A.TensorBase):
-            A.check_tensor(v, fn, name)
-    return dim
-
-
 class TensorIndexing:
     __slots__ = ()
 
     # --- gathers and scatters ---------------------------------------------------------------------
     def index_select(self, dim, index):
-        dim = _dim_tensors("index_select", dim, ("index", index))
+        dim = S.dim_tensors("index_select", dim, ("index", index))
         if index.ndim > 1:  # NOTE: PyTorch's order: this before the index's dtype
             raise IndexError("index_select(): Index is supposed to be a vector")
         return X.IndexSelect.apply(self, wrap_dim(dim, self.ndim), _index(self, index), False, True)
 
     def gather(self, dim, index):
-        dim = _dim_tensors("gather", dim, ("index", index))
+        dim = S.dim_tensors("gather", dim, ("index", index))
         if index._dtype._kind != 1 and not index.numel():
             index = index.long()  # NOTE: PyTorch returns for an empty index before checking its dtype
         return X.Gather.apply(self, wrap_dim(dim, self.ndim), _index(self, index), True)
@@ -51,6 +41,9 @@ class TensorIndexing:
         if indices.ndim != self.ndim:
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        if indices._dtype is not dt.int64:
+            raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                               + A.scalar_name(indices._dtype))
         dim = wrap_dim(dim, self.ndim)
         shape = list(broadcast_shapes(self.shape, indices.shape))
         sx, si = list(shape), list(shape)
@@ -67,37 +60,37 @@ class TensorIndexing:
         return _scatter(self, dim, index, src, reduce, inplace=True)
 
     def scatter_add(self, dim, index, src):
-        dim = _dim_tensors("scatter_add", dim, ("index", index), ("src", src))
+        dim = S.dim_tensors("scatter_add", dim, ("index", index), ("src", src))
         return _scatter(self, dim, index, src, "add", inplace=False)
 
     def scatter_add_(self, dim, index, src):
-        dim = _dim_tensors("scatter_add_", dim, ("index", index), ("src", src))
+        dim = S.dim_tensors("scatter_add_", dim, ("index", index), ("src", src))
         return _scatter(self, dim, index, src, "add", inplace=True)
 
     def index_add(self, dim, index, source, *, alpha=1):
-        dim = _dim_tensors("index_add", dim, ("index", index), ("source", source))
-        _vector_index("index_add_", index)
+        dim = S.dim_tensors("index_add", dim, ("index", index), ("source", source))
+        S.vector_index("index_add_", index)
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, False)
 
     def index_add_(self, dim, index, source, *, alpha=1):
-        dim = _dim_tensors("index_add_", dim, ("index", index), ("source", source))
-        _vector_index("index_add_", index)
+        dim = S.dim_tensors("index_add_", dim, ("index", index), ("source", source))
+        S.vector_index("index_add_", index)
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, True)
 
     def index_copy(self, dim, index, source):
-        dim = _dim_tensors("index_copy", dim, ("index", index), ("source", source))
-        _vector_index("index_copy_", index)
+        dim = S.dim_tensors("index_copy", dim, ("index", index), ("source", source))
+        S.vector_index("index_copy_", index)
         return _index_put(self, dim, index, source, X.IndexCopy, False, False)
 
     def index_copy_(self, dim, index, source):
-        dim = _dim_tensors("index_copy_", dim, ("index", index), ("source", source))
-        _vector_index("index_copy_", index)
+        dim = S.dim_tensors("index_copy_", dim, ("index", index), ("source", source))
+        S.vector_index("index_copy_", index)
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
         from .tensor import Tensor
 
-        _check_index_put("index_put_", indices, values, accumulate)
+        S.index_put_args("index_put_", indices, values, accumulate)
         for k, i in enumerate(indices):
             if not isinstance(i, Tensor):
                 raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
@@ -105,18 +98,18 @@ class TensorIndexing:
         return self
 
     def index_put(self, indices, values, accumulate=False):
-        _check_index_put("index_put", indices, values, accumulate)
+        S.index_put_args("index_put", indices, values, accumulate)
         return self.clone().index_put_(indices, values, accumulate)
 
     def masked_fill(self, mask, value):
-        _check_masked_fill("masked_fill", mask, value)
+        S.masked_fill_args("masked_fill", mask, value)
         advanced.check_mask(self, mask, value, "masked_fill_")
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return (X.MaskedFillTensor if hasattr(value, "_data") else X.MaskedFill).apply(self, value, mask)
 
     def masked_fill_(self, mask, value):
-        _check_masked_fill("masked_fill_", mask, value)
+        S.masked_fill_args("masked_fill_", mask, value)
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return advanced.masked_fill_(self, mask, value)
@@ -156,11 +149,13 @@ class TensorIndexing:
             except ValueError:
                 pass
         if split_size.__class__ is not int:
-            split_size = _split_sizes(split_size)
+            split_size = S.split_sizes(split_size)
         if dim.__class__ is not int:
             dim = A.index(dim, "split")
         if self.ndim == 0:
             raise RuntimeError("split expects at least a 1-dimensional tensor")
+        if split_size.__class__ is int and split_size < 0:  # NOTE: PyTorch's order: before the dim
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size}")
         dim = wrap_dim(dim, self.ndim)
         n = self.shape[dim]
         if isinstance(split_size, (list, tuple)):
@@ -307,6 +302,8 @@ class TensorIndexing:
         for name, ds in (("source", src), ("destination", dst)):
             if len(set(ds)) != len(ds):
                 raise RuntimeError(f"movedim: repeated dim in `{name}` ({size_str(ds)})")
+        if not self.ndim:
+            return self.permute(())  # NOTE: a 0-d tensor's dims 0 / -1 move nowhere
         perm = [-1] * self.ndim
         for s, d in zip(src, dst):
             perm[d] = s
@@ -328,44 +325,11 @@ def _triangle(t, diagonal, upper, name):
     return (J.Triu if upper else J.Tril).apply(t, diagonal, upper)
 
 
-def _vector_index(fn, index):
-    """index_add_ / index_copy_ take a 0-d or 1-d index: PyTorch checks this before the index's dtype."""
-    if index.ndim > 1:
-        if fn == "index_copy_":
-            raise IndexError(f"index_copy_(): Index should have dimension 1 or 0 (got {index.ndim})")
-        raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: {index.ndim} with type: "
-                         f"{A.scalar_name(index._dtype)} and size: {list(index.shape)}")
-
-
-def _split_sizes(split_size):
-    """split(int split_size) or split(tuple of ints split_sizes), with the types PyTorch's parser takes."""
-    if isinstance(split_size, (tuple, list)) or isinstance(split_size, A.TensorBase) and split_size.ndim:
-        return list(A.int_list(split_size, "split_with_sizes", "split_sizes"))
-    if isinstance(split_size, bool) or split_size.__class__ is float:
-        raise A.no_overload("split", (split_size,), ("(Tensor input, int split_size, int dim = 0)",
-                                                     "(Tensor input, tuple of ints split_size, int dim = 0)"))
-    return A.symint(split_size, "split", "split_size")
-
-
-def _check_index_put(fn, indices, values, accumulate):
-    if not isinstance(indices, (tuple, list)):
-        raise TypeError(f"{fn}(): argument 'indices' (position 1) must be tuple of Tensors, not {A.type_name(indices)}")
-    A.check_tensor(values, fn, "values", 2)
-    if accumulate.__class__ is not bool:
-        A.check_bool(accumulate, fn, "accumulate", 3)
-
-
-def _check_masked_fill(fn, mask, value):
-    A.check_tensor(mask, fn, "mask", 1)
-    if not isinstance(value, (int, float, A.TensorBase)):
-        raise A.no_overload(fn, (mask, value), ("(Tensor mask, Tensor value)", "(Tensor mask, Number value)"))
-
-
 def _scatter(t, dim, index, src, reduce, inplace):
     from .tensor import Tensor
 
     name = "scatter_" if inplace else "scatter"
-    dim = _dim_tensors(name, dim, ("index", index))
+    dim = S.dim_tensors(name, dim, ("index", index))
     if not isinstance(src, (Tensor, int, float)):
         raise A.no_overload(name, (dim, index, src), ("(int dim, Tensor index, Tensor src)",
                                                       "(int dim, Tensor index, Number value)"))

@@ -1,12 +1,12 @@
 """Tensor's arithmetic, comparisons, reductions and in-place methods: each checks its arguments
 and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
-from . import _args as A, _dtype as dt
+from . import _args as A, _dtype as dt, _signatures as S
 from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
 from .ops import elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
-from .ops.util import operands, wrap_dim, wrap_dims
+from .ops.util import operands, wrap_dim
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
 _BOUNDS = (int, float, type(None))
@@ -26,24 +26,28 @@ class TensorMath(TensorBase):
     __slots__ = ()
 
     # --- math: methods and operators call the ops -------------------------------------------------
-    def add(self, other, *deprecated, alpha=1):
+    def add(self, other, *deprecated, alpha=_UNSET):  # NOTE: _UNSET: alpha=1, and tells x.add(2, y, alpha=1) apart
         if deprecated:
-            other, alpha = _positional_alpha("add", other, deprecated, alpha)
-        if alpha.__class__ is int and alpha == 1 and _same(self, other):  # NOTE: not alpha=True (refused below)
-            return EW.Add.apply(self, other, 1)
+            other, alpha = S.positional_alpha("add", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            if _same(self, other):
+                return EW.Add.apply(self, other, 1)
+            alpha = 1
         a, b, _ = operands(self, other)
         if alpha != 1 or alpha.__class__ is not int:
             I.check_alpha(a._dtype, alpha)
         return EW.Add.apply(a, b, alpha)
 
-    def sub(self, other, *deprecated, alpha=1):
+    def sub(self, other, *deprecated, alpha=_UNSET):
         if deprecated:
-            other, alpha = _positional_alpha("sub", other, deprecated, alpha)
-        if alpha.__class__ is int and alpha == 1 and _same(self, other):
-            return EW.Sub.apply(self, other, 1)
+            other, alpha = S.positional_alpha("sub", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            if _same(self, other):
+                return EW.Sub.apply(self, other, 1)
+            alpha = 1
         if not isinstance(other, (int, float, TensorBase)):
             A.check_tensor(other, "sub", "other", 1)  # NOTE: PyTorch's parser, before the bool check
-        _check_bool_sub(self, other)
+        S.bool_sub(self, other)
         a, b, _ = operands(self, other)
         if alpha != 1 or alpha.__class__ is not int:
             I.check_alpha(a._dtype, alpha, "sub")
@@ -75,7 +79,7 @@ class TensorMath(TensorBase):
     def __rsub__(self, other):
         if other.__class__ in _NUMBERS and self._dtype.is_floating_point:
             return EW.Rsub.apply(self, other)
-        _check_bool_sub(self, other)
+        S.bool_sub(self, other)
         a, s, _ = operands(self, other)
         return EW.Rsub.apply(a, s)
 
@@ -107,13 +111,10 @@ class TensorMath(TensorBase):
     true_divide = divide = div
     multiply = mul
 
-    def subtract(self, other, *scalar_alpha, alpha=1):
+    def subtract(self, other, *scalar_alpha, alpha=_UNSET):
         """sub; without the deprecated x.sub(alpha, other), but with subtract(Number other, Number alpha)."""
         if scalar_alpha:
-            if len(scalar_alpha) > 1 or alpha != 1 or not all(isinstance(v, (int, float)) for v in (other, *scalar_alpha)):
-                raise A.no_overload("subtract", (other, *scalar_alpha), ("(Tensor other, *, Number alpha = 1)",
-                                                                         "(Number other, Number alpha = 1)"))
-            alpha = scalar_alpha[0]
+            other, alpha = S.subtract_alpha(other, scalar_alpha, alpha)
         return self.sub(other, alpha=alpha)
 
     def __neg__(self):
@@ -190,7 +191,7 @@ class TensorMath(TensorBase):
 
     def clamp(self, min=None, max=None):
         if min.__class__ not in _BOUNDS or max.__class__ not in _BOUNDS:
-            _check_bounds("clamp", min, max)
+            S.clamp_bounds("clamp", min, max)
         if min is None and max is None:
             raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
@@ -201,14 +202,14 @@ class TensorMath(TensorBase):
 
     def clamp_min(self, min):
         if min.__class__ not in _NUMBERS:
-            _check_bounds("clamp_min", min, "" if min is None else min)  # NOTE: "": no None here
+            S.clamp_bounds("clamp_min", min, "" if min is None else min)  # NOTE: "": no None here
         if isinstance(min, TensorBase):
             return EW.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
         return EW.ClampMin.apply(*_clamp_args(self, min, None))
 
     def clamp_max(self, max):
         if max.__class__ not in _NUMBERS:
-            _check_bounds("clamp_max", "" if max is None else max, max)
+            S.clamp_bounds("clamp_max", "" if max is None else max, max)
         if isinstance(max, TensorBase):
             return EW.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
         return EW.ClampMax.apply(*_clamp_args(self, None, max))
@@ -299,7 +300,7 @@ class TensorMath(TensorBase):
             if dim is _UNSET:
                 dim = None
         elif dim is _UNSET or keepdim.__class__ is not bool or dtype is not None:
-            dim, keepdim = _check_reduce_args("sum", dim, keepdim, dtype)
+            dim, keepdim = S.reduce_args("sum", dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
         dims = () if dim is None else _reduce_dims(self, dim, "sum")
@@ -314,7 +315,7 @@ class TensorMath(TensorBase):
             if dim is _UNSET:
                 dim = None
         elif dim is _UNSET or keepdim.__class__ is not bool or dtype is not None:
-            dim, keepdim = _check_reduce_args("mean", dim, keepdim, dtype)
+            dim, keepdim = S.reduce_args("mean", dim, keepdim, dtype)
         if dim is not None and dim.__class__ is not int:
             A.int_list(dim, "mean")  # NOTE: PyTorch's TypeError comes before its dtype RuntimeError
         x = self if dtype is None else self.to(dtype)
@@ -394,14 +395,18 @@ class TensorMath(TensorBase):
         return out.to(dt.uint8) if self._dtype is dt.uint8 else out  # NOTE: PyTorch keeps uint8 (NumPy's legacy)
 
     # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
-    def add_(self, other, *deprecated, alpha=1):
+    def add_(self, other, *deprecated, alpha=_UNSET):
         if deprecated:
-            other, alpha = _positional_alpha("add_", other, deprecated, alpha)
+            other, alpha = S.positional_alpha("add_", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            alpha = 1
         return I.binary_(self, "add", other, alpha)
 
-    def sub_(self, other, *deprecated, alpha=1):
+    def sub_(self, other, *deprecated, alpha=_UNSET):
         if deprecated:
-            other, alpha = _positional_alpha("sub_", other, deprecated, alpha)
+            other, alpha = S.positional_alpha("sub_", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            alpha = 1
         return I.binary_(self, "sub", other, alpha)
 
     def mul_(self, other):
@@ -432,7 +437,7 @@ class TensorMath(TensorBase):
 
     def clamp_(self, min=None, max=None):
         if min.__class__ not in _BOUNDS or max.__class__ not in _BOUNDS:
-            _check_bounds("clamp_", min, max)
+            S.clamp_bounds("clamp_", min, max)
         return I.unary_(self, lambda s: s.clamp(min, max), "clamp", (min, max))
 
     def clamp_min_(self, min):
@@ -474,55 +479,6 @@ class TensorMath(TensorBase):
 
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return RND.multinomial(self, num_samples, replacement, generator=generator)
-
-
-def _check_reduce_args(fn, dim, keepdim, dtype):
-    """sum / mean's (dim, keepdim) after PyTorch's parser's type checks, which come before anything else:
-    keepdim is a bool and is given only with a dim (None counts); dtype is a dtype."""
-    if dtype is not None and dtype.__class__ is not dt.dtype:
-        A.check_dtype(dtype, fn)
-    if keepdim is _UNSET:
-        keepdim = False
-    elif dim is _UNSET:
-        raise A.no_overload(fn, (keepdim,), ("(*, torch.dtype dtype = None)",
-                                             "(tuple of ints dim, bool keepdim = False, *, torch.dtype dtype = None)"))
-    elif keepdim.__class__ is not bool:
-        A.check_bool(keepdim, fn)
-    return (None if dim is _UNSET else dim), keepdim
-
-
-def _positional_alpha(fn, alpha, rest, alpha_kw):
-    """PyTorch's deprecated x.add(alpha, other) (alpha * other added), with its warning."""
-    import warnings
-
-    if len(rest) != 1 or not isinstance(alpha, (int, float)) or alpha_kw != 1:
-        raise TypeError(f"{fn}() takes 1 positional argument but {1 + len(rest)} were given")
-    warnings.warn(f"This overload of {fn} is deprecated:\n\t{fn}(Number alpha, Tensor other)\nConsider using one of "
-                  f"the following signatures instead:\n\t{fn}(Tensor other, *, Number alpha = 1)", UserWarning,
-                  stacklevel=3)
-    return rest[0], alpha
-
-
-def _check_bounds(fn, lo, hi):
-    """clamp's bounds: numbers (a 0-d tensor is one) or None, or tensors or None: PyTorch's two signatures."""
-    lo_t, hi_t = isinstance(lo, TensorBase), isinstance(hi, TensorBase)
-    lo_n = lo is None or isinstance(lo, (int, float)) or lo_t and not lo._data.ndim
-    hi_n = hi is None or isinstance(hi, (int, float)) or hi_t and not hi._data.ndim
-    if not (lo_n and hi_n or (lo_t or lo is None) and (hi_t or hi is None)):
-        raise A.no_overload(fn, (lo, hi), ("(Tensor min = None, Tensor max = None)",
-                                           "(Number min = None, Number max = None)"))
-
-
-def _check_bool_sub(a, b):
-    """PyTorch refuses `-` on bool tensors (a mask is inverted with `~`)."""
-    a_bool = a._dtype is dt.bool_
-    b_bool = b._dtype is dt.bool_ if isinstance(b, TensorBase) else isinstance(b, bool)
-    if a_bool and b_bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
-    if a_bool or b_bool:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
-                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
 
 
 def _clamp_args(t, lo, hi):

@@ -60,7 +60,8 @@ class TensorViews(TensorBase):
 
     def flatten(self, start_dim=0, end_dim=-1):
         if start_dim.__class__ is not int or end_dim.__class__ is not int:
-            start_dim, end_dim = A.index(start_dim, "flatten", "start_dim", 1), A.index(end_dim, "flatten", "end_dim", 2)
+            start_dim = A.index(start_dim, "flatten", "start_dim", 1)
+            end_dim = A.index(end_dim, "flatten", "end_dim", 2)
         s, e = wrap_dim(start_dim, self.ndim), wrap_dim(end_dim, self.ndim)  # NOTE: checked for a 0-d tensor too
         if self.ndim == 0:
             return self.reshape(1)

@@ -3,6 +3,7 @@ from collections import namedtuple
 
 from . import _dtype as dt
 from ._args import UNSET as _UNSET
+from ._signatures import where_values
 from ._tensor_math import _as_tensor
 from .ops import elementwise as EW
 from .ops.util import check_device, cpu_scalar_to, result_type
@@ -23,12 +24,7 @@ def where(condition, input=_UNSET, other=_UNSET):
         raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not {type(condition).__name__}")
     if input is _UNSET and other is _UNSET:
         return condition.nonzero(as_tuple=True)
-    for v in (input, other):
-        if not isinstance(v, (Tensor, int, float)):
-            raise TypeError(f"where() received an invalid combination of arguments - got (Tensor, "
-                            f"{type(v).__name__}), but expected one of:\n * (Tensor condition)\n * (Tensor condition, "
-                            "Tensor input, Tensor other)\n * (Tensor condition, Number self, Tensor other)\n * (Tensor "
-                            "condition, Tensor input, Number other)\n * (Tensor condition, Number self, Number other)\n")
+    where_values(input, other)
     if condition.dtype is dt.uint8:
         import warnings
 
@@ -67,9 +63,7 @@ def _method(name):
 def _number_first(name):
     """torch.add / sub / subtract: the input may be a number too (a 0-d tensor of it, a scalar in promotion)."""
     def fn(input, other, *deprecated, alpha=_UNSET):
-        if alpha is _UNSET:
-            alpha = 1
-        elif deprecated:  # NOTE: the deprecated torch.add(x, alpha, other) takes no alpha= besides
+        if alpha is not _UNSET and deprecated:  # NOTE: the deprecated torch.add(x, alpha, other): no alpha= besides
             raise TypeError(f"{name}() takes 2 positional arguments but {2 + len(deprecated)} were given")
         if not isinstance(input, Tensor):
             if not isinstance(input, (int, float)):

@@ -4,7 +4,8 @@ deprecated size_average / reduce arguments of the losses.
 """
 import warnings
 
-from .._args import TensorBase, check_dtype, check_tensor, index, type_name  # noqa: F401  NOTE: F's checks
+from .._args import TensorBase, check_dtype, check_tensor, index, scalar_name, type_name  # noqa: F401  NOTE: F's
+from .._dtype import bool_
 from ..ops.inplace import _SCALAR_NAMES
 
 
@@ -49,3 +50,13 @@ def batch_norm(running_mean, running_var, weight, bias, training, momentum, eps)
     if training.__class__ is not bool:
         raise TypeError(f"batch_norm(): argument 'training' (position 6) must be bool, not {type_name(training)}")
     return number(momentum, "batch_norm", "momentum", 7), number(eps, "batch_norm", "eps", 8)
+
+
+def logits_dtypes(input, target):
+    """binary_cross_entropy_with_logits' dtype errors in PyTorch's order: log_sigmoid(input), then (1 - target)."""
+    float_kernel("log_sigmoid", input)
+    if target.dtype is bool_:
+        1 - target  # NOTE: raises PyTorch's error for `-` on a bool tensor
+    if not target.dtype.is_floating_point:
+        raise RuntimeError(f"result type {scalar_name(input.dtype)} can't be cast to the desired output type "
+                           f"{scalar_name(target.dtype)}")

@@ -8,6 +8,7 @@ import math
 import warnings
 
 from .. import _dtype as dt
+from .._args import scalar_name as _scalar_name
 from ..autograd.grad_mode import no_grad
 from ..functional import where
 from ..ops import loss as L
@@ -104,15 +105,15 @@ def linear(input, weight, bias=None):
     return out if bias is None else out + bias
 
 
-def _softmax_dim(name, ndim):
+def _softmax_dim(name, ndim, stacklevel):
     warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include dim=X as an "
-                  "argument.", UserWarning, stacklevel=3)
+                  "argument.", UserWarning, stacklevel=stacklevel)  # NOTE: PyTorch's: a bad one raises its TypeError
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax(cls, name, input, dim, dtype):
+def _softmax(cls, name, input, dim, dtype, stacklevel=3):
     if dim is None:
-        dim = _softmax_dim(name, input.ndim)
+        dim = _softmax_dim(name, input.ndim, stacklevel)
     elif dim.__class__ is not int:
         dim = C.index(dim, name, "dim", 2)
     if dtype is not None:
@@ -131,12 +132,12 @@ def _softmax(cls, name, input, dim, dtype):
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """log(softmax(input)) along `dim`, computed stably in one fused pass."""
-    return _softmax(L.LogSoftmax, "log_softmax", input, dim, dtype)
+    return _softmax(L.LogSoftmax, "log_softmax", input, dim, dtype, _stacklevel)
 
 
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """exp(input) / sum(exp(input)) along `dim`, computed stably in one fused pass."""
-    return _softmax(L.Softmax, "softmax", input, dim, dtype)
+    return _softmax(L.Softmax, "softmax", input, dim, dtype, _stacklevel)
 
 
 def _check_reduction(reduction, size_average=None, reduce=None):
@@ -169,6 +170,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     for nothing (and not in the mean's denominator).
     """
     reduction = _check_reduction(reduction, size_average, reduce)
+    C.optional_tensor(weight, "nll_loss_nd", "weight", 3)
     _check_target(input, target, weight)
     cd = L.class_dim(input)
     if cd and target.ndim and input.shape[0] != target.shape[0]:
@@ -194,11 +196,6 @@ def _check_classes(target, n_classes, ignore_index):
         raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
 
 
-def _scalar_name(dtype):
-    return {"int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool", "float32": "Float",
-            "float64": "Double", "float16": "Half", "bfloat16": "BFloat16"}.get(dtype.name, dtype.name)
-
-
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
                   reduction="mean", label_smoothing=0.0):
     """nll_loss(log_softmax(input, 1), target): input holds unnormalized scores (N, C, d...) or (C,).
@@ -208,6 +205,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     """
     reduction = _check_reduction(reduction, size_average, reduce)
     C.check_tensor(target, "cross_entropy_loss", "target", 2)
+    C.optional_tensor(weight, "cross_entropy_loss", "weight", 3)
     if target.shape == input.shape and not target.dtype.is_floating_point:  # NOTE: PyTorch's checks come first
         raise RuntimeError("Expected floating point type for target with class probabilities, got "
                            + _scalar_name(target.dtype))
@@ -367,6 +365,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.shape != input.shape:
         raise ValueError(f"Using a target size ({target.shape}) that is different to the input size ({input.shape}) "
                          "is deprecated. Please ensure they have the same size.")
+    if weight is not None:
+        weight.size()  # NOTE: PyTorch's Python reads it first (a non-tensor fails with its AttributeError)
     check_device(input, target)
     if target.dtype is not input.dtype:
         raise RuntimeError(f"Found dtype {_scalar_name(target.dtype)} but expected {_scalar_name(input.dtype)}")
@@ -388,23 +388,15 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _check_reduction(reduction, size_average, reduce)
     if target.shape != input.shape:
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
+    C.optional_tensor(weight, "binary_cross_entropy_with_logits", "weight", 3)
+    C.optional_tensor(pos_weight, "binary_cross_entropy_with_logits", "pos_weight", 4)
     check_device(input, target)
-    _logits_dtypes(input, target)
+    C.logits_dtypes(input, target)
     sp = _softplus_stable(-input)  # -log(sigmoid(input))
     if pos_weight is not None:
         sp = sp * ((pos_weight - 1) * target + 1)
     loss = ((1 - target) * input + sp).to(target.dtype)  # NOTE: PyTorch computes in target's dtype (in place)
     return _reduce(loss if weight is None else (loss * weight).to(target.dtype), reduction)
-
-
-def _logits_dtypes(input, target):
-    """binary_cross_entropy_with_logits' dtype errors, in PyTorch's order ((1 - target).mul_(input) first)."""
-    C.float_kernel("log_sigmoid", input)
-    if target.dtype is dt.bool_:
-        1 - target  # NOTE: raises PyTorch's error for `-` on a bool tensor
-    if not target.dtype.is_floating_point:
-        raise RuntimeError(f"result type {_scalar_name(input.dtype)} can't be cast to the desired output type "
-                           f"{_scalar_name(target.dtype)}")
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):

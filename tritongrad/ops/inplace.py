@@ -76,9 +76,9 @@ def _needs_graph(t, *others):
 
 
 def _check_bool_sub(t, other):
-    from .._tensor_math import _check_bool_sub
+    from .._signatures import bool_sub
 
-    _check_bool_sub(t, other)
+    bool_sub(t, other)
 
 
 def _check_operand(t, op, other, alpha):

@@ -81,7 +81,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
             assert padding_idx >= -weight.shape[0], "Padding_idx must be within num_embeddings"
             padding_idx = weight.shape[0] + padding_idx
         if padding_idx.__class__ is not int:
-            padding_idx = A.index(padding_idx, "embedding", "padding_idx", 3)
+            padding_idx = A.symint(padding_idx, "embedding", "padding_idx", 3)
     A.check_tensor(weight, "embedding", "weight", 1)
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse=True are not implemented")
