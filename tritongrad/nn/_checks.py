@@ -7,6 +7,9 @@ import warnings
 from .._args import TensorBase, check_dtype, check_tensor, index, scalar_name, type_name  # noqa: F401  NOTE: F's
 from .._dtype import bool_
 from ..ops.inplace import _SCALAR_NAMES
+from ..ops.util import check_device
+
+_REDUCTIONS = ("none", "mean", "sum")
 
 
 def number(v, fn, name, pos=None):
@@ -60,3 +63,51 @@ def logits_dtypes(input, target):
     if not target.dtype.is_floating_point:
         raise RuntimeError(f"result type {scalar_name(input.dtype)} can't be cast to the desired output type "
                            f"{scalar_name(target.dtype)}")
+
+
+def _check_reduction(reduction, size_average=None, reduce=None):
+    """The reduction; the deprecated size_average / reduce, when given, decide it (PyTorch's legacy rule)."""
+    if size_average is not None or reduce is not None:
+        return legacy_reduction(size_average, reduce)
+    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
+        raise ValueError(f"{reduction} is not a valid value for reduction")
+    return reduction
+
+
+def _check_target(input, target, weight):
+    if not isinstance(target, TensorBase):
+        raise TypeError(f"target must be a Tensor, not {type(target).__name__}")
+    check_device(input, target)
+    if input.ndim < 1:
+        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
+    if weight is not None:
+        check_device(input, weight)
+
+
+def _check_weight_classes(input, weight):
+    """After the batch size and target checks, as PyTorch's kernel checks it."""
+    n_classes = input.shape[1 if input.ndim > 1 else 0]
+    if weight is not None and weight.shape != (n_classes,):
+        raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
+                           f"classes but got weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
+
+
+def _check_classes(target, n_classes, ignore_index):
+    """PyTorch's error for a class index out of range (CPU only: on CUDA it would cost a sync)."""
+    t = target.numpy()
+    bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
+    if bad.any():
+        raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
+
+
+def _check_weight(weight, input):
+    if weight is not None and weight.shape != input.shape:
+        raise ValueError("Weights and input must have the same size.")
+
+
+def _check_unit_interval(t, name):
+    """PyTorch's range error (CPU only: on CUDA it would cost a sync, and PyTorch's kernel asserts)."""
+    if not t.is_cuda:
+        a = t.detach().numpy()
+        if not ((a >= 0) & (a <= 1)).all():
+            raise RuntimeError(f"all elements of {name} should be between 0 and 1")

@@ -7,7 +7,7 @@ Example:
 import math
 import warnings
 
-from .. import _dtype as dt
+from .. import _dtype as dt, _signatures as S
 from .._args import scalar_name as _scalar_name
 from ..autograd.grad_mode import no_grad
 from ..functional import where
@@ -17,8 +17,14 @@ from ..ops.util import broadcast_shapes, check_device, result_type, wrap_dim
 from ..tensor import Tensor
 from ..utils._compose import expm1, log1p
 from . import _checks as C
-
-_REDUCTIONS = ("none", "mean", "sum")
+from ._checks import (
+    _check_classes,
+    _check_reduction,
+    _check_target,
+    _check_unit_interval,
+    _check_weight,
+    _check_weight_classes,
+)
 
 
 def relu(input, inplace=False):
@@ -140,29 +146,6 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return _softmax(L.Softmax, "softmax", input, dim, dtype, _stacklevel)
 
 
-def _check_reduction(reduction, size_average=None, reduce=None):
-    """The reduction; the deprecated size_average / reduce, when given, decide it (PyTorch's legacy rule)."""
-    if size_average is not None or reduce is not None:
-        return C.legacy_reduction(size_average, reduce)
-    if not isinstance(reduction, str) or reduction not in _REDUCTIONS:
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
-
-
-def _check_target(input, target, weight):
-    if not isinstance(target, Tensor):
-        raise TypeError(f"target must be a Tensor, not {type(target).__name__}")
-    check_device(input, target)
-    if input.ndim < 1:
-        raise ValueError(f"Expected 1 or more dimensions (got {input.ndim})")
-    if weight is not None:
-        check_device(input, weight)
-        n_classes = input.shape[1 if input.ndim > 1 else 0]
-        if weight.shape != (n_classes,):
-            raise RuntimeError(f"weight tensor should be defined either for all {n_classes} classes or no "
-                               f"classes but got weight tensor of shape: [{', '.join(map(str, weight.shape))}]")
-
-
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """-input[n, target[n]] (times weight[target[n]]), reduced; input holds log-probabilities (N, C, d...).
 
@@ -178,6 +161,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
                          f"({target.shape[0]}).")
     if target.dtype is not dt.int64:
         raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
+    _check_weight_classes(input, weight)
     if target.shape != input.shape[:cd] + input.shape[cd + 1:]:
         raise RuntimeError(f"size mismatch (got input: [{', '.join(map(str, input.shape))}] , target: "
                            f"[{', '.join(map(str, target.shape))}]")
@@ -186,14 +170,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if weight is not None and weight.dtype is not input.dtype:
         weight = weight.to(input.dtype)
     return L.NllLoss.apply(input, target, weight, reduction, ignore_index)
-
-
-def _check_classes(target, n_classes, ignore_index):
-    """PyTorch's error for a class index out of range (CPU only: on CUDA it would cost a sync)."""
-    t = target.numpy()
-    bad = (t != ignore_index) & ((t < 0) | (t >= n_classes))
-    if bad.any():
-        raise IndexError(f"Target {t[bad].flat[0]} is out of bounds.")
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -211,11 +187,15 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                            + _scalar_name(target.dtype))
     if not input.ndim and target.shape != ():  # NOTE: PyTorch's log_softmax over dim 1 comes first
         raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    if not input.dtype.is_floating_point and input.numel():
+        raise NotImplementedError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for "
+                                  f"'{_scalar_name(input.dtype)}'")
     _check_target(input, target, weight)
     if not 0.0 <= label_smoothing <= 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     logp = log_softmax(input, 1 if input.ndim > 1 else 0)
     if target.dtype.is_floating_point and target.shape == input.shape:  # NOTE: PyTorch's test: the shapes
+        _check_weight_classes(input, weight)
         return _soft_cross_entropy(logp, target, weight, reduction, label_smoothing)
     loss = nll_loss(logp, target, weight, ignore_index=ignore_index, reduction=reduction)
     if not label_smoothing:
@@ -279,6 +259,9 @@ def _pair(input, target, size_average, reduce, reduction, kernel=None):
         reduction = C.legacy_reduction(size_average, reduce)
     broadcast_shapes(input.shape, target.shape)
     reduction = _check_reduction(reduction)
+    if kernel == "l1":
+        S.bool_sub(input, target)  # NOTE: PyTorch's kernel subtracts first
+        kernel = None
     check_device(input, target)
     rt = input.dtype if kernel == "huber" else result_type(input, target)  # NOTE: huber_loss keeps input's dtype
     input = input.to(rt)
@@ -297,18 +280,13 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     return L.MseLoss.apply(input, target, reduction)
 
 
-def _check_weight(weight, input):
-    if weight is not None and weight.shape != input.shape:
-        raise ValueError("Weights and input must have the same size.")
-
-
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """|input - target| (times weight), reduced; the gradient at input == target is 0.
 
     With a weight, 'mean' is sum(weight * loss) / sum(weight), as PyTorch's.
     """
     _check_weight(weight, input)
-    input, target, reduction = _pair(input, target, size_average, reduce, reduction)
+    input, target, reduction = _pair(input, target, size_average, reduce, reduction, "l1")
     loss = (input - target).abs()
     if weight is None:
         return _reduce(loss, reduction)
@@ -338,14 +316,6 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def _check_unit_interval(t, name):
-    """PyTorch's range error (CPU only: on CUDA it would cost a sync, and PyTorch's kernel asserts)."""
-    if not t.is_cuda:
-        a = t.detach().numpy()
-        if not ((a >= 0) & (a <= 1)).all():
-            raise RuntimeError(f"all elements of {name} should be between 0 and 1")
-
-
 def _log_clamped(x):
     """max(log(x), -100), PyTorch's BCE clamp; where x == 0 the value is -100 and the gradient 0.
 
@@ -367,10 +337,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          "is deprecated. Please ensure they have the same size.")
     if weight is not None:
         weight.size()  # NOTE: PyTorch's Python reads it first (a non-tensor fails with its AttributeError)
-    check_device(input, target)
     if target.dtype is not input.dtype:
         raise RuntimeError(f"Found dtype {_scalar_name(target.dtype)} but expected {_scalar_name(input.dtype)}")
     C.float_kernel("binary_cross_entropy", input, device=False)
+    check_device(input, target)  # NOTE: after the dtypes: PyTorch's kernel dispatch comes first
     _check_unit_interval(input, "input")
     _check_unit_interval(target, "target")
     loss = -(target * _log_clamped(input) + (1 - target) * _log_clamped(1 - input))
@@ -390,8 +360,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
         raise ValueError(f"Target size ({target.shape}) must be the same as input size ({input.shape})")
     C.optional_tensor(weight, "binary_cross_entropy_with_logits", "weight", 3)
     C.optional_tensor(pos_weight, "binary_cross_entropy_with_logits", "pos_weight", 4)
-    check_device(input, target)
     C.logits_dtypes(input, target)
+    check_device(input, target)
     sp = _softplus_stable(-input)  # -log(sigmoid(input))
     if pos_weight is not None:
         sp = sp * ((pos_weight - 1) * target + 1)
