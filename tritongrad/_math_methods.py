@@ -227,9 +227,9 @@ class MathMethods:
         return ST.LogSumExp.apply(_float(self), reduce_dims(self, dim), keepdim)
 
     @numpy_names
-    def prod(self, dim=A.UNSET, keepdim=False, *, dtype=None):
+    def prod(self, dim=A.UNSET, keepdim=A.UNSET, *, dtype=None):
         if dim.__class__ is not int or keepdim.__class__ is not bool or dtype is not None:
-            dim = SG.prod_args(dim, keepdim, dtype)
+            dim, keepdim = SG.prod_args(dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch multiplies bool and integer tensors as int64
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)

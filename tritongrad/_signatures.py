@@ -72,19 +72,21 @@ def softmax_args(fn, dim, dtype):
 
 
 def prod_args(dim, keepdim, dtype):
-    """prod(*, dtype) or prod(int dim, bool keepdim=False, *, dtype): the dim as an int, or None."""
+    """prod(*, dtype) or prod(int dim, bool keepdim=False, *, dtype): (dim as an int or None, keepdim)."""
     A.check_dtype(dtype, "prod")
-    if dim is A.UNSET:
-        if keepdim is not False:
+    if dim is _UNSET:
+        if keepdim is not _UNSET:
             raise A.no_overload("prod", (keepdim,), ("(*, torch.dtype dtype = None)",
                                                     "(int dim, bool keepdim = False, *, torch.dtype dtype = None)"))
-        return None
+        return None, False
     if dim is None or isinstance(dim, (bool, float, str, tuple, list)):
         raise A.no_overload("prod", (dim,), ("(*, torch.dtype dtype = None)",
                                              "(int dim, bool keepdim = False, *, torch.dtype dtype = None)"))
     dim = A.index(dim, "prod")
+    if keepdim is _UNSET:
+        return dim, False
     A.check_bool(keepdim, "prod", "keepdim", 2)
-    return dim
+    return dim, keepdim
 
 
 def sort_args(fn, dim, descending, stable):

@@ -28,7 +28,7 @@ class TensorIndexing:
 
     def gather(self, dim, index):
         dim = S.dim_tensors("gather", dim, ("index", index))
-        if index._dtype._kind != 1 and not index.numel():
+        if index._dtype is not dt.int64 and index._dtype is not dt.int32 and not index.numel():
             index = index.long()  # NOTE: PyTorch returns for an empty index before checking its dtype
         return X.Gather.apply(self, wrap_dim(dim, self.ndim), _index(self, index), True)
 
