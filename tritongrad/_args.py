@@ -56,17 +56,14 @@ def index(v, fn, name="dim", pos=None):
     raise TypeError(f"{_where(fn, name, pos)} must be int, not {type_name(v)}")
 
 
-def symint(v, fn, name, pos=None, bool_ok=False):
+def symint(v, fn, name, pos=None):
     """v as an int for a SymInt parameter (a size, select's index, narrow's start and length, topk's k,
     tril's diagonal): as an int parameter, and any one-element integer tensor too; a one-element bool
-    tensor passes PyTorch's parser and fails its conversion (a RuntimeError, after the parser's
-    TypeErrors: with `bool_ok`, None stands for it and the caller raises)."""
+    tensor passes PyTorch's parser and fails its conversion (a RuntimeError)."""
     if v.__class__ is int:
         return v
     if isinstance(v, TensorBase) and v.numel() == 1 and v._dtype._kind < 2:
         if not v._dtype._kind:
-            if bool_ok:
-                return None
             raise RuntimeError(NOT_INTEGRAL)
         return int(v.item())
     return index(v, fn, name, pos)

@@ -19,10 +19,7 @@ def _sizes(args, fn="view", name="size", sym=True):
         if s.__class__ is not int:
             if not sym:
                 return tuple(A.index(s, fn, name) for s in args)
-            out = tuple(A.symint(s, fn, name, bool_ok=True) for s in args)  # NOTE: types first, then values
-            if None in out:
-                raise RuntimeError(A.NOT_INTEGRAL)
-            return out
+            return tuple(A.symint(s, fn, name) for s in args)  # NOTE: item by item, as PyTorch unpacks them
     if not args:
         raise TypeError(f"{fn}() missing 1 required positional arguments: \"{name}\"")
     return args if args.__class__ is tuple else tuple(args)

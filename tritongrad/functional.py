@@ -82,11 +82,33 @@ def _number_first(name):
     return fn
 
 
-_METHODS = ("mul div pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
+def _numbers(name):
+    """torch.mul / div / true_divide / multiply: a number as the input is a 0-d tensor of it (a scalar in
+    promotion), as PyTorch reads it."""
+    def fn(input, other, *args, **kwargs):
+        if isinstance(input, (int, float)) and not isinstance(input, Tensor):
+            if isinstance(other, Tensor):
+                input = _as_tensor(input, other)
+            else:
+                from ._creation import tensor
+
+                input = tensor(input)
+        elif not isinstance(input, Tensor):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+        return getattr(input, name)(other, *args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"tritongrad.{name}(x, other) is x.{name}(other); x may be a number."
+    return fn
+
+
+_METHODS = ("pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
             "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
-            "equal true_divide multiply negative greater less select narrow log1p expm1").split()
+            "equal negative greater less select narrow log1p expm1").split()
 globals().update({name: _method(name) for name in _METHODS})
+mul, div, multiply, true_divide = (_numbers(n) for n in ("mul", "div", "multiply", "true_divide"))
+_METHODS += ["mul", "div", "multiply", "true_divide"]
 add, sub, subtract = _number_first("add"), _number_first("sub"), _number_first("subtract")
 _METHODS += ["add", "sub", "subtract"]
 from ._math_methods import FUNCTIONS as MATH_FUNCTIONS, einsum  # noqa: E402,F401  NOTE: tritongrad.sort, .norm, ...

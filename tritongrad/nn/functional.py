@@ -156,9 +156,9 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     C.optional_tensor(weight, "nll_loss_nd", "weight", 3)
     _check_target(input, target, weight)
     cd = L.class_dim(input)
-    if cd and target.ndim and input.shape[0] != target.shape[0]:
-        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size "
-                         f"({target.shape[0]}).")
+    n = target.shape[0] if target.ndim else 0  # NOTE: PyTorch reads a 0-d target's size(0) as 0
+    if input.ndim != 1 and input.shape[0] != n:
+        raise ValueError(f"Expected input batch_size ({input.shape[0]}) to match target batch_size ({n}).")
     if target.dtype is not dt.int64:
         raise RuntimeError(f"expected scalar type Long but found {_scalar_name(target.dtype)}")
     _check_weight_classes(input, weight)
@@ -185,8 +185,9 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target.shape == input.shape and not target.dtype.is_floating_point:  # NOTE: PyTorch's checks come first
         raise RuntimeError("Expected floating point type for target with class probabilities, got "
                            + _scalar_name(target.dtype))
-    if not input.ndim and target.shape != ():  # NOTE: PyTorch's log_softmax over dim 1 comes first
-        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)")
+    if not input.ndim:  # NOTE: PyTorch's log_softmax over dim 1 (or its probabilities' dim 1) comes first
+        raise IndexError("Dimension out of range (expected to be in range of [-1, 0], but got 1)" if target.shape
+                         else "Dimension specified as 1 but tensor has no dimensions")
     if not input.dtype.is_floating_point and input.numel():
         raise NotImplementedError(f"\"log_softmax_lastdim_kernel_impl\" not implemented for "
                                   f"'{_scalar_name(input.dtype)}'")
