@@ -81,7 +81,8 @@ KNOWN = {
                 for op in ("Tensor.square", "tg.square")}
     | {"F.binary_cross_entropy_with_logits": "losses take no 0-d CPU tensor as a scalar beside CUDA tensors",
        "Tensor.clamp_": "a 0-d CPU tensor clamped by 0-d CUDA bounds: RuntimeError here (CPU PyTorch can't say)",
-       "tg.masked_fill": "a 0-d CPU tensor with a CUDA mask: RuntimeError here (CPU PyTorch can't say)"},
+       "tg.masked_fill": "a 0-d CPU tensor with a CUDA mask: RuntimeError here (CPU PyTorch can't say)",
+       "F.scaled_dot_product_attention": "empty integer inputs: refused here, an empty result in PyTorch"},
     "accepts": {"F.binary_cross_entropy": "CUDA: the [0, 1] range check of input is skipped (a sync; PyTorch's "
                                           "kernel device-asserts)"},
     "exception type": {"tg.einsum": "the sublist format is not implemented (NotImplementedError); PyTorch checks "

@@ -293,6 +293,9 @@ class TensorIndexing:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
 
     def movedim(self, source, destination):
+        if isinstance(source, (tuple, list)) != isinstance(destination, (tuple, list)):  # NOTE: (int, int) or lists
+            raise A.no_overload("movedim", (source, destination), ("(int source, int destination)",
+                                                                   "(tuple of ints source, tuple of ints destination)"))
         src, dst = A.int_list(source, "movedim", "source"), A.int_list(destination, "movedim", "destination")
         if len(src) != len(dst):
             raise RuntimeError(f"movedim: Invalid source or destination dims: source ({size_str(src)} dims) should "
@@ -449,8 +452,10 @@ def _method(name):
     def fn(input, *args, **kwargs):
         if not isinstance(input, A.TensorBase):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {A.type_name(input)}")
-        if len(args) > 1 and name in ("tile", "flip"):  # NOTE: torch.tile(x, dims) takes one list, x.tile(*dims) many
-            raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
+        if name in ("tile", "flip") and args:  # NOTE: torch.tile(x, dims) takes one sequence, x.tile(*dims) many
+            from .functional import _one_list
+
+            _one_list(name, args)
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name

@@ -18,7 +18,7 @@ def _sizes(args, fn="view", name="size", sym=True):
     for s in args:
         if s.__class__ is not int:
             if not sym:
-                return tuple(A.index(s, fn, name) for s in args)
+                return A.int_list(args, fn, name)  # NOTE: dims: a one-element integer or bool tensor, a bool, too
             return tuple(A.symint(s, fn, name) for s in args)  # NOTE: item by item, as PyTorch unpacks them
     if not args:
         raise TypeError(f"{fn}() missing 1 required positional arguments: \"{name}\"")

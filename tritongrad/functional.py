@@ -47,12 +47,21 @@ def where(condition, input=_UNSET, other=_UNSET):
 
 
 _ONE_LIST = {"permute", "reshape", "squeeze"}  # NOTE: torch.permute(x, dims) takes one list, x.permute(*dims) many
+def _one_list(name, args):
+    """torch.permute(x, dims) / reshape / squeeze take one sequence (or squeeze an int), not x.permute(*dims)."""
+    if len(args) > 1:
+        raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
+    if isinstance(args[0], Tensor) and (args[0].ndim or name != "squeeze"):
+        raise TypeError(f"{name}(): argument '{'dim' if name == 'squeeze' else 'dims'}' (position 2) must be tuple "
+                        "of ints, not Tensor")
+
+
 def _method(name):
     def fn(input, *args, **kwargs):
         if not isinstance(input, Tensor):  # NOTE: PyTorch's TypeError, not an AttributeError
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
-        if len(args) > 1 and name in _ONE_LIST:
-            raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
+        if name in _ONE_LIST and args:
+            _one_list(name, args)
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name

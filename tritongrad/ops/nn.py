@@ -83,6 +83,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
         if padding_idx.__class__ is not int:
             padding_idx = A.symint(padding_idx, "embedding", "padding_idx", 3)
     A.check_tensor(weight, "embedding", "weight", 1)
+    if max_norm is not None and not isinstance(max_norm, (int, float)):
+        raise TypeError(f"embedding_renorm_(): argument 'max_norm' (position 3) must be float, not "
+                        f"{A.type_name(max_norm)}")
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse=True are not implemented")
     if input.dtype not in (dt.int64, dt.int32):
