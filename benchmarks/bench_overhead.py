@@ -9,6 +9,7 @@ Cases (benchmark group "overhead/<case>/float32/eager"):
 - net_small_step:   one training step of examples/two_layer_net.py network (a): 100x3 -> 32 -> 1, MSE;
 - net_large_step:   one training step of network (b): 64x1000 -> 100 -> 10, sum of squares;
 - index_gather:     `C[X].sum().backward()`, an embedding lookup (C 27x10, X 32x3 int64);
+- embedding:        `F.embedding(X, C).sum().backward()`, the same lookup through nn.functional;
 - cat:              `(cat([a, b, c], 1) * w).sum().backward()`, three 16x8 tensors.
 
 Providers (benchlib's names): tritongrad-cpu (NumPy backend), torch-cpu, numpy (the same
@@ -223,6 +224,33 @@ def index_gather(provider, rng):
     return step
 
 
+def embedding_step(provider, rng):
+    """F.embedding(X, C) (C 27x10, X 32x3 int64): the index_gather lookup through nn.functional, whose
+    backward is embedding's own (index_add_ of the rows) rather than advanced indexing's."""
+    C = rng.standard_normal((27, 10)).astype(np.float32)
+    X = rng.integers(0, 27, (32, 3))
+    if provider == "numpy":
+        gC = np.zeros_like(C)
+
+        def step():
+            s = np.take(C, X, 0).sum()
+            np.add.at(gC, X.reshape(-1), np.ones((96, 10), np.float32))
+            return s
+        return step
+    lib, device = _lib(provider)
+    (tC,) = _tensors(lib, device, (C,), requires_grad=True)
+    (tX,) = _tensors(lib, device, (X,))
+    sync = _sync(lib, device)
+    embedding = lib.nn.functional.embedding
+
+    def step():
+        s = embedding(tX, tC).sum()
+        s.backward()
+        sync()
+        return s
+    return step
+
+
 def cat_step(provider, rng):
     """cat of three 16x8 tensors along dim 1, weighted sum, backward (slices of the gradient)."""
     a, b, c = (rng.standard_normal((16, 8)).astype(np.float32) for _ in range(3))
@@ -261,6 +289,8 @@ CASES = {
                        "forward, backward, SGD, zero grads", lambda p, rng: net_step(p, rng, "large")),
     "index_gather": ("27x10[32x3]", 960, "C[X].sum().backward(): embedding lookup, C 27x10, X 32x3 int64",
                      lambda p, rng: index_gather(p, rng)),
+    "embedding": ("27x10[32x3]", 960, "F.embedding(X, C).sum().backward(): C 27x10, X 32x3 int64",
+                  lambda p, rng: embedding_step(p, rng)),
     "cat": ("3x16x8", 384, "(cat([a, b, c], 1) * w).sum().backward(), 16x8 each", lambda p, rng: cat_step(p, rng)),
 }
 

@@ -21,12 +21,15 @@ sort-based deterministic kernel because sorting indices on the device needs seve
 (histogram, scan, permutation) for every embedding backward; the CPU reference (np.add.at) is
 deterministic.
 
-Bounds: `check=True` (the default) runs `check_bounds` first: one small kernel finds the first
-out-of-range index (in index order), and the host reads back 16 bytes per 1024 indices, then
-raises PyTorch's error before anything is written. That costs a launch, a device-to-host copy and
-a stream synchronization per call (the host waits for the queued work). With check=False, or while
-a CUDA graph is being captured (no synchronization is allowed then), no check runs; the kernels
-still never touch memory out of range: an out-of-range index reads 0 and writes nothing.
+Bounds: `check=True` (the default) finds the first out-of-range index (in index order), the host
+reads back 16 bytes per program, and PyTorch's error is raised before anything is written. The
+scatters run `check_bounds` first (one small kernel) since they write into an existing array; the
+gathers check in their own launch (gather_kernel's CHECK), since what they write is a new array that
+an error discards: one launch per call, as PyTorch's index kernels. Either way a check costs a
+device-to-host copy and a stream synchronization per call (the host waits for the queued work).
+With check=False, or while a CUDA graph is being captured (no synchronization is allowed then), no
+check runs; the kernels still never touch memory out of range: an out-of-range index reads 0 and
+writes nothing.
 """
 import numpy as np
 import triton
@@ -52,14 +55,25 @@ def _index_at(idx_ptr, p, live, size, S1, S2, S3, I0, I1, I2, I3, WRAP: tl.const
 
 
 @triton.jit(do_not_specialize=_DNS)
-def gather_kernel(x_ptr, idx_ptr, out_ptr, size, sdim, n, S1, S2, S3, X0, X1, X2, X3, I0, I1, I2, I3,
-                  O0, O1, O2, O3, WRAP: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
-    """out[p] = x[xoff(p) + i * sdim], i = idx[ioff(p)], for p < n (0 where i is out of range)."""
+def gather_kernel(x_ptr, idx_ptr, out_ptr, bad_ptr, size, sdim, n, S1, S2, S3, X0, X1, X2, X3, I0, I1, I2, I3,
+                  O0, O1, O2, O3, CHECK: tl.constexpr, WRAP: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr,
+                  BLOCK: tl.constexpr):
+    """out[p] = x[xoff(p) + i * sdim], i = idx[ioff(p)], for p < n (0 where i is out of range). With
+    CHECK, bad[pid] = (p, value) of this program's first out-of-range index, or (n, 0): the bounds check
+    rides on the gather instead of a launch of its own (first_bad_kernel)."""
     p = E._flat_index(BLOCK, I64)
     live = p < n
     i, ok = _index_at(idx_ptr, p, live, size, S1, S2, S3, I0, I1, I2, I3, WRAP, NDIM)
     x = tl.load(x_ptr + E._strided(p, S1, S2, S3, X0, X1, X2, X3, NDIM) + i * sdim, mask=ok, other=0)
     tl.store(out_ptr + E._strided(p, S1, S2, S3, O0, O1, O2, O3, NDIM), x, mask=live)
+    if CHECK:
+        first = tl.min(tl.where(live & ~ok, p.to(tl.int64), n), 0)
+        raw = i
+        if WRAP:
+            raw = tl.where(i < 0, i - size, i)  # NOTE: the value as given (wrapping added size)
+        pid = tl.program_id(0)
+        tl.store(bad_ptr + 2 * pid, first)
+        tl.store(bad_ptr + 2 * pid + 1, tl.sum(tl.where(p == first, raw, 0), 0))
 
 
 @triton.jit(do_not_specialize=_DNS + ["skip", "alpha_f", "alpha_i"])
@@ -152,6 +166,27 @@ def _maybe_check(op, check, index, dim, size, wrap):
         check_bounds(op, index, dim, size, wrap)
 
 
+def _gather(op, check, shape, arrays, dim, size, sdim, wrap):
+    """Launch gather_kernel over `shape` (arrays: x, index, out views), checking the indices in the same
+    launch (see check_bounds): PyTorch's error for the first out-of-range one, in index order, before
+    the new array is returned. Positions run row-major over `shape`, and every index entry's first
+    position comes before the next entry's, so the first bad position holds the first bad index."""
+    check = check and not is_current_stream_capturing()
+    found = []
+    for deltas, grid, args, nd_meta in U.plan(tuple(shape), arrays):
+        arrs = arrays if deltas is None else [
+            U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip(arrays, deltas)]
+        bad = U.empty((grid[0], 2), int64) if check else arrs[2]  # NOTE: not read without CHECK
+        fast(gather_kernel)[grid](*arrs, bad, size, sdim, *args, CHECK=check, WRAP=bool(wrap), num_warps=4,
+                                  **nd_meta)
+        found.append((bad, args[0]))
+    for bad, n in found if check else ():  # NOTE: launches run in order of position: the first bad one wins
+        h = memory.to_host(bad)
+        pos, value = h[int(np.argmin(h[:, 0]))]
+        if pos < n:
+            raise IC.out_of_bounds(op, int(value), dim, size, wrap)
+
+
 def index_select(x, dim, index, wrap=False, check=True):
     """out = x indexed along `dim` by the 0-d or 1-d int32/int64 `index`; a new contiguous array with
     out.shape[dim] = index.size. `wrap`: negative indices count from the end, errors as x[idx].
@@ -161,12 +196,13 @@ def index_select(x, dim, index, wrap=False, check=True):
     IC.check_index_select(x.ndim, index.shape)
     x1, i1 = _1d(x), _1d(index)
     size = x1.shape[dim]
-    _maybe_check("index_select", check, i1, dim, size, wrap)
     shape = tuple(x1.shape[:dim]) + (i1.shape[0],) + tuple(x1.shape[dim + 1:])
     out = U.empty(shape if x.ndim else (), x.dtype)
     if U.numel(shape):
-        _launch(gather_kernel, shape, [_along(x1, shape, dim), _along(i1, shape, dim, True), _1d(out)],
-                (size, x1.strides[dim]), WRAP=bool(wrap))
+        _gather("index_select", check, shape, [_along(x1, shape, dim), _along(i1, shape, dim, True), _1d(out)],
+                dim, size, x1.strides[dim], wrap)
+    else:  # NOTE: nothing to gather, but PyTorch still checks the indices
+        _maybe_check("index_select", check, i1, dim, size, wrap)
     return out
 
 
@@ -176,11 +212,10 @@ def gather(x, dim, index, check=True):
     IC.check_gather(x.shape, dim, index.shape)
     IC.check_index_dtype("gather", index.dtype)
     x1, i1 = _1d(x), _1d(index)
-    _maybe_check("gather", check, i1, dim, x1.shape[dim], False)
     out = U.empty(index.shape, x.dtype)
     if index.size_:
-        _launch(gather_kernel, i1.shape, [_along(x1, i1.shape, dim), i1, _1d(out)], (x1.shape[dim], x1.strides[dim]),
-                WRAP=False)
+        _gather("gather", check, i1.shape, [_along(x1, i1.shape, dim), i1, _1d(out)], dim, x1.shape[dim],
+                x1.strides[dim], False)
     return out
 
 

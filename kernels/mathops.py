@@ -1,32 +1,22 @@
 """Kernels of the math ops (ops/math.py, stats.py, sort.py) that are not plain unary / binary rows:
-vector norms (branches of kernels/reduction.py), var / std, cumsum, sort / topk (with indices),
-lerp, nan_to_num; sort's backward gathers and scatters through kernels/index.py.
+vector norms (branches of kernels/reduction.py), var / std, cumsum, lerp, nan_to_num; sort / topk
+themselves are kernels/sort.py (their backward is the index ops' scatter, kernels/index.py).
 
-Rows: var, cumsum and sort see the array as rows, like the reductions and softmax: var through
-reduction's (M kept rows, R reduced columns) strided view; cumsum and sort through a contiguous
+Rows: var and cumsum see the array as rows, like the reductions and softmax: var through
+reduction's (M kept rows, R reduced columns) strided view; cumsum through a contiguous
 (outer, N, inner) layout, row r = (o, i) starting at o * N * inner + i, elements `inner` apart.
 One launch per call (plus a contiguous copy when the input's strides do not allow the view).
-
-Sort: each program sorts BLOCK_M whole rows in registers with a bitonic network (Triton's own
-tl.sort, carrying each element's index beside its key). The key is an int64 that orders as the
-values do: a float's bits with the magnitude flipped for negatives, -0.0 made +0.0 and every NaN
-the largest (PyTorch's order); descending sorts the key's bitwise complement. Ties keep their
-index order (a stable sort). Rows longer than MAX_SORT raise NotImplementedError.
 """
 import math
 
 import triton
 import triton.language as tl
 
-from .._dtype import bool_, float64, int64
-from . import _utils as U, elementwise as E, index as IX, pointwise as PW, reduction as RED
+from .._dtype import float64, int64
+from . import _utils as U, elementwise as E, pointwise as PW, reduction as RED
 from ._launch import fast
 from .mathfn import _sqrt
 
-# NOTE: a row is held in registers whole (12 bytes an element), and the network's code grows as
-# n log^2 n: compiling for sm_90 on this 2-core machine (busy) took 19 s for rows of 1024 and
-# 418 s for rows of 4096, so longer rows are refused rather than compiled.
-MAX_SORT = 1024
 _NORM_OPS = {1: "norm1", 2: "norm2", math.inf: "norminf"}
 
 
@@ -84,7 +74,7 @@ def vector_norm(a, ord, dims, keepdim):
 
 
 # ----------------------------------------------------------------------------------------------------
-# rows of a contiguous (outer, N, inner) array: cumsum, sort
+# rows of a contiguous (outer, N, inner) array: cumsum
 # ----------------------------------------------------------------------------------------------------
 @triton.jit
 def _rows(BLOCK_M: tl.constexpr, M, N, INNER):
@@ -131,111 +121,6 @@ def cumsum(a, dim, reverse=False):
     fast(cumsum_kernel)[(U.cdiv(M, bm),)](x, out, M, N, inner, REVERSE=reverse, ACC=acc, BLOCK_M=bm, BLOCK_N=bn,
                                           num_warps=4)
     return out
-
-
-@triton.jit
-def _indicator(n_dims: tl.constexpr, j: tl.constexpr):
-    """0 / 1 along hypercube axis n_dims - 1 - j: whether an element is the right one of its pair."""
-    ar = tl.arange(0, 2)
-    ar = tl.reshape(ar, [1] * (n_dims - j - 1) + [2] + [1] * j)
-    return ar
-
-
-@triton.jit
-def _compare_and_swap(k, i, flip, j: tl.constexpr, n_dims: tl.constexpr):
-    """One step of the bitonic network on hypercube axis n_dims - 1 - j, on (key, index) pairs.
-
-    NOTE: the partner of each element is the pair's sum less itself (tl.sum, fast in the interpreter
-    too; integer wraparound cancels), where Triton's tl.sort takes an xor reduction.
-    """
-    kp = tl.sum(k, n_dims - 1 - j, keep_dims=True) - k
-    ip = tl.sum(i, n_dims - 1 - j, keep_dims=True) - i
-    right = _indicator(n_dims, j)
-    greater = (k > kp) | ((k == kp) & (i > ip))
-    swap = greater != (flip ^ right).to(tl.int1)
-    return tl.where(swap, kp, k), tl.where(swap, ip, i)
-
-
-@triton.jit
-def _sort_key(x):
-    """An int64 that orders as x does: floats' bits, negatives' magnitude flipped, NaN last."""
-    if x.dtype == tl.float64:
-        bits = tl.where(x != x, 0x7FF8000000000000, (x + 0.0).to(tl.int64, bitcast=True))
-        key = tl.where(bits < 0, bits ^ 0x7FFFFFFFFFFFFFFF, bits)
-    elif x.dtype.is_floating():
-        f = x.to(tl.float32)  # NOTE: + 0.0 below makes -0.0 equal to +0.0, as the values compare
-        bits = tl.where(f != f, 0x7FC00000, (f + 0.0).to(tl.int32, bitcast=True))
-        key = tl.where(bits < 0, bits ^ 0x7FFFFFFF, bits).to(tl.int64)
-    else:
-        key = x.to(tl.int64)
-    return key
-
-
-@triton.jit(do_not_specialize=["M", "N", "K"])
-def sort_kernel(x_ptr, val_ptr, idx_ptr, M, N, INNER, K, DESCENDING: tl.constexpr, BLOCK_M: tl.constexpr,
-                BLOCK_N: tl.constexpr, LOG_M: tl.constexpr, LOG_N: tl.constexpr):
-    """The first K of each row of N sorted (values and int64 indices, rows of K in the outputs)."""
-    row_ok, base = _rows(BLOCK_M, M, N, INNER)
-    cols = tl.arange(0, BLOCK_N)
-    mask = row_ok[:, None] & (cols < N)[None, :]
-    x = tl.load(x_ptr + base[:, None] + cols[None, :] * INNER, mask=mask)
-    key = _sort_key(x)
-    if DESCENDING:
-        key = ~key
-    key = tl.where(mask, key, 0x7FFFFFFFFFFFFFFF)  # NOTE: padding sorts last (its indices are larger too)
-    idx = tl.broadcast_to(cols[None, :], [BLOCK_M, BLOCK_N])
-    if LOG_N > 0:
-        n_dims: tl.constexpr = LOG_M + LOG_N
-        k = tl.reshape(key, [2] * n_dims)
-        i = tl.reshape(idx, [2] * n_dims)
-        for stage in tl.static_range(1, LOG_N + 1):
-            if stage < LOG_N:
-                flip = _indicator(n_dims, stage)  # NOTE: alternate directions, so that merges see bitonic runs
-            else:
-                flip = 0
-            for s in tl.static_range(stage):
-                k, i = _compare_and_swap(k, i, flip, stage - 1 - s, n_dims)
-        idx = tl.reshape(i, [BLOCK_M, BLOCK_N])
-    keep = row_ok[:, None] & (cols < K)[None, :]
-    values = tl.load(x_ptr + base[:, None] + idx * INNER, mask=keep)  # NOTE: the values at the sorted indices
-    obase = (base // (N * INNER)) * K * INNER + base % INNER
-    offs = obase[:, None] + cols[None, :] * INNER
-    tl.store(val_ptr + offs, values, mask=keep)
-    tl.store(idx_ptr + offs, idx.to(tl.int64), mask=keep)
-
-
-def sort(a, dim, descending=False, k=None):
-    """(values, indices) of the first k (all: None) of each row along `dim`, sorted; stable."""
-    n = a.shape[dim] if a.ndim else 1
-    k = n if k is None else k
-    shape = a.shape[:dim] + (k,) + a.shape[dim + 1:] if a.ndim else ()
-    values, indices = U.empty(shape, a.dtype), U.empty(shape, int64)
-    if U.numel(shape) == 0:
-        return values, indices
-    if n > MAX_SORT:
-        raise NotImplementedError(f"sort / topk on CUDA: rows of at most {MAX_SORT} elements are implemented, "
-                                  f"got {n}")
-    x, M, N, inner = _row_layout(a, dim)
-    bn = triton.next_power_of_2(N)
-    bm = max(1, min(triton.next_power_of_2(M), 1024 // bn))
-    x = x if x.dtype is not bool_ else E.astype(x, int64)
-    values_out = values if values.dtype is not bool_ else U.empty(shape, int64)
-    fast(sort_kernel)[(U.cdiv(M, bm),)](x, values_out, indices, M, N, inner, k, DESCENDING=descending,
-                                        BLOCK_M=bm, BLOCK_N=bn, LOG_M=bm.bit_length() - 1,
-                                        LOG_N=bn.bit_length() - 1, num_warps=4 if bm * bn <= 4096 else 8)
-    if values_out is not values:
-        E.copy_(values, values_out)
-    return values, indices
-
-
-def gather_dim(a, dim, index):
-    """a's values at `index` along `dim` (index: a's shape but along dim): sort's values again."""
-    return IX.gather(a, dim, index, check=False)  # NOTE: sort's indices are in range by construction
-
-
-def scatter_dim(g, dim, index, shape):
-    """Zeros of `shape` with g written at `index` along `dim` (indices distinct: sort's backward)."""
-    return IX.scatter_(E.full(shape, 0, g.dtype), dim, index, g, check=False)
 
 
 # ----------------------------------------------------------------------------------------------------

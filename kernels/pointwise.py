@@ -234,6 +234,43 @@ def _unary_op(x, OP: tl.constexpr):
 
 
 @triton.jit
+def _divmod(a, b, OP: tl.constexpr):
+    """remainder (the divisor's sign), fmod (the dividend's), a / b rounded toward -inf (div_floor) or 0
+    (div_trunc): PyTorch's formulas. `%` and `//` are C's here (frem / srem, sdiv). NOTE: an integer
+    division by zero raises on the CPU; a kernel cannot, so it divides by 1 instead (PyTorch's CUDA
+    kernels give an unspecified value there)."""
+    if a.dtype.is_floating():
+        m = a % b
+        if OP == "fmod":
+            y = m
+        elif OP == "remainder":
+            y = tl.where((m != 0) & ((b < 0) != (m < 0)), m + b, m)
+        elif OP == "div_trunc":
+            q = a / b
+            y = tl.where(q < 0, tl.ceil(q), tl.floor(q))
+        else:  # div_floor: PyTorch's div_floor_floating
+            d = (a - m) / b
+            d = tl.where((m != 0) & ((b < 0) != (m < 0)), d - 1, d)
+            f = tl.floor(d)
+            f = tl.where(d - f > 0.5, f + 1, f)
+            q = a / b
+            y = tl.where(b == 0, q, tl.where(d != 0, f, q * 0.0))  # NOTE: a zero takes the sign of a / b
+    else:
+        b = tl.where(b == 0, 1, b).to(b.dtype)
+        m = a % b
+        fix = (m != 0) & ((m < 0) != (b < 0))
+        if OP == "fmod":
+            y = m
+        elif OP == "remainder":
+            y = tl.where(fix, m + b, m)
+        elif OP == "div_trunc":
+            y = a // b
+        else:
+            y = tl.where(fix, a // b - 1, a // b)
+    return y
+
+
+@triton.jit
 def _binary_op(a, b, OP: tl.constexpr):
     if OP == "add":
         y = a + b
@@ -273,6 +310,8 @@ def _binary_op(a, b, OP: tl.constexpr):
         y = (a != 0) | (b != 0)
     elif OP == "atan2":
         y = _atan2(a, b)
+    elif OP == "remainder" or OP == "fmod" or OP == "div_floor" or OP == "div_trunc":
+        y = _divmod(a, b, OP)
     elif OP == "bitwise_and":
         y = a & b
     elif OP == "bitwise_or":

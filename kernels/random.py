@@ -1,4 +1,5 @@
-"""Random numbers on CUDA from Triton's Philox (counter-based): fills, multinomial, randperm.
+"""Random numbers on CUDA from Triton's Philox (counter-based): fills, multinomial, randperm (random
+keys argsorted by kernels/sort.py).
 
 Element i of a draw uses the Philox counter `offset + i` under the generator's seed, so a result
 depends only on (seed, offset, i): not on block sizes, launch order or the device's SM count.
@@ -14,12 +15,11 @@ import triton
 import triton.language as tl
 
 from .._dtype import bfloat16, float16, float32, float64, int64
-from . import _utils as U
+from . import _utils as U, sort as SORT
 from ._launch import fast
 
 _TWO_PI = tl.constexpr(6.283185307179586)
 KINDS = {"uniform": 0, "normal": 1, "exponential": 2, "randint": 3, "bernoulli": 4}
-MAX_PERM = 1 << 16  # randperm sorts n keys in one program
 
 
 @triton.jit
@@ -162,24 +162,11 @@ def multinomial(p, k, replacement, gen):
     return out
 
 
-@triton.jit(do_not_specialize=["seed", "offset", "n"])
-def randperm_fwd_kernel(out_ptr, seed: tl.int64, offset: tl.int64, n, BLOCK: tl.constexpr):
-    """out = a random permutation of range(n): indices sorted by random 32-bit keys (ties by index),
-    as PyTorch's CUDA randperm sorts random keys; one program, n <= BLOCK."""
-    idx = tl.arange(0, BLOCK)
-    r0, r1, r2, r3 = tl.randint4x(seed, offset + idx)
-    packed = (r0.to(tl.int64) << 32) | idx.to(tl.int64)
-    packed = tl.where(idx < n, packed, 0x7FFF_FFFF_FFFF_FFFF)
-    perm = tl.sort(packed, 0) & 0xFFFF_FFFF
-    tl.store(out_ptr + idx, perm, mask=idx < n)
-
-
 def randperm(n, gen):
-    """A random permutation of range(n) (int64); n <= MAX_PERM."""
-    if n > MAX_PERM:
-        raise NotImplementedError(f"randperm on cuda supports n <= {MAX_PERM} (one sorting program), got n={n}")
-    out = U.empty((n,), int64)
-    if n:
-        key, offset = gen._philox(n)
-        fast(randperm_fwd_kernel)[(1,)](out, key, offset, n, BLOCK=max(16, triton.next_power_of_2(n)), num_warps=4)
-    return out
+    """A random permutation of range(n) (int64): the indices that sort n random keys (63-bit words
+    of the generator's next n Philox counters; ties, about n**2 / 2**64 likely, keep index order),
+    as PyTorch's CUDA randperm sorts random keys. The sort is kernels/sort.py's, for any n."""
+    if not n:
+        return U.empty((0,), int64)
+    keys = random_(U.empty((n,), int64), "randint", gen, 0, 1 << 63)
+    return SORT.argsort(keys, 0)

@@ -703,9 +703,9 @@ def test_backward_frees_saved_tensors():
 
 
 def test_backward_create_graph_warns_once(torch, monkeypatch):
-    from tritongrad.autograd import engine
+    from tritongrad.autograd import _engine_args
 
-    monkeypatch.setattr(engine, "_warned_create_graph", False)
+    monkeypatch.setattr(_engine_args, "_warned_create_graph", False)
     x = tg.ones(2, requires_grad=True)
     with pytest.warns(UserWarning) as record:
         (x * x).sum().backward(create_graph=True)

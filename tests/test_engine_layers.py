@@ -8,7 +8,7 @@ import numpy as np
 import tritongrad as tg
 
 AUTOGRAD = pathlib.Path(tg.__file__).parent / "autograd"
-GRAPH_AND_ENGINE = ["engine.py", "graph.py", "hooks.py", "anomaly.py", "grad_mode.py", "dot.py"]
+GRAPH_AND_ENGINE = ["engine.py", "_engine_args.py", "graph.py", "hooks.py", "anomaly.py", "grad_mode.py", "dot.py"]
 
 
 def test_graph_and_engine_import_only_downwards():

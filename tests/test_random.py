@@ -68,6 +68,54 @@ def _same(a, b):
     np.testing.assert_array_equal(a, b)
 
 
+# Large draws (the vectorized transforms at full size), and each path's edge: the 64-bit words of
+# randint from a range of 2**28, random_() of each integer width, small normals with mean and std.
+LARGE_CASES = {
+    "randn": lambda T, g: T.randn(100_003, generator=g),
+    "randn_f64": lambda T, g: T.randn(50_001, dtype=T.float64, generator=g),
+    "normal_2d": lambda T, g: T.empty(301, 299).normal_(0.5, 2.0, generator=g),
+    "normal_f64_2d": lambda T, g: T.empty(201, 99, dtype=T.float64).normal_(-1.0, 0.3, generator=g),
+    "normal_small_mean_std": lambda T, g: T.empty(7).normal_(1.5, 0.3, generator=g),
+    "normal_small_std": lambda T, g: T.empty(5, dtype=T.float64).normal_(0.0, 3.0, generator=g),
+    "rand": lambda T, g: T.rand(100_000, generator=g),
+    "uniform_": lambda T, g: T.empty(100_000).uniform_(-3.0, 7.0, generator=g),
+    "exponential_": lambda T, g: T.empty(100_000).exponential_(1.5, generator=g),
+    "exponential_f64": lambda T, g: T.empty(50_000, dtype=T.float64).exponential_(generator=g),
+    "randint": lambda T, g: T.randint(-5, 12_345, (100_000,), generator=g),
+    "randint_below_2_28": lambda T, g: T.randint(-3, 2**28 - 4, (999,), generator=g),
+    "randint_2_28": lambda T, g: T.randint(-3, 2**28 - 3, (999,), generator=g),
+    "randint_2_31": lambda T, g: T.randint(0, 2**31 - 1, (999,), dtype=T.int32, generator=g),
+    "random_int8": lambda T, g: T.empty(999, dtype=T.int8).random_(generator=g),
+    "random_uint8": lambda T, g: T.empty(999, dtype=T.uint8).random_(generator=g),
+    "random_int16": lambda T, g: T.empty(999, dtype=T.int16).random_(generator=g),
+    "random_int32": lambda T, g: T.empty(999, dtype=T.int32).random_(generator=g),
+    "random_int64": lambda T, g: T.empty(999, dtype=T.int64).random_(generator=g),
+    "random_bool": lambda T, g: T.empty(999, dtype=T.bool).random_(generator=g),
+    "randperm": lambda T, g: T.randperm(30_000, generator=g),
+    "randperm_1024": lambda T, g: T.randperm(1024, generator=g),
+    "bernoulli_": lambda T, g: T.empty(100_000).bernoulli_(0.3, generator=g),
+}
+
+
+def test_cpu_large_draws_equal_torch(torch, monkeypatch):
+    """The large cases from one Generator each, then in sequence from one (same state after); and
+    with the C library's functions called per element through math (the fallback where NumPy does
+    not reach them at C speed) the same numbers."""
+    from tritongrad import _cpu_random
+
+    g, tgen = tg.Generator().manual_seed(SEEDS[3]), torch.Generator().manual_seed(SEEDS[3])
+    for case in LARGE_CASES.values():
+        ours = case(tg, tg.Generator().manual_seed(SEEDS[1]))
+        _same(ours, case(torch, torch.Generator().manual_seed(SEEDS[1])))
+        _same(case(tg, g), case(torch, tgen))
+    np.testing.assert_array_equal(g.get_state().numpy(), tgen.get_state().numpy())
+    for name in ("log", "log1p", "cos", "sin"):
+        monkeypatch.setitem(_cpu_random._libm_checked, name, False)
+    for name in ("randn_f64", "exponential_"):
+        case = LARGE_CASES[name]
+        _same(case(tg, tg.Generator().manual_seed(SEEDS[2])), case(torch, torch.Generator().manual_seed(SEEDS[2])))
+
+
 @pytest.mark.parametrize("seed", SEEDS[1:3])
 def test_cpu_stream_equals_torch(torch, seed):
     """Every case, drawn from a fresh Generator of each library, gives torch's numbers exactly; then

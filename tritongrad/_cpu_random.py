@@ -20,6 +20,8 @@ from . import _avx_mathfun as avx
 
 f32, f64, u64 = np.float32, np.float64, np.uint64
 _DIGITS = {"float32": 24, "float64": 53, "float16": 11, "bfloat16": 8}
+_LOW53 = (1 << 53) - 1
+_NAMES = {}  # NumPy dtype -> its name (dtype.name is Python code, a microsecond a call)
 
 
 def words(gen, n):
@@ -37,9 +39,11 @@ def unit(gen, n, name):
     """n uniforms in [0, 1) as uniform_real_distribution<T>(0, 1) draws them: the low `digits` bits
     of one word (of a 64-bit word for double), times 2**-digits. float64 for float64, else float32."""
     d = _DIGITS[name]
-    if d == 53:
-        return (words64(gen, n) & u64((1 << 53) - 1)).astype(f64) * 2.0 ** -53
-    return (words(gen, n) & u64((1 << d) - 1)).astype(f32) * f32(2.0 ** -d)
+    w = words64(gen, n) if d == 53 else words(gen, n)
+    w &= u64((1 << d) - 1)
+    x = w.astype(f64 if d == 53 else f32)
+    x *= x.dtype.type(2.0 ** -d)
+    return x
 
 
 def fma(a, b, c):
@@ -47,7 +51,10 @@ def fma(a, b, c):
     are exact in float64; float64 ones use Dekker's error-free product (correct but in the rarest
     double-rounding ties)."""
     if a.dtype == f32:
-        return (a.astype(f64) * f64(b) + f64(c)).astype(f32)
+        t = a.astype(f64)
+        t *= f64(b)
+        t += f64(c)
+        return t.astype(f32)
     p = a * b
     split = 134217729.0  # 2**27 + 1
     ah = a * split - (a * split - a)
@@ -70,34 +77,63 @@ def uniform(gen, n, name, lo=0.0, hi=1.0):
 
 def _normal_scalar(gen, mean, std):
     """normal_distribution<double>: Box-Muller on two double uniforms; the second normal is cached
-    on the generator for the next scalar draw (as CPUGeneratorImpl's next_double_normal_sample)."""
+    on the generator for the next scalar draw (as CPUGeneratorImpl's next_double_normal_sample).
+    In Python floats: a few scalars (randn(3)) cost less than NumPy calls on arrays of two."""
     if gen._normal_cache is not None:
         z, gen._normal_cache = gen._normal_cache, None
     else:
-        u1, u2 = unit(gen, 2, "float64").tolist()
+        a, b, c, d = gen._engine(4).tolist()
+        u1, u2 = ((a << 32 | b) & _LOW53) * 2.0 ** -53, ((c << 32 | d) & _LOW53) * 2.0 ** -53
         r = math.sqrt(-2.0 * math.log1p(-u2))
         theta = 2.0 * math.pi * u1
         gen._normal_cache = r * math.sin(theta)
         z = r * math.cos(theta)
+    if std == 1.0 or mean == 0.0:  # z * 1 or z * std + 0 round once anyway
+        return z * std + mean
     return float(Fraction(z) * Fraction(std) + Fraction(mean))  # NOTE: one rounding, as the contracted z * std + mean
 
 
-def _libm(fn, a):
-    return np.array([fn(v) for v in a.ravel().tolist()], f64).reshape(a.shape)
+# The C library's log, log1p, cos and sin (ATen's std:: calls), which Python's math module also calls:
+# each with the inputs its self-check tries (a function of 4096 uniforms in [0, 1)).
+_LIBM = {"log": (np.log, math.log, lambda u: 1.0 - u), "log1p": (np.log1p, math.log1p, lambda u: -u),
+         "cos": (np.cos, math.cos, lambda u: 2 * math.pi * u), "sin": (np.sin, math.sin, lambda u: 2 * math.pi * u)}
+_libm_checked = {}
+
+
+def _libm(name, a):
+    """The C library's `name` of a float64 array, element by element as ATen computes it.
+
+    NumPy's own SIMD loops (AVX-512) differ from the C library in the last bit at times (log in
+    about 0.4% of uniforms, log1p in 7%), but NumPy calls the C library itself, at C speed, where
+    its SIMD loops do not apply, as on a reversed (negative-stride) input. Whether this NumPy does
+    so is checked once per function against math.<name> on 4096 values; where it does not, each
+    element goes through math.<name> (exact, about 40 times slower)."""
+    ufunc, fn, probe = _LIBM[name]
+    if name not in _libm_checked:
+        x = probe(np.random.default_rng(0).random(4096))
+        _libm_checked[name] = np.array_equal(ufunc(x[::-1])[::-1], [fn(v) for v in x.tolist()])
+    flat = np.ascontiguousarray(a, f64).reshape(-1)
+    if _libm_checked[name]:
+        return np.ascontiguousarray(ufunc(flat[::-1])[::-1]).reshape(a.shape)
+    return np.array([fn(v) for v in flat.tolist()], f64).reshape(a.shape)
+
+
+_ROWS = 2048  # NOTE: rows of 16 per block: a block's float64 temporaries (128 KiB each) stay in cache
 
 
 def _fill16(u, name, mean, std):
     """normal_fill_16 on rows of 16 uniforms: Box-Muller pairs (j, j + 8) of each row."""
     u = u.reshape(-1, 16)
+    if len(u) > _ROWS:
+        return np.concatenate([_fill16(u[i:i + _ROWS], name, mean, std) for i in range(0, len(u), _ROWS)])
     if name == "float32":  # the AVX2 kernel (avx_mathfun's log and sincos), ATen's path on x86-64
         r = np.sqrt(f32(-2) * avx.log(f32(1) - u[:, :8]))
         s, c = avx.sincos(f32(2 * math.pi) * u[:, 8:])
         out = np.concatenate([r * c, r * s], axis=1)
         return out if (mean, std) == (0.0, 1.0) else fma(out, f32(std), f32(mean))
-    # NOTE: the C library's log, cos and sin (as ATen's std:: calls): NumPy's differ in the last bit at times
-    r = np.sqrt(-2.0 * _libm(math.log, 1.0 - u[:, :8].astype(f64)))
+    r = np.sqrt(-2.0 * _libm("log", 1.0 - u[:, :8].astype(f64)))
     theta = 2.0 * math.pi * u[:, 8:].astype(f64)
-    out = np.concatenate([r * _libm(math.cos, theta), r * _libm(math.sin, theta)], axis=1)
+    out = np.concatenate([r * _libm("cos", theta), r * _libm("sin", theta)], axis=1)
     return out if (mean, std) == (0.0, 1.0) else fma(out, f64(std), f64(mean))
 
 
@@ -119,9 +155,9 @@ def normal(gen, n, name, mean=0.0, std=1.0, contiguous=True):
 
 
 def exponential(gen, n, lambd=1.0):
-    """exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform. math.log1p
-    (the C library's, as ATen calls) rather than NumPy's, which differs in the last bit at times."""
-    return -1.0 / lambd * _libm(math.log1p, -unit(gen, n, "float64"))
+    """exponential_distribution<double>: -1 / lambda * log1p(-u), u a double uniform, with the C
+    library's log1p."""
+    return -1.0 / lambd * _libm("log1p", -unit(gen, n, "float64"))
 
 
 def bernoulli(gen, p, n=None):
@@ -133,10 +169,14 @@ def bernoulli(gen, p, n=None):
 
 
 def random_from_to(gen, n, low, high):
-    """randint / random_(from, to): from + word % (to - from), a 64-bit word when the range needs it."""
+    """randint / random_(from, to): from + word % (to - from), a 64-bit word from a range of 2**28 on
+    (PyTorch 2.13's CPU kernel; found by drawing: not 2**32, as ATen's older DistributionsHelper.h)."""
     span = high - low
-    w = words64(gen, n) if span >= 1 << 32 else words(gen, n)
-    return (w % u64(span)).astype(np.int64) + np.int64(low)
+    w = words64(gen, n) if span >= 1 << 28 else words(gen, n)
+    w %= u64(span)
+    w = w.view(np.int64)  # NOTE: below 2**63 now, so the same values
+    w += np.int64(low)
+    return w
 
 
 def random_full(gen, n, name):
@@ -148,18 +188,62 @@ def random_full(gen, n, name):
         return (w & u64(1)).astype(bool)
     if name in _DIGITS:
         return (w % u64((1 << _DIGITS[name]) + 1)).astype(f64)
-    return (w % u64(int(np.iinfo(name).max) + 1)).astype(np.int64)
+    w &= u64(int(np.iinfo(name).max))  # NOTE: max + 1 is a power of two: the modulo is a mask
+    return w.view(np.int64)
 
 
 def randperm(gen, n):
     """randperm(n): ATen's Fisher-Yates: for i < n - 1 swap r[i] and r[i + word % (n - i)]."""
-    r = np.arange(n, dtype=np.int64)
-    if n > 1:
-        picks = (words(gen, n - 1) % np.arange(n, 1, -1, dtype=u64)).tolist()
-        for i, z in enumerate(picks):
-            j = i + z
-            r[i], r[j] = r[j], r[i]
-    return r
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    picks = words(gen, n - 1) % np.arange(n, 1, -1, dtype=u64)
+    if 1024 <= n < 1 << 31:  # NOTE: the vectorized form's keys are target * n + step, below 2**62
+        return _swaps_vectorized(n, picks)
+    r = list(range(n))  # NOTE: a list: each swap depends on the last, and list items swap faster than an array's
+    for i, z in enumerate(picks.tolist()):
+        j = i + z
+        r[i], r[j] = r[j], r[i]
+    return np.array(r, np.int64)
+
+
+def _swaps_vectorized(n, picks):
+    """The result of `swap r[i], r[j_i]` for i = 0 .. n - 2 (j_i = i + picks[i] >= i) on r = 0 .. n - 1.
+
+    Step i fixes r[i] for good (later steps touch positions > i only); it takes the value that
+    position j_i holds then, and leaves there V(i), the value position i held just before it. A
+    position p > i holds its own p until a step writes it, then what its latest writer left: so
+    r[i] = V(w) for w the latest step before i with the same target j_i, or j_i if none; and
+    V(p) = V(w) for w the latest step before p with target p, or p if none: chains of earlier
+    steps, resolved by pointer jumping (a few rounds). About 3x faster than the loop at 10**5."""
+    m = n - 1
+    j = np.arange(m, dtype=np.int64)
+    j += picks.view(np.int64)
+    key = np.sort(j * n + np.arange(m))  # NOTE: (target, step), unique: sorted, steps by target in time order
+    order, tj = key % n, key // n
+    first = np.empty(m, bool)  # the earliest step of each target
+    first[0] = True
+    np.not_equal(tj[1:], tj[:-1], out=first[1:])
+    prev = np.empty(m, np.int64)  # the previous step with the same target, or -1
+    prev[0] = -1
+    prev[1:] = order[:-1]
+    prev[first] = -1
+    writer = np.empty(m, np.int64)
+    writer[order] = prev
+    last = np.append(first[1:], True)  # the latest step of each target; not before it if it is the target itself
+    targets, latest = tj[last], np.where(order[last] == tj[last], prev[last], order[last])
+    has = latest >= 0
+    v = np.arange(n, dtype=np.int64)  # V(p) = v[v[...v[p]]]: follow writers down to a position never written
+    v[targets[has]] = latest[has]
+    active = targets[has]
+    while active.size:
+        step = v[active]
+        nxt = v[step]
+        v[active] = nxt
+        active = active[nxt != step]
+    out = np.empty(n, np.int64)
+    out[:m] = np.where(writer >= 0, v[np.maximum(writer, 0)], j)
+    out[m] = v[m]
+    return out
 
 
 def multinomial(gen, p, k, replacement):
@@ -207,9 +291,12 @@ def fill_(a, kind, gen, *params):
     """Fill NumPy array `a` in place; a non-contiguous one in memory order, as TensorIterator visits
     it (dims by decreasing stride). A bernoulli array p is given already broadcast to a's shape."""
     contiguous = a.flags.c_contiguous
-    order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
-    target = a if contiguous else a.transpose(order)
+    target = a
+    if not contiguous:
+        order = sorted(range(a.ndim), key=lambda d: -abs(a.strides[d]))
+        target = a.transpose(order)
     if kind == "bernoulli" and not isinstance(params[0], float):
         params = (np.ascontiguousarray(params[0] if contiguous else params[0].transpose(order)),)
-    values = _draw(gen, kind, a.dtype.name, a.size, contiguous, params)
+    name = _NAMES.get(a.dtype) or _NAMES.setdefault(a.dtype, a.dtype.name)
+    values = _draw(gen, kind, name, a.size, contiguous, params)
     target[...] = values.reshape(target.shape)

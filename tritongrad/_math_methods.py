@@ -6,7 +6,7 @@ from collections import namedtuple
 from functools import wraps
 
 from . import _args as A, _dtype as dt, _signatures as SG
-from .ops import contract, math as M, sort as S, stats as ST
+from .ops import contract, math as M, reduce as RD, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -108,12 +108,17 @@ class MathMethods:
 
     fix = trunc
 
-    def round(self, *, decimals=0):
-        _no_bool("round" if decimals == 0 else "round_", self)
-        if decimals == 0:
+    def round(self, *, decimals=None):
+        if decimals is None:  # NOTE: decimals given, even 0, is PyTorch's other overload (RoundBackward1)
+            _no_bool("round", self)
             return M.Round.apply(self)
-        scale = 10.0 ** decimals
-        return (self * scale).round() / scale
+        if not isinstance(decimals, int) or isinstance(decimals, bool):
+            raise TypeError("round() received an invalid combination of arguments - got "
+                            f"(decimals={type(decimals).__name__}), but expected (*, int decimals)")
+        if not self._dtype.is_floating_point:
+            # NOTE: PyTorch's CPU kernel names: decimals=0 runs plain round's (vml), others round_decimals'
+            raise _not_implemented("round_vml" if decimals == 0 and self.device.type == "cpu" else "round", self)
+        return M.RoundDecimals.apply(self, decimals)
 
     def frac(self):
         if not self._dtype.is_floating_point:
@@ -202,6 +207,31 @@ class MathMethods:
     __xor__ = __rxor__ = bitwise_xor
 
     # --- reductions -------------------------------------------------------------------------------
+    def amax(self, dim=(), keepdim=False):
+        return self._amax(RD.Amax, dim, keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return self._amax(RD.Amin, dim, keepdim)
+
+    def _amax(self, cls, dim, keepdim):
+        name = cls._op
+        if getattr(dim, "ndim", None) == 0 and not dim.dtype.is_floating_point:
+            dim = int(dim)  # NOTE: a 0-d integer tensor reads as an int (PyTorch's __index__)
+        if not isinstance(dim, int) and not (isinstance(dim, (tuple, list)) and all(isinstance(d, int) for d in dim)):
+            raise TypeError(f"{name}(): argument 'dim' (position 1) must be tuple of ints, not {type(dim).__name__}")
+        if not isinstance(keepdim, bool):
+            raise TypeError(f"{name}(): argument 'keepdim' (position 2) must be bool, not {type(keepdim).__name__}")
+        for d in (dim,) if isinstance(dim, int) else dim:
+            wrap_dim(d, max(self.ndim, 1))  # NOTE: a 0-d tensor takes dim 0 or -1
+        dims = wrap_dims(dim, self.ndim) if self.ndim and dim != () else ()
+        if not dims and self.numel() == 0:
+            raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
+                             "the reduction dim with the 'dim' argument.")
+        for given in (dim,) if isinstance(dim, int) else dim if dims else ():  # NOTE: named as given (PyTorch)
+            if self.shape[wrap_dim(given, self.ndim)] == 0:
+                raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
+        return cls.apply(self, dims or tuple(range(self.ndim)), keepdim)
+
     @numpy_names
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None):
         return self._var(ST.Var, dim, unbiased, keepdim, correction)
@@ -259,8 +289,12 @@ class MathMethods:
         if not self.numel() and dim is None and isinstance(p, (int, float)) and (p < 0 or p == float("inf")):
             raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty tensor because the "
                                "operation does not have an identity")
+        if p == "nuc":
+            from .linalg import matrix_norm
+
+            return matrix_norm(self, "nuc", (-2, -1) if dim is None else dim, keepdim, dtype=dtype)
         if isinstance(p, str) and p != "fro":
-            raise NotImplementedError(f"norm with p={p!r} (singular values) is not implemented")
+            raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
         return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # --- sorting ----------------------------------------------------------------------------------
@@ -327,8 +361,8 @@ class MathMethods:
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "
              "round frac atan2 arctan2 lerp nan_to_num isnan isinf isfinite isclose allclose bitwise_and bitwise_or "
-             "bitwise_xor var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv bmm outer "
-             "ger").split()
+             "bitwise_xor amax amin var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv "
+             "bmm outer ger").split()
 
 
 def einsum(equation=None, *operands):

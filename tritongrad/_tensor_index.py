@@ -3,7 +3,10 @@ its arguments with PyTorch's messages and calls an op (ops/index.py, ops/advance
 A base class of Tensor, as _tensor_math.py is."""
 from . import _args as A, _dtype as dt, _signatures as S
 from ._tensor_views import _sizes
-from .ops import advanced, index as X, join as J
+from .autograd.grad_mode import state
+from .autograd.views import make_view
+from .ops import advanced, index as X, index_reduce as RI, join as J
+from .ops.inplace import _SCALAR_NAMES
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
 
 
@@ -14,6 +17,20 @@ def _index(t, index, name="index", fn=None):
         raise TypeError(f"{fn or 'expected'}(): argument '{name}' must be Tensor, not {A.type_name(index)}")
     check_device(t, index)
     return index._data
+
+
+def _multi_view(t, cls, dim, sizes, split_size, given_dim):
+    """The pieces of split / unbind (op `cls`): views of t, outputs of one node; made with grad mode on,
+    they (and views of them) may not be written in place while autograd records (PyTorch's
+    CreationMeta::MULTI_OUTPUT_NODE, ops/inplace.py)."""
+    pieces = cls.apply(t, dim, sizes, split_size, given_dim)
+    pre, start, multi = (slice(None),) * dim, 0, state.grad_enabled
+    for p, s in zip(pieces, sizes):
+        idx = pre + ((start if cls is J.Unbind else slice(start, start + s)),)
+        make_view(t, p, "__getitem__", (idx,))
+        p._multi_view = multi
+        start += s
+    return pieces
 
 
 class TensorIndexing:
@@ -59,13 +76,19 @@ class TensorIndexing:
         src = value if src is None else src
         return _scatter(self, dim, index, src, reduce, inplace=True)
 
+    def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        return RI.scatter_reduce(self, wrap_dim(dim, self.ndim), _index(self, index), src, reduce, include_self, False)
+
+    def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        return RI.scatter_reduce(self, wrap_dim(dim, self.ndim), _index(self, index), src, reduce, include_self, True)
+
     def scatter_add(self, dim, index, src):
         dim = S.dim_tensors("scatter_add", dim, ("index", index), ("src", src))
-        return _scatter(self, dim, index, src, "add", inplace=False)
+        return _scatter(self, dim, index, src, "add", inplace=False, legacy=False)
 
     def scatter_add_(self, dim, index, src):
         dim = S.dim_tensors("scatter_add_", dim, ("index", index), ("src", src))
-        return _scatter(self, dim, index, src, "add", inplace=True)
+        return _scatter(self, dim, index, src, "add", inplace=True, legacy=False)
 
     def index_add(self, dim, index, source, *, alpha=1):
         dim = S.dim_tensors("index_add", dim, ("index", index), ("source", source))
@@ -156,8 +179,8 @@ class TensorIndexing:
             raise RuntimeError("split expects at least a 1-dimensional tensor")
         if split_size.__class__ is int and split_size < 0:  # NOTE: PyTorch's order: before the dim
             raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size}")
-        dim = wrap_dim(dim, self.ndim)
-        n = self.shape[dim]
+        wrapped = wrap_dim(dim, self.ndim)
+        n = self.shape[wrapped]
         if isinstance(split_size, (list, tuple)):
             sizes = list(split_size)
             if any(s < 0 for s in sizes):
@@ -165,8 +188,8 @@ class TensorIndexing:
                                    f"split_sizes={size_str(sizes)}")
             if sum(sizes) != n:
                 raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to {n} (input tensor's size "
-                                   f"at dimension {dim}), but got split_sizes={size_str(sizes)}")
-            cls = J.SplitWithSizesView
+                                   f"at dimension {wrapped}), but got split_sizes={size_str(sizes)}")
+            cls, arg = J.SplitWithSizes, None
         else:
             s = split_size
             if s < 0:
@@ -174,13 +197,8 @@ class TensorIndexing:
             if s == 0 and n:
                 raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got dimension size of {n}")
             sizes = [min(s, n - i) for i in range(0, n, s)] if n else [0]
-            cls = J.SplitView
-        out, start, pre = [], 0, (slice(None),) * dim
-        for s in sizes:
-            idx = pre + (slice(start, start + s),)
-            out.append(self._view_op(cls, "__getitem__", (idx,), idx))
-            start += s
-        return tuple(out)
+            cls, arg = J.Split, s
+        return _multi_view(self, cls, wrapped, sizes, arg, dim)
 
     def split_with_sizes(self, split_sizes, dim=0):
         if isinstance(split_sizes, (int, A.TensorBase)):
@@ -200,11 +218,63 @@ class TensorIndexing:
         n = self.shape[wrap_dim(dim, self.ndim)]
         return self.split(max(-(-n // chunks), 1) if n else 0, dim) if n else self.split([0] * chunks, dim)
 
+    def tensor_split(self, indices_or_sections=None, dim=0, *, sections=None, indices=None):
+        """Pieces of self along dim: `sections` of sizes differing by at most one (the first ones larger), or
+        cut at `indices` (Python slices' rules: x[:i0], x[i0:i1], ..., x[ik:]); each a view (SliceBackward0)."""
+        from .tensor import Tensor
+
+        if self.ndim == 0:
+            raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
+        arg = indices_or_sections if indices_or_sections is not None else sections if sections is not None else indices
+        if isinstance(arg, Tensor):
+            if arg.device.type != "cpu":
+                raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be on cpu, but it's on "
+                                   f"{arg.device}")
+            if arg._dtype is not dt.int64:
+                raise RuntimeError("tensor_split expected tensor_indices_or_sections to have dtype of long, but got "
+                                   f"{_SCALAR_NAMES[arg._dtype.name]}")
+            if arg.ndim > 1:
+                raise RuntimeError("tensor_split expected tensor_indices_or_sections to be a zero-dimensional or "
+                                   f"one-dimensional tensor, but got a tensor with {arg.ndim} dims")
+            arg = arg.item() if arg.ndim == 0 else arg.tolist()
+        dim = wrap_dim(dim, self.ndim)
+        n, pre = self.shape[dim], (slice(None),) * dim
+        if isinstance(arg, (list, tuple)):
+            cuts = [int(i) for i in arg]
+            bounds = list(zip([0] + cuts, cuts + [None]))
+        else:
+            k = int(arg)
+            if k <= 0:
+                raise RuntimeError(f"number of sections must be larger than 0, got {k}")
+            size, extra = divmod(n, k)
+            starts = [i * size + min(i, extra) for i in range(k + 1)]
+            bounds = list(zip(starts[:-1], starts[1:]))
+        return tuple(self[pre + (slice(a, b),)] for a, b in bounds)
+
+    def _nsplit(self, indices_or_sections, name, dim, least):
+        if self.ndim < least:
+            raise RuntimeError(f"torch.{name} requires a tensor with at least {least} dimension, but got a tensor "
+                               f"with {self.ndim} dimensions!")
+        if not isinstance(indices_or_sections, (list, tuple)):
+            k = int(indices_or_sections)
+            if k == 0 or self.shape[dim] % k:
+                raise RuntimeError(f"torch.{name} attempted to split along dimension {dim}, but the size of the "
+                                   f"dimension {self.shape[dim]} is not divisible by the split_size {k}!")
+        return self.tensor_split(indices_or_sections, dim)
+
+    def hsplit(self, indices_or_sections, *indices):
+        return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "hsplit",
+                            1 if self.ndim > 1 else 0, 1)
+
+    def vsplit(self, indices_or_sections, *indices):
+        return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "vsplit", 0, 2)
+
+    def dsplit(self, indices_or_sections, *indices):
+        return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "dsplit", 2, 3)
+
     def unbind(self, dim=0):
-        dim = wrap_dim(dim, self.ndim, "unbind")
-        pre = (slice(None),) * dim
-        return tuple(self._view_op(J.UnbindView, "__getitem__", (pre + (i,),), pre + (i,))
-                     for i in range(self.shape[dim]))
+        wrapped = wrap_dim(dim, self.ndim, "unbind")
+        return _multi_view(self, J.Unbind, wrapped, [1] * self.shape[wrapped], None, dim)
 
     def narrow(self, dim, start, length):
         if dim.__class__ is not int or start.__class__ is not int or length.__class__ is not int:
@@ -328,7 +398,8 @@ def _triangle(t, diagonal, upper, name):
     return (J.Triu if upper else J.Tril).apply(t, diagonal, upper)
 
 
-def _scatter(t, dim, index, src, reduce, inplace):
+def _scatter(t, dim, index, src, reduce, inplace, legacy=True):
+    """scatter / scatter_ (`reduce`: the deprecated 'add' / 'multiply', `legacy`) and scatter_add(_)."""
     from .tensor import Tensor
 
     name = "scatter_" if inplace else "scatter"
@@ -336,9 +407,8 @@ def _scatter(t, dim, index, src, reduce, inplace):
     if not isinstance(src, (Tensor, int, float)):
         raise A.no_overload(name, (dim, index, src), ("(int dim, Tensor index, Tensor src)",
                                                       "(int dim, Tensor index, Number value)"))
-
-    if reduce not in (None, "add"):
-        raise NotImplementedError(f"scatter with reduce={reduce!r}: tritongrad implements reduce=None and 'add'")
+    if legacy and reduce is not None:
+        return RI.scatter_legacy(t, wrap_dim(dim, t.ndim), _index(t, index), src, reduce, inplace)
     dim, idx = wrap_dim(dim, t.ndim), _index(t, index)
     be = t._be
     if not isinstance(src, Tensor):
@@ -464,8 +534,8 @@ def _method(name):
 
 
 _METHODS = ("index_select gather scatter scatter_add index_add index_copy index_put masked_fill masked_select "
-            "take_along_dim argwhere split chunk unbind tile flip fliplr flipud roll tril triu diag movedim "
-            "moveaxis swapaxes swapdims").split()
+            "scatter_reduce take_along_dim argwhere split chunk unbind tensor_split hsplit vsplit dsplit tile flip "
+            "fliplr flipud roll tril triu diag movedim moveaxis swapaxes swapdims").split()
 globals().update({name: _method(name) for name in _METHODS})
 
 

@@ -5,8 +5,8 @@ from . import _args as A, _dtype as dt, _signatures as S
 from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
-from .ops import elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
-from .ops.util import operands, wrap_dim
+from .ops import divmod as DM, elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
+from .ops.util import operands, wrap_dim, wrap_dims
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
 _BOUNDS = (int, float, type(None))
@@ -59,9 +59,26 @@ class TensorMath(TensorBase):
         a, b, _ = operands(self, other)
         return EW.Mul.apply(a, b)
 
-    def div(self, other):
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return DM.div(self, other, rounding_mode)
         a, b, _ = operands(self, other, float_only=True)
         return EW.Div.apply(a, b)
+
+    def remainder(self, other):
+        return DM.remainder(self, other)
+
+    def fmod(self, other):
+        return DM.remainder(self, other, fmod=True)
+
+    def floor_divide(self, other):
+        return DM.floor_divide(self, other)
+
+    def __rmod__(self, other):
+        return DM.reflected("remainder", other, self)
+
+    def __rfloordiv__(self, other):
+        return DM.reflected("floor_divide", other, self)
 
     def pow(self, exponent):
         if exponent.__class__ in _NUMBERS and self._dtype.is_floating_point:
@@ -107,6 +124,7 @@ class TensorMath(TensorBase):
         return linalg.mm(self, other)
 
     __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
+    __mod__, __floordiv__ = remainder, floor_divide
     __radd__, __rmul__ = add, mul  # NOTE: number + tensor is tensor + number (PyTorch records it so too)
     true_divide = divide = div
     multiply = mul
@@ -412,8 +430,21 @@ class TensorMath(TensorBase):
     def mul_(self, other):
         return I.binary_(self, "mul", other)
 
-    def div_(self, other):
-        return I.binary_(self, "div", other)
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is None:
+            return I.binary_(self, "div", other)
+        DM.check_rounding(rounding_mode)
+        return I.binary_(self, "div_" + rounding_mode, other,
+                         record=lambda s: s.div(other, rounding_mode=rounding_mode))
+
+    def remainder_(self, other):
+        return I.binary_(self, "remainder", other)
+
+    def fmod_(self, other):
+        return I.binary_(self, "fmod", other)
+
+    def floor_divide_(self, other):
+        return I.binary_(self, "div_floor", other, record=lambda s: s.floor_divide(other))
 
     def pow_(self, exponent):
         if self._dtype._kind < 2 and exponent.__class__ is int and exponent < 0:  # NOTE: as __pow__, before writing
@@ -423,6 +454,7 @@ class TensorMath(TensorBase):
         return I.binary_(self, "pow", exponent)
 
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
+    __imod__, __ifloordiv__ = remainder_, floor_divide_
 
     def copy_(self, src, non_blocking=False):
         if non_blocking is not False:

@@ -114,7 +114,7 @@ def _numbers(name):
 _METHODS = ("pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
             "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
-            "equal negative greater less select narrow log1p expm1").split()
+            "equal negative greater less select narrow log1p expm1 remainder fmod floor_divide").split()
 globals().update({name: _method(name) for name in _METHODS})
 mul, div, multiply, true_divide = (_numbers(n) for n in ("mul", "div", "multiply", "true_divide"))
 _METHODS += ["mul", "div", "multiply", "true_divide"]

@@ -1,8 +1,8 @@
-"""tritongrad.linalg: vector_norm, norm and matrix_norm, as torch.linalg's (the norms that need no
-matrix decomposition: 2, -2 and 'nuc' matrix norms raise NotImplementedError)."""
+"""tritongrad.linalg: vector_norm, norm, matrix_norm and svdvals, as torch.linalg's (the 2, -2 and 'nuc'
+matrix norms and svdvals read an SVD: CPU only, NotImplementedError on CUDA, see ops/svd.py)."""
 import math
 
-from .ops import stats as ST
+from .ops import stats as ST, svd as SVD
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import wrap_dims
 
@@ -12,20 +12,25 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     if not x.dtype.is_floating_point:
         raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as input. Got "
                            f"{_SCALAR_NAMES[x.dtype.name]}")
+    if isinstance(ord, bool) or not isinstance(ord, (int, float)):
+        raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {type(ord).__name__}")
     if dtype is not None:
         x = x.to(dtype)
     dims = wrap_dims(dim, x.ndim) if x.ndim else ()
-    if ord in (math.inf, -math.inf) and x.numel() == 0:
-        raise RuntimeError(f"linalg.vector_norm cannot compute the {ord} norm on an empty tensor because the "
-                           "operation does not have an identity")
-    if ord in (1, 2, math.inf):
-        return ST.VectorNorm.apply(x, ord, dims, keepdim)  # NOTE: one pass of the reduction kernel
-    a = x.abs()
-    if ord == 0:
-        return (a != 0).to(x.dtype).sum(dims or None, keepdim)
-    if ord == -math.inf:
-        raise NotImplementedError("linalg.vector_norm with ord=-inf is not implemented")
-    return a.pow(ord).sum(dims or None, keepdim).pow(1.0 / ord)
+    if (ord < 0 or ord == math.inf) and x.numel() == 0:  # NOTE: no identity: PyTorch's messages (sic: no space)
+        if dim is None:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an empty tensor "
+                               "because the operation does not have an identity")
+        for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+            if x.shape[d] == 0:
+                raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on the dimension "
+                                   f"{d}because this dimension is empty and the operation does not have an "
+                                   "identity")
+    return ST.VectorNorm.apply(x, ord, dims, keepdim)
+
+
+def _ord_str(ord):
+    return str(ord) if abs(ord) == math.inf or ord != int(ord) else str(int(ord))
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
@@ -42,7 +47,24 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
         s = A.abs().sum(rows, keepdim=True)
         out = (s.max(cols, keepdim=True) if ord > 0 else s.min(cols, keepdim=True)).values
         return out if keepdim else out.squeeze((d0, d1))
-    raise NotImplementedError(f"linalg.matrix_norm with ord={ord!r} (singular values) is not implemented")
+    if ord not in (2, -2, "nuc"):
+        raise RuntimeError(f"linalg.matrix_norm: Order {ord if isinstance(ord, str) else _ord_str(ord)} not supported.")
+    # the singular values' max, min or sum, over A with the two dims moved last (PyTorch's way)
+    last = A if (d0, d1) == (A.ndim - 2, A.ndim - 1) else A.movedim((d0, d1), (-2, -1))
+    s = svdvals(last)
+    empty = s.shape[-1] == 0  # NOTE: no singular values: 2 gives 0, -2 amin's error, as PyTorch
+    out = s.amax(-1) if ord == 2 and not empty else s.amin(-1) if ord == -2 else s.sum(-1)
+    if keepdim:
+        shape = list(out.shape)
+        for d in sorted((d0, d1)):
+            shape.insert(d, 1)
+        out = out.reshape(shape)
+    return out
+
+
+def svdvals(A):
+    """The singular values of A (..., m, n), descending: output 1 of the SVD's node (CPU only for now)."""
+    return SVD.svd(A)[1]
 
 
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):

@@ -58,7 +58,7 @@ class Tensor(TensorMath, TensorViews, TensorIndexing, MathMethods):
                  "__weakref__")
     # Rarely set: class-level defaults, so that making a tensor costs only the slots above.
     _grad = _base = _view_src = _hooks = _post_acc_hooks = _acc_ref = None
-    _retains_grad = _inference = False
+    _retains_grad = _inference = _multi_view = False  # _multi_view: autograd/views.py's make_view
     _view_version = 0
     __array_priority__ = 1000  # NOTE: ndarray (op) Tensor defers to our reflected operators
 

@@ -1,5 +1,8 @@
 """The backward engine: `backward()` and `grad()` walk the graph from the outputs to the leaves.
 
+Their arguments are checked and normalized first, in PyTorch's order with its messages, by
+_engine_args.py; what follows here runs a graph.
+
 `loss.backward()`: the root gradient (ones) -> `_schedule`, the one scheduler: nodes a gradient
 reaches wait in a heap and run newest first, by the sequence number each got when recorded. A node
 is numbered after the nodes its inputs come from (leaves' AccumulateGrad nodes included, see
@@ -16,27 +19,18 @@ runs `apply` on Tensors with its hooks around it (`_run_node`); a leaf's Accumul
 unless `retain_graph`, so memory drops as backward proceeds.
 """
 import threading
-import warnings
-from collections.abc import Mapping
 from heapq import heappop, heappush
 
-from . import hooks
+from . import _engine_args as args, hooks
 from .anomaly import run_checked
 from .grad_mode import shared, state
-from .graph import AccumulateGrad, edge
+from .graph import AccumulateGrad, edge, reaching
 
 # The wiring that needs what imports us (the Tensor class, the ops' formula adapters): install().
 _Tensor = None
 _ARRAYS = None
 _LEAF_LOCK = threading.Lock()  # NOTE: backward() in several threads into one leaf: `.grad +=` loses nothing
 _NO_GRAD = object()  # a waiting node that only None gradients reached: it runs to free its saved tensors
-_warned_create_graph = False  # NOTE: PyTorch warns once per process
-
-CREATE_GRAPH_WARNING = (
-    "Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient "
-    "which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you "
-    "have to use this function, make sure to reset the .grad fields of your parameters to None after use to break "
-    "the cycle and avoid the leak.")
 
 
 def install(tensor_cls, array_formulas):
@@ -51,7 +45,7 @@ def install(tensor_cls, array_formulas):
     _Tensor, _ARRAYS = tensor_cls, array_formulas
 
 
-# --- the public calls: their arguments, checked in PyTorch's order with PyTorch's messages --------
+# --- the public calls --------------------------------------------------------------------------------
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Sum the gradients of `tensors` into the `.grad` of the graph's leaves (or of `inputs`).
 
@@ -63,8 +57,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         inputs: only accumulate into these tensors' `.grad` (a Tensor, a sequence, or a dict's values).
     """
     if tensors.__class__ is _Tensor and grad_tensors is None and inputs is None and not create_graph:
-        # NOTE: fast path, `loss.backward()`: the general checks below, for one scalar output, cost 4%
-        # of bench_overhead's tiny_chain step and 1.7% of rosenbrock_step (instructions, callgrind)
+        # fast path: `loss.backward()`, kept outside the three boundaries (op recording, node runner,
+        # backends) for what it buys: without it bench_overhead's tiny_chain takes 6.0% more instructions,
+        # rosenbrock_step 2.6%, net_small_step 1.7% (scripts/callgrind_steps.py); timed, about 1.5 us of
+        # tiny_chain's 22 us (bench_overhead.py, best of 4 interleaved runs on a loaded machine)
         shape = tensors._data.shape
         if tensors._requires_grad and shape.count(1) == len(shape) and tensors._dtype.is_floating_point:
             g = tensors._be.full(shape, 1, tensors._dtype)
@@ -72,11 +68,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             run.arrays, run.retain_graph, run.captured, run.borrowed = True, bool(retain_graph), None, {id(g)}
             _schedule((edge(tensors),), (g,), run, None, False)
             return
-    inputs = None if inputs is None else _inputs_tuple(inputs, "backward")
-    tensors = (tensors,) if isinstance(tensors, _Tensor) else tuple(tensors)
-    grads = _make_grads(tensors, grad_tensors, create_graph)
-    if create_graph:
-        _warn_create_graph()
+    tensors, grads, inputs = args.backward_args(_Tensor, tensors, grad_tensors, create_graph, inputs)
     _execute(tensors, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, None)
 
 
@@ -88,92 +80,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     Example:
         >>> (dx,) = tg.autograd.grad((x ** 3).sum(), x, create_graph=True)   # 3 x**2, differentiable
     """
-    if materialize_grads and allow_unused is False:
-        raise ValueError("Expected allow_unused to be True or not passed when materialize_grads=True, but got: "
-                         "allow_unused=False.")
-    if allow_unused is None:
-        allow_unused = materialize_grads
-    if is_grads_batched:
-        raise NotImplementedError("grad(is_grads_batched=True) is not supported by tritongrad (it has no vmap)")
-    outputs = (outputs,) if isinstance(outputs, _Tensor) else tuple(outputs)
-    given = inputs
-    inputs = _inputs_tuple(inputs, "grad")
-    if not only_inputs:
-        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
-                      "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
-                      stacklevel=2)
-    grads = _make_grads(outputs, grad_outputs, create_graph)
+    keys = inputs.keys() if type(inputs) is dict else None
+    outputs, grads, inputs, allow_unused = args.grad_args(_Tensor, outputs, inputs, grad_outputs, create_graph,
+                                                          only_inputs, allow_unused, is_grads_batched,
+                                                          materialize_grads)
     captured = [None] * len(inputs)
     _execute(outputs, grads, create_graph if retain_graph is None else retain_graph, create_graph, inputs, captured)
-    for i, (t, g) in enumerate(zip(inputs, captured)):
-        if g is None:
-            if not allow_unused:
-                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have been used in the "
-                                   "graph. Set allow_unused=True if this is the desired behavior.")
-            if materialize_grads:
-                captured[i] = _Tensor._make(t._be.full(t._data.shape, 0, t._dtype)).requires_grad_(create_graph)
-    return dict(zip(given.keys(), captured)) if type(given) is dict else tuple(captured)
-
-
-def _inputs_tuple(inputs, fn):
-    if isinstance(inputs, _Tensor):
-        inputs = (inputs,)
-    elif type(inputs) is dict:
-        inputs = tuple(inputs.values())
-    elif isinstance(inputs, Mapping):
-        raise TypeError(f"`inputs` argument to `{fn}()` must be a dict, not {type(inputs).__name__}. Other Mapping "
-                        "types are not supported.")
-    else:
-        inputs = tuple(inputs)
-    if not inputs:
-        raise RuntimeError(f"`inputs` argument to `{fn}()` cannot be empty.")
-    return inputs
-
-
-def _make_grads(outputs, grads, create_graph):
-    """The root gradients, as PyTorch's _make_grads: paired with the outputs as zip pairs them (a longer
-    sequence is cut, a shorter one fails later on the count), ones for scalar outputs left None.
-    Returned as they travel: Tensors with create_graph, else their backend arrays."""
-    if grads is None:
-        grads = (None,) * len(outputs)
-    elif isinstance(grads, _Tensor):
-        grads = (grads,)
-    made = []
-    for i, (t, g) in enumerate(zip(outputs, grads)):
-        if not isinstance(t, _Tensor):
-            raise AssertionError("Expected output to be a tritongrad.Tensor")
-        if g is None:
-            if t._requires_grad:
-                shape = t._data.shape
-                if shape.count(1) != len(shape):  # NOTE: numel() != 1, without the call
-                    raise RuntimeError("grad can be implicitly created only for scalar outputs")
-                if not t._dtype.is_floating_point:
-                    raise RuntimeError(f"grad can be implicitly created only for real scalar outputs but got {t.dtype}")
-                g = t._be.full(shape, 1, t._dtype)
-                made.append(_Tensor._make(g) if create_graph else g)
-                continue
-        elif not isinstance(g, _Tensor):
-            raise TypeError(f"gradients can be either Tensors or None, but got {type(g).__name__}")
-        elif g.shape != t.shape:
-            raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of {_size(g.shape)} and "
-                               f"output[{i}] has a shape of {_size(t.shape)}.")
-        elif g.device != t.device:
-            raise RuntimeError(f"invalid gradient at index {i} - expected device {t.device} but got {g.device}")
-        elif g._dtype is not t._dtype:
-            g = g.to(t._dtype)  # NOTE: as PyTorch's engine casts what flows into a node to its input's dtype
-        made.append(g if create_graph or g is None else g._data)
-    return made
-
-
-def _size(shape):
-    return f"tritongrad.Size([{', '.join(str(s) for s in shape)}])"
-
-
-def _warn_create_graph():
-    global _warned_create_graph
-    if not _warned_create_graph:
-        _warned_create_graph = True
-        warnings.warn(CREATE_GRAPH_WARNING, UserWarning, stacklevel=4)
+    return args.grad_results(inputs, keys, captured, allow_unused, materialize_grads, create_graph)
 
 
 # --- the scheduler -----------------------------------------------------------------------------------
@@ -195,16 +108,11 @@ def _execute(outputs, grads, retain_graph, create_graph, inputs, captured):
     """Run the graph from `outputs` (root gradients `grads`, as _make_grads gives them). With `inputs`,
     only the nodes from which one can be reached run; `captured` (grad()'s result list) then receives
     each input's gradient where it arrives, and no leaf is accumulated."""
-    if len(grads) != len(outputs):
-        raise RuntimeError(f"got {len(outputs)} tensors and {len(grads)} gradients")
-    roots = []
-    for i, t in enumerate(outputs):
-        if not t._requires_grad:
-            raise RuntimeError(f"element {i} of tensors does not require grad and does not have a grad_fn")
-        roots.append(edge(t))
+    args.check_outputs(outputs, grads)
+    roots = [edge(t) for t in outputs]
     run = _Run()
     run.arrays, run.retain_graph, run.captured = not create_graph, retain_graph, captured
-    needed = None if inputs is None else _filter(roots, inputs, run)
+    needed = None if inputs is None else _filter(roots, args.arrival_points(_Tensor, inputs, captured is None), run)
     # NOTE: ids of arrays never to be taken as a .grad: the caller's gradients, and those a hook saw
     run.borrowed = set(map(id, grads)) if run.arrays else {id(g._data) for g in grads}
     _schedule(roots, grads, run, needed, create_graph)
@@ -246,18 +154,19 @@ def _schedule(roots, grads, run, needed, create_graph):
                 node = heappop(heap)[1]
                 g = pending.pop(node)
                 if fast and node._plain and node._formula is not None and g is not _NO_GRAD:
-                    # NOTE: fast path, most nodes: the op's derivative formula straight on the arrays, with
-                    # no Tensor made, checked or dispatched (formula(node, F, g), bound): a third fewer
-                    # instructions in bench_overhead's tiny_chain and rosenbrock_step steps (callgrind)
+                    # fast path, most nodes: the op's derivative formula straight on the arrays, with no
+                    # Tensor made, checked or dispatched (formula(node, F, g), bound); without it
+                    # bench_overhead's tiny_chain takes 33% more instructions, rosenbrock_step 52%,
+                    # net_small_step 28% (scripts/callgrind_steps.py)
                     out = node._formula(_ARRAYS[g.__class__], g)
                     if not retain_graph and node._saved is not None:
                         node._saved, node._freed = None, True  # NOTE: node._release(), without the call
                     if out.__class__ is not tuple:  # a node of one input
                         nxt, nr = node.next_functions[0]
                         if out is not None and nxt is not None and needed is None and nxt._num_outputs == 1:
-                            # NOTE: fast path, one gradient to a node of one output: the delivery step
-                            # above without its tuple and loop saves 3.5% of bench_overhead's
-                            # rosenbrock_step and 1.4% of tiny_chain (instructions, callgrind)
+                            # fast path, one gradient to a node of one output: the delivery step above
+                            # without its tuple and loop; without it bench_overhead's tiny_chain takes
+                            # 2.0% more instructions, rosenbrock_step 3.9%, net_small_step 1.3%
                             buf = pending.get(nxt)
                             if buf is None:
                                 if nxt._seq >= node._seq:
@@ -296,20 +205,10 @@ def _out_of_order(src, nxt):
                        "it; the graph's sequence numbers must follow its edges")
 
 
-def _filter(roots, inputs, run):
-    """backward(inputs=) and grad(): check the inputs (PyTorch's order and messages) and return the
-    nodes that must run: those from which an input's gradient can be reached."""
-    points = []
-    for t in inputs:
-        if not isinstance(t, _Tensor):
-            raise RuntimeError(f"all inputs have to be Tensors or GradientEdges, but got {type(t).__name__}")
-        if run.captured is None:
-            t.retain_grad()  # NOTE: as PyTorch: a non-leaf input's .grad is filled as a retained grad
-        if not t._requires_grad:
-            raise RuntimeError("One of the differentiated Tensors does not require grad")
-        # where t's gradient arrives: its grad_fn's output, or its AccumulateGrad (none: nothing reaches t)
-        points.append((t._grad_fn, t._output_nr) if t._grad_fn is not None else (t._accumulator(create=False), 0))
-    needed = _reaching([n for n, _ in roots], {n for n, _ in points if n is not None})
+def _filter(roots, points, run):
+    """backward(inputs=) and grad(): the nodes that must run, those from which an input's gradient can be
+    reached; `points` are where the inputs' gradients arrive (_engine_args.arrival_points)."""
+    needed = reaching([n for n, _ in roots], {n for n, _ in points if n is not None})
     if run.captured is not None:
         run.captures = {}
         for i, point in enumerate(points):
@@ -321,25 +220,11 @@ def _filter(roots, inputs, run):
     return needed
 
 
-def _reaching(roots, targets):
-    """The nodes from which some target node can be reached, targets included."""
-    needed, done = set(targets), set()
-    stack = [(n, False) for n in roots]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            if any(nxt in needed for nxt, _ in node.next_functions if nxt is not None):
-                needed.add(node)
-        elif node not in done:
-            done.add(node)
-            stack.append((node, True))
-            stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
-    return needed
-
-
 def _add_arrays(a, b):
     """a + b for two gradients (backend arrays) of one tensor."""
     if a.shape == b.shape and (a.dtype is b.dtype or a.dtype == b.dtype):
+        # fast path: the backend's add, not the Tensor op's; without it bench_overhead's rosenbrock_step
+        # (x[0] read twice) takes 6.4% more instructions (scripts/callgrind_steps.py)
         return _ARRAYS[a.__class__].be.binary("add", a, b)
     return (_Tensor._make(a) + _Tensor._make(b))._data  # broadcast or promoted: the Tensor op's rules
 
@@ -437,7 +322,9 @@ def _run_leaf(node, g, run):
             t._grad = _first_grad(g, run)
         elif run.arrays and not grad._requires_grad and g.shape == grad._data.shape and (
                 g.dtype is grad._data.dtype):
-            grad._be.binary_("add", grad._data, g)  # NOTE: what add_ does, minus its checks
+            # fast path: what add_ does, minus its checks and the Tensor made for g; without it bench_overhead's
+            # tiny_chain takes 23% more instructions, rosenbrock_step 3.5%, net_small_step 4.5% (callgrind)
+            grad._be.binary_("add", grad._data, g)
             grad._vc[0] += 1
         elif not run.arrays or grad._requires_grad:
             t._grad = grad + _tensor(g)  # NOTE: out of place: the sum joins the recorded graph

@@ -19,7 +19,7 @@ import warnings
 
 from .._tensor_base import TensorBase as _Tensor
 from .grad_mode import no_grad, shared, state
-from .graph import _NO_EDGE, FREED, Node, SavedInput, SavedTensor, _sequence, edge
+from .graph import _NO_EDGE, FREED, Node, SavedTensor, _sequence, edge
 
 
 class BackwardNode(Node):
@@ -35,21 +35,21 @@ class BackwardNode(Node):
         NOTE: a built-in op saves only inputs (its output is made after setup_context, and saved by
         `_save_output`), so they are packed at once; a custom Function's may be outputs (see below).
         """
-        if shared.inference_seen:
+        if shared.inference_seen:  # fast path (grad_mode.py): ungated, 1.1-1.8% more instructions on bench_overhead
             _check_not_inference(tensors)
         if state.saved_hooks:
             self._saved = _pack(self, tensors)
-        elif len(tensors) == 1:  # NOTE: unrolled for one (pow, exp) and two (mul): about 0.2-0.4 us a call
-            # less than the comprehension below (measured: 0.4-0.55 us against 0.7-0.85 us); the op recording
-            # boundary's fast path
+        elif len(tensors) == 1:
+            # fast path: one and two tensors unrolled, here and in _unpacked_arrays (a comprehension is a function
+            # call in Python 3.11); without both, bench_overhead's tiny_chain takes 1.1% more instructions,
+            # rosenbrock_step 2.2%, net_small_step 1.5% (scripts/callgrind_steps.py)
             t = tensors[0]
-            self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr))]
+            self._saved = [None if t is None else SavedTensor(t, self)]
         elif len(tensors) == 2:
             a, b = tensors
-            self._saved = [None if a is None else SavedInput((a, a._vc[0], a._output_nr)),
-                           None if b is None else SavedInput((b, b._vc[0], b._output_nr))]
+            self._saved = [None if a is None else SavedTensor(a, self), None if b is None else SavedTensor(b, self)]
         else:
-            self._saved = [None if t is None else SavedInput((t, t._vc[0], t._output_nr)) for t in tensors]
+            self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
 
     _pack_order = ()  # slots in PyTorch's save order, for pack hooks (saved_attrs.expose); else slot order
     _hooked = False  # saved under saved_tensors_hooks: unpacked in _pack_order too
@@ -74,7 +74,7 @@ class BackwardNode(Node):
         if self._freed or self._saved is None or self._hooked:
             return [None if t is None else t._data for t in self._unpacked()]
         saved = self._saved
-        if len(saved) == 1:  # NOTE: unrolled, as in save_for_backward: 0.15-0.3 us against 0.43-0.48 us a call
+        if len(saved) == 1:  # fast path: unrolled, as in save_for_backward (its figure covers both)
             s = saved[0]
             return [None if s is None else s.data(self)]
         if len(saved) == 2:
@@ -175,6 +175,7 @@ class Function:
     _builtin = False
     _n_inputs = None  # built-ins: how many leading args are inputs (get an edge and a gradient)
     _save_output = False  # built-ins: also save the output (e.g. exp, sigmoid)
+    _multi_output = False  # built-ins returning a tuple: every output differentiable (split), not only the first
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -219,18 +220,20 @@ def _builtin_apply(cls):
     """The `apply` of built-in op `cls`: its computation alone without a graph (backward's and
     no_grad's common case), else the computation and a node linked into the graph.
 
-    NOTE: made once per class, with the class's attributes bound here: looking them up on every call
-    cost about a tenth of a small op's time.
+    Made once per class, with the class's attributes bound here (fast path: looked up on every call
+    instead, bench_overhead's tiny_chain takes 2.8% more instructions, rosenbrock_step 3.7%,
+    net_small_step 2.2%; scripts/callgrind_steps.py).
     """
-    n, new_style, save_output = cls._n_inputs, cls._new_style, cls._save_output
+    n, new_style, save_output, multi = cls._n_inputs, cls._new_style, cls._save_output, cls._multi_output
     forward, setup_context, node_cls = cls.forward, cls.setup_context, cls._backward_cls
 
     def apply(*args):
         a = args[0]  # NOTE: a built-in op's first argument is a Tensor
         make = a._make
         record = False
-        # NOTE: an input that requires grad means a graph; one and two inputs unrolled: for two, 0.09-0.1 us
-        # against 0.5 us for the general tuple-and-any (measured), on every op of a training step
+        # An input that requires grad means a graph. fast path: one and two inputs unrolled, here and for the
+        # edges below; without it bench_overhead's tiny_chain takes 9.8% more instructions, rosenbrock_step
+        # 13.8%, net_small_step 5.7% (scripts/callgrind_steps.py)
         if state.grad_enabled:
             if n == 1:
                 record = a._requires_grad
@@ -262,6 +265,12 @@ def _builtin_apply(cls):
         if raw.__class__ is tuple:  # values and non-differentiable companions (e.g. max's indices)
             outs = tuple(make(r) for r in raw)
             node._num_outputs, node._formula = len(outs), None  # NOTE: a formula takes one gradient
+            if multi:  # one node, output_nr per output (PyTorch's SplitBackward0)
+                for nr, o in enumerate(outs):
+                    o._grad_fn, o._output_nr, o._requires_grad = node, nr, True
+                if save_output:  # NOTE: every output (linalg.svd's U, S, Vh)
+                    node._saved = (node._saved or []) + [SavedTensor(o, node) for o in outs]
+                return outs
             out = outs[0]
         else:
             outs = out = make(raw)

@@ -6,7 +6,6 @@ Also the public face of `tritongrad.autograd.graph`, as `torch.autograd.graph`: 
 import itertools
 import re
 import weakref
-from operator import itemgetter
 
 from .dot import render, to_dot
 from .grad_mode import shared, state
@@ -136,8 +135,26 @@ def edge(t):
 _NO_EDGE = (None, 0)
 
 
+def reaching(roots, targets):
+    """The nodes from which some target node can be reached, targets included."""
+    needed, done = set(targets), set()
+    stack = [(n, False) for n in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if any(nxt in needed for nxt, _ in node.next_functions if nxt is not None):
+                needed.add(node)
+        elif node not in done:
+            done.add(node)
+            stack.append((node, True))
+            stack.extend((nxt, False) for nxt, _ in node.next_functions if nxt is not None and nxt not in done)
+    return needed
+
+
 def refresh_view(t):
     """A view whose memory was written in place since its history was recorded: redo it from its base."""
+    if t._multi_view and (t._grad_fn is not None or t._base._requires_grad):
+        raise multi_view_error(t, True)  # NOTE: split's pieces cannot be redone from their base (PyTorch)
     t._view_version = t._vc[0]
     if t._base._requires_grad and state.grad_enabled:
         fresh = redo_view(t._view_src, t._base)
@@ -241,29 +258,6 @@ class SavedTensor:
         return t
 
 
-class SavedInput(tuple):
-    """A built-in op's input saved with no saved-tensor hooks active: (tensor, version, output_nr).
-
-    SavedTensor's duties reduce here to the version check, and a tuple made by tuple's own C
-    constructor costs less than half a SavedTensor: this is what nearly every recorded op saves.
-    """
-
-    __slots__ = ()
-    tensor = property(itemgetter(0))
-
-    def data(self, node):
-        t = self[0]
-        if t._vc[0] != self[1]:
-            _modified(node, t, self[1], self[2], False)
-        return t._data
-
-    def unpack(self, node):
-        t = self[0]
-        if t._vc[0] != self[1]:
-            _modified(node, t, self[1], self[2], False)
-        return t
-
-
 def _modified(node, t, version, output_nr, is_output):
     """PyTorch's error for a saved tensor that was modified in place after it was saved."""
     # NOTE: as PyTorch, a saved input is named by its current grad_fn (the in-place op's node), and
@@ -274,3 +268,19 @@ def _modified(node, t, version, output_nr, is_output):
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: {_type_str(t)}{which} is at version {t._vc[0]}; expected version {version} "
         f"instead. {_HINT_ANOMALY if shared.anomaly else _HINT}")
+
+
+_MULTI = ("This view is the output of a function that returns multiple views. Such functions do not allow the "
+          "output views to be modified inplace. You should replace the inplace operation by an out-of-place one.")
+
+
+def multi_view_error(t, indirect):
+    """PyTorch's error for an in-place write to an output of split / unbind (or a view of one) while
+    autograd records (`indirect`: its base or another view of it was written)."""
+    how = "its base or another view of its base has been" if indirect else "is being"
+    fn = t._grad_fn
+    if fn is None:
+        head = f"A view was created in no_grad mode and {how} modified inplace with grad mode enabled."
+    else:
+        head = f"Output {t._output_nr} of {_BACKWARD.sub('', fn.name())} is a view and {how} modified inplace."
+    return RuntimeError(f"{head} {_MULTI}")

@@ -14,6 +14,8 @@ def make_view(src, out, method, args):
     out._base = src if src._base is None else src._base
     out._view_src = (src._view_src, method, args)
     out._view_version = src._vc[0]
+    if src._multi_view:  # NOTE: a view of a split's piece inherits its ban on in-place writes (PyTorch)
+        out._multi_view = True
     return out
 
 

@@ -25,12 +25,14 @@ _OPENBLAS_MIN = 4 * 65536  # OpenBLAS runs products up to this size on one threa
 def _openblas():
     """(get_num_threads, set_num_threads) of the OpenBLAS that NumPy's wheel bundles, or None."""
     root = os.path.dirname(np.__file__)
-    for path in glob.glob(os.path.join(root + ".libs", "*openblas*")) + glob.glob(os.path.join(root, ".dylibs", "*openblas*")):
+    dirs = (root + ".libs", os.path.join(root, ".dylibs"))  # NOTE: Linux and Windows wheels; macOS wheels
+    for path in [p for d in dirs for p in glob.glob(os.path.join(d, "*openblas*"))]:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"), ("openblas", "")):
+        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""), ("openblas", "64_"),
+                               ("openblas", "")):  # NOTE: NumPy 2 wheels, then NumPy 1.26's
             get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
             put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
             if get is not None and put is not None:

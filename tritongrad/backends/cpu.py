@@ -164,7 +164,10 @@ class CPUBackend:
                 return np.square(a, out=_ARRAY)  # NOTE: x ** 2 is x * x in any case; the generic pow is twice as slow
             b = _scalar(b, a.dtype)
             return _BINARY[op](a, b) if a.ndim else _BINARY[op](a, b, out=_ARRAY)
-        out = _BINARY[op](a, b)
+        try:
+            out = _BINARY[op](a, b)
+        except OverflowError:
+            out = _BINARY[op](a, _wrapped(b, a.dtype))
         if out.dtype != a.dtype and op not in _CMP:
             out = out.astype(a.dtype)  # NOTE: NumPy may widen float16 ** int; PyTorch keeps a's dtype
         return out
@@ -174,7 +177,10 @@ class CPUBackend:
         """In place: out = out op (alpha * b)."""
         if alpha != 1:
             b = b * alpha
-        _BINARY[op](out, b, out, casting="unsafe")  # NOTE: `out` positional: NumPy parses it faster
+        try:
+            _BINARY[op](out, b, out, casting="unsafe")  # NOTE: `out` positional: NumPy parses it faster
+        except OverflowError:
+            _BINARY[op](out, _wrapped(b, out.dtype), out, casting="unsafe")
         return out
 
     @staticmethod
@@ -182,7 +188,10 @@ class CPUBackend:
         """scalar op a, for `2 - x`, `2 / x`, `2 ** x` (the scalar taken in a's dtype)."""
         if a.dtype.kind == "f" and s.__class__ in _FLOAT_SCALARS:
             return _BINARY[op](_scalar(s, a.dtype), a, out=_ARRAY)
-        out = _BINARY[op](s, a)
+        try:
+            out = _BINARY[op](s, a)
+        except OverflowError:
+            out = _BINARY[op](_wrapped(s, a.dtype), a)
         return out.astype(a.dtype) if out.dtype != a.dtype else out
 
     @staticmethod
@@ -351,6 +360,12 @@ def _scalar(value, dtype):
     return arr
 
 
+def _wrapped(value, dtype):
+    """A Python int outside an integer dtype's range, wrapped into it (two's complement) as PyTorch casts an
+    integer operand (uint8 - 3 adds 253); NumPy 2 raises OverflowError for it instead."""
+    return np.array(value).astype(dtype)
+
+
 def _up(a):
     """float16 as float32 for the optimizer steps: the CUDA kernels compute in fp32 too."""
     return a.astype(np.float32) if a.dtype == np.float16 else a
@@ -440,60 +455,16 @@ for _name, _fn in dict(
         unravel=_unravel, as_strided=_as_strided, tril=_tril, flip=_flip, roll=_roll, diagonal=_diagonal,
         diag_embed=_diag_embed, cat=_cat, masked_fill_=_masked_fill_).items():
     setattr(CPUBackend, _name, staticmethod(_fn))
-# --- transformer layers (ops/nn.py): the NumPy references of backends/cpu_nn.py ----------------------
-def _embedding(weight, ids):
-    """weight[ids]: rows of weight (V, C) at the integer array ids, of shape ids.shape + (C,)."""
-    from . import cpu_nn
-
-    return cpu_nn.index_select(weight, 0, ids.reshape(-1)).reshape(ids.shape + weight.shape[1:])
-
-
-def _embedding_backward(grad, ids, num_weights, padding_idx):
-    """(num_weights, C) zeros with each row of grad (ids.shape + (C,)) added at its id (repeats add up);
-    ids equal to padding_idx add nothing."""
-    from . import cpu_nn
-
-    out = np.zeros((num_weights,) + grad.shape[ids.ndim:], grad.dtype)
-    return cpu_nn.index_add_(out, 0, ids.reshape(-1), grad.reshape((ids.size,) + out.shape[1:]), skip=padding_idx,
-                             check=False)
-
-
-def _layer_norm(x, normalized_shape, weight, bias, eps):
-    """(y, mean, rstd) of layer norm over the trailing normalized_shape dims (statistics in float32,
-    float64 for float64 x)."""
-    from . import cpu_nn
-
-    return cpu_nn.layer_norm_fwd(x, normalized_shape, weight, bias, eps)
-
-
-def _layer_norm_backward(grad, x, mean, rstd, weight, bias, eps):
-    """(dx, dweight, dbias) of layer_norm (None for an absent weight / bias); eps is for the Tensor path's
-    explicit form (ops/nn.py): the fused backward reads rstd."""
-    from . import cpu_nn
-
-    return cpu_nn.layer_norm_bwd(grad, x, mean, rstd, weight, bias)
-
-
-def _attention(q, k, v, mask, is_causal, scale):
-    """(o, lse): softmax(q k^T * scale + mask) v and the scores' logsumexp per query."""
-    from . import cpu_nn
-
-    return cpu_nn.attention_fwd(q, k, v, mask, is_causal, scale)
-
-
-def _attention_backward(grad, q, k, v, o, lse, mask, is_causal, scale):
-    """(dq, dk, dv) of attention from grad (o's shape), the saved o and lse."""
-    from . import cpu_nn
-
-    return cpu_nn.attention_bwd(grad, q, k, v, o, lse, mask, is_causal, scale)
-
-
-def _attention_unsupported(q, k, v, mask):
-    """Why attention() cannot take these arrays, or None: the NumPy reference takes every call that ops/nn.py
-    sends it."""
-    return None
-
-
-for _fn in (_embedding, _embedding_backward, _layer_norm, _layer_norm_backward, _attention, _attention_backward,
-            _attention_unsupported):
-    setattr(CPUBackend, _fn.__name__[1:], staticmethod(_fn))
+# --- transformer layers (ops/nn.py): the NumPy references of backends/cpu_nn.py, in the CUDA signatures ----
+for _name, _fn in dict(
+        embedding=_nn.embedding, embedding_backward=_nn.embedding_backward,
+        layer_norm=lambda x, normalized_shape, weight, bias, eps: _nn.layer_norm_fwd(x, normalized_shape, weight,
+                                                                                     bias, eps),
+        layer_norm_backward=lambda grad, x, mean, rstd, weight, bias, eps: _nn.layer_norm_bwd(grad, x, mean, rstd,
+                                                                                              weight, bias),
+        attention=lambda q, k, v, mask, is_causal, scale: _nn.attention_fwd(q, k, v, mask, is_causal, scale),
+        attention_backward=lambda grad, q, k, v, o, lse, mask, is_causal, scale: _nn.attention_bwd(
+            grad, q, k, v, o, lse, mask, is_causal, scale),
+        attention_unsupported=lambda q, k, v, mask: None,  # NOTE: the NumPy reference takes every call ops/nn.py makes
+).items():
+    setattr(CPUBackend, _name, staticmethod(_fn))

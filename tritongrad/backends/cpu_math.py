@@ -1,5 +1,5 @@
 """The CPU (NumPy) primitives of the math ops that are not elementwise rows of the primitive list:
-vector_norm, var, cumsum, sort, gather_dim / scatter_dim (sort's backward), lerp, nan_to_num.
+vector_norm, var, cumsum, sort, lerp, nan_to_num.
 primitives.py names them in its rows (numpy=), as it names kernels/mathops.py's launch wrappers
 (triton=), the CUDA side with the same semantics.
 """
@@ -71,17 +71,20 @@ def sort(a, dim, descending=False, k=None):
     return np.take_along_axis(a, order, dim), order
 
 
-def gather_dim(a, dim, index):
-    return np.take_along_axis(a, index, dim) if a.ndim else a.copy()
 
-
-def scatter_dim(g, dim, index, shape):
-    out = np.zeros(shape, g.dtype)
-    if not out.ndim:
-        out[...] = g
-        return out
-    np.put_along_axis(out, index, g, dim)
-    return out
+def svd(a):
+    """(U, S, Vh) of the reduced SVD of a (..., m, n), LAPACK's (as PyTorch's CPU); empty: empty factors."""
+    m, n = a.shape[-2:]
+    k = min(m, n)
+    if a.size == 0:
+        lead = a.shape[:-2]
+        u = np.zeros(lead + (m, k), a.dtype)
+        u[..., range(k), range(k)] = 1
+        vh = np.zeros(lead + (k, n), a.dtype)
+        vh[..., range(k), range(k)] = 1
+        return u, np.zeros(lead + (k,), a.dtype), vh
+    u, s, vh = np.linalg.svd(a, full_matrices=False)
+    return u, s.astype(a.dtype, copy=False), vh
 
 
 def lerp(a, b, w):

@@ -16,6 +16,20 @@ def _acc(dtype):
     return np.float64 if dtype == np.float64 else np.float32
 
 
+# --- embedding ---------------------------------------------------------------------------------------
+def embedding(weight, ids):
+    """weight[ids]: rows of weight (V, C) at the integer array ids, of shape ids.shape + (C,)."""
+    return index_select(weight, 0, ids.reshape(-1)).reshape(ids.shape + weight.shape[1:])
+
+
+def embedding_backward(grad, ids, num_weights, padding_idx):
+    """(num_weights, C) zeros with each row of grad (ids.shape + (C,)) added at its id (repeats add up);
+    ids equal to padding_idx add nothing."""
+    out = np.zeros((num_weights,) + grad.shape[ids.ndim:], grad.dtype)
+    return index_add_(out, 0, ids.reshape(-1), grad.reshape((ids.size,) + out.shape[1:]), skip=padding_idx,
+                      check=False)
+
+
 # --- layer norm --------------------------------------------------------------------------------------
 def layer_norm_fwd(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """y = (x - mean) * rstd * weight + bias over the trailing `normalized_shape` dims.
@@ -182,6 +196,48 @@ def scatter_(out, dim, index, src, reduce=None, check=True):
     else:
         o1[_scatter_coords(dim, idx)] = vals
     return out
+
+
+_REDUCE_AT = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum, "amin": np.minimum}
+
+
+def scatter_reduce(a, dim, index, src, reduce, include_self=True, check=True):
+    """A copy of `a` with src reduced in at `index` along dim (torch.scatter_reduce): each element is
+    reduce(itself if include_self, the src values scattered to it), in index order (ufunc.at), the
+    order of the CUDA kernel (kernels/scatter_reduce.py); mean of integers rounds down."""
+    IC.check_scatter(a.shape, dim, index.shape, src.shape, a.dtype, src.dtype)
+    IC.check_index_dtype("scatter", index.dtype)
+    out = a.copy()
+    o1, i1, s1 = _1d(out), _1d(index), _1d(src)
+    idx = _checked("scatter", i1, dim, o1.shape[dim], False, check)
+    coords = _scatter_coords(dim, idx)
+    vals = s1[tuple(slice(0, n) for n in i1.shape)]
+    if not include_self:  # NOTE: PyTorch's way: the elements scattered to start from the identity
+        o1[coords] = _identity(reduce, o1.dtype)
+    with np.errstate(invalid="ignore"):  # NOTE: NaN propagates through amax / amin, silently as in PyTorch
+        _REDUCE_AT[reduce].at(o1, coords, vals)
+    if reduce == "mean":
+        count = np.full(o1.shape, int(include_self), np.int64)
+        np.add.at(count, coords, 1)
+        count = np.maximum(count, 1)
+        if o1.dtype.kind == "f":
+            np.true_divide(o1, count.astype(o1.dtype), out=o1)
+        else:
+            np.floor_divide(o1, count, out=o1, casting="unsafe")
+    return out
+
+
+def _identity(reduce, dtype):
+    if reduce in ("sum", "mean"):
+        return 0
+    if reduce == "prod":
+        return 1
+    if dtype.kind == "f":
+        return -np.inf if reduce == "amax" else np.inf
+    if dtype.kind == "b":
+        return reduce == "amin"
+    info = np.iinfo(dtype)
+    return info.min if reduce == "amax" else info.max
 
 
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):

@@ -34,7 +34,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import cpu_math as CM  # NOTE: the NumPy implementations of the math ops' method rows
+from . import (
+    _npmath as NM,  # NOTE: erf and erfc, vectorized (NumPy has neither)
+    cpu_math as CM,  # NOTE: the NumPy implementations of the math ops' method rows
+    cpu_nn as NN,  # NOTE: and of scatter_reduce
+    np_divmod as DM,  # NOTE: remainder, fmod and rounded division with PyTorch's semantics
+)
 
 
 class Prim(NamedTuple):
@@ -92,27 +97,22 @@ def _pow_backward(g, x, n):
     return (g * (n * np.power(x, n - 1))).astype(g.dtype, copy=False)
 
 
-_erf_object = np.frompyfunc(math.erf, 1, 1)  # NOTE: NumPy has no erf: C's, exact, at about 0.6 us an element
-
-
-def _erf(x):
-    """erf in float64; an array even for a 0-d input (frompyfunc returns a Python float for one)."""
-    return np.asarray(_erf_object(x), dtype=np.float64)
-
-
 _SQRT1_2, _SQRT_2_PI, _KAPPA = math.sqrt(0.5), math.sqrt(2 / math.pi), 0.044715
 
 
 def _cdf(x):
-    """The standard normal CDF, in float64."""
-    return 0.5 * (1 + _erf(x * _SQRT1_2))
+    """The standard normal CDF of a float64 array: 0.5 * erfc(-x / sqrt(2)), which keeps its relative
+    accuracy in the lower tail, where PyTorch's 0.5 * (1 + erf(x / sqrt(2))) cancels to 0."""
+    return 0.5 * NM.erfc(x * -_SQRT1_2)
 
 
-def _gelu(a):
-    return (a * _cdf(a)).astype(a.dtype, copy=False)
+def _gelu(a):  # NOTE: in float64 for every float dtype, rounded once to a's
+    x = a.astype(np.float64, copy=False)
+    return (x * _cdf(x)).astype(a.dtype, copy=False)
 
 
 def _gelu_backward(g, x):  # d/dx x * cdf(x) = cdf(x) + x * pdf(x)
+    x = x.astype(np.float64, copy=False)
     pdf = np.exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
     return (g * (_cdf(x) + x * pdf)).astype(g.dtype, copy=False)
 
@@ -239,6 +239,8 @@ PRIMITIVES = (
     Prim("index_add_", M, 3, triton="index_ops.index_add_"),
     Prim("index_copy_", M, 3, triton="index_ops.index_copy_"),
     Prim("scatter_", M, 3, triton="index_ops.scatter_"),
+    # (a, dim, index, src, reduce, include_self, check): a copy of a with src reduced in (deterministic)
+    Prim("scatter_reduce", M, 3, numpy=NN.scatter_reduce, triton="scatter_reduce.scatter_reduce"),
     Prim("index_term", M, 2, triton="index_ops.index_term"),
     Prim("nonzero", M, 1, triton="index_ops.nonzero"),
     Prim("unravel", M, 1, triton="index_ops.unravel"),
@@ -265,7 +267,7 @@ PRIMITIVES = (
     Prim("log10", U, 1, "float", numpy=np.log10),
     Prim("exp2", U, 1, "float", numpy=np.exp2),
     Prim("rsqrt", U, 1, "float", numpy=lambda a: np.reciprocal(np.sqrt(a))),
-    Prim("erf", U, 1, "float", numpy=_float_of(_erf)),
+    Prim("erf", U, 1, "float", numpy=NM.erf),
     Prim("floor", U, 1, numpy=_same_int(np.floor)),
     Prim("ceil", U, 1, numpy=_same_int(np.ceil)),
     Prim("trunc", U, 1, numpy=_same_int(np.trunc)),
@@ -278,6 +280,10 @@ PRIMITIVES = (
     Prim("bitwise_and", B, 2, "int", numpy=np.bitwise_and),
     Prim("bitwise_or", B, 2, "int", numpy=np.bitwise_or),
     Prim("bitwise_xor", B, 2, "int", numpy=np.bitwise_xor),
+    Prim("remainder", B, 2, numpy=DM.remainder),
+    Prim("fmod", B, 2, numpy=DM.fmod),
+    Prim("div_floor", B, 2, numpy=DM.div_floor),
+    Prim("div_trunc", B, 2, numpy=DM.div_trunc),
     # (a, ord, dims, keepdim), ord 1, 2 or inf
     Prim("vector_norm", M, 1, "float", numpy=CM.vector_norm, triton="mathops.vector_norm"),
     # (a, dims, correction, keepdim, sqrt): var, or std with sqrt
@@ -285,13 +291,11 @@ PRIMITIVES = (
     # (a, dim, reverse)
     Prim("cumsum", M, 1, numpy=CM.cumsum, triton="mathops.cumsum"),
     # (a, dim, descending, k) -> (values, int64 indices) of the first k
-    Prim("sort", M, 1, numpy=CM.sort, triton="mathops.sort"),
-    # (a, dim, index): a's values at index along dim (sort's values, again)
-    Prim("gather_dim", M, 2, numpy=CM.gather_dim, triton="mathops.gather_dim"),
-    # (g, dim, index, shape): zeros with g at index
-    Prim("scatter_dim", M, 2, "same", "gather_dim", numpy=CM.scatter_dim, triton="mathops.scatter_dim"),
+    Prim("sort", M, 1, numpy=CM.sort, triton="sort.sort"),
     # (a, b, w): a + w * (b - a); w an array or a Python scalar
     Prim("lerp", M, 3, "float", numpy=CM.lerp, triton="mathops.lerp"),
+    # (a) -> (U, S, Vh), the reduced SVD (ops/svd.py); NOTE: no CUDA kernel yet (kernels/linalg.py raises)
+    Prim("svd", M, 1, "float", numpy=CM.svd, triton="linalg.svd"),
     # (a, nan, posinf, neginf)
     Prim("nan_to_num", M, 1, numpy=CM.nan_to_num, triton="mathops.nan_to_num"),
     # transformer layers (ops/nn.py): fused, several outputs; NumPy references in cpu_nn.py

@@ -56,16 +56,14 @@ def outer(a, b):
 
 
 def einsum(equation=None, *operands):
-    """torch.einsum: any number of operands, `...`, implicit output; size-1 dims broadcast.
-
-    NOTE: a subscript repeated within one operand (a diagonal, 'ii->i') raises NotImplementedError.
-    """
+    """torch.einsum: any number of operands (contracted two at a time, left to right, as PyTorch's default),
+    `...`, an implicit output, a subscript repeated within one operand (its diagonal: 'ii->i', 'bii->bi'),
+    size-1 dims broadcast; or the sublist format einsum(a, [0, 1], b, [1, 2], [0, 2])."""
     if not isinstance(equation, str):
         if not operands:
             raise ValueError("einsum(): must specify the equation string and at least one operand, "
                              "or at least one operand and its subscripts list")
-        raise NotImplementedError("einsum(): the sublist format (operand, subscripts, ...) is not implemented; "
-                                  "give the equation as a string")
+        equation, operands = _sublist_equation((equation, *operands))
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     lhs, arrow, rhs = equation.replace(" ", "").partition("->")
@@ -75,11 +73,16 @@ def einsum(equation=None, *operands):
     if len(subs) < len(operands):
         raise RuntimeError("einsum(): more operands were provided than specified in the equation")
     subs = _expand_ellipses(subs, operands)
+    counts = {}  # NOTE: before diagonals: 'ii' is a trace, its label not kept in an implicit output
+    for s in subs:
+        for c in s:
+            counts[c] = counts.get(c, 0) + 1
+    operands = list(operands)
+    for n, s in enumerate(subs):
+        if len(set(s)) != len(s):
+            operands[n], subs[n] = _diagonal(operands[n], s, n)
     sizes = {}
     for n, (s, t) in enumerate(zip(subs, operands)):
-        if len(set(s)) != len(s):
-            raise NotImplementedError(f"einsum: a subscript repeated within one operand ({subs[n]!r}, a diagonal) "
-                                      "is not implemented")
         for label, size in zip(s, t.shape):
             seen = sizes.setdefault(label, size)
             if seen != size and 1 not in (seen, size):
@@ -89,7 +92,6 @@ def einsum(equation=None, *operands):
     if arrow:
         out = _explicit_output(rhs, subs)
     else:
-        counts = {c: sum(s.count(c) for s in subs) for c in sizes}
         out = _ellipsis_labels(sizes) + tuple(sorted(c for c in sizes if counts[c] == 1 and c[0] != "\0"))
     ts = [t.expand(tuple(sizes[c] for c in s)) if tuple(t.shape) != tuple(sizes[c] for c in s) else t
           for t, s in zip(operands, subs)]
@@ -98,7 +100,58 @@ def einsum(equation=None, *operands):
         keep = set(out).union(*subs[n + 1:])
         t, s = _contract(t, s, ts[n], subs[n], keep)
     t, s = _sum_out(t, s, set(out))
-    return t.permute(tuple(s.index(c) for c in out)) if s != out else t
+    return t.permute(tuple(s.index(c) for c in out)) if s != out or len(ts) == 1 else t  # NOTE: one operand: a view
+
+
+def _sublist_equation(args):
+    """(equation, operands) of einsum's sublist format: operand, its subscripts (ints in [0, 52), Ellipsis),
+    ..., and optionally the output's subscripts last; 0-25 are 'A'-'Z', 26-51 'a'-'z' (PyTorch's letters)."""
+    from ..tensor import Tensor
+
+    def letters(sub):
+        out = []
+        for x in sub:
+            if x is Ellipsis:
+                out.append("...")
+                continue
+            if not 0 <= x < 52:
+                raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+            out.append(chr(ord("A") + x) if x < 26 else chr(ord("a") + x - 26))
+        return "".join(out)
+
+    n = len(args) // 2
+    operands, subs = args[0:2 * n:2], args[1:2 * n:2]
+    for k, t in enumerate(operands):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {2 * k} in argument 1, but got {type(t).__name__}")
+    equation = ",".join(letters(s) for s in subs)
+    if len(args) % 2:
+        equation += "->" + letters(args[-1])
+    return equation, operands
+
+
+def _diagonal(t, s, n):
+    """Operand t (labels s, one repeated): its diagonal over each repeated label's dims, that label kept once.
+
+    NOTE: a masked sum over the second dim (masked_fill, not a product with the identity: inf off the
+    diagonal must not leak in); differentiable like any op, on both devices.
+    """
+    from .._creation import eye
+
+    s = list(s)
+    while len(set(s)) != len(s):
+        c = next(c for c in s if s.count(c) > 1)
+        p1 = s.index(c)
+        p2 = s.index(c, p1 + 1)
+        if t.shape[p1] != t.shape[p2]:
+            raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {n} but the sizes don't match, "
+                               f"{t.shape[p2]} != {t.shape[p1]}")
+        shape = [1] * t.ndim
+        shape[p1] = shape[p2] = t.shape[p1]
+        off = (eye(t.shape[p1], device=t.device) == 0).reshape(shape)
+        t = t.masked_fill(off, 0).sum(p2)
+        del s[p2]
+    return t, tuple(s)
 
 
 def _expand_ellipses(subs, operands):

@@ -43,6 +43,10 @@ class ArrayF:
     def const(a, like):
         return a
 
+    def zeros(self, like, shape):
+        """Zeros of `shape` with array `like`'s dtype (and backend)."""
+        return self.be.full(shape, 0, like.dtype if like.__class__ is DeviceArray else _FROM_NP[like.dtype])
+
     def zeros_like(self, a):
         return self.be.full(a.shape, 0, a.dtype if a.__class__ is DeviceArray else _FROM_NP[a.dtype])
 

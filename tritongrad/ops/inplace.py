@@ -7,7 +7,7 @@ An in-place op on a view rewrites its base's history with a CopySlices node (aut
 """
 from .. import _dtype as dt
 from ..autograd.grad_mode import shared, state
-from ..autograd.graph import edge
+from ..autograd.graph import edge, multi_view_error
 from ..autograd.views import copy_slices
 from . import util
 from .overlap import check_partial_overlap, writable
@@ -57,6 +57,8 @@ def _check_autograd(t):
         return
     if t._grad_fn is None and t._requires_grad:
         raise RuntimeError(LEAF)
+    if t._multi_view and t._requires_grad:  # NOTE: before the view-of-a-leaf check, as PyTorch's check_inplace
+        raise multi_view_error(t, False)
     base = t._base
     if base is not None and base._grad_fn is None and base._requires_grad:
         raise RuntimeError(VIEW_OF_LEAF)
@@ -103,8 +105,9 @@ def _check_operand(t, op, other, alpha):
                            f"{_SCALAR_NAMES[t._dtype.name]}")
 
 
-def binary_(t, op, other, alpha=1):
-    """t = t op (alpha * other)."""
+def binary_(t, op, other, alpha=1, record=None):
+    """t = t op (alpha * other); `record(snapshot)`: the out-of-place op a graph records, when the method
+    of that name is not t.<op>(other) (div_floor is div(..., rounding_mode="floor") or floor_divide)."""
     other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
             and other._be is t._be and other._data.shape == t._data.shape
@@ -121,7 +124,7 @@ def binary_(t, op, other, alpha=1):
         t._vc[0] += 1
         return t
     kw = {"alpha": alpha} if alpha != 1 else {}
-    return _record(t, lambda s: getattr(s, op)(other, **kw).to(t._dtype))
+    return _record(t, lambda s: (record(s) if record else getattr(s, op)(other, **kw)).to(t._dtype))
 
 
 def copy_(t, src):
@@ -208,6 +211,8 @@ def _castable(out, t):
 
 def _record(t, fn):
     """Run out-of-place `fn` on a snapshot of t, write the result into t and rebase t's history."""
+    if t._multi_view:
+        raise multi_view_error(t, False)
     edge(t)  # NOTE: refreshes a stale view's history before we snapshot it
     snap = t._alias()
     snap._vc = [0]

@@ -6,8 +6,7 @@ inputs are its first `_n_inputs` arguments. Both are the backend's `cat` (stack:
 a size-1 dim inserted): one launch on CUDA for any number of inputs (kernels/index_ops.py); their
 gradients are views of the incoming gradient (slices), no copies.
 """
-from .table import Op
-from .view import Index, Select
+from .table import Op, provides
 
 _ARITIES = {}
 
@@ -79,16 +78,66 @@ def stack(ts, dim):
     return _arity(Stack, len(ts)).apply(*ts, dim)
 
 
-class SplitView(Index):
+provides("cat", lambda ts, dim: cat(ts, dim))
+
+
+class Split(Op):
+    """x.split(split_size, dim): the pieces, views of x, as the outputs of ONE node (PyTorch's
+    SplitBackward0; each piece's grad_fn is that node, its output_nr the piece's place); args
+    (x, dim, sizes, split_size, the dim as the caller gave it). The gradient is the pieces' gradients
+    joined (zeros for a piece that got none): one cat."""
+
     node_name = "SplitBackward0"
+    saved_as = {"dim": lambda n: n.given_dim % 2 ** 64, "self_sym_sizes": "shape", "split_size": "split_size"}
+    _n_inputs = 1
+    _multi_output = True
+    _keep_dim = True  # unbind: False, its pieces lose the dim
+
+    @staticmethod
+    def forward(x, dim, sizes, split_size, given_dim):
+        be, data, pre = x._be, x._data, (slice(None),) * dim
+        return tuple(be.index(data, pre + (sl,)) for sl in _pieces(sizes))
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        x, ctx.dim, ctx.sizes, ctx.split_size, ctx.given_dim = inputs
+        ctx.shape, ctx.dtype = x._data.shape, x._dtype
+
+    @staticmethod
+    def formula(ctx, F, *grads):
+        dim, pre = ctx.dim, (slice(None),) * ctx.dim
+        idx = [pre + (sl,) for sl in _pieces(ctx.sizes)]
+        first = next(i for i, g in enumerate(grads) if g is not None)
+        if not ctx._forward_cls._keep_dim:
+            grads = [None if g is None else F.reshape(g, g.shape[:dim] + (1,) + g.shape[dim:]) for g in grads]
+        if any(g is None for g in grads):  # NOTE: zeros for them: views of one zero-filled gradient
+            z = F.index_backward(grads[first], ctx.shape, idx[first], ctx.dtype)
+            grads = [F.index(z, sl) if g is None else g for g, sl in zip(grads, idx)]
+        return F.cat(list(grads), dim)
 
 
-class SplitWithSizesView(Index):
+class SplitWithSizes(Split):
     node_name = "SplitWithSizesBackward0"
+    saved_as = {"dim": Split.saved_as["dim"], "self_sym_sizes": "shape", "split_sizes": "sizes"}
 
 
-class UnbindView(Select):
+class Unbind(Split):
     node_name = "UnbindBackward0"
+    saved_as = {"dim": Split.saved_as["dim"]}
+    _keep_dim = False
+
+    @staticmethod
+    def forward(x, dim, sizes, split_size, given_dim):
+        be, data, pre = x._be, x._data, (slice(None),) * dim
+        return tuple(be.index(data, pre + (i,)) for i in range(len(sizes)))
+
+
+def _pieces(sizes):
+    out, start = [], 0
+    for s in sizes:
+        out.append(slice(start, start + s))
+        start += s
+    return out
 
 
 class Repeat(Op):

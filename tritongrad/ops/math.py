@@ -4,6 +4,7 @@ isfinite and the bitwise ops give bool or integer results: no gradient, F names 
 """
 import math
 
+from .. import _dtype as dt
 from . import util
 from .elementwise import _arr, _shapes, _unbroadcast
 from .table import Op, provides, unary
@@ -33,6 +34,33 @@ Floor = unary("floor", "FloorBackward0", "", lambda F, g, x, y: F.mul(g, 0))
 Ceil = unary("ceil", "CeilBackward0", "", lambda F, g, x, y: F.mul(g, 0))
 Round = unary("round", "RoundBackward0", "", lambda F, g, x, y: F.mul(g, 0))
 Trunc = unary("trunc", "TruncBackward0", "", lambda F, g, x, y: F.mul(g, 0))
+
+
+class RoundDecimals(Op):
+    """round(x, decimals=d) (any d, 0 included, gives PyTorch's RoundBackward1): x * 10^d rounded, / 10^d;
+    for d < 0 PyTorch divides by 10^-d first (exact powers of ten, the same halves to even)."""
+
+    node_name = "RoundBackward1"
+    _n_inputs = 1
+
+    @staticmethod
+    def forward(x, decimals):
+        be, p, a, half = x._be, 10.0 ** abs(decimals), x._data, x._dtype.itemsize == 2
+        if half:  # NOTE: PyTorch computes in float32 for float16 / bfloat16 (1.55 -> 1.5, not 1.6)
+            a = be.astype(a, dt.float32)
+        if decimals > 0:
+            a = be.binary("div", be.unary("round", be.binary("mul", a, p)), p)
+        else:
+            a = be.binary("mul", be.unary("round", be.binary("div", a, p)), p)
+        return be.astype(a, x._dtype) if half else a
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        pass
+
+    @staticmethod
+    def formula(ctx, F, g):
+        return F.mul(g, 0)
 Frac = unary("frac", "FracBackward0", "", lambda F, g, x, y: g)
 
 

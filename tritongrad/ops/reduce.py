@@ -147,3 +147,38 @@ class MaxDim(Op):
 class MinDim(MaxDim):
     node_name = "MinBackward0"
     _op = "amin"
+
+
+class Amax(Op):
+    """amax(a, dims, keepdim) / amin: the gradient shared evenly among the elements equal to the result
+    (PyTorch's grad * mask / mask.sum(dims): a NaN result gives NaN gradients, as PyTorch)."""
+
+    node_name = "AmaxBackward0"
+    saved_as = {"dim": "dims", "keepdim": "keepdim", "result": -1, "self": 0}
+    _n_inputs = 1
+    _save_output = True
+    _op = "amax"
+
+    @classmethod
+    def forward(cls, a, dims, keepdim):
+        return a._be.reduce(cls._op, a._data, dims, keepdim)
+
+    @staticmethod
+    def setup_context(ctx, inputs, out):
+        a, ctx.dims, ctx.keepdim = inputs
+        ctx.save_for_backward(a)
+        ctx.shape, ctx.dtype = a._data.shape, a._dtype
+
+    @staticmethod
+    def formula(ctx, F, g):
+        a, y = F.saved(ctx)
+        if not ctx.keepdim:
+            g, y = _unsqueeze_dims(F, g, ctx.dims, ctx.shape), _unsqueeze_dims(F, y, ctx.dims, ctx.shape)
+        mask = F.astype(F.eq(a, y), ctx.dtype)
+        return F.div(F.mul(g, mask), F.sum(mask, ctx.dims, True))
+
+
+class Amin(Amax):
+    node_name = "AminBackward0"
+    _op = "amin"
+

@@ -19,7 +19,8 @@ def _kept(F, ctx, t):
 
 
 class VectorNorm(Op):
-    """linalg.vector_norm(a, ord, dims, keepdim) for ord 1, 2 and inf."""
+    """linalg.vector_norm(a, ord, dims, keepdim), any ord: 1, 2 and inf in one pass of the norm kernel; -inf
+    the least |x|; 0 the count of nonzeros (no gradient, as PyTorch); others (sum |x|**ord) ** (1/ord)."""
 
     node_name = "LinalgVectorNormBackward0"
     _n_inputs = 1
@@ -27,7 +28,20 @@ class VectorNorm(Op):
 
     @staticmethod
     def forward(a, ord, dims, keepdim):
-        return a._be.vector_norm(a._data, ord, dims, keepdim)
+        be = a._be
+        if ord in (1, 2, math.inf):
+            return be.vector_norm(a._data, ord, dims, keepdim)
+        x = be.unary("abs", a._data)
+        if ord == -math.inf:
+            return be.reduce("amin", x, dims, keepdim)
+        if ord == 0:
+            return be.reduce("sum", be.astype(be.binary("ne", x, 0), a._dtype), dims, keepdim)
+        if ord < 0:  # NOTE: 0 ** ord is inf, written so: no division by zero taken (nor warned of)
+            zero = be.binary("eq", x, 0)
+            xp = be.where(zero, math.inf, be.binary("pow", be.where(zero, 1, x), ord))
+        else:
+            xp = be.binary("pow", x, ord)
+        return be.binary("pow", be.reduce("sum", xp, dims, keepdim), 1.0 / ord)
 
     @staticmethod
     def setup_context(ctx, inputs, out):
@@ -37,15 +51,26 @@ class VectorNorm(Op):
 
     @staticmethod
     def formula(ctx, F, g):
+        p = ctx.ord
+        if p == 0:
+            return None  # NOTE: PyTorch's undefined gradient: x.grad stays None
         x, y = F.saved(ctx)
         g, y = _kept(F, ctx, g), _kept(F, ctx, y)
-        if ctx.ord == 1:
+        if p == 1:
             return F.mul(g, F.sign(x))
-        if ctx.ord == 2:  # x / |x|, 0 where the norm is 0 (PyTorch's masked_fill)
+        if p == 2:  # x / |x|, 0 where the norm is 0 (PyTorch's masked_fill)
             return F.mul(x, F.where(F.eq(y, 0), 0, F.div(g, y)))
-        # inf: shared evenly by the elements of largest |x|, as PyTorch
-        hit = F.astype(F.eq(F.abs(x), y), ctx.dtype)
-        return F.mul(F.mul(F.sign(x), hit), F.div(g, F.sum(hit, ctx.dims, True)))
+        if p in (math.inf, -math.inf):  # shared evenly by the elements of largest (least) |x|, as PyTorch
+            hit = F.astype(F.eq(F.abs(x), y), ctx.dtype)
+            return F.mul(F.mul(F.sign(x), hit), F.div(g, F.sum(hit, ctx.dims, True)))
+        # PyTorch's linalg_vector_norm_backward; NOTE: zeros masked before pow, so no 0 ** negative is taken
+        zero_x, zero_y = F.eq(x, 0), F.eq(y, 0)
+        ax = F.where(zero_x, 1, F.abs(x))
+        if p < 1:
+            scaled = F.where(zero_x, 0, F.mul(F.sign(x), F.pow(ax, p - 1)))
+            return F.mul(F.mul(scaled, g), F.pow(y, 1 - p))
+        scaled = F.mul(F.sign(x), F.pow(ax, p - 1)) if p < 2 else F.mul(x, F.pow(ax, p - 2))
+        return F.mul(scaled, F.where(zero_y, 0, F.div(g, F.pow(F.where(zero_y, 1, y), p - 1))))
 
 
 class Var(Op):

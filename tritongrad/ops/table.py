@@ -41,7 +41,7 @@ for a fused backward row its parameters in tests/helpers.py's BACKWARD_PARAMS
 The vocabulary F: every row of the primitive list by its name (`F.mul(a, b)`, `F.exp(a)`,
 `F.sum(a, dims, keepdim)`, `F.sigmoid_backward(g, y)`, `F.view(a, shape)`, `F.matmul(a, b)`, ...);
 `F.saved(ctx)` (the saved tensors, version-checked); `F.const(array, like)` (an array the op kept,
-as an operand beside `like`); `F.zeros_like`, `F.transfer` (ToCopy's device change); and the
+as an operand beside `like`); `F.zeros(like, shape)`, `F.zeros_like`, `F.transfer` (ToCopy's device change); and the
 composites below (`F.sum_to`, `F.t`, `F.reshape`). One formula runs on Tensors (`TENSOR_F`: each
 name is the op whose forward is that primitive, so create_graph records it and higher orders work)
 and on raw backend arrays (ops/formulas.py's ARRAYS: each name is the backend's primitive itself).
@@ -198,6 +198,11 @@ class _TensorF:
     @staticmethod
     def saved(ctx):
         return ctx._unpacked()
+
+    @staticmethod
+    def zeros(like, shape):
+        """Zeros of `shape` with Tensor `like`'s dtype and device (no history)."""
+        return like._make(like._be.full(shape, 0, like._dtype))
 
     @staticmethod
     def const(a, like):

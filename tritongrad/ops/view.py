@@ -223,9 +223,10 @@ class ToCopy(Op):
 
     @staticmethod
     def formula(ctx, F, g):
-        if ctx.moved:
-            g = F.transfer(g, ctx.be)
-        return F.astype(g, ctx.dtype) if ctx.cast else g
+        # NOTE: cast first, on g's own device: F is the adapter of g's backend (the other one after a transfer)
+        if ctx.cast:
+            g = F.astype(g, ctx.dtype)
+        return F.transfer(g, ctx.be) if ctx.moved else g
 
 
 # F on Tensors for the view primitives: views, linked to their base as Tensor methods link them

@@ -3,10 +3,10 @@
 A Module holds parameters, buffers and child modules in ordered dicts, filled by plain attribute
 assignment (`self.fc = Linear(...)`, `self.w = Parameter(...)`), and finds them recursively for
 `parameters()`, `state_dict()`, `to()` and `zero_grad()`. Calling a module runs its hooks around
-`forward`; backward hooks go through the autograd engine (see _backward_hooks.py).
+`forward`; backward hooks go through the autograd engine (see _backward_hooks.py); the state dict's
+saving and loading is in _state_dict.py.
 """
-from collections import OrderedDict, namedtuple
-from collections.abc import Mapping
+from collections import OrderedDict
 
 from ... import _dtype as dt
 from ..._device import parse_device
@@ -14,17 +14,7 @@ from ...autograd.grad_mode import no_grad, state
 from ...autograd.graph import _Hooks
 from ...tensor import Tensor, parse_to_args
 from ..parameter import Parameter
-
-
-class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
-    """What load_state_dict returns: the keys it did not find and the keys it did not use."""
-
-    def __repr__(self):
-        if not self.missing_keys and not self.unexpected_keys:
-            return "<All keys matched successfully>"
-        return super().__repr__()
-
-    __str__ = __repr__
+from . import _state_dict
 
 
 def _add_hook(hooks, fn, prepend=False):
@@ -322,62 +312,16 @@ class Module:
     def half(self):
         return self.to(dt.float16)
 
-    # --- state dict -------------------------------------------------------------------------------
+    # --- state dict (the work is done in _state_dict.py) ------------------------------------------
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """An OrderedDict of dotted name -> tensor for every parameter and persistent buffer.
 
         Tensors are detached and share memory with the module's (keep_vars=True keeps them as are).
         """
-        if args:  # NOTE: PyTorch's deprecated positional form state_dict(destination, prefix, keep_vars)
-            destination, prefix, keep_vars = (list(args) + [destination, prefix, keep_vars][len(args):])[:3]
-        if destination is None:
-            destination = OrderedDict()
-        for name, p in self._parameters.items():
-            if p is not None:
-                destination[prefix + name] = p if keep_vars else p.detach()
-        for name, b in self._buffers.items():
-            if b is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = b if keep_vars else b.detach()
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination=destination, prefix=prefix + name + ".", keep_vars=keep_vars)
-        return destination
+        return _state_dict.state_dict(self, args, destination, prefix, keep_vars)
 
     def _load_from_state_dict(self, state_dict, prefix, missing, unexpected, errors, assign):
-        local = {k: v for k, v in self._parameters.items() if v is not None}
-        local.update((k, v) for k, v in self._buffers.items()
-                     if v is not None and k not in self._non_persistent_buffers_set)
-        for name, param in local.items():
-            key = prefix + name
-            if key not in state_dict:
-                missing.append(key)
-                continue
-            value = state_dict[key]
-            if not isinstance(value, Tensor):
-                errors.append(f'While copying the parameter named "{key}", expected tritongrad.Tensor or Tensor-like '
-                              f"object from checkpoint but received {type(value)}")
-                continue
-            if value.shape != param.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape {value.shape} from checkpoint, "
-                              f"the shape in current model is {param.shape}.")
-                continue
-            try:
-                with no_grad():
-                    if not assign:
-                        param.copy_(value)
-                    elif isinstance(param, Parameter):
-                        setattr(self, name, Parameter(value, requires_grad=param.requires_grad))
-                    else:
-                        setattr(self, name, value)
-            except Exception as ex:
-                errors.append(f'While copying the parameter named "{key}", whose dimensions in the model are '
-                              f"{param.size()} and whose dimensions in the checkpoint are {value.size()}, an "
-                              f"exception occurred : {ex.args}.")
-        for key in state_dict:
-            if key.startswith(prefix):
-                first = key[len(prefix):].split(".", 1)[0]
-                if first not in self._modules and first not in local:
-                    unexpected.append(key)
+        _state_dict.load_own(self, state_dict, prefix, missing, unexpected, errors, assign)
 
     def load_state_dict(self, state_dict, strict=True, assign=False):
         """Copy parameters and buffers from `state_dict` into this module (in place, under no_grad).
@@ -385,28 +329,7 @@ class Module:
         With strict=True, missing or unexpected keys raise PyTorch's error; size mismatches always
         do. Returns the missing and unexpected keys.
         """
-        if not isinstance(state_dict, Mapping):
-            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
-        missing, unexpected, errors = [], [], []
-
-        def load(module, prefix):
-            module._load_from_state_dict(state_dict, prefix, missing, unexpected, errors, assign)
-            for name, child in module._modules.items():
-                if child is not None:
-                    load(child, prefix + name + ".")
-
-        load(self, "")
-        if strict:
-            if unexpected:
-                keys = ", ".join(f'"{k}"' for k in unexpected)
-                errors.insert(0, f"Unexpected key(s) in state_dict: {keys}. ")
-            if missing:
-                keys = ", ".join(f'"{k}"' for k in missing)
-                errors.insert(0, f"Missing key(s) in state_dict: {keys}. ")
-        if errors:
-            raise RuntimeError("Error(s) in loading state_dict for {}:\n\t{}".format(self._get_name(),
-                                                                                     "\n\t".join(errors)))
-        return _IncompatibleKeys(missing, unexpected)
+        return _state_dict.load_state_dict(self, state_dict, strict, assign)
 
     # --- calling and hooks ------------------------------------------------------------------------
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):

@@ -1,0 +1,66 @@
+"""kernels/sort.py's kernels (the register sort of short rows, the chunk sort and the merge passes of
+long rows, randperm's argsort) compile for an H100 (sm_90) with the installed Triton's real compiler,
+without a GPU: test_kernels_compile.py's mocked driver and fake memory, in a subprocess. Each case's
+compile time is printed: the register networks' code grows as n log^2 n, so their size is watched.
+Run it alone, as a script (a fresh TRITON_CACHE_DIR to time real compiles):
+python tests/test_kernels_compile_sort.py
+"""
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+
+@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="needs triton")
+def test_sort_kernels_compile_for_sm90():
+    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "TRITONGRAD_EMULATE_CUDA")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([root, os.path.dirname(os.path.abspath(__file__))] +
+                                        [p for p in [env.get("PYTHONPATH")] if p])
+    r = subprocess.run([sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True,
+                       timeout=1800)
+    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-6000:]
+    assert "compiled" in r.stdout
+
+
+def main():
+    from test_kernels_compile import _fake_memory, _Gen, _install_mock_driver
+    compiled = _install_mock_driver()
+    import tritongrad.cuda
+    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
+    empty, view = _fake_memory()
+
+    from tritongrad import _dtype as D
+    from tritongrad.kernels import _launch, _utils as U, random as RNG, sort as S
+    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
+    assert not U.INTERPRET
+    cases = [
+        # short rows (at most BLOCK_SORT): one register sort of several rows
+        (S.sort, empty((1, 65), D.float32), 1, False, None), (S.sort, empty((9, 2), D.float64), 0, True, 3),
+        (S.sort, empty((2, 7), D.int64), 1, True, 5), (S.argsort, empty((3, 100), D.bfloat16), 1, True),
+        # longer rows: the chunk sort per dtype and direction, the int64 merge and each final merge
+        (S.sort, empty((2, 1500), D.float32), 1, False, None),  # chunk sort + final merge
+        (S.sort, view((5000, 2), (1, 5000), D.float64), 0, True, 10),  # + the int64 merge passes (topk)
+        (S.sort, empty((3000,), D.float16), 0, False, None), (S.sort, empty((1100,), D.bool_), 0, False, None),
+        (RNG.randperm, 70000, _Gen()),  # randperm: int64 keys, indices only
+    ]
+    failures = []
+    for fn, *args in cases:
+        t0, before = time.perf_counter(), len(compiled)
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
+        shown = tuple(getattr(a, "shape", a) for a in args if not isinstance(a, _Gen))
+        print(f"{fn.__name__}{shown}: {len(compiled) - before} new variants, {time.perf_counter() - t0:.1f} s")
+    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
+    for f in failures:
+        print(f)
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

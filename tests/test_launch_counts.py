@@ -1,0 +1,83 @@
+"""Kernel launches per call of the indexing and joining ops on CUDA (issue 15: no op adds a launch
+where PyTorch uses one). Counted through Triton's interpreter (emulated CUDA), where every launch
+passes InterpretedFunction.run; the wrappers that decide the launches are the same on a real GPU.
+
+PyTorch's counts: x[idx], index_select, embedding and gather are one index kernel (the bounds check
+is a device assert inside it); cat and stack one CatArrayBatchedCopy; masked_fill out of place a
+clone and the masked fill.
+"""
+import pytest
+
+import tritongrad as tg
+
+
+def _interpreted():
+    if not tg.cuda.is_available():
+        return False
+    from tritongrad.kernels import _utils as U
+    return U.INTERPRET
+
+
+pytestmark = pytest.mark.skipif(not _interpreted(),
+                                reason="counts launches through Triton's interpreter (TRITONGRAD_EMULATE_CUDA=1)")
+
+
+@pytest.fixture
+def launches(monkeypatch):
+    from triton.runtime.interpreter import InterpretedFunction
+    names, run = [], InterpretedFunction.run
+
+    def counted(self, *args, **kwargs):
+        names.append(self.fn.__name__)
+        return run(self, *args, **kwargs)
+
+    monkeypatch.setattr(InterpretedFunction, "run", counted)
+    return names
+
+
+def _count(launches, fn):
+    fn()  # NOTE: the first call may fill caches (a plan, an allocation pool); count the second
+    launches.clear()
+    fn()
+    return list(launches)
+
+
+W = dict(device="cuda")
+CASES = {
+    "x[idx]": (lambda x, i, m, W, ids, a: x[i], 1),
+    "x[idx, :2]": (lambda x, i, m, W, ids, a: x[i, :2], 1),
+    "index_select": (lambda x, i, m, W, ids, a: x.index_select(0, ids.reshape(-1)), 1),
+    "gather": (lambda x, i, m, W, ids, a: x.t().gather(1, ids[:4, :3]), 1),
+    "embedding": (lambda x, i, m, W, ids, a: tg.nn.functional.embedding(ids, W), 1),
+    "C[X]": (lambda x, i, m, W, ids, a: W[ids], 1),
+    "cat": (lambda x, i, m, W, ids, a: tg.cat(a), 1),
+    "stack": (lambda x, i, m, W, ids, a: tg.stack(a), 1),
+    "masked_fill": (lambda x, i, m, W, ids, a: x.masked_fill(m, 0.5), 2),
+}
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_forward_launches(launches, case):
+    fn, expected = CASES[case]
+    x = tg.randn(50, 10, **W)
+    i = tg.randint(-50, 50, (32, 3), **W)
+    m = x > 0
+    Wt = tg.randn(50, 8, **W)
+    ids = tg.randint(0, 50, (4, 5), **W)
+    a = [tg.randn(3, 16, 8, **W) for _ in range(3)]
+    got = _count(launches, lambda: fn(x, i, m, Wt, ids, a))
+    assert len(got) == expected, got
+
+
+def test_fused_check_still_raises_first_bad_index(launches):
+    """The bounds check rides on the gather: PyTorch's error names the first bad index in index order."""
+    x = tg.randn(5, 4, **W)
+    with pytest.raises(IndexError, match="index 7 is out of bounds for dimension 0 with size 5"):
+        x[tg.tensor([[1, 2], [7, -9]], **W)]
+    with pytest.raises(IndexError, match="index -9 is out of bounds for dimension 0 with size 5"):
+        x[tg.tensor([[1, 2], [-9, 7]], **W)]
+    with pytest.raises(IndexError, match="index out of range in self"):
+        x.index_select(1, tg.tensor([0, 4, 5], **W))
+    with pytest.raises(RuntimeError, match="index 6 is out of bounds for dimension 1 with size 4"):
+        x.gather(1, tg.tensor([[0, 1], [3, 6], [8, 0], [0, 0], [1, 1]], **W))
+    assert launches.count("first_bad_kernel") == 0
