@@ -6,7 +6,7 @@ from collections import namedtuple
 from functools import wraps
 
 from . import _args as A, _dtype as dt, _signatures as SG
-from .ops import contract, math as M, reduce as RD, sort as S, stats as ST
+from .ops import contract, math as M, random as RND, reduce as RD, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -357,6 +357,28 @@ class MathMethods:
         return contract.outer(self, vec2)
 
     ger = outer
+
+    # --- random (ops/random.py): the device's generator, or generator= ----------------------------
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
+        return RND.uniform_(self, kw.get("from", from_), to, generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return RND.normal_(self, mean, std, generator)
+
+    def random_(self, from_=0, to=None, *, generator=None, **kw):
+        return RND.random_(self, kw.get("from", from_), to, generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return RND.exponential_(self, lambd, generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return RND.bernoulli_(self, p, generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return RND.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return RND.multinomial(self, num_samples, replacement, generator=generator)
 
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "

@@ -5,8 +5,14 @@ from . import _args as A, _dtype as dt, _signatures as S
 from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
-from .ops import divmod as DM, elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
-from .ops.util import operands, wrap_dim, wrap_dims
+from .ops import divmod as DM, elementwise as EW, inplace as I, linalg, reduce as RD, util
+from .ops.util import (  # noqa: E501
+    as_tensor as _as_tensor,
+    clamp_args as _clamp_args,
+    clamp_tensor_args as _clamp_tensor_args,
+    operands,
+    wrap_dim,
+)
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
 _BOUNDS = (int, float, type(None))
@@ -489,52 +495,3 @@ class TensorMath(TensorBase):
 
     def sqrt_(self):
         return I.unary_(self, TensorMath.sqrt, "sqrt", ())
-
-    # --- random (ops/random.py): the device's generator, or generator= ----------------------------
-    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
-        return RND.uniform_(self, kw.get("from", from_), to, generator)
-
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        return RND.normal_(self, mean, std, generator)
-
-    def random_(self, from_=0, to=None, *, generator=None, **kw):
-        return RND.random_(self, kw.get("from", from_), to, generator)
-
-    def exponential_(self, lambd=1.0, *, generator=None):
-        return RND.exponential_(self, lambd, generator)
-
-    def bernoulli_(self, p=0.5, *, generator=None):
-        return RND.bernoulli_(self, p, generator)
-
-    def bernoulli(self, p=None, *, generator=None):
-        return RND.bernoulli(self, p, generator=generator)
-
-    def multinomial(self, num_samples, replacement=False, *, generator=None):
-        return RND.multinomial(self, num_samples, replacement, generator=generator)
-
-
-def _clamp_args(t, lo, hi):
-    """clamp's operands: an integer tensor clamped by float bounds becomes float, as in PyTorch."""
-    for bound in (lo, hi):
-        if bound is not None:
-            t, _, _ = operands(t, bound)
-    return t, lo, hi
-
-
-def _clamp_tensor_args(t, lo, hi):
-    """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
-    lo = None if lo is None else util.cpu_scalar_to(t, _as_tensor(lo, t))
-    hi = None if hi is None else util.cpu_scalar_to(t, _as_tensor(hi, t))
-    for bound in (lo, hi):
-        if bound is not None:
-            t, _, _ = operands(t, bound)
-    return (t, *(b if b is None or b._dtype is t._dtype else b.to(t._dtype) for b in (lo, hi)))
-
-
-def _as_tensor(x, like):
-    """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
-    if isinstance(x, TensorBase):
-        return x
-    dtype = dt.result_type_scalar(like._dtype, x)
-    dtype = like._dtype if dtype is like._dtype else (dt.get_default_dtype() if isinstance(x, float) else dtype)
-    return like._make(like._be.full((), x, dtype))

@@ -1,6 +1,6 @@
 """Helpers shared by the ops: operand checks, type promotion, undoing broadcasting."""
 from .._args import index, int_list
-from .._dtype import promote_types, result_type_scalar
+from .._dtype import get_default_dtype, promote_types, result_type_scalar
 from .._tensor_base import TensorBase as Tensor  # NOTE: for isinstance: tensor.Tensor derives from it
 
 
@@ -118,3 +118,30 @@ def wrap_dims(dim, ndim, fn=None):
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
     return dims
+
+
+def clamp_args(t, lo, hi):
+    """clamp's operands: an integer tensor clamped by float bounds becomes float, as in PyTorch."""
+    for bound in (lo, hi):
+        if bound is not None:
+            t, _, _ = operands(t, bound)
+    return t, lo, hi
+
+
+def clamp_tensor_args(t, lo, hi):
+    """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
+    lo = None if lo is None else cpu_scalar_to(t, as_tensor(lo, t))
+    hi = None if hi is None else cpu_scalar_to(t, as_tensor(hi, t))
+    for bound in (lo, hi):
+        if bound is not None:
+            t, _, _ = operands(t, bound)
+    return (t, *(b if b is None or b._dtype is t._dtype else b.to(t._dtype) for b in (lo, hi)))
+
+
+def as_tensor(x, like):
+    """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
+    if isinstance(x, Tensor):
+        return x
+    dtype = result_type_scalar(like._dtype, x)
+    dtype = like._dtype if dtype is like._dtype else (get_default_dtype() if isinstance(x, float) else dtype)
+    return like._make(like._be.full((), x, dtype))
