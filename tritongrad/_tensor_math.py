@@ -6,7 +6,7 @@ from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
 from .ops import divmod as DM, elementwise as EW, inplace as I, linalg, reduce as RD, util
-from .ops.util import (  # noqa: E501
+from .ops.util import (
     as_tensor as _as_tensor,
     clamp_args as _clamp_args,
     clamp_tensor_args as _clamp_tensor_args,
