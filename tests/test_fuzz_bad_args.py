@@ -75,12 +75,10 @@ except ImportError:  # NOTE: the oracle is missing: the `torch` fixture skips ea
 # other checks) is matched by tritongrad/_args.py at the entry points; "arguments" below is a
 # remaining case of it.
 KNOWN = {
-    "arguments": {"tg.einsum": "the sublist format einsum(op, [0, 1], ...) is not implemented (NotImplementedError "
-                               "before PyTorch's TypeErrors for its sublists)"}
-    | {op: "tensor_split / hsplit / vsplit / dsplit and scatter_reduce (helper apigaps): a tensor or a float as "
-           "sections or dim, no arguments at all; not yet given the parser's checks (tritongrad/_args.py)"
-       for op in ("Tensor.dsplit", "Tensor.hsplit", "Tensor.tensor_split", "Tensor.vsplit", "tg.dsplit", "tg.hsplit",
-                  "tg.scatter_reduce", "tg.tensor_split", "tg.vsplit")},
+    "arguments": {op: "tensor_split / hsplit / vsplit / dsplit and scatter_reduce (helper apigaps): a tensor or a "
+                      "float as sections or dim, no arguments at all; not yet given the parser's checks (_args.py)"
+                  for op in ("Tensor.dsplit", "Tensor.hsplit", "Tensor.tensor_split", "Tensor.vsplit", "tg.dsplit",
+                             "tg.hsplit", "tg.scatter_reduce", "tg.tensor_split", "tg.vsplit")},
     "refuses": {op: "Triton interpreter only: KeyError('_powi') after earlier failing kernels in one process"
                 for op in ("Tensor.square", "tg.square")}
     | {"F.binary_cross_entropy_with_logits": "losses take no 0-d CPU tensor as a scalar beside CUDA tensors",
@@ -89,9 +87,7 @@ KNOWN = {
        "F.scaled_dot_product_attention": "empty integer inputs: refused here, an empty result in PyTorch"},
     "accepts": {"F.binary_cross_entropy": "CUDA: the [0, 1] range check of input is skipped (a sync; PyTorch's "
                                           "kernel device-asserts)"},
-    "exception type": {"tg.einsum": "the sublist format is not implemented (NotImplementedError); PyTorch checks "
-                                    "its subscripts",
-                       "F.embedding": "max_norm (not implemented: NotImplementedError) with a non-tensor weight: "
+    "exception type": {"F.embedding": "max_norm (not implemented: NotImplementedError) with a non-tensor weight: "
                                       "PyTorch's renorm fails first (AttributeError)"},
     "result": {"tg.get_rng_state": "another generator (NumPy's): its state's bytes differ from PyTorch's by design"},
 }
