@@ -15,7 +15,7 @@ import math
 
 from .. import _args as A, _dtype as dt
 from ..autograd.function import Function, once_differentiable
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, no_grad
 from .table import Op, provides
 from .util import check_device
 
@@ -86,15 +86,29 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None and not isinstance(max_norm, (int, float)):
         raise TypeError(f"embedding_renorm_(): argument 'max_norm' (position 3) must be float, not "
                         f"{A.type_name(max_norm)}")
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse=True are not implemented")
+    if scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: scale_grad_by_freq and sparse=True are not implemented")
     if input.dtype not in (dt.int64, dt.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     check_device(weight, input)
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, float(max_norm), float(norm_type))
     return Embedding.apply(weight, input, padding_idx)
+
+
+def _embedding_renorm_(weight, ids, max_norm, norm_type):
+    """PyTorch's embedding_renorm_, in place and unrecorded: each row of `weight` that `ids` names and
+    whose norm exceeds max_norm is scaled by max_norm / (norm + 1e-7) (the scale in float64, then the
+    row's dtype, as PyTorch multiplies by a double scalar). Repeated ids write the same row twice."""
+    with no_grad():
+        flat = ids.reshape(-1)
+        rows = weight[flat]
+        norms = rows.norm(p=norm_type, dim=1, keepdim=True)
+        scale = (max_norm / (norms.double() + 1e-7)).to(weight.dtype)
+        weight[flat] = rows.where(norms <= max_norm, rows * scale)
 
 
 # --- the fused backward primitives on Tensors ----------------------------------------------------------
