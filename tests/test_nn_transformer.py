@@ -52,8 +52,19 @@ def test_embedding_int32_ids_and_errors(device, torch):
             F.embedding(bad, w)
         with pytest.raises(err, match=msg):
             torch.nn.functional.embedding(torch.tensor(bad.cpu().numpy()), torch.randn(4, 3))
-    with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
-        F.embedding(ids, w, scale_grad_by_freq=True)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        F.embedding(ids, w, sparse=True)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 3])
+def test_embedding_scale_grad_by_freq_matches_pytorch(device, torch, rng, padding_idx):
+    w, wt = _pair(torch, rng, (7, 5), device)
+    ids = np.array([[1, 3, 3, 3], [6, 1, 0, 2]])
+    out = F.embedding(tg.tensor(ids, device=device), w, padding_idx=padding_idx, scale_grad_by_freq=True)
+    ref = torch.nn.functional.embedding(torch.tensor(ids), wt, padding_idx=padding_idx, scale_grad_by_freq=True)
+    _close(out, ref)
+    _backward(torch, rng, out, ref)
+    _close(w.grad, wt.grad)
 
 
 @pytest.mark.parametrize("norm_type,max_norm", [(2.0, 1.5), (1.0, 2.0), (3.0, 0.5), (float("inf"), 1.0)])

@@ -29,16 +29,24 @@ class Embedding(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(weight, ids, padding_idx=None):
+    def forward(weight, ids, padding_idx=None, scale_grad_by_freq=False):
         return weight._be.embedding(weight._data, ids._data)
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        ctx.ids, ctx.num_weights = inputs[1]._data, inputs[0].shape[0]
-        ctx.padding_idx = inputs[2] if len(inputs) > 2 else None
+        weight, ids, padding_idx, by_freq = (list(inputs) + [None, False])[:4]
+        ctx.ids, ctx.num_weights, ctx.padding_idx, ctx.count = ids._data, weight.shape[0], padding_idx, None
+        if by_freq:  # NOTE: how often each position's id occurs in the batch, (ids.shape + (1,)), weight's dtype
+            be, n = weight._be, ids.numel()
+            flat = be.view(be.contiguous(ids._data), (n,))
+            ones = be.full((n,), 1, weight._dtype)
+            counts = be.index_add_(be.full((weight.shape[0],), 0, weight._dtype), 0, flat, ones)
+            ctx.count = be.view(be.index_select(counts, 0, flat), tuple(ids.shape) + (1,))
 
     @staticmethod
     def formula(ctx, F, g):
+        if ctx.count is not None:  # scale_grad_by_freq: each row's gradient over its id's frequency
+            g = F.div(g, F.const(ctx.count, g))
         return F.embedding_backward(g, F.const(ctx.ids, g), ctx.num_weights, ctx.padding_idx)
 
 
@@ -86,8 +94,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     if max_norm is not None and not isinstance(max_norm, (int, float)):
         raise TypeError(f"embedding_renorm_(): argument 'max_norm' (position 3) must be float, not "
                         f"{A.type_name(max_norm)}")
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: scale_grad_by_freq and sparse=True are not implemented")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not implemented")
     if input.dtype not in (dt.int64, dt.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
@@ -96,7 +104,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     check_device(weight, input)
     if max_norm is not None:
         _embedding_renorm_(weight, input, float(max_norm), float(norm_type))
-    return Embedding.apply(weight, input, padding_idx)
+    return Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
 
 
 def _embedding_renorm_(weight, ids, max_norm, norm_type):
