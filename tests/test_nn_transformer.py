@@ -52,8 +52,37 @@ def test_embedding_int32_ids_and_errors(device, torch):
             F.embedding(bad, w)
         with pytest.raises(err, match=msg):
             torch.nn.functional.embedding(torch.tensor(bad.cpu().numpy()), torch.randn(4, 3))
-    with pytest.raises(NotImplementedError, match="max_norm"):
-        F.embedding(ids, w, max_norm=1.0)
+    with pytest.raises(NotImplementedError, match="sparse=True"):
+        F.embedding(ids, w, sparse=True)
+
+
+@pytest.mark.parametrize("padding_idx", [None, 3])
+def test_embedding_scale_grad_by_freq_matches_pytorch(device, torch, rng, padding_idx):
+    w, wt = _pair(torch, rng, (7, 5), device)
+    ids = np.array([[1, 3, 3, 3], [6, 1, 0, 2]])
+    out = F.embedding(tg.tensor(ids, device=device), w, padding_idx=padding_idx, scale_grad_by_freq=True)
+    ref = torch.nn.functional.embedding(torch.tensor(ids), wt, padding_idx=padding_idx, scale_grad_by_freq=True)
+    _close(out, ref)
+    _backward(torch, rng, out, ref)
+    _close(w.grad, wt.grad)
+
+
+@pytest.mark.parametrize("norm_type,max_norm", [(2.0, 1.5), (1.0, 2.0), (3.0, 0.5), (float("inf"), 1.0)])
+def test_embedding_max_norm_renormalizes_the_rows_it_reads_in_place(device, torch, rng, norm_type, max_norm):
+    """PyTorch's embedding_renorm_: rows named by ids whose norm exceeds max_norm are scaled in place (once,
+    however often they repeat), before the lookup; the gradient is the plain embedding's."""
+    w, wt = _pair(torch, rng, (10, 4), device)
+    ids = np.array([[1, 3, 3], [9, 0, 1]])
+    out = F.embedding(tg.tensor(ids, device=device), w, max_norm=max_norm, norm_type=norm_type)
+    ref = torch.nn.functional.embedding(torch.tensor(ids), wt, max_norm=max_norm, norm_type=norm_type)
+    _close(w, wt)
+    assert w._version == wt._version == 1
+    _close(out, ref)
+    _backward(torch, rng, out, ref)
+    _close(w.grad, wt.grad)
+    emb = nn.Embedding(10, 3, max_norm=1.0, device=device)
+    looked_up = emb(tg.tensor([1, 2, 2], device=device)).norm(dim=1).detach().cpu().numpy()
+    assert (looked_up <= 1.0 + 1e-6).all()
 
 
 def test_embedding_module_zeroes_the_padding_row_and_never_updates_it(device):

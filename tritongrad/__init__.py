@@ -55,6 +55,8 @@ float, double, half, long, int, short = float32, float64, float16, int64, int32,
 
 def is_inference(input):
     """Whether `input` is an inference tensor (made inside inference_mode), as torch.is_inference."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_inference(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
     return input.is_inference()
 
 

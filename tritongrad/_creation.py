@@ -41,7 +41,7 @@ def _finish(raw, requires_grad):
 
 
 def _shape(size):
-    shape = _sizes(size)
+    shape = _sizes(size, "empty") if len(size) else ()
     for s in shape:
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: [{', '.join(map(str, shape))}]")
@@ -296,6 +296,9 @@ def normal(mean, std, size=None, *, generator=None, dtype=None, device=None, req
 
 def _like(fn):
     def make(input, *, dtype=None, device=None, requires_grad=False, memory_format=None, **kw):
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{make.__name__}(): argument 'input' (position 1) must be Tensor, not "
+                            f"{type(input).__name__}")
         return fn(input.shape, dtype=dtype or input.dtype, device=device or input.device, requires_grad=requires_grad,
                   **kw)
 
@@ -308,6 +311,11 @@ zeros_like, ones_like, empty_like, rand_like, randn_like = map(_like, (zeros, on
 
 
 def full_like(input, fill_value, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"full_like(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not isinstance(fill_value, (int, float)) and not (isinstance(fill_value, Tensor) and fill_value.ndim == 0):
+        raise TypeError("full_like(): argument 'fill_value' (position 2) must be Number, not "
+                        + type(fill_value).__name__)
     return full(input.shape, fill_value, dtype=dtype or input.dtype, device=device or input.device,
                 requires_grad=requires_grad)
 
@@ -376,6 +384,8 @@ def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
 
 
 def numel(t):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"numel(): argument 'input' (position 1) must be Tensor, not {type(t).__name__}")
     return t.numel()
 
 

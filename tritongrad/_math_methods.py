@@ -5,8 +5,8 @@ the ones tritongrad also offers as `tritongrad.<name>(x, ...)`.
 from collections import namedtuple
 from functools import wraps
 
-from . import _dtype as dt
-from .ops import contract, math as M, reduce as RD, sort as S, stats as ST
+from . import _args as A, _dtype as dt, _signatures as SG
+from .ops import contract, math as M, random as RND, reduce as RD, sort as S, stats as ST
 from .ops.inplace import _SCALAR_NAMES
 from .ops.util import operands, wrap_dim, wrap_dims
 
@@ -35,15 +35,23 @@ def _not_implemented(name, t):
     return NotImplementedError(f'"{name}_{t.device.type}" not implemented for \'{_SCALAR_NAMES[t._dtype.name]}\'')
 
 
+def _no_bool(op, t):
+    """PyTorch's rounding kernels have no bool version (integers are returned as they are)."""
+    if t._dtype is dt.bool_:
+        kernel = (op.rstrip("_") + ("_cpu" if op.endswith("_") else "_vml_cpu")) if t.device.type == "cpu" else (
+            op.rstrip("_") + "_cuda")
+        raise NotImplementedError(f'"{kernel}" not implemented for \'Bool\'')
+
+
 def _float(t):
     """t, or t as the default float dtype when it is an integer or bool tensor (PyTorch's promotion)."""
     return t if t._dtype.is_floating_point else t.to(dt.get_default_dtype())
 
 
-def reduce_dims(t, dim):
+def reduce_dims(t, dim, fn=None):
     """The dims of a reduction over `dim` (None, an int or a sequence) as a sorted tuple, () meaning all:
     checked against t's rank (a 0-d tensor takes 0 and -1, as PyTorch), then () for a 0-d tensor."""
-    dims = wrap_dims(dim, t.ndim)
+    dims = wrap_dims(dim, t.ndim, fn)
     return dims if t.ndim else ()
 
 
@@ -87,18 +95,22 @@ class MathMethods:
     arcsin, arccos, arctan = asin, acos, atan
 
     def floor(self):
+        _no_bool("floor", self)
         return M.Floor.apply(self)
 
     def ceil(self):
+        _no_bool("ceil", self)
         return M.Ceil.apply(self)
 
     def trunc(self):
+        _no_bool("trunc", self)
         return M.Trunc.apply(self)
 
     fix = trunc
 
     def round(self, *, decimals=None):
         if decimals is None:  # NOTE: decimals given, even 0, is PyTorch's other overload (RoundBackward1)
+            _no_bool("round", self)
             return M.Round.apply(self)
         if not isinstance(decimals, int) or isinstance(decimals, bool):
             raise TypeError("round() received an invalid combination of arguments - got "
@@ -114,17 +126,27 @@ class MathMethods:
         return M.Frac.apply(self)
 
     def atan2(self, other):
+        A.check_tensor(other, "atan2", "other", 1)
         a, b, _ = operands(self, other, float_only=True)
         return M.Atan2.apply(a, b)
 
     arctan2 = atan2
 
     def lerp(self, end, weight):
+        A.check_tensor(end, "lerp", "end", 1)
+        if not isinstance(weight, (int, float, A.TensorBase)):
+            A.check_tensor(weight, "lerp", "weight", 2)
+        if not self._dtype.is_floating_point:  # NOTE: PyTorch's kernels are floating-point only (checked first)
+            tensor_w = isinstance(weight, A.TensorBase)
+            rt = dt.promote_types(self._dtype, weight._dtype) if tensor_w else self._dtype
+            raise NotImplementedError(f"\"lerp_kernel_{'tensor' if tensor_w else 'scalar'}\" not implemented for "
+                                      f"'{A.scalar_name(rt)}'")
         return M.lerp(self, end, weight)
 
     def nan_to_num(self, nan=0.0, posinf=None, neginf=None):
         # NOTE: read as Python floats first, as PyTorch's parser does (a 0-d tensor on any device is a number)
-        nan, posinf, neginf = (None if v is None else float(v) for v in (nan, posinf, neginf))
+        nan, posinf, neginf = (None if v is None else SG.float_arg(v, "nan_to_num", k)
+                               for k, v in (("nan", nan), ("posinf", posinf), ("neginf", neginf)))
         nan = 0.0 if nan is None else nan
         if not self._dtype.is_floating_point:
             return self.clone()
@@ -146,6 +168,7 @@ class MathMethods:
         return self._test("isfinite", True)
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        SG.close_args("isclose", other, rtol, atol, equal_nan)
         if self._dtype is not other._dtype:
             raise RuntimeError(f"{_SCALAR_NAMES[self._dtype.name]} did not match {_SCALAR_NAMES[other._dtype.name]}")
         rtol, atol = float(rtol), float(atol)  # NOTE: as PyTorch's parser reads them (a 0-d tensor is a number)
@@ -153,15 +176,16 @@ class MathMethods:
             if not tol >= 0:
                 raise RuntimeError(f"{name} must be greater than or equal to zero, but got {tol:g}")
         close = self.eq(other)
-        if self._dtype.is_floating_point:  # NOTE: PyTorch's formula, step for step
-            a, b = self.detach(), other.detach()
-            if equal_nan:
-                close = close | (a.isnan() & b.isnan())
-            err = (a - b).abs()
-            close = close | (err.isfinite() & (err <= (b * rtol).abs() + atol))
-        return close
+        a, b = self.detach(), other.detach()  # NOTE: PyTorch's formula, step for step
+        if not self._dtype.is_floating_point:
+            a, b = a.double(), b.double()  # NOTE: integers too are compared with the tolerances, without wrapping
+        elif equal_nan:
+            close = close | (a.isnan() & b.isnan())
+        err = (a - b).abs()
+        return close | (err.isfinite() & (err <= (b * rtol).abs() + atol))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        SG.close_args("allclose", other, rtol, atol, equal_nan)
         return bool(self.isclose(other, rtol, atol, equal_nan).all())
 
     # --- bitwise: integers and bool (`&`, `|`, `^`) -----------------------------------------------
@@ -217,8 +241,7 @@ class MathMethods:
         return self._var(ST.Std, dim, unbiased, keepdim, correction)
 
     def _var(self, cls, dim, unbiased, keepdim, correction):
-        if isinstance(dim, bool):  # x.std(False): the unbiased flag
-            dim, unbiased = None, dim
+        dim, unbiased = SG.var_args("std" if cls is ST.Std else "var", dim, unbiased, keepdim, correction)
         if not self._dtype.is_floating_point:
             raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
@@ -227,10 +250,16 @@ class MathMethods:
 
     @numpy_names
     def logsumexp(self, dim, keepdim=False):
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, "logsumexp")
+        if dim.__class__ is not int:
+            dim = A.int_list(dim, "logsumexp")  # NOTE: None too is refused (PyTorch's dim has no default here)
         return ST.LogSumExp.apply(_float(self), reduce_dims(self, dim), keepdim)
 
     @numpy_names
-    def prod(self, dim=None, keepdim=False, *, dtype=None):
+    def prod(self, dim=A.UNSET, keepdim=A.UNSET, *, dtype=None):
+        if dim.__class__ is not int or keepdim.__class__ is not bool or dtype is not None:
+            dim, keepdim = SG.prod_args(dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch multiplies bool and integer tensors as int64
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
@@ -241,13 +270,25 @@ class MathMethods:
 
     @numpy_names
     def cumsum(self, dim, *, dtype=None):
+        A.check_dtype(dtype, "cumsum")
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
-        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim))
+        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim, "cumsum"))
 
     @numpy_names
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         from .linalg import vector_norm
 
+        if p is not None and not isinstance(p, (str, int, float, A.TensorBase)):
+            raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {A.type_name(p)}")
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, "linalg_vector_norm", "keepdim", 4)
+        if dim is not None and dim.__class__ is not int:
+            dim = A.int_list(dim, "linalg_vector_norm")
+        if isinstance(p, A.TensorBase) and not p.ndim:
+            p = p.item()  # NOTE: PyTorch's parser reads a 0-d tensor as a Number
+        if not self.numel() and dim is None and isinstance(p, (int, float)) and (p < 0 or p == float("inf")):
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {p} norm on an empty tensor because the "
+                               "operation does not have an identity")
         if p == "nuc":
             from .linalg import matrix_norm
 
@@ -258,16 +299,25 @@ class MathMethods:
 
     # --- sorting ----------------------------------------------------------------------------------
     def sort(self, dim=-1, descending=False, stable=False):
-        if isinstance(dim, bool):  # x.sort(True): descending, as PyTorch's second overload
-            dim, descending = -1, dim
+        if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
+            dim, descending = SG.sort_args("sort", dim, descending, stable)
         dim = wrap_dim(dim, self.ndim)
         values, indices = (S.SortStable if stable else S.Sort).apply(self, dim, descending)
         return _SORT(values, indices)
 
     def argsort(self, dim=-1, descending=False, stable=False):
+        if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
+            dim, descending = SG.sort_args("argsort", dim, descending, stable)
         return self.detach().sort(dim, descending, stable).indices
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
+        if dim.__class__ is not int:
+            dim = A.index(dim, "topk", "dim", 2)
+        if largest.__class__ is not bool or sorted.__class__ is not bool:
+            A.check_bool(largest, "topk", "largest", 3)
+            A.check_bool(sorted, "topk", "sorted", 4)
+        if k.__class__ is not int:
+            k = A.symint(k, "topk", "k", 1)  # NOTE: after the TypeErrors: a bool tensor's RuntimeError is later
         dim = wrap_dim(dim, self.ndim)
         n = self.shape[dim] if self.ndim else 1
         if not 0 <= k <= n:
@@ -279,26 +329,56 @@ class MathMethods:
     def softmax(self, dim, dtype=None):
         from .nn.functional import softmax
 
+        SG.softmax_args("softmax", dim, dtype)  # NOTE: no None dim here (F.softmax takes it: an implicit dim)
         return softmax(self, dim, dtype=dtype)
 
     def log_softmax(self, dim, dtype=None):
         from .nn.functional import log_softmax
 
+        SG.softmax_args("log_softmax", dim, dtype)
         return log_softmax(self, dim, dtype=dtype)
 
     def dot(self, other):
+        A.check_tensor(other, "dot", "tensor", 1)
         return contract.dot(self, other)
 
     def mv(self, vec):
+        A.check_tensor(vec, "mv", "vec", 1)
+        if not self.ndim:
+            raise IndexError("Dimension specified as 0 but tensor has no dimensions")
         return contract.mv(self, vec)
 
     def bmm(self, mat2):
+        A.check_tensor(mat2, "bmm", "mat2", 1)
         return contract.bmm(self, mat2)
 
     def outer(self, vec2):
+        A.check_tensor(vec2, "outer", "vec2", 1)
         return contract.outer(self, vec2)
 
     ger = outer
+
+    # --- random (ops/random.py): the device's generator, or generator= ----------------------------
+    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
+        return RND.uniform_(self, kw.get("from", from_), to, generator)
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return RND.normal_(self, mean, std, generator)
+
+    def random_(self, from_=0, to=None, *, generator=None, **kw):
+        return RND.random_(self, kw.get("from", from_), to, generator)
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return RND.exponential_(self, lambd, generator)
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        return RND.bernoulli_(self, p, generator)
+
+    def bernoulli(self, p=None, *, generator=None):
+        return RND.bernoulli(self, p, generator=generator)
+
+    def multinomial(self, num_samples, replacement=False, *, generator=None):
+        return RND.multinomial(self, num_samples, replacement, generator=generator)
 
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "

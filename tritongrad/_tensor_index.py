@@ -1,7 +1,8 @@
 """Tensor's indexing, joining and splitting methods and their tritongrad.<name> functions: each checks
 its arguments with PyTorch's messages and calls an op (ops/index.py, ops/advanced.py, ops/join.py).
 A base class of Tensor, as _tensor_math.py is."""
-from . import _dtype as dt
+from . import _args as A, _dtype as dt, _signatures as S
+from ._tensor_views import _sizes
 from .autograd.grad_mode import state
 from .autograd.views import make_view
 from .ops import advanced, index as X, index_reduce as RI, join as J
@@ -9,17 +10,11 @@ from .ops.inplace import _SCALAR_NAMES
 from .ops.util import broadcast_shapes, check_device, size_str, wrap_dim, wrap_dims
 
 
-def _ints(args):
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = args[0]
-    return tuple(int(a) for a in args)
-
-
-def _index(t, index, name="index"):
+def _index(t, index, name="index", fn=None):
     from .tensor import Tensor
 
     if not isinstance(index, Tensor):
-        raise TypeError(f"{name} must be a Tensor, not {type(index).__name__}")
+        raise TypeError(f"{fn or 'expected'}(): argument '{name}' must be Tensor, not {A.type_name(index)}")
     check_device(t, index)
     return index._data
 
@@ -43,18 +38,30 @@ class TensorIndexing:
 
     # --- gathers and scatters ---------------------------------------------------------------------
     def index_select(self, dim, index):
+        dim = S.dim_tensors("index_select", dim, ("index", index))
+        if index.ndim > 1:  # NOTE: PyTorch's order: this before the index's dtype
+            raise IndexError("index_select(): Index is supposed to be a vector")
         return X.IndexSelect.apply(self, wrap_dim(dim, self.ndim), _index(self, index), False, True)
 
     def gather(self, dim, index):
+        dim = S.dim_tensors("gather", dim, ("index", index))
+        if index._dtype is not dt.int64 and index._dtype is not dt.int32 and not index.numel():
+            index = index.long()  # NOTE: PyTorch returns for an empty index before checking its dtype
         return X.Gather.apply(self, wrap_dim(dim, self.ndim), _index(self, index), True)
 
     def take_along_dim(self, indices, dim=None):
+        A.check_tensor(indices, "take_along_dim", "indices")
         if dim is None:
             return self.reshape(-1).gather(0, indices.reshape(-1))
-        dim = wrap_dim(dim, self.ndim)
+        if dim.__class__ is not int:
+            dim = A.index(dim, "take_along_dim", "dim", 2)
         if indices.ndim != self.ndim:
             raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same number of dimensions, "
                                f"but got {self.ndim} dimensions for input, and {indices.ndim} dimensions for indices")
+        if indices._dtype is not dt.int64:
+            raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                               + A.scalar_name(indices._dtype))
+        dim = wrap_dim(dim, self.ndim)
         shape = list(broadcast_shapes(self.shape, indices.shape))
         sx, si = list(shape), list(shape)
         sx[dim], si[dim] = self.shape[dim], indices.shape[dim]
@@ -76,26 +83,37 @@ class TensorIndexing:
         return RI.scatter_reduce(self, wrap_dim(dim, self.ndim), _index(self, index), src, reduce, include_self, True)
 
     def scatter_add(self, dim, index, src):
+        dim = S.dim_tensors("scatter_add", dim, ("index", index), ("src", src))
         return _scatter(self, dim, index, src, "add", inplace=False, legacy=False)
 
     def scatter_add_(self, dim, index, src):
+        dim = S.dim_tensors("scatter_add_", dim, ("index", index), ("src", src))
         return _scatter(self, dim, index, src, "add", inplace=True, legacy=False)
 
     def index_add(self, dim, index, source, *, alpha=1):
+        dim = S.dim_tensors("index_add", dim, ("index", index), ("source", source))
+        S.vector_index("index_add_", index)
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, False)
 
     def index_add_(self, dim, index, source, *, alpha=1):
+        dim = S.dim_tensors("index_add_", dim, ("index", index), ("source", source))
+        S.vector_index("index_add_", index)
         return _index_put(self, dim, index, source if alpha == 1 else source * alpha, X.IndexAdd, True, True)
 
     def index_copy(self, dim, index, source):
+        dim = S.dim_tensors("index_copy", dim, ("index", index), ("source", source))
+        S.vector_index("index_copy_", index)
         return _index_put(self, dim, index, source, X.IndexCopy, False, False)
 
     def index_copy_(self, dim, index, source):
+        dim = S.dim_tensors("index_copy_", dim, ("index", index), ("source", source))
+        S.vector_index("index_copy_", index)
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
         from .tensor import Tensor
 
+        S.index_put_args("index_put_", indices, values, accumulate)
         for k, i in enumerate(indices):
             if not isinstance(i, Tensor):
                 raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
@@ -103,20 +121,24 @@ class TensorIndexing:
         return self
 
     def index_put(self, indices, values, accumulate=False):
+        S.index_put_args("index_put", indices, values, accumulate)
         return self.clone().index_put_(indices, values, accumulate)
 
     def masked_fill(self, mask, value):
+        S.masked_fill_args("masked_fill", mask, value)
         advanced.check_mask(self, mask, value, "masked_fill_")
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return (X.MaskedFillTensor if hasattr(value, "_data") else X.MaskedFill).apply(self, value, mask)
 
     def masked_fill_(self, mask, value):
+        S.masked_fill_args("masked_fill_", mask, value)
         if hasattr(value, "_data") and value._be is not self._be:
             value = value.to(self.device)
         return advanced.masked_fill_(self, mask, value)
 
     def masked_select(self, mask):
+        A.check_tensor(mask, "masked_select", "mask")
         if mask._dtype is not dt.bool_:
             raise RuntimeError("masked_select: expected BoolTensor for mask")
         check_device(self, mask)
@@ -128,6 +150,8 @@ class TensorIndexing:
     def nonzero(self, *, as_tuple=False):
         from .tensor import Tensor
 
+        if as_tuple.__class__ is not bool:
+            A.check_bool(as_tuple, "nonzero", "as_tuple")
         be = self._be
         flat = be.nonzero(self._data)
         if as_tuple:
@@ -142,12 +166,23 @@ class TensorIndexing:
 
     # --- splitting (views) ----------------------------------------------------------------------
     def split(self, split_size, dim=0):
+        if isinstance(split_size, A.TensorBase):  # NOTE: as PyTorch's Tensor.split (Python): int() if it can
+            try:
+                split_size = int(split_size)
+            except ValueError:
+                pass
+        if split_size.__class__ is not int:
+            split_size = S.split_sizes(split_size)
+        if dim.__class__ is not int:
+            dim = A.index(dim, "split")
         if self.ndim == 0:
             raise RuntimeError("split expects at least a 1-dimensional tensor")
+        if split_size.__class__ is int and split_size < 0:  # NOTE: PyTorch's order: before the dim
+            raise RuntimeError(f"split expects split_size be non-negative, but got split_size={split_size}")
         wrapped = wrap_dim(dim, self.ndim)
         n = self.shape[wrapped]
         if isinstance(split_size, (list, tuple)):
-            sizes = [int(s) for s in split_size]
+            sizes = list(split_size)
             if any(s < 0 for s in sizes):
                 raise RuntimeError(f"split_with_sizes expects split_sizes have only non-negative entries, but got "
                                    f"split_sizes={size_str(sizes)}")
@@ -156,7 +191,7 @@ class TensorIndexing:
                                    f"at dimension {wrapped}), but got split_sizes={size_str(sizes)}")
             cls, arg = J.SplitWithSizes, None
         else:
-            s = int(split_size)
+            s = split_size
             if s < 0:
                 raise RuntimeError(f"split expects split_size be non-negative, but got split_size={s}")
             if s == 0 and n:
@@ -166,9 +201,16 @@ class TensorIndexing:
         return _multi_view(self, cls, wrapped, sizes, arg, dim)
 
     def split_with_sizes(self, split_sizes, dim=0):
-        return self.split(list(split_sizes), dim)
+        if isinstance(split_sizes, (int, A.TensorBase)):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 1) must be tuple of ints, not "
+                            + A.type_name(split_sizes))
+        return self.split(list(A.int_list(split_sizes, "split_with_sizes", "split_sizes")), dim)
 
     def chunk(self, chunks, dim=0):
+        if chunks.__class__ is not int:
+            chunks = A.index(chunks, "chunk", "chunks")
+        if dim.__class__ is not int:
+            dim = A.index(dim, "chunk")
         if self.ndim == 0:
             raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         if chunks <= 0:
@@ -231,10 +273,13 @@ class TensorIndexing:
         return self._nsplit((indices_or_sections, *indices) if indices else indices_or_sections, "dsplit", 2, 3)
 
     def unbind(self, dim=0):
-        wrapped = wrap_dim(dim, self.ndim)
+        wrapped = wrap_dim(dim, self.ndim, "unbind")
         return _multi_view(self, J.Unbind, wrapped, [1] * self.shape[wrapped], None, dim)
 
     def narrow(self, dim, start, length):
+        if dim.__class__ is not int or start.__class__ is not int or length.__class__ is not int:
+            dim, start, length = A.index(dim, "narrow"), A.symint(start, "narrow", "start"), A.symint(
+                length, "narrow", "length")
         if self.ndim == 0:
             raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
         if length < 0:
@@ -250,24 +295,23 @@ class TensorIndexing:
 
     # --- repeating, reordering, triangles --------------------------------------------------------
     def repeat(self, *sizes):
-        reps = _ints(sizes)
+        reps = _sizes(sizes, "repeat", "repeats")
         if len(reps) < self.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of "
                                "tensor")
         shape = (1,) * (len(reps) - self.ndim) + self.shape
         out = [r * s for r, s in zip(reps, shape)]
-        for r in reps:
-            if r < 0:
-                raise RuntimeError(f"Trying to create tensor with negative dimension {r * shape[reps.index(r)]}: "
-                                   f"{size_str(out)}")
-        return J.Repeat.apply(self, reps)
+        for o in out:
+            if o < 0:
+                raise RuntimeError(f"Trying to create tensor with negative dimension {o}: {size_str(out)}")
+        return J.Repeat.apply(self, tuple(max(r, 0) for r in reps))  # NOTE: a negative repeat of a size 0 is 0
 
     def tile(self, *dims):
-        reps = _ints(dims)
+        reps = _sizes(dims, "tile", "dims")
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
     def flip(self, *dims):
-        dims = wrap_dims(_ints(dims), self.ndim)
+        dims = wrap_dims(_sizes(dims, "flip", "dims", sym=False), self.ndim)
         return J.Flip.apply(self, dims if self.ndim else ())  # NOTE: a 0-d tensor flips to a copy of itself
 
     def fliplr(self):
@@ -281,14 +325,19 @@ class TensorIndexing:
         return self.flip(0)
 
     def roll(self, shifts, dims=None):
-        shifts = (shifts,) if isinstance(shifts, int) else tuple(shifts)
+        shifts = A.int_list(shifts, "roll", "shifts")
+        if dims is not None:
+            dims = A.int_list(dims, "roll", "dims")
         if dims is None:
             if len(shifts) != 1:
                 raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:0")
+            if not self.numel():
+                return self.clone()
             return J.Roll.apply(self.reshape(-1), shifts, (0,)).view(self.shape)
-        dims = (dims,) if isinstance(dims, int) else tuple(dims)
         if len(shifts) != len(dims):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+        if not self.numel():  # NOTE: PyTorch returns an empty tensor's copy before checking the dims
+            return self.clone()
         return J.Roll.apply(self, shifts, tuple(wrap_dim(d, self.ndim) for d in dims))
 
     def tril(self, diagonal=0):
@@ -304,6 +353,8 @@ class TensorIndexing:
         return self.copy_(self.triu(diagonal))
 
     def diag(self, diagonal=0):
+        if diagonal.__class__ is not int:
+            diagonal = A.index(diagonal, "diag", "diagonal")
         if self.ndim == 1:
             n = self.shape[0] + abs(diagonal)
             return J.DiagEmbed.apply(self, diagonal, (n, n))
@@ -312,8 +363,10 @@ class TensorIndexing:
         raise RuntimeError(f"diag(): Supports 1D or 2D tensors. Got {self.ndim}D")
 
     def movedim(self, source, destination):
-        src = (source,) if isinstance(source, int) else tuple(source)
-        dst = (destination,) if isinstance(destination, int) else tuple(destination)
+        if isinstance(source, (tuple, list)) != isinstance(destination, (tuple, list)):  # NOTE: (int, int) or lists
+            raise A.no_overload("movedim", (source, destination), ("(int source, int destination)",
+                                                                   "(tuple of ints source, tuple of ints destination)"))
+        src, dst = A.int_list(source, "movedim", "source"), A.int_list(destination, "movedim", "destination")
         if len(src) != len(dst):
             raise RuntimeError(f"movedim: Invalid source or destination dims: source ({size_str(src)} dims) should "
                                f"contain the same number of dims as destination ({size_str(dst)} dims)")
@@ -322,6 +375,8 @@ class TensorIndexing:
         for name, ds in (("source", src), ("destination", dst)):
             if len(set(ds)) != len(ds):
                 raise RuntimeError(f"movedim: repeated dim in `{name}` ({size_str(ds)})")
+        if not self.ndim:
+            return self.permute(())  # NOTE: a 0-d tensor's dims 0 / -1 move nowhere
         perm = [-1] * self.ndim
         for s, d in zip(src, dst):
             perm[d] = s
@@ -336,15 +391,22 @@ class TensorIndexing:
 
 
 def _triangle(t, diagonal, upper, name):
+    if diagonal.__class__ is not int:
+        diagonal = A.symint(diagonal, name, "diagonal")
     if t.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
-    return (J.Triu if upper else J.Tril).apply(t, int(diagonal), upper)
+    return (J.Triu if upper else J.Tril).apply(t, diagonal, upper)
 
 
 def _scatter(t, dim, index, src, reduce, inplace, legacy=True):
     """scatter / scatter_ (`reduce`: the deprecated 'add' / 'multiply', `legacy`) and scatter_add(_)."""
     from .tensor import Tensor
 
+    name = "scatter_" if inplace else "scatter"
+    dim = S.dim_tensors(name, dim, ("index", index))
+    if not isinstance(src, (Tensor, int, float)):
+        raise A.no_overload(name, (dim, index, src), ("(int dim, Tensor index, Tensor src)",
+                                                      "(int dim, Tensor index, Number value)"))
     if legacy and reduce is not None:
         return RI.scatter_legacy(t, wrap_dim(dim, t.ndim), _index(t, index), src, reduce, inplace)
     dim, idx = wrap_dim(dim, t.ndim), _index(t, index)
@@ -380,83 +442,22 @@ def _index_put(t, dim, index, source, cls, accumulate, inplace):
 
 
 # --- tritongrad.<name> ---------------------------------------------------------------------------------
-def _tensors(tensors, name):
-    from .tensor import Tensor
-
-    if isinstance(tensors, Tensor) or not all(isinstance(t, Tensor) for t in tensors):
-        raise TypeError(f"{name}(): argument 'tensors' must be tuple of Tensors")
-    return list(tensors)
-
-
-def _common(ts):
-    """The inputs promoted to one dtype (torch.result_type's), checked to share one device."""
-    first = ts[0]
-    rt, be, same = first._dtype, first._be, True
-    for t in ts:
-        if t._be is not be:
-            check_device(first, t)
-        if t._dtype is not rt:
-            rt, same = dt.promote_types(rt, t._dtype), False
-    return ts if same else [t if t._dtype is rt else t.to(rt) for t in ts]
-
-
-def cat(tensors, dim=0):
-    ts = _tensors(tensors, "cat")
-    if not ts:
-        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
-    shapes = [t._data.shape for t in ts]
-    for i, shape in enumerate(shapes):
-        if not shape:
-            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be concatenated")
-    ts = _common(ts)
-    full = [t for t, shape in zip(ts, shapes) if shape != (0,)]  # NOTE: PyTorch's legacy rule: 1-d empties skipped
-    if not full:
-        return ts[0].clone()
-    ref = full[0]._data.shape
-    nd = len(ref)
-    dim = wrap_dim(dim, nd)
-    for i, shape in enumerate(shapes):
-        if shape == ref or shape == (0,):
-            continue
-        if len(shape) != nd:
-            raise RuntimeError(f"Tensors must have same number of dimensions: got {nd} and {len(shape)}")
-        for d in range(nd):
-            if d != dim and shape[d] != ref[d]:
-                raise RuntimeError(f"Sizes of tensors must match except in dimension {dim}. Expected size "
-                                   f"{ref[d]} but got size {shape[d]} for tensor number {i} in the list.")
-    return J.cat(full, dim)
-
-
-concat = concatenate = cat
-
-
-def stack(tensors, dim=0):
-    ts = _tensors(tensors, "stack")
-    if not ts:
-        raise RuntimeError("stack expects a non-empty TensorList")
-    for i, t in enumerate(ts[1:], 1):
-        if t.shape != ts[0].shape:
-            raise RuntimeError(f"stack expects each tensor to be equal size, but got {size_str(ts[0].shape)} at entry "
-                               f"0 and {size_str(t.shape)} at entry {i}")
-    return J.stack(_common(ts), wrap_dim(dim, ts[0].ndim + 1))
-
-
-def hstack(tensors):
-    ts = _tensors(tensors, "hstack")
-    return cat([t.reshape(1) if t.ndim == 0 else t for t in ts], 0 if all(t.ndim <= 1 for t in ts) else 1)
-
-
-def vstack(tensors):
-    ts = _tensors(tensors, "vstack")
-    return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in ts], 0)
+from ._tensor_join import cat, concat, concatenate, hstack, stack, vstack  # noqa: E402,F401
 
 
 def nonzero(input, *, as_tuple=False):
+    A.check_tensor(input, "nonzero", "input", 1)
     return input.nonzero(as_tuple=as_tuple)
 
 
 def _method(name):
     def fn(input, *args, **kwargs):
+        if not isinstance(input, A.TensorBase):
+            raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {A.type_name(input)}")
+        if name in ("tile", "flip") and args:  # NOTE: torch.tile(x, dims) takes one sequence, x.tile(*dims) many
+            from .functional import _one_list
+
+            _one_list(name, args)
         return getattr(input, name)(*args, **kwargs)
 
     fn.__name__ = name
@@ -468,4 +469,10 @@ _METHODS = ("index_select gather scatter scatter_add index_add index_copy index_
             "scatter_reduce take_along_dim argwhere split chunk unbind tensor_split hsplit vsplit dsplit tile flip "
             "fliplr flipud roll tril triu diag movedim moveaxis swapaxes swapdims").split()
 globals().update({name: _method(name) for name in _METHODS})
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """torch.split, a Python function in PyTorch too (a non-tensor fails with its AttributeError)."""
+    return tensor.split(split_size_or_sections, dim)
+
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]

@@ -1,14 +1,22 @@
 """Tensor's arithmetic, comparisons, reductions and in-place methods: each checks its arguments
 and calls an op (tritongrad/ops). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
-from . import _dtype as dt
+from . import _args as A, _dtype as dt, _signatures as S
 from ._math_methods import numpy_names, reduce_dims as _reduce_dims
 from ._tensor_base import TensorBase
 from .autograd.function import _expandable
-from .ops import divmod as DM, elementwise as EW, inplace as I, linalg, random as RND, reduce as RD, util
-from .ops.util import operands, wrap_dim, wrap_dims
+from .ops import divmod as DM, elementwise as EW, inplace as I, linalg, reduce as RD, util
+from .ops.util import (
+    as_tensor as _as_tensor,
+    clamp_args as _clamp_args,
+    clamp_tensor_args as _clamp_tensor_args,
+    operands,
+    wrap_dim,
+)
 
 _NUMBERS = (int, float)  # NOTE: exact classes (bool is not one): the fast paths below
+_BOUNDS = (int, float, type(None))
+_UNSET = A.UNSET  # NOTE: a global, not an attribute lookup, on the common path
 
 
 def _same(a, b):
@@ -24,18 +32,28 @@ class TensorMath(TensorBase):
     __slots__ = ()
 
     # --- math: methods and operators call the ops -------------------------------------------------
-    def add(self, other, *, alpha=1):
-        if alpha == 1 and _same(self, other):
-            return EW.Add.apply(self, other, 1)
+    def add(self, other, *deprecated, alpha=_UNSET):  # NOTE: _UNSET: alpha=1, and tells x.add(2, y, alpha=1) apart
+        if deprecated:
+            other, alpha = S.positional_alpha("add", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            if _same(self, other):
+                return EW.Add.apply(self, other, 1)
+            alpha = 1
         a, b, _ = operands(self, other)
         if alpha != 1 or alpha.__class__ is not int:
             I.check_alpha(a._dtype, alpha)
         return EW.Add.apply(a, b, alpha)
 
-    def sub(self, other, *, alpha=1):
-        if alpha == 1 and _same(self, other):
-            return EW.Sub.apply(self, other, 1)
-        _check_bool_sub(self, other)
+    def sub(self, other, *deprecated, alpha=_UNSET):
+        if deprecated:
+            other, alpha = S.positional_alpha("sub", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            if _same(self, other):
+                return EW.Sub.apply(self, other, 1)
+            alpha = 1
+        if not isinstance(other, (int, float, TensorBase)):
+            A.check_tensor(other, "sub", "other", 1)  # NOTE: PyTorch's parser, before the bool check
+        S.bool_sub(self, other)
         a, b, _ = operands(self, other)
         if alpha != 1 or alpha.__class__ is not int:
             I.check_alpha(a._dtype, alpha, "sub")
@@ -84,7 +102,7 @@ class TensorMath(TensorBase):
     def __rsub__(self, other):
         if other.__class__ in _NUMBERS and self._dtype.is_floating_point:
             return EW.Rsub.apply(self, other)
-        _check_bool_sub(self, other)
+        S.bool_sub(self, other)
         a, s, _ = operands(self, other)
         return EW.Rsub.apply(a, s)
 
@@ -102,16 +120,26 @@ class TensorMath(TensorBase):
         return linalg.matmul(other, self)
 
     def matmul(self, other):
+        if not isinstance(other, TensorBase):
+            A.check_tensor(other, "matmul", "other", 1)
         return linalg.matmul(self, other)
 
     def mm(self, other):
+        if not isinstance(other, TensorBase):
+            A.check_tensor(other, "mm", "mat2", 1)
         return linalg.mm(self, other)
 
     __add__, __sub__, __mul__, __truediv__, __pow__ = add, sub, mul, div, pow
     __mod__, __floordiv__ = remainder, floor_divide
     __radd__, __rmul__ = add, mul  # NOTE: number + tensor is tensor + number (PyTorch records it so too)
     true_divide = divide = div
-    multiply, subtract = mul, sub
+    multiply = mul
+
+    def subtract(self, other, *scalar_alpha, alpha=_UNSET):
+        """sub; without the deprecated x.sub(alpha, other), but with subtract(Number other, Number alpha)."""
+        if scalar_alpha:
+            other, alpha = S.subtract_alpha(other, scalar_alpha, alpha)
+        return self.sub(other, alpha=alpha)
 
     def __neg__(self):
         if self._dtype is dt.bool_:
@@ -157,7 +185,9 @@ class TensorMath(TensorBase):
 
     def sum_to_size(self, *size):
         """This tensor summed over the dims that broadcasting `size` to its shape would add or expand."""
-        shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        from ._tensor_views import _sizes
+
+        shape = _sizes(size, "sum_to_size")
         if not _expandable(shape, self.shape):
             raise RuntimeError(f"size {{[{', '.join(map(str, shape))}]}} is not expandable to size "
                                f"{{[{', '.join(map(str, self.shape))}]}}.")
@@ -184,6 +214,8 @@ class TensorMath(TensorBase):
         return self.pow(2)
 
     def clamp(self, min=None, max=None):
+        if min.__class__ not in _BOUNDS or max.__class__ not in _BOUNDS:
+            S.clamp_bounds("clamp", min, max)
         if min is None and max is None:
             raise RuntimeError("tritongrad.clamp: At least one of 'min' or 'max' must not be None")
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
@@ -193,26 +225,33 @@ class TensorMath(TensorBase):
     clip = clamp
 
     def clamp_min(self, min):
+        if min.__class__ not in _NUMBERS:
+            S.clamp_bounds("clamp_min", min, "" if min is None else min)  # NOTE: "": no None here
         if isinstance(min, TensorBase):
             return EW.ClampMinTensor.apply(*_clamp_tensor_args(self, min, None))
         return EW.ClampMin.apply(*_clamp_args(self, min, None))
 
     def clamp_max(self, max):
+        if max.__class__ not in _NUMBERS:
+            S.clamp_bounds("clamp_max", "" if max is None else max, max)
         if isinstance(max, TensorBase):
             return EW.ClampMaxTensor.apply(*_clamp_tensor_args(self, None, max))
         return EW.ClampMax.apply(*_clamp_args(self, None, max))
 
     def maximum(self, other):
+        A.check_tensor(other, "maximum", "other", 1)
         a, b, _ = operands(self, _as_tensor(other, self))
         return EW.Maximum.apply(a, b)
 
     def minimum(self, other):
+        A.check_tensor(other, "minimum", "other", 1)
         a, b, _ = operands(self, _as_tensor(other, self))
         return EW.Minimum.apply(a, b)
 
     def where(self, condition, other):
         from .functional import where
 
+        A.check_tensor(condition, "where", "condition", 1)
         return where(condition, self, other)
 
     # Comparisons and logic: bool results, never differentiable.
@@ -242,9 +281,11 @@ class TensorMath(TensorBase):
     greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
     def equal(self, other):
+        A.check_tensor(other, "equal", "other", 1)
         return self.shape == other.shape and bool(self.eq(other).all())
 
     def _logical(self, op, other):
+        A.check_tensor(other, op, "other", 1)
         other = _as_tensor(other, self)
         util.check_device(self, other)
         util.broadcast_shapes(self.shape, other.shape)  # NOTE: PyTorch's message, not NumPy's, on a mismatch
@@ -277,41 +318,63 @@ class TensorMath(TensorBase):
 
     # --- reductions -------------------------------------------------------------------------------
     @numpy_names
-    def sum(self, dim=None, keepdim=False, *, dtype=None):
+    def sum(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None):
+        if keepdim is _UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
+            keepdim = False
+            if dim is _UNSET:
+                dim = None
+        elif dim is _UNSET or keepdim.__class__ is not bool or dtype is not None:
+            dim, keepdim = S.reduce_args("sum", dim, keepdim, dtype)
         if dtype is None and self._dtype._kind < 2:
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
-        dims = () if dim is None else _reduce_dims(self, dim)
+        dims = () if dim is None else _reduce_dims(self, dim, "sum")
         cls = RD.Sum if dim is None else RD.SumDim
         out_dtype = None if dtype is self._dtype else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
 
     @numpy_names
-    def mean(self, dim=None, keepdim=False, *, dtype=None):
+    def mean(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None):
+        if keepdim is _UNSET and dtype is None:  # NOTE: the common calls first: sum(), sum(dim)
+            keepdim = False
+            if dim is _UNSET:
+                dim = None
+        elif dim is _UNSET or keepdim.__class__ is not bool or dtype is not None:
+            dim, keepdim = S.reduce_args("mean", dim, keepdim, dtype)
+        if dim is not None and dim.__class__ is not int:
+            A.int_list(dim, "mean")  # NOTE: PyTorch's TypeError comes before its dtype RuntimeError
         x = self if dtype is None else self.to(dtype)
         if not x._dtype.is_floating_point:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either a floating point or "
                                f"complex dtype. Got: {dt.TYPE_NAMES[x._dtype.name][:-6]}")
-        dims = () if dim is None else _reduce_dims(x, dim)
+        dims = () if dim is None else _reduce_dims(x, dim, "mean")
         return (RD.Mean if dim is None else RD.MeanDim).apply(x, dims, keepdim)
 
-    def _minmax(self, all_cls, dim_cls, dim, keepdim):
-        if isinstance(dim, TensorBase):
-            return self.maximum(dim) if all_cls is RD.MaxAll else self.minimum(dim)
-        if dim is None:
-            return all_cls.apply(self)
+    def _minmax(self, all_cls, dim_cls, dim, keepdim, name):
+        if dim.__class__ is not int:
+            if dim is _UNSET and keepdim is _UNSET:
+                return all_cls.apply(self)
+            if isinstance(dim, TensorBase) and keepdim is _UNSET:  # NOTE: max(other): the elementwise maximum
+                return self.maximum(dim) if all_cls is RD.MaxAll else self.minimum(dim)
+            if dim is _UNSET or dim is None:
+                raise A.no_overload(name, (dim, keepdim), ("()", "(Tensor other)", "(int dim, bool keepdim = False)"))
+            dim = A.index(dim, name)
+        if keepdim is _UNSET:
+            keepdim = False
+        elif keepdim.__class__ is not bool:
+            A.check_bool(keepdim, name)
         from .functional import return_types
 
         dim = wrap_dim(dim, self.ndim)
         values, indices = dim_cls.apply(self, dim, keepdim)
-        return return_types(values, indices, "max" if all_cls is RD.MaxAll else "min")
+        return return_types(values, indices, name)
 
     @numpy_names
-    def max(self, dim=None, keepdim=False):
-        return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim)
+    def max(self, dim=_UNSET, keepdim=_UNSET):
+        return self._minmax(RD.MaxAll, RD.MaxDim, dim, keepdim, "max")
 
     @numpy_names
-    def min(self, dim=None, keepdim=False):
-        return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim)
+    def min(self, dim=_UNSET, keepdim=_UNSET):
+        return self._minmax(RD.MinAll, RD.MinDim, dim, keepdim, "min")
 
     @numpy_names
     def argmax(self, dim=None, keepdim=False):
@@ -322,6 +385,10 @@ class TensorMath(TensorBase):
         return self._argreduce("argmin", dim, keepdim)
 
     def _argreduce(self, op, dim, keepdim):
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, op)
+        if dim is not None and dim.__class__ is not int:
+            dim = A.index(dim, op)
         if self._dtype is dt.bool_:
             raise RuntimeError(f"{op}(): does not support bool input")
         if dim is None:
@@ -343,14 +410,27 @@ class TensorMath(TensorBase):
         return self._bool_reduce("any", dim, keepdim)
 
     def _bool_reduce(self, op, dim, keepdim):
-        dims = wrap_dims(dim, self.ndim) if self.ndim else ()
-        return self._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+        if keepdim.__class__ is not bool:
+            A.check_bool(keepdim, op)
+        if isinstance(dim, TensorBase):
+            dim = A.index(dim, op)  # NOTE: all(int dim): a 0-d integer tensor, not all(tuple of ints dim)
+        dims = () if dim is None else _reduce_dims(self, dim, op)
+        out = self._make(self._be.reduce(op, self.bool()._data, dims, keepdim))
+        return out.to(dt.uint8) if self._dtype is dt.uint8 else out  # NOTE: PyTorch keeps uint8 (NumPy's legacy)
 
     # --- in place: check, then write (tritongrad/ops/inplace.py) ----------------------------------
-    def add_(self, other, *, alpha=1):
+    def add_(self, other, *deprecated, alpha=_UNSET):
+        if deprecated:
+            other, alpha = S.positional_alpha("add_", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            alpha = 1
         return I.binary_(self, "add", other, alpha)
 
-    def sub_(self, other, *, alpha=1):
+    def sub_(self, other, *deprecated, alpha=_UNSET):
+        if deprecated:
+            other, alpha = S.positional_alpha("sub_", other, deprecated, alpha)
+        elif alpha is _UNSET:
+            alpha = 1
         return I.binary_(self, "sub", other, alpha)
 
     def mul_(self, other):
@@ -375,12 +455,16 @@ class TensorMath(TensorBase):
     def pow_(self, exponent):
         if self._dtype._kind < 2 and exponent.__class__ is int and exponent < 0:  # NOTE: as __pow__, before writing
             raise RuntimeError("Integers to negative integer powers are not allowed.")
+        if self._dtype is dt.bool_ and isinstance(exponent, TensorBase) and exponent._dtype is dt.bool_:
+            raise NotImplementedError("\"pow\" not implemented for 'Bool'")  # NOTE: as pow(), before writing
         return I.binary_(self, "pow", exponent)
 
     __iadd__, __isub__, __imul__, __itruediv__, __ipow__ = add_, sub_, mul_, div_, pow_
     __imod__, __ifloordiv__ = remainder_, floor_divide_
 
     def copy_(self, src, non_blocking=False):
+        if non_blocking is not False:
+            A.check_bool(non_blocking, "copy_", "non_blocking", 2)
         return I.copy_(self, src)
 
     def fill_(self, value):
@@ -390,6 +474,8 @@ class TensorMath(TensorBase):
         return I.fill_(self, 0)
 
     def clamp_(self, min=None, max=None):
+        if min.__class__ not in _BOUNDS or max.__class__ not in _BOUNDS:
+            S.clamp_bounds("clamp_", min, max)
         return I.unary_(self, lambda s: s.clamp(min, max), "clamp", (min, max))
 
     def clamp_min_(self, min):
@@ -409,64 +495,3 @@ class TensorMath(TensorBase):
 
     def sqrt_(self):
         return I.unary_(self, TensorMath.sqrt, "sqrt", ())
-
-    # --- random (ops/random.py): the device's generator, or generator= ----------------------------
-    def uniform_(self, from_=0.0, to=1.0, *, generator=None, **kw):
-        return RND.uniform_(self, kw.get("from", from_), to, generator)
-
-    def normal_(self, mean=0.0, std=1.0, *, generator=None):
-        return RND.normal_(self, mean, std, generator)
-
-    def random_(self, from_=0, to=None, *, generator=None, **kw):
-        return RND.random_(self, kw.get("from", from_), to, generator)
-
-    def exponential_(self, lambd=1.0, *, generator=None):
-        return RND.exponential_(self, lambd, generator)
-
-    def bernoulli_(self, p=0.5, *, generator=None):
-        return RND.bernoulli_(self, p, generator)
-
-    def bernoulli(self, p=None, *, generator=None):
-        return RND.bernoulli(self, p, generator=generator)
-
-    def multinomial(self, num_samples, replacement=False, *, generator=None):
-        return RND.multinomial(self, num_samples, replacement, generator=generator)
-
-
-def _check_bool_sub(a, b):
-    """PyTorch refuses `-` on bool tensors (a mask is inverted with `~`)."""
-    a_bool = a._dtype is dt.bool_
-    b_bool = b._dtype is dt.bool_ if isinstance(b, TensorBase) else isinstance(b, bool)
-    if a_bool and b_bool:
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or "
-                           "`logical_xor()` operator instead.")
-    if a_bool or b_bool:
-        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying "
-                           "to invert a mask, use the `~` or `logical_not()` operator instead.")
-
-
-def _clamp_args(t, lo, hi):
-    """clamp's operands: an integer tensor clamped by float bounds becomes float, as in PyTorch."""
-    for bound in (lo, hi):
-        if bound is not None:
-            t, _, _ = operands(t, bound)
-    return t, lo, hi
-
-
-def _clamp_tensor_args(t, lo, hi):
-    """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
-    lo = None if lo is None else util.cpu_scalar_to(t, _as_tensor(lo, t))
-    hi = None if hi is None else util.cpu_scalar_to(t, _as_tensor(hi, t))
-    for bound in (lo, hi):
-        if bound is not None:
-            t, _, _ = operands(t, bound)
-    return (t, *(b if b is None or b._dtype is t._dtype else b.to(t._dtype) for b in (lo, hi)))
-
-
-def _as_tensor(x, like):
-    """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
-    if isinstance(x, TensorBase):
-        return x
-    dtype = dt.result_type_scalar(like._dtype, x)
-    dtype = like._dtype if dtype is like._dtype else (dt.get_default_dtype() if isinstance(x, float) else dtype)
-    return like._make(like._be.full((), x, dtype))

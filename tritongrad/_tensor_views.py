@@ -2,18 +2,27 @@
 arguments, runs the view op (tritongrad/ops/view.py) and links the result to its base
 (autograd/views.py). A base class of tensor.Tensor, kept apart so that each file fits in a head.
 """
-from . import _dtype as dt
+from . import _args as A, _dtype as dt
 from ._tensor_base import TensorBase
 from .autograd.views import make_view
 from .ops import advanced, view as V
 from .ops.util import size_str, wrap_dim, wrap_dims
 
 
-def _sizes(args):
-    """Accept f(2, 3), f((2, 3)) and f([2, 3]) as PyTorch does."""
-    if len(args) == 1 and isinstance(args[0], (tuple, list)):
-        args = args[0]
-    return tuple(int(s) for s in args)
+def _sizes(args, fn="view", name="size", sym=True):
+    """Accept f(2, 3), f((2, 3)) and f([2, 3]) as PyTorch does, with its parser's types (tritongrad/_args.py):
+    ints and integer tensors of one element as arguments; in a sequence, bools too. `sym`: sizes (SymInts),
+    not dims."""
+    if len(args) == 1 and args[0].__class__ is not int:
+        return A.int_list(args[0], fn, name, sym=sym)
+    for s in args:
+        if s.__class__ is not int:
+            if not sym:
+                return A.int_list(args, fn, name)  # NOTE: dims: a one-element integer or bool tensor, a bool, too
+            return tuple(A.symint(s, fn, name) for s in args)  # NOTE: item by item, as PyTorch unpacks them
+    if not args:
+        raise TypeError(f"{fn}() missing 1 required positional arguments: \"{name}\"")
+    return args if args.__class__ is tuple else tuple(args)
 
 
 class TensorViews(TensorBase):
@@ -33,18 +42,23 @@ class TensorViews(TensorBase):
         return self._view_op(V.View, "view", shape, shape)
 
     def reshape(self, *shape):
-        shape = V.infer_shape(_sizes(shape), self.numel())
+        shape = V.infer_shape(_sizes(shape, "reshape", "shape"), self.numel())
         if self._be.view(self._data, shape) is not None:
             return self._view_op(V.View, "view", shape, shape)
         return V.UnsafeView.apply(self.clone(), shape)
 
     def view_as(self, other):
+        A.check_tensor(other, "view_as", "other", 1)
         return self.view(other.shape)
 
     def reshape_as(self, other):
+        A.check_tensor(other, "reshape_as", "other", 1)
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        if start_dim.__class__ is not int or end_dim.__class__ is not int:
+            start_dim = A.index(start_dim, "flatten", "start_dim", 1)
+            end_dim = A.index(end_dim, "flatten", "end_dim", 2)
         s, e = wrap_dim(start_dim, self.ndim), wrap_dim(end_dim, self.ndim)  # NOTE: checked for a 0-d tensor too
         if self.ndim == 0:
             return self.reshape(1)
@@ -59,8 +73,12 @@ class TensorViews(TensorBase):
         return self.reshape(shape[:s] + (n,) + shape[e + 1:])
 
     def unflatten(self, dim, sizes):
-        dim = wrap_dim(dim, self.ndim)
-        sizes = V.infer_shape(tuple(sizes), self.shape[dim])
+        if not sizes:  # NOTE: PyTorch's Python wrapper tests this first, before its parser reads the arguments
+            raise RuntimeError("unflatten: sizes must be non-empty")
+        sizes = A.int_list(sizes, "unflatten", "sizes", 2, sym=True) if sizes.__class__ is not int else A.no_int(
+            "unflatten", "sizes", 2)
+        dim = wrap_dim(dim, self.ndim, "unflatten")
+        sizes = V.infer_shape(sizes, self.shape[dim])
         return self.reshape(self.shape[:dim] + sizes + self.shape[dim + 1:])
 
     def unsqueeze(self, dim):
@@ -68,17 +86,25 @@ class TensorViews(TensorBase):
         shape = self.shape
         return self._view_op(V.Unsqueeze, "unsqueeze", (dim,), shape[:dim] + (1,) + shape[dim:])
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=A.UNSET, *more):
+        if more:
+            dim = (dim, *more)  # NOTE: x.squeeze(0, 1) is x.squeeze((0, 1)), as in PyTorch
+            if any(d.__class__ is bool for d in dim):
+                raise A.no_overload("squeeze", dim, ("()", "(int dim)", "(tuple of ints dim)"))
+        elif dim is None or dim.__class__ is bool:
+            raise A.no_overload("squeeze", (dim,), ("()", "(int dim)", "(tuple of ints dim)"))
+        elif isinstance(dim, TensorBase):
+            dim = A.int_list(dim, "squeeze")
         shape = self.shape
-        if dim is None:
+        if dim is A.UNSET:
             return self._view_op(V.Squeeze, "squeeze", (), tuple(s for s in shape if s != 1))
-        dims = wrap_dims(dim, self.ndim)
+        dims = wrap_dims(dim, self.ndim, "squeeze")
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         cls = V.SqueezeDim if isinstance(dim, int) else V.SqueezeDims  # NOTE: PyTorch's squeeze.dims overload
         return self._view_op(cls, "squeeze", (dim,), new)
 
     def expand(self, *sizes):
-        sizes = _sizes(sizes)
+        sizes = _sizes(sizes, "expand")
         shape = self.shape
         if len(sizes) < len(shape):
             raise RuntimeError(f"expand({self.type()}{{{size_str(shape)}}}, size={size_str(sizes)}): the number of "
@@ -104,10 +130,11 @@ class TensorViews(TensorBase):
         return self._view_op(V.Expand, "expand", shape, shape)
 
     def expand_as(self, other):
+        A.check_tensor(other, "expand_as", "other", 1)
         return self.expand(other.shape)
 
     def permute(self, *dims):
-        dims = _sizes(dims)
+        dims = _sizes(dims, "permute", "dims", sym=False)
         if len(dims) != self.ndim:
             raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input does not match the "
                                f"length of the desired ordering of dimensions i.e. input.dim() = {self.ndim} is not "
@@ -118,6 +145,8 @@ class TensorViews(TensorBase):
         return self._view_op(V.Permute, "permute", dims, dims)
 
     def transpose(self, dim0, dim1):
+        if dim0.__class__ is not int or dim1.__class__ is not int:
+            dim0, dim1 = A.index(dim0, "transpose", "dim0", 1), A.index(dim1, "transpose", "dim1", 2)
         d0, d1 = wrap_dim(dim0, self.ndim), wrap_dim(dim1, self.ndim)
         dims = list(range(self.ndim))
         if dims:  # NOTE: a 0-d tensor's transpose(0, 0) (or -1) is itself, as in PyTorch
@@ -133,7 +162,7 @@ class TensorViews(TensorBase):
 
     @property
     def T(self):
-        return self.permute(*range(self.ndim)[::-1])
+        return self.permute(tuple(range(self.ndim))[::-1])
 
     @property
     def mT(self):
@@ -161,6 +190,8 @@ class TensorViews(TensorBase):
         dst.copy_(value)
 
     def select(self, dim, index):
+        if dim.__class__ is not int or index.__class__ is not int:
+            dim, index = A.index(dim, "select", "dim", 1), A.symint(index, "select", "index", 2)
         dim = wrap_dim(dim, self.ndim)
         if not -self.shape[dim] <= index < self.shape[dim]:
             raise IndexError(f"select(): index {index} out of range for tensor of size {size_str(self.shape)} at "

@@ -93,14 +93,14 @@ def einsum(equation=None, *operands):
         out = _explicit_output(rhs, subs)
     else:
         out = _ellipsis_labels(sizes) + tuple(sorted(c for c in sizes if counts[c] == 1 and c[0] != "\0"))
-    ts = [t.expand(*(sizes[c] for c in s)) if tuple(t.shape) != tuple(sizes[c] for c in s) else t
+    ts = [t.expand(tuple(sizes[c] for c in s)) if tuple(t.shape) != tuple(sizes[c] for c in s) else t
           for t, s in zip(operands, subs)]
     t, s = ts[0], subs[0]
     for n in range(1, len(ts)):
         keep = set(out).union(*subs[n + 1:])
         t, s = _contract(t, s, ts[n], subs[n], keep)
     t, s = _sum_out(t, s, set(out))
-    return t.permute(*(s.index(c) for c in out)) if s != out or len(ts) == 1 else t  # NOTE: one operand: a view
+    return t.permute(tuple(s.index(c) for c in out)) if s != out or len(ts) == 1 else t  # NOTE: one operand: a view
 
 
 def _sublist_equation(args):
@@ -212,7 +212,7 @@ def _contract(a, sa, b, sb, keep):
             p *= size[c]
         return p
 
-    a3 = a.permute(*(sa.index(c) for c in batch + left + inner)).reshape(n(batch), n(left), n(inner))
-    b3 = b.permute(*(sb.index(c) for c in batch + inner + right)).reshape(n(batch), n(inner), n(right))
-    out = Bmm.apply(a3, b3).reshape(*(size[c] for c in batch + left + right))
+    a3 = a.permute(tuple(sa.index(c) for c in batch + left + inner)).reshape(n(batch), n(left), n(inner))
+    b3 = b.permute(tuple(sb.index(c) for c in batch + inner + right)).reshape(n(batch), n(inner), n(right))
+    out = Bmm.apply(a3, b3).reshape(tuple(size[c] for c in batch + left + right))
     return out, tuple(batch + left + right)

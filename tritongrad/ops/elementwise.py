@@ -277,9 +277,11 @@ def _gelu_tanh2(F, x):
     return F.mul(F.add(F.neg(F.mul(t, t)), 1), F.add(du, F.mul(F.mul(x, 0.5), inner)))
 
 
-def gelu(input, approximate="none"):
+def gelu(input, *, approximate="none"):
     """x * Phi(x) (Phi: the standard normal CDF), or with approximate="tanh" its tanh approximation, as
     torch.nn.functional.gelu."""
+    if not isinstance(approximate, str):
+        raise TypeError(f"gelu(): argument 'approximate' must be str, not {type(approximate).__name__}")
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
     if not input._dtype.is_floating_point:

@@ -77,6 +77,12 @@ def _needs_graph(t, *others):
                                                            for o in others))
 
 
+def _check_bool_sub(t, other):
+    from .._signatures import bool_sub
+
+    bool_sub(t, other)
+
+
 def _check_operand(t, op, other, alpha):
     """`other`'s device, broadcast shape and dtype must suit an in-place write into t (PyTorch's messages)."""
     if isinstance(other, util.Tensor):
@@ -86,6 +92,8 @@ def _check_operand(t, op, other, alpha):
                            f"{_SCALAR_NAMES[t._dtype.name]}")
     elif not isinstance(other, (int, float)):
         raise TypeError(f"{op}_(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    if op == "sub":
+        _check_bool_sub(t, other)
     _check_shape(t, other)
     rt = result_type(t, other)
     if alpha != 1 or alpha.__class__ is not int:

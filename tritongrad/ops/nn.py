@@ -13,9 +13,9 @@ check their arguments as PyTorch does, then call the rows.
 """
 import math
 
-from .. import _dtype as dt
+from .. import _args as A, _dtype as dt
 from ..autograd.function import Function, once_differentiable
-from ..autograd.grad_mode import enable_grad
+from ..autograd.grad_mode import enable_grad, no_grad
 from .table import Op, provides
 from .util import check_device
 
@@ -29,16 +29,24 @@ class Embedding(Op):
     _n_inputs = 1
 
     @staticmethod
-    def forward(weight, ids, padding_idx=None):
+    def forward(weight, ids, padding_idx=None, scale_grad_by_freq=False):
         return weight._be.embedding(weight._data, ids._data)
 
     @staticmethod
     def setup_context(ctx, inputs, out):
-        ctx.ids, ctx.num_weights = inputs[1]._data, inputs[0].shape[0]
-        ctx.padding_idx = inputs[2] if len(inputs) > 2 else None
+        weight, ids, padding_idx, by_freq = (list(inputs) + [None, False])[:4]
+        ctx.ids, ctx.num_weights, ctx.padding_idx, ctx.count = ids._data, weight.shape[0], padding_idx, None
+        if by_freq:  # NOTE: how often each position's id occurs in the batch, (ids.shape + (1,)), weight's dtype
+            be, n = weight._be, ids.numel()
+            flat = be.view(be.contiguous(ids._data), (n,))
+            ones = be.full((n,), 1, weight._dtype)
+            counts = be.index_add_(be.full((weight.shape[0],), 0, weight._dtype), 0, flat, ones)
+            ctx.count = be.view(be.index_select(counts, 0, flat), tuple(ids.shape) + (1,))
 
     @staticmethod
     def formula(ctx, F, g):
+        if ctx.count is not None:  # scale_grad_by_freq: each row's gradient over its id's frequency
+            g = F.div(g, F.const(ctx.count, g))
         return F.embedding_backward(g, F.const(ctx.ids, g), ctx.num_weights, ctx.padding_idx)
 
 
@@ -74,21 +82,41 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     """torch.nn.functional.embedding: the rows of `weight` (V, C) at the int32 / int64 `input`, of shape
     input.shape + (C,). The gradient is a scatter-add (repeated ids add up); ids equal to `padding_idx`
     contribute no gradient."""
-    if max_norm is not None or scale_grad_by_freq or sparse:
-        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse=True are not implemented")
+    if padding_idx is not None:  # NOTE: PyTorch's order: its Python's padding_idx checks, then its parser's
+        if padding_idx > 0:
+            assert padding_idx < weight.shape[0], "Padding_idx must be within num_embeddings"
+        elif padding_idx < 0:
+            assert padding_idx >= -weight.shape[0], "Padding_idx must be within num_embeddings"
+            padding_idx = weight.shape[0] + padding_idx
+        if padding_idx.__class__ is not int:
+            padding_idx = A.symint(padding_idx, "embedding", "padding_idx", 3)
+    A.check_tensor(weight, "embedding", "weight", 1)
+    if max_norm is not None and not isinstance(max_norm, (int, float)):
+        raise TypeError(f"embedding_renorm_(): argument 'max_norm' (position 3) must be float, not "
+                        f"{A.type_name(max_norm)}")
+    if sparse:
+        raise NotImplementedError("embedding: sparse=True (sparse gradients) is not implemented")
     if input.dtype not in (dt.int64, dt.int32):
         raise RuntimeError("Expected tensor for argument #1 'indices' to have one of the following scalar types: "
                            f"Long, Int; but got {input.type()} instead (while checking arguments for embedding)")
     if weight.ndim != 2:
         raise RuntimeError("'weight' must be 2-D")
     check_device(weight, input)
-    if padding_idx is not None:
-        if padding_idx > 0:
-            assert padding_idx < weight.shape[0], "Padding_idx must be within num_embeddings"
-        elif padding_idx < 0:
-            assert padding_idx >= -weight.shape[0], "Padding_idx must be within num_embeddings"
-            padding_idx = weight.shape[0] + padding_idx
-    return Embedding.apply(weight, input, padding_idx)
+    if max_norm is not None:
+        _embedding_renorm_(weight, input, float(max_norm), float(norm_type))
+    return Embedding.apply(weight, input, padding_idx, bool(scale_grad_by_freq))
+
+
+def _embedding_renorm_(weight, ids, max_norm, norm_type):
+    """PyTorch's embedding_renorm_, in place and unrecorded: each row of `weight` that `ids` names and
+    whose norm exceeds max_norm is scaled by max_norm / (norm + 1e-7) (the scale in float64, then the
+    row's dtype, as PyTorch multiplies by a double scalar). Repeated ids write the same row twice."""
+    with no_grad():
+        flat = ids.reshape(-1)
+        rows = weight[flat]
+        norms = rows.norm(p=norm_type, dim=1, keepdim=True)
+        scale = (max_norm / (norms.double() + 1e-7)).to(weight.dtype)
+        weight[flat] = rows.where(norms <= max_norm, rows * scale)
 
 
 # --- the fused backward primitives on Tensors ----------------------------------------------------------
@@ -185,7 +213,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     float16 / bfloat16 / float32 inputs (float64 for float64)."""
     from .._nn_checks import check_layer_norm
 
-    normalized_shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if normalized_shape.__class__ is not tuple:
+        if isinstance(normalized_shape, (int, A.TensorBase)):  # NOTE: PyTorch's parser takes a sequence only
+            raise TypeError("layer_norm(): argument 'normalized_shape' (position 2) must be tuple of ints, not "
+                            + A.type_name(normalized_shape))
+        normalized_shape = A.int_list(normalized_shape, "layer_norm", "normalized_shape", 2)
+    for pos, name, t in ((3, "weight", weight), (4, "bias", bias)):
+        if t is not None:
+            A.check_tensor(t, "layer_norm", name, pos)
+    if eps.__class__ is not float:
+        if not isinstance(eps, (int, float)) and not (isinstance(eps, A.TensorBase) and not eps.ndim):
+            raise TypeError(f"layer_norm(): argument 'eps' (position 5) must be float, not {A.type_name(eps)}")
+        eps = float(eps)
     check_layer_norm(tuple(input.shape), normalized_shape, None if weight is None else tuple(weight.shape),
                      None if bias is None else tuple(bias.shape))
     if not input.dtype.is_floating_point:
@@ -282,6 +321,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     query i sees keys j <= i; scale defaults to 1 / sqrt(E). Fused (flash attention on CUDA, its NumPy
     reference on the CPU) where it applies; else the explicit form (matmul, masked softmax, matmul), e.g.
     with dropout_p > 0 or broadcasting between query and key / value."""
+    _check_attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale)
     if enable_gqa:
         raise NotImplementedError("scaled_dot_product_attention: enable_gqa=True is not implemented")
     if not (query.dtype is key.dtype is value.dtype):
@@ -312,3 +352,18 @@ def _c_name(t):
     return {"float32": "float", "float64": "double", "float16": "c10::Half", "bfloat16": "c10::BFloat16",
             "int64": "long int", "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
             "bool": "bool"}.get(t.dtype.name, t.dtype.name)
+
+
+def _check_attention_args(query, key, value, attn_mask, dropout_p, is_causal, scale):
+    """The types PyTorch's parser takes: tensors, a tensor or None as mask, numbers, a bool."""
+    fn = "scaled_dot_product_attention"
+    for pos, name, t in ((1, "query", query), (2, "key", key), (3, "value", value)):
+        A.check_tensor(t, fn, name, pos)
+    if attn_mask is not None:
+        A.check_tensor(attn_mask, fn, "attn_mask", 4)
+    if not isinstance(dropout_p, (int, float)):
+        raise TypeError(f"{fn}(): argument 'dropout_p' (position 5) must be float, not {A.type_name(dropout_p)}")
+    if is_causal.__class__ is not bool:
+        A.check_bool(is_causal, fn, "is_causal", 6)
+    if scale is not None and not isinstance(scale, (int, float)):
+        raise TypeError(f"{fn}(): argument 'scale' must be float, not {A.type_name(scale)}")

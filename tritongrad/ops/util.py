@@ -1,5 +1,6 @@
 """Helpers shared by the ops: operand checks, type promotion, undoing broadcasting."""
-from .._dtype import promote_types, result_type_scalar
+from .._args import index, int_list
+from .._dtype import get_default_dtype, promote_types, result_type_scalar
 from .._tensor_base import TensorBase as Tensor  # NOTE: for isinstance: tensor.Tensor derives from it
 
 
@@ -96,21 +97,51 @@ def sum_to(g, shape):
     return g.view(shape) if lead else g
 
 
-def wrap_dim(dim, ndim):
-    """A dim in [-ndim, ndim) made non-negative, with PyTorch's IndexError otherwise."""
+def wrap_dim(dim, ndim, fn=None):
+    """A dim in [-ndim, ndim) made non-negative, with PyTorch's IndexError otherwise (and its TypeError
+    for a dim that is not an int: a bool, a float, a float tensor, ...)."""
+    if dim.__class__ is not int:
+        dim = index(dim, fn)
     n = max(ndim, 1)
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
     return dim % n
 
 
-def wrap_dims(dim, ndim):
+def wrap_dims(dim, ndim, fn=None):
     """`dim` (None, an int, or a sequence) as a sorted tuple of non-negative dims; () means all."""
     if dim is None:
         return ()
-    if isinstance(dim, int):
+    if dim.__class__ is int:
         return (wrap_dim(dim, ndim),)
-    dims = tuple(sorted(wrap_dim(d, ndim) for d in dim))
+    dims = tuple(sorted(wrap_dim(d, ndim) for d in int_list(dim, fn)))
     if len(set(dims)) != len(dims):
         raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
     return dims
+
+
+def clamp_args(t, lo, hi):
+    """clamp's operands: an integer tensor clamped by float bounds becomes float, as in PyTorch."""
+    for bound in (lo, hi):
+        if bound is not None:
+            t, _, _ = operands(t, bound)
+    return t, lo, hi
+
+
+def clamp_tensor_args(t, lo, hi):
+    """clamp's operands when a bound is a tensor: numbers become tensors, all promoted to one dtype."""
+    lo = None if lo is None else cpu_scalar_to(t, as_tensor(lo, t))
+    hi = None if hi is None else cpu_scalar_to(t, as_tensor(hi, t))
+    for bound in (lo, hi):
+        if bound is not None:
+            t, _, _ = operands(t, bound)
+    return (t, *(b if b is None or b._dtype is t._dtype else b.to(t._dtype) for b in (lo, hi)))
+
+
+def as_tensor(x, like):
+    """A Python scalar as a 0-dim tensor on `like`'s device (its dtype follows promotion)."""
+    if isinstance(x, Tensor):
+        return x
+    dtype = result_type_scalar(like._dtype, x)
+    dtype = like._dtype if dtype is like._dtype else (get_default_dtype() if isinstance(x, float) else dtype)
+    return like._make(like._be.full((), x, dtype))
