@@ -20,12 +20,12 @@ def _inplace(a, b):
     return c + d * e
 
 
-def _on_cpu(program, *ts):
-    """program on CPU copies of ts (float16: float32), the result back on their device and dtype: the SVD
-    (ops/svd.py) has no CUDA kernel nor half precision, as PyTorch's CPU."""
-    t0 = ts[0]
-    out = program(*[t.cpu().float() if t.dtype is tg.float16 else t.cpu() for t in ts])
-    return out.to(device=t0.device, dtype=t0.dtype)
+def _no_half(program, *ts):
+    """program on ts, in float32 for float16 ts (the result back in float16): the SVD (ops/svd.py) has no
+    half precision, as PyTorch's has none."""
+    if ts[0].dtype is not tg.float16:
+        return program(*ts)
+    return program(*[t.float() for t in ts]).half()
 
 
 def _losses(a):
@@ -120,7 +120,7 @@ CASES = {
                    + tg.lerp(a, b, w) + (a * 2).nan_to_num()),
     "norms": ([(3, 5)], lambda a: a.norm() * a + a.norm(1, dim=1) .sum() + tg.linalg.vector_norm(a, float("inf"), 0)
               .sum() * a + a.norm(dim=0, keepdim=True)),
-    "svd_norms": ([(4, 3), (2, 3, 5)], lambda a, b: _on_cpu(lambda a, b: tg.linalg.svdvals(a).sum() * a
+    "svd_norms": ([(4, 3), (2, 3, 5)], lambda a, b: _no_half(lambda a, b: tg.linalg.svdvals(a).sum() * a
                   + tg.linalg.matrix_norm(b, 2).sum() + tg.linalg.matrix_norm(b, -2, dim=(0, 2)).sum()
                   + tg.linalg.norm(a, "nuc"), a, b) + a.amax(1, keepdim=True) + a.amin(0) + a.amax() * a.amin((0, 1))),
     "norms_any_ord": ([(3, 5)], lambda a: tg.linalg.vector_norm(a, -float("inf"), 1, True) * a + a.norm(3, dim=0)
