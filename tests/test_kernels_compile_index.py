@@ -4,24 +4,14 @@ Triton's real compiler, without a GPU: test_kernels_compile.py's mocked driver a
 subprocess.
 Run it alone, as a script: python tests/test_kernels_compile_index.py
 """
-import importlib.util
-import os
-import subprocess
 import sys
 
-import pytest
+from test_kernels_compile import NEEDS_TRITON, compile_in_subprocess
 
 
-@pytest.mark.skipif(importlib.util.find_spec("triton") is None, reason="needs triton")
+@NEEDS_TRITON
 def test_index_kernels_compile_for_sm90():
-    env = {k: v for k, v in os.environ.items() if k not in ("TRITON_INTERPRET", "TRITONGRAD_EMULATE_CUDA")}
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    env["PYTHONPATH"] = os.pathsep.join([root, os.path.dirname(os.path.abspath(__file__))] +
-                                        [p for p in [env.get("PYTHONPATH")] if p])
-    r = subprocess.run([sys.executable, os.path.abspath(__file__)], env=env, capture_output=True, text=True,
-                       timeout=1800)
-    assert r.returncode == 0, r.stdout[-6000:] + r.stderr[-6000:]
-    assert "compiled" in r.stdout
+    compile_in_subprocess(__file__, timeout=1800)
 
 
 def main():
