@@ -75,12 +75,12 @@ except ImportError:  # NOTE: the oracle is missing: the `torch` fixture skips ea
 # other checks) is matched by tritongrad/_args.py at the entry points; "arguments" below is a
 # remaining case of it.
 KNOWN = {
-    "arguments": {op: "tensor_split / hsplit / vsplit / dsplit and scatter_reduce (helper apigaps): a tensor or a "
-                      "float as sections or dim, no arguments at all; not yet given the parser's checks (_args.py)"
-                  for op in ("Tensor.dsplit", "Tensor.hsplit", "Tensor.tensor_split", "Tensor.vsplit", "tg.dsplit",
-                             "tg.hsplit", "tg.scatter_reduce", "tg.tensor_split", "tg.vsplit")},
+    "arguments": {"tg.scatter_reduce": "scatter_reduce (helper apigaps): a tensor or a float as dim, no arguments "
+                                       "at all; not yet given the parser's checks (_args.py)"},
     "refuses": {op: "Triton interpreter only: KeyError('_powi') after earlier failing kernels in one process"
                 for op in ("Tensor.square", "tg.square")}
+    | {op: "a CUDA tensor as sections or indices: refused here (tensor_split's rule), CPU PyTorch can't say"
+       for op in ("Tensor.hsplit", "Tensor.tensor_split")}
     | {"F.binary_cross_entropy_with_logits": "losses take no 0-d CPU tensor as a scalar beside CUDA tensors",
        "Tensor.clamp_": "a 0-d CPU tensor clamped by 0-d CUDA bounds: RuntimeError here (CPU PyTorch can't say)",
        "tg.masked_fill": "a 0-d CPU tensor with a CUDA mask: RuntimeError here (CPU PyTorch can't say)",

@@ -192,3 +192,27 @@ def where_values(input, other):
                 "(Tensor condition)", "(Tensor condition, Tensor input, Tensor other)",
                 "(Tensor condition, Number self, Tensor other)", "(Tensor condition, Tensor input, Number other)",
                 "(Tensor condition, Number self, Number other)"))
+
+
+def sections(fn, arg, args, tensor_ok, strict=False):
+    """tensor_split's / hsplit's `indices_or_sections` as PyTorch's parser reads it: an int, a sequence of
+    ints, a tensor for tensor_split; a one-element integer tensor for the hsplit methods, only a 0-d one
+    for the torch.hsplit functions (`strict`). Its TypeError for anything else, before any other check."""
+    if arg.__class__ is int or (tensor_ok and isinstance(arg, TensorBase)):
+        return arg
+    if isinstance(arg, TensorBase):
+        integer = arg._dtype._kind == 1 and not arg.ndim if strict else arg._dtype._kind < 2
+        if integer and arg.numel() == 1:  # NOTE: a 0-d tensor is a number of sections, a 1-d one indices
+            return [int(arg.item())] if arg.ndim else int(arg.item())
+    elif isinstance(arg, (list, tuple)) and not any(i.__class__ is bool for i in arg):
+        try:
+            return list(A.int_list(arg, fn, "indices"))
+        except TypeError:
+            pass
+    elif arg.__class__ is not bool and hasattr(type(arg), "__index__"):
+        return A.index(arg, fn, "sections")
+    sigs = ["(Tensor input, int sections)", "(Tensor input, tuple of ints indices)"]
+    if tensor_ok:
+        sigs = [s[:-1] + ", int dim = 0)" for s in sigs]
+        sigs.append("(Tensor input, Tensor tensor_indices_or_sections, int dim = 0)")
+    raise A.no_overload(fn, args, sigs)

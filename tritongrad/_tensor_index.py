@@ -223,9 +223,11 @@ class TensorIndexing:
         cut at `indices` (Python slices' rules: x[:i0], x[i0:i1], ..., x[ik:]); each a view (SliceBackward0)."""
         from .tensor import Tensor
 
+        arg = indices_or_sections if indices_or_sections is not None else sections if sections is not None else indices
+        arg = S.sections("tensor_split", arg, (self, arg, dim), True)
+        dim = A.index(dim, "tensor_split")
         if self.ndim == 0:
             raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a tensor with 0 dims")
-        arg = indices_or_sections if indices_or_sections is not None else sections if sections is not None else indices
         if isinstance(arg, Tensor):
             if arg.device.type != "cpu":
                 raise RuntimeError(f"tensor_split expected tensor_indices_or_sections to be on cpu, but it's on "
@@ -252,6 +254,7 @@ class TensorIndexing:
         return tuple(self[pre + (slice(a, b),)] for a, b in bounds)
 
     def _nsplit(self, indices_or_sections, name, dim, least):
+        indices_or_sections = S.sections(name, indices_or_sections, (self, indices_or_sections), False)
         if self.ndim < least:
             raise RuntimeError(f"torch.{name} requires a tensor with at least {least} dimension, but got a tensor "
                                f"with {self.ndim} dimensions!")
@@ -454,6 +457,11 @@ def _method(name):
     def fn(input, *args, **kwargs):
         if not isinstance(input, A.TensorBase):
             raise TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not {A.type_name(input)}")
+        if name in ("hsplit", "vsplit", "dsplit"):  # NOTE: the functions' parser is stricter than the methods'
+            if len(args) != 1 or kwargs:
+                raise A.no_overload(name, (input, *args), ("(Tensor input, int sections)",
+                                                            "(Tensor input, tuple of ints indices)"))
+            args = (S.sections(name, args[0], (input, *args), False, strict=True),)
         if name in ("tile", "flip") and args:  # NOTE: torch.tile(x, dims) takes one sequence, x.tile(*dims) many
             from .functional import _one_list
 
@@ -476,3 +484,4 @@ def split(tensor, split_size_or_sections, dim=0):
     return tensor.split(split_size_or_sections, dim)
 
 __all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]
+
