@@ -164,10 +164,9 @@ class CPUBackend:
                 return np.square(a, out=_ARRAY)  # NOTE: x ** 2 is x * x in any case; the generic pow is twice as slow
             b = _scalar(b, a.dtype)
             return _BINARY[op](a, b) if a.ndim else _BINARY[op](a, b, out=_ARRAY)
-        try:
-            out = _BINARY[op](a, b)
-        except OverflowError:
-            out = _BINARY[op](a, _wrapped(b, a.dtype))
+        if b.__class__ is int and a.dtype.kind in "iu" and op not in _CMP:
+            b = _wrapped(b, a.dtype)
+        out = _BINARY[op](a, b)
         if out.dtype != a.dtype and op not in _CMP:
             out = out.astype(a.dtype)  # NOTE: NumPy may widen float16 ** int; PyTorch keeps a's dtype
         return out
@@ -177,10 +176,9 @@ class CPUBackend:
         """In place: out = out op (alpha * b)."""
         if alpha != 1:
             b = b * alpha
-        try:
-            _BINARY[op](out, b, out, casting="unsafe")  # NOTE: `out` positional: NumPy parses it faster
-        except OverflowError:
-            _BINARY[op](out, _wrapped(b, out.dtype), out, casting="unsafe")
+        if b.__class__ is int and out.dtype.kind in "iu":
+            b = _wrapped(b, out.dtype)
+        _BINARY[op](out, b, out, casting="unsafe")  # NOTE: `out` positional: NumPy parses it faster
         return out
 
     @staticmethod
@@ -188,10 +186,9 @@ class CPUBackend:
         """scalar op a, for `2 - x`, `2 / x`, `2 ** x` (the scalar taken in a's dtype)."""
         if a.dtype.kind == "f" and s.__class__ in _FLOAT_SCALARS:
             return _BINARY[op](_scalar(s, a.dtype), a, out=_ARRAY)
-        try:
-            out = _BINARY[op](s, a)
-        except OverflowError:
-            out = _BINARY[op](_wrapped(s, a.dtype), a)
+        if s.__class__ is int and a.dtype.kind in "iu" and op not in _CMP:
+            s = _wrapped(s, a.dtype)
+        out = _BINARY[op](s, a)
         return out.astype(a.dtype) if out.dtype != a.dtype else out
 
     @staticmethod
@@ -361,9 +358,14 @@ def _scalar(value, dtype):
 
 
 def _wrapped(value, dtype):
-    """A Python int outside an integer dtype's range, wrapped into it (two's complement) as PyTorch casts an
-    integer operand (uint8 - 3 adds 253); NumPy 2 raises OverflowError for it instead."""
-    return np.array(value).astype(dtype)
+    """A Python int operand of an integer array, wrapped into its dtype (two's complement) when outside its
+    range, as PyTorch casts it (uint8 - 3 adds 253): NumPy 2 raises OverflowError there, NumPy 1.26
+    widens the result instead. In range, the value itself (NumPy keeps the array's dtype for it)."""
+    lo, hi = _INT_RANGE.get(dtype) or _INT_RANGE.setdefault(dtype, (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)))
+    return value if lo <= value <= hi else np.array(value).astype(dtype)
+
+
+_INT_RANGE = {}  # integer dtype -> (min, max)
 
 
 def _up(a):
