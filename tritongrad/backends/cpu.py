@@ -361,8 +361,11 @@ def _wrapped(value, dtype):
     """A Python int operand of an integer array, wrapped into its dtype (two's complement) when outside its
     range, as PyTorch casts it (uint8 - 3 adds 253): NumPy 2 raises OverflowError there, NumPy 1.26
     widens the result instead. In range, the value itself (NumPy keeps the array's dtype for it)."""
-    lo, hi = _INT_RANGE.get(dtype) or _INT_RANGE.setdefault(dtype, (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max)))
-    return value if lo <= value <= hi else np.array(value).astype(dtype)
+    bounds = _INT_RANGE.get(dtype)
+    if bounds is None:
+        info = np.iinfo(dtype)
+        bounds = _INT_RANGE[dtype] = (int(info.min), int(info.max))
+    return value if bounds[0] <= value <= bounds[1] else np.array(value).astype(dtype)
 
 
 _INT_RANGE = {}  # integer dtype -> (min, max)
