@@ -38,6 +38,29 @@ def test_kernels_compile_for_sm90():
     compile_in_subprocess(__file__)
 
 
+def compile_cases(cases, compiled, timed=False, extra_failures=()):
+    """Call each (launch wrapper, *args) of `cases` against the mocked driver (compiling its kernels) and
+    report: each case's new variants and time with `timed`, then the count of variants and failures.
+    Returns the script's exit code."""
+    import time
+
+    failures = list(extra_failures)
+    for fn, *args in cases:
+        t0, before = time.perf_counter(), len(compiled)
+        try:
+            fn(*args)
+        except Exception as e:  # noqa: BLE001
+            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
+        if timed:
+            shown = tuple(getattr(a, "shape", a if isinstance(a, (int, float, str, tuple, type(None)))
+                                  else type(a).__name__) for a in args)
+            print(f"{fn.__name__}{shown}: {len(compiled) - before} new variants, {time.perf_counter() - t0:.1f} s")
+    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
+    for f in failures:
+        print(f)
+    return 1 if failures else 0
+
+
 # ------------------------------------------------------------------------------------------------
 # the subprocess
 # ------------------------------------------------------------------------------------------------
@@ -213,19 +236,12 @@ def main(everything):
         MM.pin_config(BLOCK_M=128, BLOCK_N=128, BLOCK_K=32, GROUP_M=8, num_warps=4, num_stages=4)
         cases += [(MM.matmul, empty((512, 256), dt), empty((256, 384), dt)) for dt in (D.float32, D.bfloat16)]
         cases += [(MM.matmul, view((512, 256), (1, 512), D.float16), empty((3, 256, 384), D.float16), True)]
-    failures = []
-    for fn, *args in cases:
-        try:
-            fn(*args)
-        except Exception as e:  # noqa: BLE001
-            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:2000])
+    rc = compile_cases(cases, compiled)
     from tritongrad.kernels import matmul_persistent
     if matmul_persistent.HAS_TMA and not everything and "matmul_tma_persistent_kernel" not in compiled:
-        failures.append("the persistent TMA matmul kernel was never compiled")
-    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
-    for f in failures:
-        print(f)
-    return 1 if failures else 0
+        print("the persistent TMA matmul kernel was never compiled")
+        return 1
+    return rc
 
 
 def _with_table(MM, empty, view, M, N, K, dtype, tf32, a_transposed=False):

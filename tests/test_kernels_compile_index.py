@@ -6,7 +6,7 @@ Run it alone, as a script: python tests/test_kernels_compile_index.py
 """
 import sys
 
-from test_kernels_compile import NEEDS_TRITON, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
 
 
 @NEEDS_TRITON
@@ -46,16 +46,7 @@ def main():
         (K.index_term, empty((4096,), D.int32), 1, 50304, 1, None, False),  # NOTE: the bounds check: nn's test
         (K.masked_fill_, empty((8, 1024, 1024), D.float16), empty((1024, 1024), D.bool_), 0),
     ]
-    failures = []
-    for fn, *args in cases:
-        try:
-            fn(*args)
-        except Exception as e:  # noqa: BLE001
-            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
-    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
-    for f in failures:
-        print(f)
-    return 1 if failures else 0
+    return compile_cases(cases, compiled)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,8 @@ whose register use is watched. Run it alone, as a script (a fresh TRITON_CACHE_D
 compiles): python tests/test_kernels_compile_linalg.py
 """
 import sys
-import time
 
-from test_kernels_compile import NEEDS_TRITON, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
 
 
 @NEEDS_TRITON
@@ -31,19 +30,7 @@ def main():
         (L.svd, empty((4, 100, 40), D.float32)),  # 128 x 64
         (L.svd, empty((256, 64), D.float32)), (L.svd, empty((64, 256), D.float64)),  # the largest tiles
     ]
-    failures = []
-    for fn, *args in cases:
-        t0, before = time.perf_counter(), len(compiled)
-        try:
-            fn(*args)
-        except Exception as e:  # noqa: BLE001
-            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
-        shown = tuple((a.shape, a.dtype.name) for a in args)
-        print(f"{fn.__name__}{shown}: {len(compiled) - before} new variants, {time.perf_counter() - t0:.1f} s")
-    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
-    for f in failures:
-        print(f)
-    return 1 if failures else 0
+    return compile_cases(cases, compiled, timed=True)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ A representative variant of each kernel by default; every case with TRITONGRAD_C
 """
 import sys
 
-from test_kernels_compile import NEEDS_TRITON, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
 
 
 @NEEDS_TRITON
@@ -61,16 +61,7 @@ def main(everything):
                   (attn, D.float32, False, 100, 48), (attn, D.float64, True, 50, 16),
                   (attn, D.bfloat16, False, 77, 64, empty((77, 77), D.bool_)),
                   (attn, D.float32, True, 77, 32, empty((1, 12, 77, 77), D.float32))]
-    failures = []
-    for fn, *args in cases:
-        try:
-            fn(*args)
-        except Exception as e:  # noqa: BLE001
-            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
-    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
-    for f in failures:
-        print(f)
-    return 1 if failures else 0
+    return compile_cases(cases, compiled)
 
 
 if __name__ == "__main__":

@@ -6,9 +6,8 @@ Run it alone, as a script (a fresh TRITON_CACHE_DIR to time real compiles):
 python tests/test_kernels_compile_sort.py
 """
 import sys
-import time
 
-from test_kernels_compile import NEEDS_TRITON, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
 
 
 @NEEDS_TRITON
@@ -37,19 +36,7 @@ def main():
         (S.sort, empty((3000,), D.float16), 0, False, None), (S.sort, empty((1100,), D.bool_), 0, False, None),
         (RNG.randperm, 70000, _Gen()),  # randperm: int64 keys, indices only
     ]
-    failures = []
-    for fn, *args in cases:
-        t0, before = time.perf_counter(), len(compiled)
-        try:
-            fn(*args)
-        except Exception as e:  # noqa: BLE001
-            failures.append(f"{fn.__name__}{tuple(getattr(a, 'dtype', a) for a in args)}: {e!r}"[:3000])
-        shown = tuple(getattr(a, "shape", a) for a in args if not isinstance(a, _Gen))
-        print(f"{fn.__name__}{shown}: {len(compiled) - before} new variants, {time.perf_counter() - t0:.1f} s")
-    print(f"compiled {len(compiled)} kernel variants for sm_90; {len(failures)} failures")
-    for f in failures:
-        print(f)
-    return 1 if failures else 0
+    return compile_cases(cases, compiled, timed=True)
 
 
 if __name__ == "__main__":
