@@ -1,5 +1,6 @@
 """Test helpers: float64 central finite differences and tolerances per dtype."""
 import numpy as np
+import pytest
 
 import tritongrad as tg
 
@@ -62,3 +63,12 @@ class _CUDABackend:
 
 
 CUDA_BACKEND = _CUDABackend()
+
+
+def same_error(call, torch):
+    """call(lib) raises the same exception type with the same text with tritongrad and with PyTorch."""
+    with pytest.raises(Exception) as ours:
+        call(tg)
+    with pytest.raises(Exception) as theirs:
+        call(torch)
+    assert (type(ours.value).__name__, str(ours.value)) == (type(theirs.value).__name__, str(theirs.value))
