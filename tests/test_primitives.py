@@ -121,3 +121,20 @@ def test_a_method_row_names_its_launch_wrapper(monkeypatch):
     row = P.Prim("copy_of", "method", 1, numpy=np.copy, triton="elementwise.copy")
     monkeypatch.setattr(cuda, "PRIMITIVES", P.PRIMITIVES + (row,))
     assert cuda.CUDABackend().copy_of is E.copy
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_masked_backward_selects_like_where(dtype):
+    """threshold_backward and clamp_backward select g by bits (primitives._keep), not np.where: the same
+    values, NaN and inf under the mask included, and -0.0 kept where it passes."""
+    rng = np.random.default_rng()
+    x = rng.standard_normal((7, 13)).astype(dtype)
+    g = rng.standard_normal((7, 13)).astype(dtype)
+    g.flat[:4] = [np.nan, np.inf, -np.inf, -0.0]
+    x.flat[:4] = [-1, -1, 1, 1]
+    for got, want in ((C.threshold_backward(g, x, 0.0), np.where(x <= 0, 0, g)),
+                      (C.clamp_backward(g, x, -0.5, 0.7), np.where((x >= -0.5) & (x <= 0.7), g, 0)),
+                      (C.clamp_backward(g[:, ::2], x[:, ::2], None, 0.7), np.where(x[:, ::2] <= 0.7, g[:, ::2], 0))):
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, want.astype(dtype))
+        np.testing.assert_array_equal(np.signbit(got), np.signbit(want.astype(dtype)))

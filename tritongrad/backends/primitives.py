@@ -68,11 +68,28 @@ def _zero(g):
     return g.dtype.type(0)
 
 
+_BITS = {2: np.uint16, 4: np.uint32, 8: np.uint64}
+
+
+def _keep(keep, g):
+    """np.where(keep, g, 0) for a float g, as bits: g & -keep. np.where branches on each element, and a
+    ReLU's mask is random: 1M float32 took 3.8-4.2 ms that way against 0.26 ms here (64x100: 8-11 us
+    against 3.4, the tutorial step's ClampBackward)."""
+    if g.__class__ is not np.ndarray or g.dtype.kind != "f" or keep.shape != g.shape:
+        return np.where(keep, g, _zero(g))
+    bits = _BITS[g.dtype.itemsize]
+    out = keep.astype(bits)
+    np.negative(out, out=out)  # NOTE: True -> all ones, False -> 0
+    return np.bitwise_and(out, g.view(bits), out=out).view(g.dtype)
+
+
 def _clamp_backward(g, x, lo, hi):
-    keep = np.ones(x.shape, bool) if lo is None else x >= lo
-    if hi is not None:
+    if lo is None and hi is None:
+        return g.copy()
+    keep = x <= hi if lo is None else x >= lo
+    if lo is not None and hi is not None:
         keep &= x <= hi
-    return np.where(keep, g, _zero(g))
+    return _keep(keep, g)
 
 
 def _power(a, b, out=None, **kw):
@@ -181,7 +198,7 @@ PRIMITIVES = (
     Prim("logical_or", B, 2, "bool", numpy=np.logical_or),
     # fused elementwise backward: g is the gradient, x the saved input (or output y)
     Prim("threshold_backward", BWD, 2, "float", "relu",
-         numpy=lambda g, x, threshold: np.where(x <= threshold, _zero(g), g)),  # NOTE: NaN x passes g, as PyTorch
+         numpy=lambda g, x, threshold: _keep(~(x <= threshold), g)),  # NOTE: NaN x passes g, as PyTorch
     Prim("clamp_backward", BWD, 2, "float", "clamp", numpy=_clamp_backward),
     Prim("pow_backward", BWD, 2, "float", "pow", numpy=_pow_backward),
     Prim("sigmoid_backward", BWD, 2, "float", "sigmoid", numpy=lambda g, y: g * (y * (1 - y))),
