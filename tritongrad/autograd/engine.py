@@ -14,15 +14,14 @@ nodes (PyTorch runs a leaf's node as soon as it is ready; here it runs in its nu
 
 The node runner, in the same loop: without create_graph gradients travel as backend arrays and a
 built-in op's derivative formula runs on them (ops/formulas.py, the fast path); any other node
-runs `apply` on Tensors with its hooks around it (`_run_node`); a leaf's AccumulateGrad adds into
-`.grad` in one place, under a lock (`_run_leaf`). Saved tensors are freed as each node runs,
-unless `retain_graph`, so memory drops as backward proceeds.
+runs `apply` on Tensors with its hooks around it (`_run_node`, then hooks.run_hooked); a leaf's
+AccumulateGrad adds into `.grad` in one place, under a lock (`_run_leaf`). Saved tensors are freed
+as each node runs, unless `retain_graph`, so memory drops as backward proceeds.
 """
 import threading
 from heapq import heappop, heappush
 
 from . import _engine_args as args, hooks
-from .anomaly import run_checked
 from .grad_mode import shared, state
 from .graph import AccumulateGrad, edge, reaching
 
@@ -244,53 +243,10 @@ def _run_node(node, g, run):
     grads = [g] if node._num_outputs == 1 else list(g)
     if run.arrays:
         grads = [None if x is None else _Tensor._make(x) for x in grads]
-    out = _run_hooked(node, grads, run)
+    out = hooks.run_hooked(node, grads, run, _Tensor)
     if run.arrays:
         out = tuple([None if x is None else x._data for x in out])
     return out
-
-
-def _run_hooked(node, grads, run):
-    """A node's `apply` on Tensors with its hooks, in PyTorch's engine's order: (grad()) capture, tensor
-    hooks, retained grads, pre-hooks, the node, post-hooks.
-
-    NOTE: PyTorch's docs list retained grads after the pre-hooks, but its engine updates them before
-    (a pre-hook already sees the new `.grad`, and its replacement does not reach it); we follow the engine.
-    """
-    execute = node not in run.skip
-    if execute and node in run.capture_nodes:  # NOTE: PyTorch captures before tensor hooks if the node runs
-        _capture(node, grads, run)
-    if node._tensor_hooks:
-        for nr, tensor_hooks in node._tensor_hooks.items():
-            if grads[nr] is not None and tensor_hooks:
-                grads[nr] = hooks.run_tensor_hooks(tensor_hooks, grads[nr], _Tensor)
-    if node._retained:
-        for nr, ref in node._retained.items():
-            t, g = ref(), grads[nr]
-            if t is not None and g is not None:  # NOTE: no detach: with create_graph it keeps history (PyTorch)
-                t._grad = g.clone() if t._grad is None else t._grad + g
-    if not execute:
-        _capture(node, grads, run)
-        return ()
-    if node._pre_hooks:
-        grads = list(hooks.run_pre_hooks(node, grads, _Tensor))
-    out = run_checked(node, grads) if shared.anomaly else node.apply(*grads)
-    if not run.retain_graph:
-        node._release()
-    if out.__class__ is not tuple:
-        out = (out,)
-    if len(out) != len(node.next_functions):
-        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
-                           f"(expected {len(node.next_functions)}, got {len(out)})")
-    if node._post_hooks:
-        out = hooks.run_post_hooks(node, out, grads, _Tensor)
-    return out
-
-
-def _capture(node, grads, run):
-    for nr, g in enumerate(grads):
-        for i in run.captures.get((node, nr), ()):
-            run.captured[i] = g
 
 
 def _run_leaf(node, g, run):
@@ -308,7 +264,7 @@ def _run_leaf(node, g, run):
         if t._hooks:
             g = gt = hooks.run_tensor_hooks(t._hooks, g, _Tensor)
         if run.captured is not None:  # grad(): every leaf it runs is an input
-            _capture(node, (g,), run)
+            hooks.capture(node, (g,), run)
             return
         if node._pre_hooks:
             (gt,) = hooks.run_pre_hooks(node, (gt,), _Tensor)

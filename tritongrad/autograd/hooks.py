@@ -1,12 +1,14 @@
 """Hooks. Saved-tensor hooks: `saved_tensors_hooks(pack, unpack)` and `save_on_cpu()`, thread-local;
-and running backward hooks for the engine, with PyTorch's checks of what they return.
+and running backward hooks for the engine: a node with its hooks around it in PyTorch's order, with
+PyTorch's checks of what the hooks return.
 
 Every tensor an op saves for backward while such a context is active is handed to `pack` once (under
 no_grad, when the op runs); backward calls `unpack` on what pack returned, each time it needs the
 tensor. The unpacked tensor is given back the saved tensor's place in the graph (graph.SavedTensor),
 so higher-order gradients still flow through it.
 """
-from .grad_mode import state
+from .anomaly import run_checked
+from .grad_mode import shared, state
 
 
 class saved_tensors_hooks:
@@ -64,6 +66,50 @@ class save_on_cpu(saved_tensors_hooks):
 
 
 # --- backward hooks: run for the engine, which passes the Tensor class (tensor.py imports us) ------------
+def run_hooked(node, grads, run, tensor_cls):
+    """A node's `apply` on Tensors with its hooks, in PyTorch's engine's order: (grad()) capture, tensor
+    hooks, retained grads, pre-hooks, the node, post-hooks.
+
+    NOTE: PyTorch's docs list retained grads after the pre-hooks, but its engine updates them before
+    (a pre-hook already sees the new `.grad`, and its replacement does not reach it); we follow the engine.
+    """
+    execute = node not in run.skip
+    if execute and node in run.capture_nodes:  # NOTE: PyTorch captures before tensor hooks if the node runs
+        capture(node, grads, run)
+    if node._tensor_hooks:
+        for nr, tensor_hooks in node._tensor_hooks.items():
+            if grads[nr] is not None and tensor_hooks:
+                grads[nr] = run_tensor_hooks(tensor_hooks, grads[nr], tensor_cls)
+    if node._retained:
+        for nr, ref in node._retained.items():
+            t, g = ref(), grads[nr]
+            if t is not None and g is not None:  # NOTE: no detach: with create_graph it keeps history (PyTorch)
+                t._grad = g.clone() if t._grad is None else t._grad + g
+    if not execute:
+        capture(node, grads, run)
+        return ()
+    if node._pre_hooks:
+        grads = list(run_pre_hooks(node, grads, tensor_cls))
+    out = run_checked(node, grads) if shared.anomaly else node.apply(*grads)
+    if not run.retain_graph:
+        node._release()
+    if out.__class__ is not tuple:
+        out = (out,)
+    if len(out) != len(node.next_functions):
+        raise RuntimeError(f"function {node.name()} returned an incorrect number of gradients "
+                           f"(expected {len(node.next_functions)}, got {len(out)})")
+    if node._post_hooks:
+        out = run_post_hooks(node, out, grads, tensor_cls)
+    return out
+
+
+def capture(node, grads, run):
+    """grad(): keep the gradients that arrive at its inputs' points (engine._filter's run.captures)."""
+    for nr, g in enumerate(grads):
+        for i in run.captures.get((node, nr), ()):
+            run.captured[i] = g
+
+
 def run_tensor_hooks(hooks, g, tensor_cls):
     """A tensor's hooks on its gradient g, in registration order; each may return a replacement."""
     for hook in tuple(hooks.values()):
