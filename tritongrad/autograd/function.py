@@ -38,18 +38,19 @@ class BackwardNode(Node):
         if shared.inference_seen:  # fast path (grad_mode.py): ungated, 1.1-1.8% more instructions on bench_overhead
             _check_not_inference(tensors)
         if state.saved_hooks:
-            self._saved = _pack(self, tensors)
+            self._saved = _pack(self, tensors, state.saved_hooks)
         elif len(tensors) == 1:
             # fast path: one and two tensors unrolled, here and in _unpacked_arrays (a comprehension is a function
             # call in Python 3.11); without both, bench_overhead's tiny_chain takes 1.1% more instructions,
             # rosenbrock_step 2.2%, net_small_step 1.5% (scripts/callgrind_steps.py)
             t = tensors[0]
-            self._saved = [None if t is None else SavedTensor(t, self)]
+            self._saved = [None if t is None else SavedTensor(t, self, None)]
         elif len(tensors) == 2:
             a, b = tensors
-            self._saved = [None if a is None else SavedTensor(a, self), None if b is None else SavedTensor(b, self)]
+            self._saved = [None if a is None else SavedTensor(a, self, None),
+                           None if b is None else SavedTensor(b, self, None)]
         else:
-            self._saved = [None if t is None else SavedTensor(t, self) for t in tensors]
+            self._saved = [None if t is None else SavedTensor(t, self, None) for t in tensors]
 
     _pack_order = ()  # slots in PyTorch's save order, for pack hooks (saved_attrs.expose); else slot order
     _hooked = False  # saved under saved_tensors_hooks: unpacked in _pack_order too
@@ -101,12 +102,12 @@ INFERENCE_SAVED = ("Inference tensors cannot be saved for backward. Please do no
                    "`tritongrad.inference_mode()`.")
 
 
-def _pack(node, tensors):
+def _pack(node, tensors, hooks):
     """SavedTensors (saved-tensor pack hooks run) made in PyTorch's save order for the node, kept in slot order."""
     saved = [None] * len(tensors)
     for i in _order(node._pack_order, len(tensors)):
         if tensors[i] is not None:
-            saved[i] = SavedTensor(tensors[i], node)
+            saved[i] = SavedTensor(tensors[i], node, hooks)
     node._hooked = True
     return saved
 
@@ -269,14 +270,14 @@ def _builtin_apply(cls):
                 for nr, o in enumerate(outs):
                     o._grad_fn, o._output_nr, o._requires_grad = node, nr, True
                 if save_output:  # NOTE: every output (linalg.svd's U, S, Vh)
-                    node._saved = (node._saved or []) + [SavedTensor(o, node) for o in outs]
+                    node._saved = (node._saved or []) + [SavedTensor(o, node, state.saved_hooks) for o in outs]
                 return outs
             out = outs[0]
         else:
             outs = out = make(raw)
         out._grad_fn, out._requires_grad = node, True
         if save_output:
-            node._saved = (node._saved or []) + [SavedTensor(out, node)]
+            node._saved = (node._saved or []) + [SavedTensor(out, node, state.saved_hooks)]
         if shared.anomaly:
             from .anomaly import record_traceback
 
@@ -332,7 +333,7 @@ def _apply_custom(cls, args, record):
     if node._to_save is not None:
         if shared.inference_seen:
             _check_not_inference(node._to_save)
-        node._saved = [None if t is None else SavedTensor(t, node) for t in node._to_save]
+        node._saved = [None if t is None else SavedTensor(t, node, state.saved_hooks) for t in node._to_save]
         node._to_save = None
     if shared.anomaly:
         from .anomaly import record_traceback

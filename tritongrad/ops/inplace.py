@@ -108,10 +108,10 @@ def _check_operand(t, op, other, alpha):
 def binary_(t, op, other, alpha=1, record=None):
     """t = t op (alpha * other); `record(snapshot)`: the out-of-place op a graph records, when the method
     of that name is not t.<op>(other) (div_floor is div(..., rounding_mode="floor") or floor_divide)."""
-    other = util.cpu_scalar_to(t, other)
     if not (other.__class__ is t.__class__ and other._dtype is t._dtype and t._dtype.is_floating_point
             and other._be is t._be and other._data.shape == t._data.shape
             and alpha.__class__ in _NUMBER):  # NOTE: an SGD step needs none of these
+        other = util.cpu_scalar_to(t, other)
         _check_operand(t, op, other, alpha)
     _check_overlap(t)
     check_partial_overlap(t, other)
@@ -172,7 +172,8 @@ def fill_(t, value):
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with {value.ndim} "
                                "dimensions.")
         return copy_(t, value)
-    _check_fill_value(t, value)
+    if value.__class__ not in _NUMBER:  # NOTE: zero_() needs no check
+        _check_fill_value(t, value)
     _check_autograd(t)  # NOTE: no _check_overlap: PyTorch fills an expanded tensor (every element gets one value)
     if not _needs_graph(t):
         t._be.fill_(writable(t._data), value)
