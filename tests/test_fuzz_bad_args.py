@@ -72,11 +72,8 @@ except ImportError:  # NOTE: the oracle is missing: the `torch` fixture skips ea
 # are tolerated for it, each with its reason. A tolerated case is reported as xfail, never as a pass;
 # any other category of difference of that op still fails. Found with TRITONGRAD_FUZZ_EXAMPLES=100,
 # with and without emulated CUDA. PyTorch's argument parser (its TypeErrors, their order before the
-# other checks) is matched by tritongrad/_args.py at the entry points; "arguments" below is a
-# remaining case of it.
+# other checks) is matched by tritongrad/_args.py at the entry points.
 KNOWN = {
-    "arguments": {"tg.scatter_reduce": "scatter_reduce (helper apigaps): a tensor or a float as dim, no arguments "
-                                       "at all; not yet given the parser's checks (_args.py)"},
     "refuses": {op: "Triton interpreter only: KeyError('_powi') after earlier failing kernels in one process"
                 for op in ("Tensor.square", "tg.square")}
     | {op: "a CUDA tensor as sections or indices: refused here (tensor_split's rule), CPU PyTorch can't say"

@@ -1,6 +1,8 @@
 """scatter_reduce / scatter_reduce_ (sum, prod, mean, amax, amin; include_self) and scatter's deprecated
 `reduce=` ('add', 'multiply'): values, gradients and errors against PyTorch, gradients against float64
 finite differences, on both devices (the CUDA kernel is deterministic: the CPU's bits)."""
+import re
+
 import numpy as np
 import pytest
 from helpers import check_grad
@@ -150,3 +152,26 @@ def test_bad_arguments_raise_pytorchs_errors_before_writing(case, torch, rng):
         BAD[case](torch, torch.tensor(x, requires_grad=True), torch.tensor(src), torch.tensor(INDEX))
     assert type(got.value) is type(want.value) and str(got.value) == str(want.value)
     np.testing.assert_array_equal(a.detach().numpy(), x)
+
+
+@pytest.mark.parametrize("method", [True, False])
+def test_parser_errors_match_pytorch(method, torch):
+    """scatter_reduce(int dim, Tensor index, Tensor src, str reduce, *, bool include_self): PyTorch's
+    parser's TypeErrors come first (their texts without the argument's position)."""
+    def call(lib, *args, **kw):
+        x = lib.tensor([[1.0, 2.0], [3.0, 4.0]])
+        return x.scatter_reduce(*args, **kw) if method else lib.scatter_reduce(x, *args, **kw)
+
+    idx, src = [[0, 1]], [[5.0, 6.0]]
+    bad = [((0.5, "i", "s", "sum"), {}), ((0, [[0, 1]], "s", "sum"), {}),
+           ((0, "i", 2.0, "sum"), {}), ((0, "i", "s", 3), {}), ((0, "i", "s", "sum"), {"include_self": 1})]
+    for args, kw in bad:
+        errors = []
+        for lib in (tg, torch):
+            t = {"i": lib.tensor(idx), "s": lib.tensor(src)}
+            with pytest.raises(Exception) as info:
+                call(lib, *[t.get(a, a) if isinstance(a, str) and a in t else a for a in args], **kw)
+            errors.append(info.value)
+        ours, theirs = errors
+        assert type(ours) is type(theirs) is TypeError, (args, kw, ours, theirs)
+        assert re.sub(r" \(position \d\)", "", str(theirs)) == str(ours), (args, kw)

@@ -77,9 +77,11 @@ class TensorIndexing:
         return _scatter(self, dim, index, src, reduce, inplace=True)
 
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
+        dim = _scatter_reduce_args("scatter_reduce", dim, index, src, reduce, include_self)
         return RI.scatter_reduce(self, wrap_dim(dim, self.ndim), _index(self, index), src, reduce, include_self, False)
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
+        dim = _scatter_reduce_args("scatter_reduce_", dim, index, src, reduce, include_self)
         return RI.scatter_reduce(self, wrap_dim(dim, self.ndim), _index(self, index), src, reduce, include_self, True)
 
     def scatter_add(self, dim, index, src):
@@ -399,6 +401,16 @@ def _triangle(t, diagonal, upper, name):
     if t.ndim < 2:
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
     return (J.Triu if upper else J.Tril).apply(t, diagonal, upper)
+
+
+def _scatter_reduce_args(fn, dim, index, src, reduce, include_self):
+    """PyTorch's parser's checks of scatter_reduce(int dim, Tensor index, Tensor src, str reduce, *, bool
+    include_self), before the op's own: the int dim (returned)."""
+    dim = S.dim_tensors(fn, dim, ("index", index), ("src", src))
+    if not isinstance(reduce, str):
+        raise TypeError(f"{fn}(): argument 'reduce' must be str, not {A.type_name(reduce)}")
+    A.check_bool(include_self, fn, "include_self")
+    return dim
 
 
 def _scatter(t, dim, index, src, reduce, inplace, legacy=True):
