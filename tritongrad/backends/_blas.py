@@ -47,7 +47,11 @@ _THREADS = _openblas()
 
 def matmul(a, b):
     """np.matmul(a, b), on one OpenBLAS thread when the product has OpenBLAS-threaded but small size."""
-    if _THREADS is not None and a.ndim > 1 and b.ndim > 1:
+    if _THREADS is None or a.size * b.shape[-1] <= _OPENBLAS_MIN:
+        # NOTE: the tiny products of an overhead-bound step leave first: a.size * N bounds each product's
+        # multiply-adds (a batch's too); the full test below is 3% of bench_overhead's net_small_step
+        return np.matmul(a, b)
+    if a.ndim > 1 and b.ndim > 1:
         macs = a.shape[-2] * a.shape[-1] * b.shape[-1]
         if _OPENBLAS_MIN < macs < SMALL:
             get, put = _THREADS
