@@ -124,7 +124,8 @@ def test_binary_and_ternary_ops_broadcast_as_pytorch(device, torch):
     lambda m, t: t.logsumexp(1), lambda m, t: m.logsumexp(t, (0, 1), keepdim=True), lambda m, t: t.prod(),
     lambda m, t: t.prod(1), lambda m, t: t.prod(0, keepdim=True), lambda m, t: t.cumsum(1),
     lambda m, t: m.cumsum(t, dim=0), lambda m, t: t.sum(1, keepdims=True), lambda m, t: t.mean(axis=0),
-    lambda m, t: t.max(1, keepdims=True).values,
+    lambda m, t: t.max(1, keepdims=True).values, lambda m, t: m.sum(t, axis=1, keepdims=True),
+    lambda m, t: m.mean(t, keepdims=True, dim=(0, 1)), lambda m, t: t.sum(dim=0, dtype=m.float64),
 ], ids=_numbered("reduction"))
 def test_reductions_match_pytorch(device, torch, fn):
     x = RNG.standard_normal((9, 17) if device == "cuda" else (33, 65))
