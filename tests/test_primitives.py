@@ -138,3 +138,5 @@ def test_masked_backward_selects_like_where(dtype):
         assert got.dtype == dtype
         np.testing.assert_array_equal(got, want.astype(dtype))
         np.testing.assert_array_equal(np.signbit(got), np.signbit(want.astype(dtype)))
+    g0, x0 = np.asarray(g.flat[5]), np.asarray(x.flat[5])  # NOTE: 0-d: comparisons give NumPy scalars
+    np.testing.assert_array_equal(C.threshold_backward(g0, x0, 0.0), np.where(x0 <= 0, 0, g0).astype(dtype))
