@@ -31,12 +31,6 @@ def numpy_names(fn):
     return wrapper
 
 
-def numpy_spellings(dim, keepdim, axis, keepdims):
-    """(dim, keepdim) for a method that takes NumPy's axis= / keepdims= as parameters (sum, mean): as
-    numpy_names, the NumPy spelling wins where both are given."""
-    return (dim if axis is A.UNSET else axis), (keepdim if keepdims is A.UNSET else keepdims)
-
-
 def _not_implemented(name, t):
     return NotImplementedError(f'"{name}_{t.device.type}" not implemented for \'{_SCALAR_NAMES[t._dtype.name]}\'')
 

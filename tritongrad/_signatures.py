@@ -6,9 +6,14 @@ from ._args import UNSET as _UNSET
 from ._tensor_base import TensorBase
 
 
-def reduce_args(fn, dim, keepdim, dtype):
+def reduce_args(fn, dim, keepdim, dtype, axis=_UNSET, keepdims=_UNSET):
     """sum / mean's (dim, keepdim) after PyTorch's parser's type checks, which come before anything else:
-    keepdim is a bool and is given only with a dim (None counts); dtype is a dtype."""
+    keepdim is a bool and is given only with a dim (None counts); dtype is a dtype. NumPy's axis= and
+    keepdims= stand for dim and keepdim (and win where both are given, as numpy_names does)."""
+    if axis is not _UNSET:
+        dim = axis
+    if keepdims is not _UNSET:
+        keepdim = keepdims
     if dtype is not None and dtype.__class__ is not dt.dtype:
         A.check_dtype(dtype, fn)
     if keepdim is _UNSET:
