@@ -140,18 +140,26 @@ def _fake_memory():
     return empty, lambda shape, strides, dtype: DeviceArray(FakeStorage(8), 0, shape, strides, dtype)
 
 
-def main(everything):
+def compile_setup():
+    """In the subprocess, before the kernels are imported: Triton's driver mocked for sm_90, fake device
+    memory, no CUDA device initialized, every launch through Triton's dispatch (which compiles).
+    Returns (the list the compiled kernels' names go to, empty(shape, dtype), view(shape, strides, dtype))."""
     compiled = _install_mock_driver()
     import tritongrad.cuda
     tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
     empty, view = _fake_memory()
+    from tritongrad.kernels import _launch, _utils as U
+    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
+    assert not U.INTERPRET
+    return compiled, empty, view
+
+
+def main(everything):
+    compiled, empty, view = compile_setup()
     from helpers import BACKWARD_PARAMS
 
-    from tritongrad.kernels import _launch, _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
-    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
-
     from tritongrad import _dtype as D
-    assert not U.INTERPRET
+    from tritongrad.kernels import _utils as U, elementwise as E, matmul as MM, random as RNG, reduction as R
     F, INTS = [D.float32, D.float64, D.float16, D.bfloat16], [D.int64, D.int32, D.int16, D.int8, D.uint8]
     A = F + INTS + [D.bool_]
     m = lambda dt: empty((33, 65), dt)  # noqa: E731

@@ -6,7 +6,7 @@ Run it alone, as a script: python tests/test_kernels_compile_index.py
 """
 import sys
 
-from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess, compile_setup
 
 
 @NEEDS_TRITON
@@ -15,17 +15,11 @@ def test_index_kernels_compile_for_sm90():
 
 
 def main():
-    from test_kernels_compile import _fake_memory, _install_mock_driver
-    compiled = _install_mock_driver()
-    import tritongrad.cuda
-    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
-    empty, view = _fake_memory()
+    compiled, empty, view = compile_setup()
     import numpy as np
 
     from tritongrad import _dtype as D
-    from tritongrad.kernels import _launch, _utils as U, index_ops as K
-    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
-    assert not U.INTERPRET
+    from tritongrad.kernels import index_ops as K
     K.memory.to_host = lambda a: np.zeros(a.shape, np.int64)  # NOTE: nonzero's count read-back
     K.memory.from_host = lambda a, dtype: empty(a.shape, dtype)  # NOTE: cat's table of inputs
     cases = [

@@ -6,7 +6,7 @@ compiles): python tests/test_kernels_compile_linalg.py
 """
 import sys
 
-from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess, compile_setup
 
 
 @NEEDS_TRITON
@@ -15,16 +15,10 @@ def test_svd_kernel_compiles_for_sm90():
 
 
 def main():
-    from test_kernels_compile import _fake_memory, _install_mock_driver
-    compiled = _install_mock_driver()
-    import tritongrad.cuda
-    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
-    empty, _ = _fake_memory()
+    compiled, empty, _ = compile_setup()
 
     from tritongrad import _dtype as D
-    from tritongrad.kernels import _launch, _utils as U, linalg as L
-    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
-    assert not U.INTERPRET
+    from tritongrad.kernels import linalg as L
     cases = [
         (L.svd, empty((5, 3), D.float32)), (L.svd, empty((2, 3, 5), D.float64)),  # small tiles, both sides
         (L.svd, empty((4, 100, 40), D.float32)),  # 128 x 64

@@ -7,7 +7,7 @@ A representative variant of each kernel by default; every case with TRITONGRAD_C
 """
 import sys
 
-from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess, compile_setup
 
 
 @NEEDS_TRITON
@@ -16,16 +16,11 @@ def test_nn_kernels_compile_for_sm90():
 
 
 def main(everything):
-    from test_kernels_compile import _fake_memory, _install_mock_driver
-    compiled = _install_mock_driver()
-    import tritongrad.cuda
-    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
-    empty, view = _fake_memory()
-    from tritongrad import _dtype as D
-    from tritongrad.kernels import _launch, _utils as U, attention as A, index as I, layernorm as LN
-    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
-    assert not U.INTERPRET
+    compiled, empty, view = compile_setup()
     import numpy as np
+
+    from tritongrad import _dtype as D
+    from tritongrad.kernels import attention as A, index as I, layernorm as LN
     I.memory.to_host = lambda a: np.full(a.shape, 2**62)  # NOTE: the bounds check's read-back: no bad index
 
     def ln(shape, ns, dt, wb=True):

@@ -7,7 +7,7 @@ python tests/test_kernels_compile_sort.py
 """
 import sys
 
-from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess
+from test_kernels_compile import NEEDS_TRITON, compile_cases, compile_in_subprocess, compile_setup
 
 
 @NEEDS_TRITON
@@ -16,16 +16,11 @@ def test_sort_kernels_compile_for_sm90():
 
 
 def main():
-    from test_kernels_compile import _fake_memory, _Gen, _install_mock_driver
-    compiled = _install_mock_driver()
-    import tritongrad.cuda
-    tritongrad.cuda._lazy_init = lambda: None  # NOTE: no device: kernels/__init__ must not initialize one
-    empty, view = _fake_memory()
+    from test_kernels_compile import _Gen
+    compiled, empty, view = compile_setup()
 
     from tritongrad import _dtype as D
-    from tritongrad.kernels import _launch, _utils as U, random as RNG, sort as S
-    _launch.ENABLED = False  # NOTE: every launch through Triton's dispatch, which compiles
-    assert not U.INTERPRET
+    from tritongrad.kernels import random as RNG, sort as S
     cases = [
         # short rows (at most BLOCK_SORT): one register sort of several rows
         (S.sort, empty((1, 65), D.float32), 1, False, None), (S.sort, empty((9, 2), D.float64), 0, True, 3),
