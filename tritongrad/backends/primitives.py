@@ -85,9 +85,7 @@ def _keep(keep, g):
 
 
 def _clamp_backward(g, x, lo, hi):
-    if lo is None and hi is None:
-        return g.copy()
-    keep = x <= hi if lo is None else x >= lo
+    keep = x <= hi if lo is None else x >= lo  # NOTE: clamp refuses lo and hi both None
     if lo is not None and hi is not None:
         keep &= x <= hi
     return _keep(keep, g)
