@@ -85,7 +85,9 @@ def _keep(keep, g):
 
 
 def _clamp_backward(g, x, lo, hi):
-    keep = x <= hi if lo is None else x >= lo  # NOTE: clamp refuses lo and hi both None
+    if lo is None and hi is None:  # NOTE: clamp itself refuses this, but the primitive (both backends) passes g
+        return g.copy()
+    keep = x <= hi if lo is None else x >= lo
     if lo is not None and hi is not None:
         keep &= x <= hi
     return _keep(keep, g)
