@@ -3,6 +3,7 @@ interleaved in one process: a fairer comparison on a shared machine than three b
 
     python scripts/interleaved_steps.py [--rounds 30] [--steps 200]
     OPENBLAS_NUM_THREADS=1 python scripts/interleaved_steps.py
+    python scripts/interleaved_steps.py --providers tritongrad-cpu,tritongrad-cpu-threaded,torch-cpu --print-rounds
 
 Each round times `--steps` steps of each provider in turn (the order alternates between rounds), and
 keeps the median step of that block; the report gives, per provider, the median over rounds of those
@@ -10,6 +11,7 @@ medians with the quartiles. A machine's load drifts within seconds: blocks of th
 side see the same drift, where separate runs do not.
 """
 import argparse
+import contextlib
 import pathlib
 import statistics
 import sys
@@ -20,14 +22,31 @@ from bench_training import tutorial_step  # noqa: E402
 from benchlib import Provider  # noqa: E402
 
 
+@contextlib.contextmanager
+def _threaded(name):
+    """tritongrad-cpu-threaded: products of any size on OpenBLAS's own threads for the block."""
+    if name != "tritongrad-cpu-threaded":
+        yield
+        return
+    from tritongrad.backends import _blas
+
+    small, _blas.SMALL = _blas.SMALL, 0
+    try:
+        yield
+    finally:
+        _blas.SMALL = small
+        time.sleep(0.15)  # NOTE: OpenBLAS's worker spins ~0.1 s after its last product
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--providers", default="numpy,torch-cpu,tritongrad-cpu")
+    parser.add_argument("--print-rounds", action="store_true", help="each round's block medians too")
     args = parser.parse_args(argv)
     names = args.providers.split(",")
-    steps = {n: tutorial_step(Provider(n)) for n in names}
+    steps = {n: tutorial_step(Provider(n.removesuffix("-threaded"))) for n in names}
     for step in steps.values():  # NOTE: warm: first calls allocate and fill caches
         for _ in range(args.steps):
             step()
@@ -35,14 +54,17 @@ def main(argv=None):
     for r in range(args.rounds):
         for n in names if r % 2 else names[::-1]:
             step, times = steps[n], []
-            for _ in range(args.steps):
-                t = time.perf_counter()
-                step()
-                times.append(time.perf_counter() - t)
+            with _threaded(n):
+                for _ in range(args.steps):
+                    t = time.perf_counter()
+                    step()
+                    times.append(time.perf_counter() - t)
             medians[n].append(statistics.median(times) * 1e6)
+        if args.print_rounds:
+            print(f"round {r:3d}: " + "  ".join(f"{n} {medians[n][-1]:.0f}" for n in names))
     for n in names:
         q = statistics.quantiles(medians[n], n=4)
-        print(f"{n:16s} {statistics.median(medians[n]):6.0f} us per step (quartiles of {args.rounds} rounds: "
+        print(f"{n:24s} {statistics.median(medians[n]):6.0f} us per step (quartiles of {args.rounds} rounds: "
               f"{q[0]:.0f}-{q[2]:.0f})")
 
 

@@ -36,3 +36,36 @@ def test_one_thread_inside_small_products(monkeypatch):
         assert seen == [1, 2] and get() == 2
     finally:
         put(user)
+
+
+def test_set_num_threads_is_pytorchs(torch):
+    """tg.set_num_threads / get_num_threads: PyTorch's names, argument errors and round trip; the count is
+    OpenBLAS's own, so NumPy's products use it too."""
+    import tritongrad as tg
+
+    user = tg.get_num_threads()
+    try:
+        for n in (1, np.int64(2), 3):
+            tg.set_num_threads(n)
+            assert tg.get_num_threads() == int(n)
+            if _blas._THREADS is not None:
+                assert _blas._THREADS[0]() == int(n)
+        for bad in (0, -1, 1.5, "2", True, None):
+            with pytest.raises(RuntimeError) as want:
+                torch.set_num_threads(bad)
+            with pytest.raises(RuntimeError) as got:
+                tg.set_num_threads(bad)
+            assert str(got.value) == str(want.value)
+            assert tg.get_num_threads() == 3  # NOTE: a refused call changes nothing
+    finally:
+        tg.set_num_threads(user)
+        torch.set_num_threads(user)
+
+
+def test_set_num_threads_without_openblas_warns(monkeypatch):
+    import tritongrad as tg
+
+    monkeypatch.setattr(_blas, "_THREADS", None)
+    with pytest.warns(UserWarning, match="cannot set its thread count"):
+        tg.set_num_threads(2)
+    assert tg.get_num_threads() >= 1

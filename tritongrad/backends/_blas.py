@@ -2,14 +2,20 @@
 
 Why (the backends boundary's one BLAS fast path): OpenBLAS splits a product of more than 4 * 65536
 multiply-adds over its threads, and each worker then spins for about 2^28 cycles (~0.1 s) waiting
-for the next one before it sleeps. On a 2-core machine that spinning worker slows the Python code
-that runs meanwhile, which in an autograd step is everything between the products: pure Python
-measured 68 us alone and 116-131 us after a two-thread product. The tutorial's 64x1000->100->10
-step (two products of 6.4M multiply-adds, 145 us on one thread, 80-106 us on two) took 392-1018 us
-per process under the default two threads, against 422-586 us on one. Below SMALL multiply-adds the
-second thread saves less than the spinning costs, so those products run on one thread and the
-thread count is put back afterwards (0.8 us for the two calls); larger products, where the
-arithmetic dominates, keep the user's setting. Where NumPy's BLAS is not the OpenBLAS it ships
+for the next one before it sleeps. Whether that pays depends on the host, and on this 2-core VM it
+flips between two phases, each lasting seconds to minutes (the tutorial's 64x1000->100->10 step,
+timed in alternating blocks in one process by `scripts/interleaved_steps.py --providers
+tritongrad-cpu,tritongrad-cpu-threaded,torch-cpu --print-rounds`):
+- two vCPUs on two cores: the 64x1000x100 product takes 100 us on two threads against 144 us on one,
+  and the step 333-355 us against 410 us (PyTorch, two MKL threads: 364-370 us);
+- two busy vCPUs sharing a core: the two-thread product takes 146-177 us, no faster, and the spinning
+  worker slows everything else: the step takes 600-836 us on two threads, 410-490 us on one (PyTorch:
+  547-623 us).
+One thread for these mid-size products is the choice without a bad phase. A choice made by timing
+the products would make results depend on the run: for this shape OpenBLAS's one- and two-thread
+products differ in the last bits. Below SMALL multiply-adds the products run on one thread and the
+thread count is put back afterwards (0.8 us for the two calls); larger products, where the arithmetic
+dominates, keep the user's setting (set_num_threads). Where NumPy's BLAS is not the OpenBLAS it ships
 (MKL, Accelerate, a system BLAS), nothing is changed.
 """
 import ctypes
@@ -63,3 +69,26 @@ def matmul(a, b):
                 finally:
                     put(n)
     return np.matmul(a, b)
+
+
+def get_num_threads():
+    """torch.get_num_threads(): the threads the CPU backend's larger products may use, NumPy's OpenBLAS's
+    count (the machine's CPU count where NumPy's BLAS is another, which keeps its own setting)."""
+    return _THREADS[0]() if _THREADS is not None else os.cpu_count() or 1
+
+
+def set_num_threads(n):
+    """torch.set_num_threads(n): the threads NumPy's OpenBLAS may use, for every later product (products
+    under SMALL multiply-adds still run on one, see matmul). Elementwise work is single-threaded NumPy."""
+    if isinstance(n, bool) or not hasattr(type(n), "__index__"):
+        raise RuntimeError(f"set_num_threads expects an int, but got {type(n).__name__}")
+    if n.__index__() <= 0:
+        raise RuntimeError("set_num_threads expects a positive integer")
+    if _THREADS is None:
+        import warnings
+
+        warnings.warn("set_num_threads: NumPy's BLAS here is not the OpenBLAS its wheel bundles, so tritongrad "
+                      "cannot set its thread count; set that library's own variable (OMP_NUM_THREADS, "
+                      "MKL_NUM_THREADS) before starting Python", stacklevel=2)
+        return
+    _THREADS[1](n.__index__())
