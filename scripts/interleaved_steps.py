@@ -2,7 +2,7 @@
 interleaved in one process: a fairer comparison on a shared machine than three benchmark runs.
 
     python scripts/interleaved_steps.py [--rounds 30] [--steps 200]
-    OPENBLAS_NUM_THREADS=1 python scripts/interleaved_steps.py
+    OPENBLAS_NUM_THREADS=1 python scripts/interleaved_steps.py --torch-threads 1
     python scripts/interleaved_steps.py --providers tritongrad-cpu,tritongrad-cpu-threaded,torch-cpu --print-rounds
 
 Each round times `--steps` steps of each provider in turn (the order alternates between rounds), and
@@ -43,9 +43,15 @@ def main(argv=None):
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--steps", type=int, default=200)
     parser.add_argument("--providers", default="numpy,torch-cpu,tritongrad-cpu")
+    parser.add_argument("--torch-threads", type=int, help="torch.set_num_threads(N) first: PyTorch ignores "
+                        "OPENBLAS_NUM_THREADS, so an equal-threads comparison sets its count here")
     parser.add_argument("--print-rounds", action="store_true", help="each round's block medians too")
     args = parser.parse_args(argv)
     names = args.providers.split(",")
+    if args.torch_threads:
+        import torch
+
+        torch.set_num_threads(args.torch_threads)
     steps = {n: tutorial_step(Provider(n.removesuffix("-threaded"))) for n in names}
     for step in steps.values():  # NOTE: warm: first calls allocate and fill caches
         for _ in range(args.steps):
