@@ -22,10 +22,13 @@ sort-based deterministic kernel because sorting indices on the device needs seve
 deterministic.
 
 Bounds: `check=True` (the default) finds the first out-of-range index (in index order), the host
-reads back 16 bytes per program, and PyTorch's error is raised before anything is written. The
-scatters run `check_bounds` first (one small kernel) since they write into an existing array; the
-gathers check in their own launch (gather_kernel's CHECK), since what they write is a new array that
-an error discards: one launch per call, as PyTorch's index kernels. Either way a check costs a
+reads back 16 bytes per program, and PyTorch's error is raised before any array the caller holds is
+written. The gathers check in their own launch (the kernels' CHECK), since what they write is a new
+array that an error discards: one launch per call, as PyTorch's index kernels; so do the scatters of
+the out-of-place ops (scatter, index_put: a copy, then the checked write, PyTorch's two launches). The
+in-place scatters (`x[idx] = v`, scatter_, index_add_, ...) run `check_bounds` first, one small kernel
+more than PyTorch's single launch: PyTorch's device-side assert fires mid-write, and a kernel cannot
+refuse before its first program writes (Triton has no grid-wide barrier). Either way a check costs a
 device-to-host copy and a stream synchronization per call (the host waits for the queued work).
 With check=False, or while a CUDA graph is being captured (no synchronization is allowed then), no
 check runs; the kernels still never touch memory out of range: an out-of-range index reads 0 and
@@ -67,25 +70,34 @@ def gather_kernel(x_ptr, idx_ptr, out_ptr, bad_ptr, size, sdim, n, S1, S2, S3, X
     x = tl.load(x_ptr + E._strided(p, S1, S2, S3, X0, X1, X2, X3, NDIM) + i * sdim, mask=ok, other=0)
     tl.store(out_ptr + E._strided(p, S1, S2, S3, O0, O1, O2, O3, NDIM), x, mask=live)
     if CHECK:
-        first = tl.min(tl.where(live & ~ok, p.to(tl.int64), n), 0)
-        raw = i
-        if WRAP:
-            raw = tl.where(i < 0, i - size, i)  # NOTE: the value as given (wrapping added size)
-        pid = tl.program_id(0)
-        tl.store(bad_ptr + 2 * pid, first)
-        tl.store(bad_ptr + 2 * pid + 1, tl.sum(tl.where(p == first, raw, 0), 0))
+        _record_first_bad(bad_ptr, p, i, live & ~ok, n, size, WRAP)
+
+
+@triton.jit
+def _record_first_bad(bad_ptr, p, i, bad, n, size, WRAP: tl.constexpr):
+    """bad[pid] = (p, value) of this program's first out-of-range index, or (n, 0)."""
+    first = tl.min(tl.where(bad, p.to(tl.int64), n), 0)
+    raw = i
+    if WRAP:
+        raw = tl.where(i < 0, i - size, i)  # NOTE: the value as given (wrapping added size)
+    pid = tl.program_id(0)
+    tl.store(bad_ptr + 2 * pid, first)
+    tl.store(bad_ptr + 2 * pid + 1, tl.sum(tl.where(p == first, raw, 0), 0))
 
 
 @triton.jit(do_not_specialize=_DNS + ["skip", "alpha_f", "alpha_i"])
-def scatter_kernel(src_ptr, idx_ptr, out_ptr, size, sdim, skip, alpha_f: tl.float64, alpha_i: tl.int64, n, S1, S2,
-                   S3, X0, X1, X2, X3, I0, I1, I2, I3, O0, O1, O2, O3, ADD: tl.constexpr, WRAP: tl.constexpr,
-                   HAS_SKIP: tl.constexpr, HAS_ALPHA: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr,
-                   BLOCK: tl.constexpr):
+def scatter_kernel(src_ptr, idx_ptr, out_ptr, bad_ptr, size, sdim, skip, alpha_f: tl.float64, alpha_i: tl.int64, n,
+                   S1, S2, S3, X0, X1, X2, X3, I0, I1, I2, I3, O0, O1, O2, O3, ADD: tl.constexpr, WRAP: tl.constexpr,
+                   HAS_SKIP: tl.constexpr, HAS_ALPHA: tl.constexpr, CHECK: tl.constexpr, NDIM: tl.constexpr,
+                   I64: tl.constexpr, BLOCK: tl.constexpr):
     """out[ooff(p) + i * sdim] (+)= src[xoff(p)] * alpha, i = idx[ioff(p)], for p < n; an index out of
-    range, or equal to `skip`, writes nothing."""
+    range, or equal to `skip`, writes nothing. CHECK: bad as gather_kernel's (only for an `out` that an
+    error discards: the in-range writes have happened by then)."""
     p = E._flat_index(BLOCK, I64)
     live = p < n
     i, ok = _index_at(idx_ptr, p, live, size, S1, S2, S3, I0, I1, I2, I3, WRAP, NDIM)
+    if CHECK:
+        _record_first_bad(bad_ptr, p, i, live & ~ok, n, size, WRAP)
     if HAS_SKIP:
         ok = ok & (i != skip)
     dtype = out_ptr.dtype.element_ty
@@ -166,25 +178,32 @@ def _maybe_check(op, check, index, dim, size, wrap):
         check_bounds(op, index, dim, size, wrap)
 
 
-def _gather(op, check, shape, arrays, dim, size, sdim, wrap):
-    """Launch gather_kernel over `shape` (arrays: x, index, out views), checking the indices in the same
-    launch (see check_bounds): PyTorch's error for the first out-of-range one, in index order, before
-    the new array is returned. Positions run row-major over `shape`, and every index entry's first
-    position comes before the next entry's, so the first bad position holds the first bad index."""
+def _run(kernel, op, check, shape, arrays, scalars, dim, size, wrap, **meta):
+    """Launch gather_kernel or scatter_kernel over `shape` (arrays: the three operand views; scalars: the
+    kernel's before n). With `check`, the indices are checked in the same launches (see check_bounds),
+    then PyTorch's error is raised for the first out-of-range one in index order. Positions run row-major
+    over `shape`, and every index entry's first position comes before the next entry's, so the first bad
+    position holds the first bad index."""
     check = check and not is_current_stream_capturing()
     found = []
     for deltas, grid, args, nd_meta in U.plan(tuple(shape), arrays):
         arrs = arrays if deltas is None else [
             U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip(arrays, deltas)]
         bad = U.empty((grid[0], 2), int64) if check else arrs[2]  # NOTE: not read without CHECK
-        fast(gather_kernel)[grid](*arrs, bad, size, sdim, *args, CHECK=check, WRAP=bool(wrap), num_warps=4,
-                                  **nd_meta)
+        fast(kernel)[grid](*arrs, bad, *scalars, *args, CHECK=check, WRAP=bool(wrap), num_warps=4, **nd_meta,
+                           **meta)
         found.append((bad, args[0]))
     for bad, n in found if check else ():  # NOTE: launches run in order of position: the first bad one wins
         h = memory.to_host(bad)
         pos, value = h[int(np.argmin(h[:, 0]))]
         if pos < n:
             raise IC.out_of_bounds(op, int(value), dim, size, wrap)
+
+
+def _gather(op, check, shape, arrays, dim, size, sdim, wrap):
+    """gather_kernel over `shape` (arrays: x, index, out views), its check in the same launch: what it
+    writes is a new array that an error discards."""
+    _run(gather_kernel, op, check, shape, arrays, (size, sdim), dim, size, wrap)
 
 
 def index_select(x, dim, index, wrap=False, check=True):
@@ -229,15 +248,29 @@ def _accumulate(out, launch):
     return E.copy_(out, wide)
 
 
-def _scatter(out, dim, idx_view, src_view, shape, add, wrap, skip=None, alpha=1):
+IN_WRITE = "in the write launch"  # a scatter's `check` for an `out` nobody else holds yet (see _bounds)
+
+
+def _bounds(op, check, i1, shape, dim, size, wrap):
+    """Where a scatter checks its indices; returns whether its write launch must (see check_bounds). An
+    `out` nobody else holds yet (check=IN_WRITE: the copy an out-of-place op returns) is checked in the
+    write launch, which an error then discards: PyTorch's launch count. An existing one (check=True), or
+    an empty write, by check_bounds first."""
+    if check is IN_WRITE and U.numel(shape):
+        return True
+    _maybe_check(op, bool(check), i1, dim, size, wrap)
+    return False
+
+
+def _scatter(out, dim, idx_view, src_view, shape, add, wrap, skip=None, alpha=1, op=None, check=False):
     o1 = _1d(out)
 
     def launch(target):
         t1 = _1d(target)
         af, ai = U.scalar_args(alpha, target.dtype)
-        _launch(scatter_kernel, shape, [src_view, idx_view, _along(t1, shape, dim)],
-                (o1.shape[dim], t1.strides[dim], 0 if skip is None else int(skip), af, ai),
-                ADD=add, WRAP=bool(wrap), HAS_SKIP=skip is not None, HAS_ALPHA=alpha != 1)
+        _run(scatter_kernel, op, check, shape, [src_view, idx_view, _along(t1, shape, dim)],
+             (o1.shape[dim], t1.strides[dim], 0 if skip is None else int(skip), af, ai), dim, o1.shape[dim], wrap,
+             ADD=add, HAS_SKIP=skip is not None, HAS_ALPHA=alpha != 1)
 
     if not U.numel(shape):
         return out
@@ -250,16 +283,17 @@ def _scatter(out, dim, idx_view, src_view, shape, add, wrap, skip=None, alpha=1)
 def scatter_(out, dim, index, src, reduce=None, check=True):
     """torch.Tensor.scatter_(dim, index, src) (reduce=None) or scatter_add_ (reduce='add'), in place on
     `out` (any view): out[p with its `dim` coordinate replaced by index[p]] (+)= src[p], p over index's
-    shape. src has out's dtype (a scalar value: pass it expanded to index's shape)."""
+    shape. src has out's dtype (a scalar value: pass it expanded to index's shape). `check`: True, False
+    or IN_WRITE (see _bounds)."""
     if reduce not in (None, "add"):
         raise NotImplementedError(f"scatter_ with reduce={reduce!r}: only None and 'add' are implemented")
     IC.check_scatter(out.shape, dim, index.shape, src.shape, out.dtype, src.dtype)
     IC.check_index_dtype("scatter", index.dtype)
     i1 = _1d(index)
-    _maybe_check("scatter", check, i1, dim, _1d(out).shape[dim], False)
+    fused = _bounds("scatter", check, i1, i1.shape, dim, _1d(out).shape[dim], False)
     s1 = _1d(src)
     src_view = U.DeviceArray(s1.buf, s1.offset, i1.shape, s1.strides, s1.dtype)  # NOTE: src may be larger
-    return _scatter(out, dim, i1, src_view, i1.shape, reduce == "add", False)
+    return _scatter(out, dim, i1, src_view, i1.shape, reduce == "add", False, op="scatter", check=fused)
 
 
 def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True):
@@ -271,8 +305,9 @@ def index_add_(out, dim, index, src, alpha=1, wrap=False, skip=None, check=True)
     IC.check_vector_index("index_add_", index.shape)
     IC.check_index_add("index_add_", out.shape, dim, index.size_, src.shape, out.dtype, src.dtype)
     i1, s1 = _1d(index), _1d(src)
-    _maybe_check("index_add_", check, i1, dim, _1d(out).shape[dim], wrap)
-    return _scatter(out, dim, _along(i1, s1.shape, dim, True), s1, s1.shape, True, wrap, skip, alpha)
+    fused = _bounds("index_add_", check, i1, s1.shape, dim, _1d(out).shape[dim], wrap)
+    return _scatter(out, dim, _along(i1, s1.shape, dim, True), s1, s1.shape, True, wrap, skip, alpha, "index_add_",
+                    fused)
 
 
 def index_copy_(out, dim, index, src, wrap=False, check=True):
@@ -282,6 +317,7 @@ def index_copy_(out, dim, index, src, wrap=False, check=True):
     IC.check_vector_index("index_copy_", index.shape)
     IC.check_index_add("index_copy_", out.shape, dim, index.size_, src.shape, out.dtype, src.dtype)
     i1, s1 = _1d(index), _1d(src)
-    _maybe_check("index_copy_", check, i1, dim, _1d(out).shape[dim], wrap)
-    return _scatter(out, dim, _along(i1, s1.shape, dim, True), s1, s1.shape, False, wrap)
+    fused = _bounds("index_copy_", check, i1, s1.shape, dim, _1d(out).shape[dim], wrap)
+    return _scatter(out, dim, _along(i1, s1.shape, dim, True), s1, s1.shape, False, wrap, op="index_copy_",
+                    check=fused)
 

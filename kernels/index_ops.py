@@ -15,7 +15,7 @@ from .._dtype import int64
 from ..cuda import memory
 from . import _utils as U, elementwise as E
 from ._launch import fast
-from .index import check_bounds, gather, index_add_, index_copy_, index_select, scatter_
+from .index import IN_WRITE, check_bounds, gather, index_add_, index_copy_, index_select, scatter_
 
 _DNS_FILL = ["vf", "vi", "n", "S1", "S2", "S3"]
 __all__ = ["index_select", "index_select_backward", "index_put", "gather", "gather_backward", "scatter",
@@ -174,8 +174,8 @@ def index_put(a, dim, index, values, accumulate=False, wrap=False, check=True):
     """A copy of `a` with `values` (a's shape, len(index) along `dim`) written (or added) at `index` along `dim`."""
     out = E.copy(a)
     if accumulate:
-        return index_add_(out, dim, index, values, 1, wrap, None, check)
-    return index_copy_(out, dim, index, values, wrap, check)
+        return index_add_(out, dim, index, values, 1, wrap, None, check and IN_WRITE)
+    return index_copy_(out, dim, index, values, wrap, check and IN_WRITE)
 
 
 def gather_backward(grad, shape, dim, index):
@@ -185,7 +185,7 @@ def gather_backward(grad, shape, dim, index):
 
 def scatter(a, dim, index, src, reduce=None, check=True):
     """A copy of `a` with src scattered (reduce=None) or scatter-added (reduce='add') at `index`."""
-    return scatter_(E.copy(a), dim, index, src, reduce, check)
+    return scatter_(E.copy(a), dim, index, src, reduce, check and IN_WRITE)
 
 
 def index_term(index, dim, size, stride, acc=None, check=True):

@@ -327,3 +327,22 @@ def test_writes_without_a_graph(device, torch):
         x.narrow(1, 2, 3).index_copy_(1, T(M, x, [2, 0]), M.zeros(5, 2, device=dev))
         results.append(x.cpu().numpy())
     np.testing.assert_array_equal(*results)
+
+
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_out_of_place_is_pytorchs_node(device, torch, rng, accumulate):
+    """x.index_put(...) records IndexPutBackward0 on x itself, as PyTorch's (no clone's node between), with
+    PyTorch's values and gradients for x and the values (repeated indices only where they add: which write
+    lands is unspecified otherwise)."""
+    data, vals, w = rng.standard_normal((5, 3)), rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    results = []
+    for M, dev in ((tg, device), (torch, "cpu")):
+        x, v = M.tensor(data, device=dev, requires_grad=True), M.tensor(vals, device=dev, requires_grad=True)
+        y = x.index_put((M.tensor([0, 2, 2 if accumulate else 3, -1], device=dev),), v, accumulate=accumulate)
+        (y * M.tensor(w, device=dev)).sum().backward()
+        nxt = [type(n).__name__ if n is not None else None for n, _ in y.grad_fn.next_functions]
+        results.append((y.grad_fn.name(), nxt, y.detach().cpu().numpy(), x.grad.cpu().numpy(), v.grad.cpu().numpy()))
+    (name, nxt, *got), (tname, tnxt, *want) = results
+    assert name == tname == "IndexPutBackward0" and nxt == tnxt == ["AccumulateGrad", "AccumulateGrad"]
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12)

@@ -49,6 +49,12 @@ def main(everything):
         (I.scatter_, empty((64, 1000), D.int8), 1, empty((64, 5), D.int64), empty((64, 5), D.int8)),
         (I.index_select, empty((33, 65), D.bool_), 0, empty((7,), D.int64)),
         (I.index_add_, empty((9, 4), D.bool_), 0, empty((5,), D.int64), empty((5, 4), D.bool_)),
+        # the out-of-place scatters' checked writes (scatter_kernel's CHECK)
+        (I.scatter_, empty((64, 1000), D.float32), 1, empty((64, 5), D.int64), empty((64, 5), D.float32), None,
+         I.IN_WRITE),
+        (I.index_add_, empty((100, 3), D.float16), 0, idx, empty((4096, 3), D.float16), 1, True, None, I.IN_WRITE),
+        (I.index_copy_, empty((100, 7), D.float32), 0, empty((100,), D.int64), empty((100, 7), D.float32), False,
+         I.IN_WRITE),
     ]
     if everything:
         cases += [(ln, (8192, 768), (768,), D.float32), (ln, (64, 100), (100,), D.float16, False),

@@ -4,8 +4,10 @@ passes InterpretedFunction.run; the wrappers that decide the launches are the sa
 
 PyTorch's counts: x[idx], index_select, embedding and gather are one index kernel (the bounds check
 is a device assert inside it); cat and stack one CatArrayBatchedCopy; masked_fill out of place a
-clone and the masked fill.
+clone and the masked fill; the out-of-place scatters (scatter, index_add, index_put, ...) a clone and
+the scatter.
 """
+import numpy as np
 import pytest
 
 import tritongrad as tg
@@ -80,4 +82,48 @@ def test_fused_check_still_raises_first_bad_index(launches):
         x.index_select(1, tg.tensor([0, 4, 5], **W))
     with pytest.raises(RuntimeError, match="index 6 is out of bounds for dimension 1 with size 4"):
         x.gather(1, tg.tensor([[0, 1], [3, 6], [8, 0], [0, 0], [1, 1]], **W))
+    assert launches.count("first_bad_kernel") == 0
+
+
+SCATTERS = {  # out of place: a copy, then the write with its bounds check inside (PyTorch: clone + scatter)
+    "scatter": (lambda x, ids, v: x.scatter(0, ids, v), 2),
+    "scatter_add": (lambda x, ids, v: x.scatter_add(0, ids, v), 2),
+    "index_add": (lambda x, ids, v: x.index_add(0, ids.reshape(-1), v), 2),
+    "index_copy": (lambda x, ids, v: x.index_copy(0, ids.reshape(-1), v), 2),
+    "index_put": (lambda x, ids, v: x.index_put((ids.reshape(-1),), v), 2),
+    "index_put_accumulate": (lambda x, ids, v: x.index_put((ids.reshape(-1),), v, accumulate=True), 2),
+    # in place: the check's own launch before the write (one more than PyTorch, whose device-side assert
+    # fires mid-write; kernels/index.py's docstring says why)
+    "x[idx] = v": (lambda x, ids, v: x.__setitem__(ids.reshape(-1), v), 2),
+    "scatter_": (lambda x, ids, v: x.scatter_(0, ids, v), 2),
+}
+
+
+@pytest.mark.parametrize("case", list(SCATTERS))
+def test_scatter_launches(launches, case):
+    fn, expected = SCATTERS[case]
+    x, v = tg.randn(50, 8, **W), tg.randn(20, 8, **W)
+    ids = tg.randperm(50, **W)[:20].reshape(4, 5)
+    got = _count(launches, lambda: fn(x, ids, v.reshape(4, 5, 8)[..., 0] if case.startswith("scatter") else v))
+    assert len(got) == expected, got
+
+
+@pytest.mark.parametrize("case", ["scatter", "index_add", "index_put", "index_put_accumulate"])
+def test_checked_write_raises_first_bad_index_and_returns_nothing(launches, torch, case):
+    """The out-of-place scatters check inside their write: PyTorch's error for the first bad index (in
+    index order), and the input is left as it was."""
+    fn, _ = SCATTERS[case]
+    rng = np.random.default_rng(5)
+    data, vals = rng.standard_normal((6, 3)), rng.standard_normal((2, 3))
+    x, v = tg.tensor(data, **W), tg.tensor(vals, **W)
+    bad = [[1, 9], [-8, 2]] if case == "scatter" else [[1, 9], [7, 2]]
+    ids = tg.tensor(bad, **W)
+    val = v[:, :2] if case == "scatter" else tg.tensor(rng.standard_normal((4, 3)), **W)
+    with pytest.raises((IndexError, RuntimeError)) as got:
+        fn(x, ids, val)
+    tx = torch.tensor(data)
+    with pytest.raises((IndexError, RuntimeError)) as want:
+        fn(tx, torch.tensor(bad), torch.tensor(val.cpu().numpy()))
+    assert type(got.value) is type(want.value) and str(got.value) == str(want.value)
+    assert (x.cpu().numpy() == data).all() and x._version == 0
     assert launches.count("first_bad_kernel") == 0

@@ -135,11 +135,16 @@ def split_sizes(split_size):
 
 
 def index_put_args(fn, indices, values, accumulate):
+    """index_put(_)'s parser checks; the indices as a tuple (of Tensors only, as PyTorch requires)."""
     if not isinstance(indices, (tuple, list)):
         raise TypeError(f"{fn}(): argument 'indices' (position 1) must be tuple of Tensors, not {A.type_name(indices)}")
     A.check_tensor(values, fn, "values", 2)
     if accumulate.__class__ is not bool:
         A.check_bool(accumulate, fn, "accumulate", 3)
+    for k, i in enumerate(indices):
+        if not isinstance(i, TensorBase):
+            raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
+    return tuple(indices)
 
 
 def masked_fill_args(fn, mask, value):

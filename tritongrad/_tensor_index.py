@@ -113,18 +113,12 @@ class TensorIndexing:
         return _index_put(self, dim, index, source, X.IndexCopy, False, True)
 
     def index_put_(self, indices, values, accumulate=False):
-        from .tensor import Tensor
-
-        S.index_put_args("index_put_", indices, values, accumulate)
-        for k, i in enumerate(indices):
-            if not isinstance(i, Tensor):
-                raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
-        advanced.setitem(self, tuple(indices), values, accumulate)
+        advanced.setitem(self, S.index_put_args("index_put_", indices, values, accumulate), values, accumulate)
         return self
 
     def index_put(self, indices, values, accumulate=False):
-        S.index_put_args("index_put", indices, values, accumulate)
-        return self.clone().index_put_(indices, values, accumulate)
+        return advanced.setitem(self, S.index_put_args("index_put", indices, values, accumulate), values,
+                                accumulate, inplace=False)
 
     def masked_fill(self, mask, value):
         S.masked_fill_args("masked_fill", mask, value)

@@ -272,11 +272,15 @@ def _one_tensor(x, t):
     return p
 
 
-def setitem(x, idx, value, accumulate=False):
-    """x[idx] = value (accumulate: +=), in place, every check before the write."""
+def setitem(x, idx, value, accumulate=False, inplace=True):
+    """x[idx] = value (accumulate: +=), in place, every check before the write. inplace=False:
+    x.index_put(idx, value), the IndexPut row recorded on x itself, as PyTorch's (no CloneBackward0
+    below it, and its launches: a copy, then the checked write)."""
     Tensor = _tensor()
     basic, groups = _split(x, idx)
     scalar = not isinstance(value, Tensor) or (value.ndim == 0 and not accumulate)
+    if not inplace and (not isinstance(value, Tensor) or scalar and groups[-1][0] == "m"):
+        return _put_clone(x, idx, value, accumulate)  # NOTE: a mask and a scalar: PyTorch's two launches too
     if not accumulate and scalar and len(groups) == 1 and groups[0][0] == "m":
         y = x if all(isinstance(i, slice) and i == slice(None) for i in basic) else x[tuple(basic)]
         mask = groups[0][1]
@@ -304,8 +308,16 @@ def setitem(x, idx, value, accumulate=False):
     except RuntimeError:
         raise RuntimeError(f"shape mismatch: value tensor of shape {size_str(value.shape)} cannot be broadcast to "
                            f"indexing result of shape {size_str(p.out_shape)}") from None
+    if not inplace:
+        return IndexPut.apply(x, value, p, accumulate) if y is x else _put_clone(x, idx, value, accumulate)
     return write(y, lambda s: IndexPut.apply(s, value, p, accumulate), (value,), lambda: _put_now(y, value, p,
                                                                                                 accumulate))
+
+
+def _put_clone(x, idx, value, accumulate):
+    c = x.clone()
+    setitem(c, idx, value, accumulate)
+    return c
 
 
 def _put_now(y, value, p, accumulate):
