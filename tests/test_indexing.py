@@ -346,3 +346,16 @@ def test_index_put_out_of_place_is_pytorchs_node(device, torch, rng, accumulate)
     assert name == tname == "IndexPutBackward0" and nxt == tnxt == ["AccumulateGrad", "AccumulateGrad"]
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["index_put", "index_put_"])
+def test_index_put_argument_errors(device, torch, name):
+    """A non-Tensor entry: PyTorch's TypeError and text; no index at all: a RuntimeError (PyTorch's text is
+    internal). Nothing is written either way."""
+    x, tx = tg.zeros(3, 4, device=device), torch.zeros(3, 4)
+    for M, t in ((tg, x), (torch, tx)):
+        with pytest.raises(TypeError, match="expected Tensor as element 1 in argument 0, but got list"):
+            getattr(t, name)((M.tensor([0], device=t.device), [1]), M.ones(1, device=t.device))
+        with pytest.raises(RuntimeError):
+            getattr(t, name)((), M.tensor(5.0, device=t.device))
+    assert (x.cpu().numpy() == 0).all() and x._version == 0

@@ -144,6 +144,8 @@ def index_put_args(fn, indices, values, accumulate):
     for k, i in enumerate(indices):
         if not isinstance(i, TensorBase):
             raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(i).__name__}")
+    if not indices:  # NOTE: PyTorch raises a RuntimeError too, with an internal text (an undefined Tensor)
+        raise RuntimeError(f"{fn}(): expected at least one index tensor, got an empty tuple")
     return tuple(indices)
 
 

@@ -279,9 +279,9 @@ def setitem(x, idx, value, accumulate=False, inplace=True):
     Tensor = _tensor()
     basic, groups = _split(x, idx)
     scalar = not isinstance(value, Tensor) or (value.ndim == 0 and not accumulate)
-    if not inplace and (not isinstance(value, Tensor) or scalar and groups[-1][0] == "m"):
-        return _put_clone(x, idx, value, accumulate)  # NOTE: a mask and a scalar: PyTorch's two launches too
     if not accumulate and scalar and len(groups) == 1 and groups[0][0] == "m":
+        if not inplace:
+            return _put_clone(x, idx, value, accumulate)  # NOTE: a clone and masked_fill_: PyTorch's launches too
         y = x if all(isinstance(i, slice) and i == slice(None) for i in basic) else x[tuple(basic)]
         mask = groups[0][1]
         (ds,) = _positions(basic, groups)
