@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as dt
 from ._device import CPU, CUDA0, parse_device
+from ._inplace_methods import InplaceMethods
 from ._math_methods import MathMethods
 from ._tensor_index import TensorIndexing
 from ._tensor_math import TensorMath
@@ -51,7 +52,7 @@ class Size(tuple):
         return n
 
 
-class Tensor(TensorMath, TensorViews, TensorIndexing, MathMethods):
+class Tensor(TensorMath, TensorViews, TensorIndexing, MathMethods, InplaceMethods):
     """A multi-dimensional array with autograd; see tritongrad.tensor() to make one."""
 
     __slots__ = ("_data", "_dtype", "_be", "_requires_grad", "_grad_fn", "_output_nr", "_vc", "__dict__",

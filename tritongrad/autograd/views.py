@@ -28,6 +28,9 @@ class CopySlices(Node):
         self.next_functions = (base_edge,) + fn.next_functions[1:]
         self._seq = next(_sequence)
 
+    def name(self):
+        return "torch::autograd::CopySlices"  # NOTE: PyTorch's C++ name, as its name() returns it
+
     def apply(self, g):
         res = self.fn.apply(redo_view(self.view_src, g))
         res = res if isinstance(res, tuple) else (res,)

@@ -202,6 +202,32 @@ def unary_(t, fn, name, args):
     return _record(t, lambda s: _castable(fn(s), t).to(t._dtype))
 
 
+def twin_(t, fn, args):
+    """t = fn(t), fn an out-of-place method with its arguments bound and `args` the Tensors among them
+    (_inplace_methods.py). fn runs first, since PyTorch parses a call's arguments before its in-place
+    checks; every check passes before anything is written."""
+    def checked(out, t):
+        for a in args:
+            check_device(t, util.cpu_scalar_to(t, a))
+        _check_overlap(t)
+        check_partial_overlap(t, *args)
+        if out.shape != t.shape:  # NOTE: an argument that broadcast self to a larger shape
+            raise RuntimeError(f"output with shape {size_str(t.shape)} doesn't match the broadcast shape "
+                               f"{size_str(out.shape)}")
+        _check_autograd(t)
+        return _castable(out, t)
+
+    if not _needs_graph(t, *args):
+        from ..autograd.grad_mode import no_grad
+
+        with no_grad():
+            out = checked(fn(t), t)
+        t._be.copy_(t._data, out._data)
+        t._vc[0] += 1
+        return t
+    return _record(t, lambda s: checked(fn(s), t).to(t._dtype))
+
+
 def _castable(out, t):
     """`out`, when it may be written into t: PyTorch casts within a category (float32 bounds into a float16 t)."""
     if out._dtype._kind > t._dtype._kind:
