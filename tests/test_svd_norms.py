@@ -1,5 +1,6 @@
 """linalg.svdvals and the 2, -2 and 'nuc' matrix norms (CPU: NumPy's SVD; CUDA: kernels/linalg.py's Jacobi
-SVD; PyTorch's derivative, first and second order), and amax / amin, against PyTorch and finite differences.
+SVD, both of its kernels; PyTorch's derivative, first and second order), and amax / amin, against PyTorch
+and finite differences.
 Singular vectors' signs are arbitrary: the factors are checked through sign-free facts (S, U diag(S) Vh = A,
 orthonormal columns) and through the norms, whose values and gradients do not depend on the signs."""
 import numpy as np
@@ -121,22 +122,106 @@ def test_rank_deficient_singular_values(device, rng, dtype):
     np.testing.assert_allclose((u * s[..., None, :]) @ vh, data, atol=10 * eps * want.max())
 
 
-def test_cuda_limits_are_clear_errors(device, rng):
-    if device == "cpu":  # NOTE: LAPACK has none of the CUDA kernel's size limits
+def test_cuda_sizes_and_errors(device, rng):
+    """Sizes past the register kernel's bounds (kernels/linalg.py's global-memory kernel on CUDA), the
+    errors (half; 2^31 elements), NaN in NaN out, empty matrices. NOTE: (65, 65) takes about two minutes
+    under the interpreter; the test_big_kernel_* tests force that kernel on small matrices instead."""
+    if device == "cpu":  # NOTE: LAPACK's sizes
         data = rng.standard_normal((65, 70))
         np.testing.assert_allclose(tg.linalg.svdvals(tg.tensor(data)).numpy(), np.linalg.svd(data, compute_uv=False),
                                    rtol=1e-12)
         return
-    for shape in ((65, 65), (3, 257)):
-        with pytest.raises(NotImplementedError, match=r"min\(m, n\) <= 64 and max\(m, n\) <= 256"):
-            tg.linalg.svdvals(tg.ones(*shape, device=device))
+    for shape in ((3, 257), (300, 2)):
+        data = rng.standard_normal(shape)
+        u, s, vh = (t.cpu().numpy() for t in SVD.svd(tg.tensor(data, device=device)))
+        want = np.linalg.svd(data, compute_uv=False)
+        np.testing.assert_allclose(s, want, rtol=1e-13)
+        np.testing.assert_allclose((u * s[..., None, :]) @ vh, data, atol=1e-13 * want.max())
     with pytest.raises(NotImplementedError, match="float32 or float64, not float16"):
         tg.linalg.svdvals(tg.ones(3, 3, device=device, dtype=tg.float16))
+    with pytest.raises(NotImplementedError, match="below 2\\^31 elements, not 46341 x 46341"):
+        tg.linalg.svdvals(tg.ones(1, 1, device=device).expand(46341, 46341))  # NOTE: a view: nothing allocated
     s = tg.linalg.svdvals(tg.tensor([[1.0, float("nan")], [2.0, 3.0]], device=device)).cpu().numpy()
     assert np.isnan(s).all()  # NOTE: NaN in, NaN out (the kernel cannot raise as LAPACK does)
     for shape in ((0, 3), (3, 0), (0, 2, 2)):
         u, s, vh = SVD.svd(tg.ones(*shape, device=device))
         assert u.shape == shape[:-2] + (shape[-2], min(shape[-2:])) and s.numel() == 0
+
+
+@pytest.fixture
+def big_kernel(monkeypatch):
+    """CUDA, with kernels/linalg.py's global-memory kernel forced on small matrices: the register kernel's
+    bounds at 0, and row blocks of 4 so that the row loops run several times, the last block ragged
+    (the shapes below have 5, 6, 7 or 9 rows in W)."""
+    if not tg.cuda.is_available():
+        pytest.skip("no CUDA device (set TRITONGRAD_EMULATE_CUDA=1 to emulate one)")
+    from tritongrad.kernels import linalg as L
+
+    for name, value in (("MAX_K", 0), ("MAX_MN", 0), ("BIG_BLOCK_M", 4)):
+        monkeypatch.setattr(L, name, value)
+    return "cuda"
+
+
+BIG_SHAPES = [(5, 3), (3, 5), (9, 4), (2, 7, 6), (6, 6), (1, 1), (7, 1)]
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", BIG_SHAPES)
+def test_big_kernel_factors(big_kernel, rng, shape, dtype):
+    """test_svd_factors' checks on the global-memory kernel, against NumPy's singular values."""
+    data = rng.standard_normal(shape)
+    eps = 1e-5 if dtype == "float32" else 1e-13
+    u, s, vh = (t.cpu().numpy() for t in SVD.svd(tg.tensor(data, dtype=getattr(tg, dtype), device=big_kernel)))
+    m, n = shape[-2:]
+    k = min(m, n)
+    assert u.shape == shape[:-2] + (m, k) and s.shape == shape[:-2] + (k,) and vh.shape == shape[:-2] + (k, n)
+    assert u.dtype == s.dtype == vh.dtype == np.dtype(dtype)
+    want = np.linalg.svd(data, compute_uv=False)
+    np.testing.assert_allclose(s, want, rtol=eps, atol=eps * want.max())
+    assert (np.diff(s, axis=-1) <= 0).all()
+    np.testing.assert_allclose((u * s[..., None, :]) @ vh, data, atol=10 * eps * want.max())
+    np.testing.assert_allclose(np.swapaxes(u, -1, -2) @ u, np.broadcast_to(np.eye(k), s.shape + (k,)), atol=10 * eps)
+    np.testing.assert_allclose(vh @ np.swapaxes(vh, -1, -2), np.broadcast_to(np.eye(k), s.shape + (k,)), atol=10 * eps)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_big_kernel_rank_deficient_and_nan(big_kernel, rng, dtype):
+    """Zero singular values (ties among them ranked by index), and NaN / inf in, NaN out."""
+    eps = 1e-5 if dtype == "float32" else 1e-13
+    dt = getattr(tg, dtype)
+    np.testing.assert_allclose(tg.linalg.svdvals(tg.ones(5, 3, device=big_kernel, dtype=dt)).cpu().numpy(),
+                               [15 ** 0.5, 0, 0], atol=10 * eps)
+    data = rng.standard_normal((2, 6, 2)) @ rng.standard_normal((2, 2, 5))  # rank 2 of 5
+    u, s, vh = (t.cpu().numpy() for t in SVD.svd(tg.tensor(data, dtype=dt, device=big_kernel)))
+    want = np.linalg.svd(data, compute_uv=False)
+    np.testing.assert_allclose(s, want, atol=10 * eps * want.max())
+    np.testing.assert_allclose((u * s[..., None, :]) @ vh, data, atol=10 * eps * want.max())
+    for bad in (float("nan"), float("inf")):
+        data = rng.standard_normal((2, 5, 3))
+        data[1, 4, 0] = bad
+        u, s, vh = (t.cpu().numpy() for t in SVD.svd(tg.tensor(data, dtype=dt, device=big_kernel)))
+        assert np.isnan(s[1]).all() and np.isnan(u[1]).all() and np.isnan(vh[1]).all()
+        np.testing.assert_allclose(s[0], np.linalg.svd(data[0], compute_uv=False), rtol=eps)
+
+
+@pytest.mark.cuda
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("shape", [(2, 5, 3), (3, 5)])
+@pytest.mark.parametrize("name", FIRST_ORDER)
+def test_big_kernel_norms_match_pytorch(big_kernel, torch, rng, name, shape, dtype):
+    """The norms and their gradients through the global-memory kernel's factors, against PyTorch."""
+    data = rng.standard_normal(shape)
+    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
+    a = tg.tensor(data, dtype=getattr(tg, dtype), device=big_kernel, requires_grad=True)
+    ta = torch.tensor(data, dtype=getattr(torch, dtype), requires_grad=True)
+    y, ty = FIRST_ORDER[name](tg, a), FIRST_ORDER[name](torch, ta)
+    np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), **tol)
+    w = rng.standard_normal(ty.shape)
+    y.backward(tg.tensor(w, dtype=a.dtype, device=big_kernel))
+    ty.backward(torch.tensor(w, dtype=ta.dtype))
+    np.testing.assert_allclose(a.grad.cpu().numpy(), ta.grad.numpy(), **tol)
 
 
 BAD = {

@@ -1,9 +1,10 @@
 """Op table row: the reduced singular value decomposition A = U diag(S) Vh (PyTorch's LinalgSvdBackward0,
 one node for the three outputs), which linalg.svdvals and the 2, -2 and 'nuc' matrix norms read.
 
-CPU: NumPy's LAPACK SVD. CUDA: kernels/linalg.py's one-sided Jacobi kernel, one program per matrix in
-registers, for min(m, n) <= 64 and max(m, n) <= 256 in float32 / float64 (larger or half: NotImplementedError
-naming the limit). Singular vectors' signs are arbitrary on both, as LAPACK's are.
+CPU: NumPy's LAPACK SVD. CUDA: kernels/linalg.py's one-sided Jacobi, one program per matrix, in float32 /
+float64 (half: NotImplementedError): in registers for min(m, n) <= 64 and max(m, n) <= 256, larger sizes in a
+global-memory scratch copy (correct at any size, but serial on one multiprocessor per matrix: slow for large
+ones). Singular vectors' signs are arbitrary on both, as LAPACK's are.
 The derivative is PyTorch's svd_backward (real case), in the F vocabulary on the saved outputs, so that
 its own derivative (double backward) runs through this node again with gU and gVh.
 """
