@@ -126,12 +126,33 @@ def test_binary_and_ternary_ops_broadcast_as_pytorch(device, torch):
     lambda m, t: m.cumsum(t, dim=0), lambda m, t: t.sum(1, keepdims=True), lambda m, t: t.mean(axis=0),
     lambda m, t: t.max(1, keepdims=True).values, lambda m, t: m.sum(t, axis=1, keepdims=True),
     lambda m, t: m.mean(t, keepdims=True, dim=(0, 1)), lambda m, t: t.sum(dim=0, dtype=m.float64),
+    lambda m, t: t.amax(axis=1, keepdims=True), lambda m, t: t.amin(axis=0), lambda m, t: t.std(axis=1),
+    lambda m, t: t.softmax(axis=0), lambda m, t: t.log_softmax(axis=1), lambda m, t: t.sort(axis=0).values,
+    lambda m, t: t.sort(axis=1, descending=True, stable=True).values,
 ], ids=_numbered("reduction"))
+
 def test_reductions_match_pytorch(device, torch, fn):
     x = RNG.standard_normal((9, 17) if device == "cuda" else (33, 65))
     x[2, 3] = 0.0  # prod: one zero in a row and a column
     x[4, :2] = 0.0  # two zeros in a row
     _check(torch, device, fn, x, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("call", ["t.mean(dim=0, axis=0)", "t.sum(0, axis=1)", "m.sum(t, dim=0, axis=0)",
+                                  "t.mean(0, keepdim=True, keepdims=True)", "t.std(dim=0, axis=0)",
+                                  "t.amax(dim=0, axis=0)", "t.norm(axis=0)"])
+def test_numpy_spelling_beside_pytorchs_is_refused(device, torch, call):
+    """axis= beside dim= (keepdims= beside keepdim=) is PyTorch's TypeError, not one winning silently;
+    Tensor.norm takes no NumPy spelling at all. The text is PyTorch's where it names the keyword (std's
+    lists its overloads instead)."""
+    errors = []
+    for m in (tg, torch):
+        t = m.ones(3, 2, device=device if m is tg else "cpu")
+        with pytest.raises(TypeError) as e:
+            eval(call, {"t": t, "m": m})
+        errors.append(str(e.value))
+    if "unexpected keyword" in errors[1]:
+        assert errors[0].endswith(errors[1].split("() ")[-1])
 
 
 @pytest.mark.parametrize("ord", [1, 2, INF])

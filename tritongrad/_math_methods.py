@@ -21,11 +21,14 @@ def numpy_names(fn):
 
     @wraps(fn)
     def wrapper(self, *args, **kwargs):
-        if kwargs:
-            if "keepdims" in kwargs:
-                kwargs["keepdim"] = kwargs.pop("keepdims")
-            if "axis" in kwargs:
-                kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs or "axis" in kwargs:
+            u = A.UNSET
+            kwargs["dim"], kwargs["keepdim"] = SG.numpy_spellings(
+                fn.__name__, kwargs.pop("dim", u), kwargs.pop("keepdim", u), kwargs.pop("axis", u),
+                kwargs.pop("keepdims", u))
+            for name in ("dim", "keepdim"):  # NOTE: a spelling not given stays the method's default
+                if kwargs[name] is u:
+                    del kwargs[name]
         return fn(self, *args, **kwargs)
 
     return wrapper
@@ -207,9 +210,11 @@ class MathMethods:
     __xor__ = __rxor__ = bitwise_xor
 
     # --- reductions -------------------------------------------------------------------------------
+    @numpy_names
     def amax(self, dim=(), keepdim=False):
         return self._amax(RD.Amax, dim, keepdim)
 
+    @numpy_names
     def amin(self, dim=(), keepdim=False):
         return self._amax(RD.Amin, dim, keepdim)
 
@@ -274,8 +279,7 @@ class MathMethods:
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
         return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim, "cumsum"))
 
-    @numpy_names
-    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):  # NOTE: no axis=, as PyTorch's
         from .linalg import vector_norm
 
         if p is not None and not isinstance(p, (str, int, float, A.TensorBase)):
@@ -298,6 +302,7 @@ class MathMethods:
         return vector_norm(self, 2 if p == "fro" else p, dim, keepdim, dtype=dtype)
 
     # --- sorting ----------------------------------------------------------------------------------
+    @numpy_names
     def sort(self, dim=-1, descending=False, stable=False):
         if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
             dim, descending = SG.sort_args("sort", dim, descending, stable)
@@ -305,6 +310,7 @@ class MathMethods:
         values, indices = (S.SortStable if stable else S.Sort).apply(self, dim, descending)
         return _SORT(values, indices)
 
+    @numpy_names
     def argsort(self, dim=-1, descending=False, stable=False):
         if dim.__class__ is not int or descending.__class__ is not bool or stable.__class__ is not bool:
             dim, descending = SG.sort_args("argsort", dim, descending, stable)
@@ -326,12 +332,14 @@ class MathMethods:
         return _TOPK(values, indices)
 
     # --- softmax and products ---------------------------------------------------------------------
+    @numpy_names
     def softmax(self, dim, dtype=None):
         from .nn.functional import softmax
 
         SG.softmax_args("softmax", dim, dtype)  # NOTE: no None dim here (F.softmax takes it: an implicit dim)
         return softmax(self, dim, dtype=dtype)
 
+    @numpy_names
     def log_softmax(self, dim, dtype=None):
         from .nn.functional import log_softmax
 

@@ -9,11 +9,9 @@ from ._tensor_base import TensorBase
 def reduce_args(fn, dim, keepdim, dtype, axis=_UNSET, keepdims=_UNSET):
     """sum / mean's (dim, keepdim) after PyTorch's parser's type checks, which come before anything else:
     keepdim is a bool and is given only with a dim (None counts); dtype is a dtype. NumPy's axis= and
-    keepdims= stand for dim and keepdim (and win where both are given, as numpy_names does)."""
-    if axis is not _UNSET:
-        dim = axis
-    if keepdims is not _UNSET:
-        keepdim = keepdims
+    keepdims= stand for dim and keepdim; both spellings at once is PyTorch's TypeError (numpy_spellings)."""
+    if axis is not _UNSET or keepdims is not _UNSET:
+        dim, keepdim = numpy_spellings(fn, dim, keepdim, axis, keepdims)
     if dtype is not None and dtype.__class__ is not dt.dtype:
         A.check_dtype(dtype, fn)
     if keepdim is _UNSET:
@@ -24,6 +22,14 @@ def reduce_args(fn, dim, keepdim, dtype, axis=_UNSET, keepdims=_UNSET):
     elif keepdim.__class__ is not bool:
         A.check_bool(keepdim, fn)
     return (None if dim is _UNSET else dim), keepdim
+
+
+def numpy_spellings(fn, dim, keepdim, axis, keepdims, unset=_UNSET):
+    """(dim, keepdim) from NumPy's axis= / keepdims= where given (`unset`: a parameter not given)."""
+    for name, numpy_value, value in (("axis", axis, dim), ("keepdims", keepdims, keepdim)):
+        if numpy_value is not unset and value is not unset:
+            raise TypeError(f"{fn}() got an unexpected keyword argument '{name}'")
+    return (dim if axis is unset else axis), (keepdim if keepdims is unset else keepdims)
 
 
 def positional_alpha(fn, alpha, rest, alpha_kw):
