@@ -41,7 +41,7 @@ NOT_OPS = {
     "is_grad_enabled", "is_anomaly_enabled",
     "is_anomaly_check_nan_enabled", "return_types", "tensor", "as_tensor", "empty", "empty_like", "rand", "randn",
     "randint", "rand_like", "randn_like", "arange", "linspace", "eye", "full", "zeros", "ones", "dropout",
-    "promote_types", "result_type", "stride", "element_size", "bfloat16",
+    "promote_types", "result_type", "stride", "element_size", "bfloat16", "data_ptr", "get_device",
     # random sampling: no value to compare with PyTorch's (tests/ of the random helper check the streams)
     "bernoulli", "bernoulli_", "exponential_", "geometric_", "cauchy_", "log_normal_", "multinomial", "normal",
     "normal_", "poisson", "random_", "uniform_", "randperm", "randint_like", "logspace",

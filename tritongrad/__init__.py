@@ -45,7 +45,21 @@ from .autograd import (  # noqa: E402
 from .autograd.anomaly import is_anomaly_check_nan_enabled, is_anomaly_enabled  # noqa: E402
 from .backends._blas import get_num_threads, set_num_threads  # noqa: E402
 from .functional import *  # noqa: E402,F401,F403
-from .functional import _METHODS, MATH_FUNCTIONS as _MATH_FUNCTIONS, einsum, is_floating_point, is_tensor, where  # noqa: E402,F401,E501
+from .functional import (  # noqa: E402,F401
+    _METHODS,
+    MATH_FUNCTIONS as _MATH_FUNCTIONS,
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_shapes,
+    broadcast_tensors,
+    broadcast_to,
+    einsum,
+    is_floating_point,
+    is_tensor,
+    meshgrid,
+    where,
+)
 from .ops.random import bernoulli, multinomial  # noqa: E402
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402,E501
 from .serialization import load, save  # noqa: E402
@@ -71,7 +85,9 @@ def __getattr__(name):
 __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_default_dtype", "promote_types",
            "autograd", "backends", "cuda", "distributed", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
-           "is_inference", "get_num_threads", "set_num_threads", "manual_seed", "initial_seed", "where", "is_tensor",
+           "is_inference", "get_num_threads", "set_num_threads", "broadcast_shapes", "broadcast_tensors",
+           "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "manual_seed", "initial_seed", "where",
+           "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
            "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator",

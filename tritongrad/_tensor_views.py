@@ -47,6 +47,45 @@ class TensorViews(TensorBase):
             return self._view_op(V.View, "view", shape, shape)
         return V.UnsafeView.apply(self.clone(), shape)
 
+    def ravel(self):
+        return self.contiguous().view(-1)  # NOTE: PyTorch's definition, hence its nodes (not reshape's)
+
+    def broadcast_to(self, *size):
+        return self.expand(*size)
+
+    def type_as(self, other):
+        A.check_tensor(other, "type_as", "other", 1)
+        return self.to(other.device, other.dtype)
+
+    # --- metadata PyTorch code reads --------------------------------------------------------------
+    def ndimension(self):
+        return len(self._data.shape)
+
+    @property
+    def itemsize(self):
+        return self._dtype.itemsize
+
+    @property
+    def nbytes(self):
+        return self.numel() * self._dtype.itemsize
+
+    @property
+    def is_cpu(self):
+        return not self.is_cuda
+
+    def get_device(self):
+        return 0 if self.is_cuda else -1  # NOTE: one CUDA device, as tritongrad drives
+
+    def is_complex(self):
+        return False  # NOTE: no complex dtypes here
+
+    def is_signed(self):
+        return self._dtype.name not in ("bool", "uint8")
+
+    def data_ptr(self):
+        """The address of the first element (device memory on CUDA), as PyTorch's."""
+        return self._data.data_ptr() if self.is_cuda else self._data.__array_interface__["data"][0]
+
     def view_as(self, other):
         A.check_tensor(other, "view_as", "other", 1)
         return self.view(other.shape)

@@ -1,4 +1,5 @@
 """Module-level functions (tritongrad.exp(x), tritongrad.where(c, a, b), ...), as in PyTorch."""
+import builtins
 from collections import namedtuple
 
 from . import _dtype as dt
@@ -114,7 +115,8 @@ def _numbers(name):
 _METHODS = ("pow neg abs exp log sqrt sin cos sigmoid tanh relu sign square reciprocal clamp clip "
             "clamp_min clamp_max maximum minimum eq ne lt le gt ge sum mean max min argmax argmin all any matmul mm "
             "t transpose permute reshape flatten squeeze unsqueeze logical_and logical_or logical_not clone detach "
-            "equal negative greater less select narrow log1p expm1 remainder fmod floor_divide").split()
+            "equal negative greater less select narrow log1p expm1 remainder fmod floor_divide ravel is_complex "
+            "is_signed").split()
 globals().update({name: _method(name) for name in _METHODS})
 mul, div, multiply, true_divide = (_numbers(n) for n in ("mul", "div", "multiply", "true_divide"))
 _METHODS += ["mul", "div", "multiply", "true_divide"]
@@ -140,3 +142,121 @@ def is_floating_point(t):
     if not isinstance(t, Tensor):
         raise TypeError(f"is_floating_point(): argument 'input' (position 1) must be Tensor, not {type(t).__name__}")
     return t.is_floating_point()
+
+
+# --- shapes ------------------------------------------------------------------------------------------
+def broadcast_to(input, size):
+    """input.expand(size); unlike the method, the function takes the size as one sequence (PyTorch's parser)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"broadcast_to(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"broadcast_to(): argument 'size' (position 2) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    return input.expand(size)
+
+
+def broadcast_shapes(*shapes):
+    """The shape all `shapes` (ints or sequences of ints) broadcast to, as torch.broadcast_shapes."""
+    from .tensor import Size
+
+    shapes = tuple((s,) if isinstance(s, int) else s for s in shapes if s is not None)
+    for s in shapes:
+        if not isinstance(s, (tuple, list)):
+            raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {s}")
+    common = [1] * builtins.max((len(s) for s in shapes), default=0)  # NOTE: max is tritongrad's here
+    for k, shape in enumerate(shapes):  # NOTE: torch._refs._broadcast_shapes' walk and messages
+        for i in range(-1, -1 - len(shape), -1):
+            if shape[i] == common[i]:
+                continue
+            if common[i] == 1:
+                if shape[i] < 0:
+                    raise ValueError("Attempting to broadcast a dimension with negative length!")
+                common[i] = shape[i]
+            if shape[i] != 1 and common[i] != shape[i]:
+                raise RuntimeError(f"Attempting to broadcast a dimension of length {shape[i]} at {i}! Mismatching "
+                                   f"argument at index {k} had {shape}; but expected shape should be broadcastable "
+                                   f"to {common}")
+    return Size(common)
+
+
+def _tensor_list(tensors):
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    for k, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {k} in argument 0, but got {type(t).__name__}")
+    return tensors
+
+
+def broadcast_tensors(*tensors):
+    """The tensors expanded to their common shape (views; one already of that shape is returned as is)."""
+    from .ops.util import broadcast_shapes as common
+
+    tensors = _tensor_list(tensors)
+    shape = common(*(tuple(t.shape) for t in tensors)) if tensors else ()
+    return tuple(t if tuple(t.shape) == shape else t.expand(shape) for t in tensors)
+
+
+def _atleast(n, tensors):
+    """atleast_{n}d: a Tensor for one Tensor, else a tuple (of any number, or of one sequence's)."""
+    one = len(tensors) == 1 and isinstance(tensors[0], Tensor)
+    if len(tensors) == 1 and not one and not isinstance(tensors[0], (tuple, list)):
+        raise TypeError(f"atleast_{n}d() expects a Tensor or a sequence of Tensors, got {type(tensors[0]).__name__}")
+    out = []
+    for t in _tensor_list(tensors):
+        d = t.ndim
+        if d >= n:
+            out.append(t)
+        elif d == 0:
+            out.append(t.reshape((1,) * n))
+        elif n == 2 or d == 2:  # NOTE: PyTorch's: (3,) -> (1, 3) for 2-d, (1, 3, 1) for 3-d; (2, 3) -> (2, 3, 1)
+            out.append(t.unsqueeze(0) if d == 1 else t.unsqueeze(-1))
+        else:
+            out.append(t.unsqueeze(0).unsqueeze(-1))
+    return out[0] if one else tuple(out)
+
+
+def atleast_1d(*tensors):
+    return _atleast(1, tensors)
+
+
+def atleast_2d(*tensors):
+    return _atleast(2, tensors)
+
+
+def atleast_3d(*tensors):
+    return _atleast(3, tensors)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Grids from 0-d or 1-d tensors, as torch.meshgrid: expanded views, 'ij' (the default, with
+    PyTorch's warning when not given) or 'xy' (the first two dims swapped)."""
+    tensors = _tensor_list(tensors)
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if indexing is None:
+        import warnings
+
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the indexing argument.",
+                      UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but received: {indexing}')
+    for t in tensors:
+        if t.ndim > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got a {t.ndim}D one")
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+        check_device(tensors[0], t)
+    dims = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        dims[0], dims[1] = 1, 0  # NOTE: tensor 0 runs along dim 1, tensor 1 along dim 0
+    shape = [0] * len(tensors)
+    for t, d in zip(tensors, dims):
+        shape[d] = t.numel()
+    out = []
+    for t, d in zip(tensors, dims):
+        view = [1] * len(tensors)
+        view[d] = -1
+        out.append(t.reshape(view).expand(shape))
+    return tuple(out)
