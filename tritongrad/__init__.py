@@ -33,6 +33,8 @@ from ._legacy_ctors import *  # noqa: E402,F401,F403
 from ._legacy_ctors import __all__ as _legacy_all  # noqa: E402
 from ._tensor_index import *  # noqa: E402,F401,F403
 from ._tensor_index import __all__ as _index_all  # noqa: E402
+from ._tensor_join import *  # noqa: E402,F401,F403
+from ._tensor_join import __all__ as _join_all  # noqa: E402
 from ._tensor_str import set_printoptions  # noqa: E402
 from .autograd import (  # noqa: E402
     enable_grad,
@@ -54,6 +56,7 @@ from .functional import (  # noqa: E402,F401
     broadcast_shapes,
     broadcast_tensors,
     broadcast_to,
+    count_nonzero,
     einsum,
     is_floating_point,
     is_tensor,
@@ -86,10 +89,11 @@ __all__ = ["Tensor", "Size", "device", "dtype", "get_default_dtype", "set_defaul
            "autograd", "backends", "cuda", "distributed", "no_grad", "enable_grad",
            "set_grad_enabled", "is_grad_enabled", "inference_mode", "is_inference_mode_enabled",
            "is_inference", "get_num_threads", "set_num_threads", "broadcast_shapes", "broadcast_tensors",
-           "broadcast_to", "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "manual_seed", "initial_seed", "where",
+           "broadcast_to", "count_nonzero", "atleast_1d", "atleast_2d", "atleast_3d", "meshgrid", "manual_seed",
+           "initial_seed", "where",
            "is_tensor",
            "set_printoptions", "float32", "float64", "float16", "bfloat16", "int64", "int32", "int16", "int8",
            "uint8", "bool", "float", "double", "half", "long", "int", "short", "nn", "optim", "utils", "save", "load",
            "from_dlpack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "Generator", "default_generator",
            "seed", "get_rng_state", "set_rng_state", "bernoulli", "multinomial", "linalg", "einsum", *_legacy_all,
-           *_creation_all, *_METHODS, *_index_all, *_MATH_FUNCTIONS]
+           *_creation_all, *_METHODS, *_index_all, *_join_all, *_MATH_FUNCTIONS]

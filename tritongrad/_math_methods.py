@@ -388,11 +388,61 @@ class MathMethods:
     def multinomial(self, num_samples, replacement=False, *, generator=None):
         return RND.multinomial(self, num_samples, replacement, generator=generator)
 
+    # --- composites, as PyTorch defines them (so their nodes are PyTorch's too) ------------------------
+    def logical_xor(self, other):
+        A.check_tensor(other, "logical_xor", "other", 1)
+        return self.bool().ne(other.bool())  # NOTE: on bools, xor is !=
+
+    def count_nonzero(self, *dims, dim=A.UNSET):
+        if dims:  # NOTE: PyTorch's parser: count_nonzero(0), count_nonzero(0, 1), count_nonzero((0, 1))
+            if dim is not A.UNSET:
+                raise TypeError("count_nonzero() received an invalid combination of arguments: dims given both "
+                                "by position and as dim=")
+            dim = dims[0] if len(dims) == 1 else dims
+        return self.ne(0).sum(None if dim is A.UNSET else dim)
+
+    def diff(self, n=1, dim=-1, prepend=None, append=None):
+        """torch.diff: n-th forward differences along dim (xor for bool), prepend / append joined first."""
+        if n.__class__ is not int or dim.__class__ is not int:
+            n, dim = A.index(n, "diff", "n", 1), A.index(dim, "diff", "dim", 2)
+        for pos, extra in ((3, prepend), (4, append)):
+            if extra is not None:
+                A.check_tensor(extra, "diff", "prepend" if pos == 3 else "append", pos)
+        if self.ndim == 0:
+            raise RuntimeError("diff expects input to be at least one-dimensional")
+        if n < 0:
+            raise RuntimeError(f"order must be non-negative but got {n}")
+        dim = wrap_dim(dim, self.ndim)
+        parts = [self]
+        for i, extra in ((0, prepend), (2, append)):
+            if extra is None:
+                continue
+            if extra.ndim != self.ndim:
+                raise RuntimeError("diff expects prepend or append to be the same dimension as input")
+            for d in range(self.ndim):
+                if d != dim and extra.shape[d] != self.shape[d]:
+                    raise RuntimeError(f"diff expects the shape of tensor to prepend or append to match that of "
+                                       f"input except along the differencing dimension; input.size({d}) = "
+                                       f"{self.shape[d]}, but got tensor.size({d}) = {extra.shape[d]}")
+            parts.insert(i, extra)
+        from ._tensor_join import cat
+
+        out = cat(parts, dim) if len(parts) > 1 else self
+        if n == 0:
+            return out.new_zeros(out.shape).copy_(out)  # NOTE: PyTorch's copy (CopyBackwards)
+        for _ in range(n):
+            length = out.shape[dim]
+            if length == 0:
+                break
+            a, b = out.narrow(dim, 1, length - 1), out.narrow(dim, 0, length - 1)
+            out = a.logical_xor(b) if out.dtype is dt.bool_ else a - b
+        return out
+
 
 FUNCTIONS = ("tan asin acos atan sinh cosh log2 log10 exp2 rsqrt erf arcsin arccos arctan floor ceil trunc fix "
              "round frac atan2 arctan2 lerp nan_to_num isnan isinf isfinite isclose allclose bitwise_and bitwise_or "
              "bitwise_xor amax amin var std logsumexp prod cumsum norm sort argsort topk softmax log_softmax dot mv "
-             "bmm outer ger").split()
+             "bmm outer ger logical_xor diff").split()
 
 
 def einsum(equation=None, *operands):

@@ -489,5 +489,5 @@ def split(tensor, split_size_or_sections, dim=0):
     """torch.split, a Python function in PyTorch too (a non-tensor fails with its AttributeError)."""
     return tensor.split(split_size_or_sections, dim)
 
-__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "nonzero", *_METHODS]
+__all__ = ["nonzero", *_METHODS]  # NOTE: and the joins (_tensor_join.__all__)
 

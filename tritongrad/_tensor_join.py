@@ -1,8 +1,12 @@
 """tritongrad.cat / concat / concatenate / stack / hstack / vstack: their checks with PyTorch's
-messages, then the join ops (ops/join.py)."""
+messages, then the join ops (ops/join.py); row_stack, column_stack, dstack, cartesian_prod and
+tensordot, which PyTorch composes from other ops too (so their nodes are the same as PyTorch's)."""
 from . import _dtype as dt
 from .ops import join as J
 from .ops.util import check_device, size_str, wrap_dim
+
+__all__ = ["cat", "concat", "concatenate", "stack", "hstack", "vstack", "row_stack", "column_stack", "dstack",
+           "cartesian_prod", "tensordot"]
 
 
 def _tensors(tensors, name):
@@ -74,3 +78,96 @@ def hstack(tensors):
 def vstack(tensors):
     ts = _tensors(tensors, "vstack")
     return cat([t.reshape(1, -1) if t.ndim < 2 else t for t in ts], 0)
+
+
+def row_stack(tensors):
+    _tensors(tensors, "row_stack")
+    return vstack(tensors)
+
+
+def column_stack(tensors):
+    ts = _tensors(tensors, "column_stack")
+    return hstack([t.reshape(t.numel(), 1) if t.ndim <= 1 else t for t in ts])
+
+
+def dstack(tensors):
+    """cat along dim 2 of the tensors made 3-d as atleast_3d makes them: (n,) -> (1, n, 1), (a, b) -> (a, b, 1)."""
+    ts = _tensors(tensors, "dstack")
+    three = [t.reshape(1, 1, 1) if t.ndim == 0 else t.unsqueeze(0).unsqueeze(-1) if t.ndim == 1 else
+             t.unsqueeze(-1) if t.ndim == 2 else t for t in ts]
+    return cat(three, 2)
+
+
+def cartesian_prod(*tensors):
+    """The rows of every combination of the 1-d tensors' elements (meshgrid 'ij', flattened, stacked)."""
+    from .functional import _tensor_list, meshgrid
+
+    for t in _tensor_list(tensors):
+        if t.ndim != 1:
+            raise RuntimeError(f"Expect a 1D vector, but got shape {size_str(t.shape)}")
+    if len(tensors) == 1:
+        return tensors[0]
+    return stack([g.flatten() for g in meshgrid(*tensors, indexing="ij")], 1)
+
+
+def tensordot(a, b, dims=2, out=None):
+    """torch.tensordot: a's dims_a contracted with b's dims_b (an int n: a's last n with b's first n). Its
+    checks in PyTorch's order: dims (its Python wrapper, which reads a.dim()), then the tensors."""
+    from . import _args as A
+    from .tensor import Tensor
+
+    if not isinstance(dims, (tuple, list, Tensor, int)):
+        raise RuntimeError(f"tensordot expects dims to be int or tuple[list[int], list[int]] or list[list[int]] "
+                           f"containing two lists, but got dims={dims}")
+    if isinstance(dims, Tensor):
+        if dims.numel() > 1:
+            if dims.shape[0] != 2:
+                raise AssertionError(f"dims tensor must have size 2 in first dimension, got {dims.shape[0]}")
+            dims = (dims[0].tolist(), dims[1].tolist())
+        elif int(dims.item()) < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        else:
+            dims = (list(range(-int(dims.item()), 0)), list(range(int(dims.item()))))
+    elif isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.dim(), b.dim()):  # NOTE: a number for a or b fails here, with PyTorch's AttributeError
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        dims = (list(range(-dims, 0)), list(range(dims)))
+    A.check_tensor(a, "tensordot", "input", 1)
+    A.check_tensor(b, "tensordot", "other", 2)
+    if out is not None:
+        raise NotImplementedError("tensordot(out=...) is not implemented by tritongrad")
+    da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    if len(da) != len(db):
+        raise RuntimeError("both dimension lists should have same length")
+    if a.dtype is not b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    da, db = [wrap_dim(d, a.ndim) for d in da], [wrap_dim(d, b.ndim) for d in db]
+    csize, ta, tb = 1, a, b  # NOTE: ATen's tensordot, step by step (sizes, then repeated dims)
+    for x, y in zip(da, db):
+        s1, s2 = a.shape[x], b.shape[y]
+        if s2 == 1:  # NOTE: a broadcast dim is summed at once
+            ta = ta.sum(x, keepdim=True)
+        elif s1 == 1:
+            tb = tb.sum(y, keepdim=True)
+        elif s1 != s2:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {s1} in dim {x} and "
+                               f"second has size {s2} in dim {y}")
+        else:
+            csize *= s1
+    for dl in (da, db):
+        if len(set(dl)) != len(dl):
+            raise RuntimeError(f"dim {next(d for d in dl if dl.count(d) > 1)} appears multiple times in the list of "
+                               "dims")
+    keep_a, keep_b = [d for d in range(a.ndim) if d not in da], [d for d in range(b.ndim) if d not in db]
+    rest = [ta.shape[d] for d in keep_a] + [tb.shape[d] for d in keep_b]
+    size_a = 1
+    for d in keep_a:
+        size_a *= ta.shape[d]
+    size_b = 1
+    for d in keep_b:
+        size_b *= tb.shape[d]
+    m1 = ta.permute(keep_a + da).reshape(size_a, csize)
+    m2 = tb.permute(db + keep_b).reshape(csize, size_b)
+    return m1.mm(m2).reshape(rest)

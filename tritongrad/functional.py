@@ -144,6 +144,13 @@ def is_floating_point(t):
     return t.is_floating_point()
 
 
+def count_nonzero(input, dim=None):
+    """torch.count_nonzero: the method without its varargs dims (PyTorch's function takes one argument)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"count_nonzero(): argument 'input' (position 1) must be Tensor, not {type(input).__name__}")
+    return input.count_nonzero(dim=dim)
+
+
 # --- shapes ------------------------------------------------------------------------------------------
 def broadcast_to(input, size):
     """input.expand(size); unlike the method, the function takes the size as one sequence (PyTorch's parser)."""

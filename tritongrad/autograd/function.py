@@ -182,6 +182,9 @@ class Function:
         super().__init_subclass__(**kwargs)
         name = cls.__dict__.get("node_name") or f"{cls.__name__}Backward"
         attrs = {"_forward_cls": cls, "__module__": cls.__module__}
+        cpp = cls.__dict__.get("cpp_node_name")
+        if cpp:  # NOTE: PyTorch's hand-written C++ nodes (CopyBackwards) give name() with their namespace
+            attrs["name"] = lambda self: cpp
         if cls._builtin:
             attrs["apply"] = cls.backward  # NOTE: node.apply(g) calls backward(node, g): no extra frame
             attrs["_formula"] = getattr(cls, "formula", None)  # see ops/formulas.py

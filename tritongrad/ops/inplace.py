@@ -262,6 +262,7 @@ class CopyFrom(Op):
     """The result of `t.copy_(src)`: src broadcast and cast to t's dtype and device."""
 
     node_name = "CopyBackwards"
+    cpp_node_name = "torch::autograd::CopyBackwards"
     _n_inputs = 2
 
     @staticmethod
