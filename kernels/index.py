@@ -22,17 +22,21 @@ sort-based deterministic kernel because sorting indices on the device needs seve
 deterministic.
 
 Bounds: `check=True` (the default) finds the first out-of-range index (in index order), the host
-reads back 16 bytes per program, and PyTorch's error is raised before any array the caller holds is
-written. The gathers check in their own launch (the kernels' CHECK), since what they write is a new
-array that an error discards: one launch per call, as PyTorch's index kernels; so do the scatters of
-the out-of-place ops (scatter, index_put: a copy, then the checked write, PyTorch's two launches). The
-in-place scatters (`x[idx] = v`, scatter_, index_add_, ...) run `check_bounds` first, one small kernel
-more than PyTorch's single launch: PyTorch's device-side assert fires mid-write, and a kernel cannot
-refuse before its first program writes (Triton has no grid-wide barrier). Either way a check costs a
-device-to-host copy and a stream synchronization per call (the host waits for the queued work).
-With check=False, or while a CUDA graph is being captured (no synchronization is allowed then), no
-check runs; the kernels still never touch memory out of range: an out-of-range index reads 0 and
-writes nothing.
+reads back 16 bytes per program (or per launch), and PyTorch's error is raised before any array the
+caller holds is written, in PyTorch's single launch wherever one of these applies:
+- the gathers check in their own launch (the kernels' CHECK 1), since what they write is a new array
+  that an error discards; so do the scatters of the out-of-place ops (scatter, index_put: a copy, then
+  the checked write: PyTorch's clone and scatter);
+- the in-place scatters (`x[idx] = v`, scatter_, index_add_, ...) write all or nothing (scatter_kernel's
+  CHECK 2): every program reads every index before it writes, and none writes if one is out of range.
+  That costs programs x indices reads, so it runs where they stay within SCAN_BUDGET (2^20: a 4096-index
+  x[idx] = v of 256 programs) and the index can be walked flat (1-d, or contiguous); otherwise
+  `check_bounds` runs first, one small launch more than PyTorch (whose device-side assert fires
+  mid-write: a kernel cannot refuse before its first program writes, as Triton has no grid barrier).
+Either way a check costs a device-to-host copy and a stream synchronization per call (the host waits
+for the queued work). With check=False, or while a CUDA graph is being captured (no synchronization is
+allowed then), no check runs; the kernels still never touch memory out of range: an out-of-range index
+reads 0 and writes nothing.
 """
 import numpy as np
 import triton
@@ -86,18 +90,26 @@ def _record_first_bad(bad_ptr, p, i, bad, n, size, WRAP: tl.constexpr):
 
 
 @triton.jit(do_not_specialize=_DNS + ["skip", "alpha_f", "alpha_i"])
-def scatter_kernel(src_ptr, idx_ptr, out_ptr, bad_ptr, size, sdim, skip, alpha_f: tl.float64, alpha_i: tl.int64, n,
-                   S1, S2, S3, X0, X1, X2, X3, I0, I1, I2, I3, O0, O1, O2, O3, ADD: tl.constexpr, WRAP: tl.constexpr,
-                   HAS_SKIP: tl.constexpr, HAS_ALPHA: tl.constexpr, CHECK: tl.constexpr, NDIM: tl.constexpr,
-                   I64: tl.constexpr, BLOCK: tl.constexpr):
+def scatter_kernel(src_ptr, idx_ptr, out_ptr, bad_ptr, size, sdim, skip, alpha_f: tl.float64, alpha_i: tl.int64,
+                   n_idx, idx_stride, n, S1, S2, S3, X0, X1, X2, X3, I0, I1, I2, I3, O0, O1, O2, O3,
+                   ADD: tl.constexpr, WRAP: tl.constexpr, HAS_SKIP: tl.constexpr, HAS_ALPHA: tl.constexpr,
+                   CHECK: tl.constexpr, NDIM: tl.constexpr, I64: tl.constexpr, BLOCK: tl.constexpr):
     """out[ooff(p) + i * sdim] (+)= src[xoff(p)] * alpha, i = idx[ioff(p)], for p < n; an index out of
-    range, or equal to `skip`, writes nothing. CHECK: bad as gather_kernel's (only for an `out` that an
-    error discards: the in-range writes have happened by then)."""
+    range, or equal to `skip`, writes nothing. CHECK 1: bad as gather_kernel's (only for an `out` that an
+    error discards: the in-range writes have happened by then). CHECK 2, all or nothing: every program
+    first reads all n_idx indices (at idx_ptr, idx_stride apart, in index order), and writes nothing if
+    one is out of range; program 0 stores bad = (its position, its value), or (n_idx, 0)."""
     p = E._flat_index(BLOCK, I64)
     live = p < n
     i, ok = _index_at(idx_ptr, p, live, size, S1, S2, S3, I0, I1, I2, I3, WRAP, NDIM)
-    if CHECK:
+    if CHECK == 1:
         _record_first_bad(bad_ptr, p, i, live & ~ok, n, size, WRAP)
+    if CHECK == 2:
+        first, raw = _first_bad_of_all(idx_ptr, n_idx, idx_stride, size, WRAP, BLOCK)
+        ok = tl.where(first == n_idx, ok, False)
+        if tl.program_id(0) == 0:
+            tl.store(bad_ptr, first)
+            tl.store(bad_ptr + 1, raw)
     if HAS_SKIP:
         ok = ok & (i != skip)
     dtype = out_ptr.dtype.element_ty
@@ -112,6 +124,24 @@ def scatter_kernel(src_ptr, idx_ptr, out_ptr, bad_ptr, size, sdim, skip, alpha_f
         tl.atomic_add(dst, v, mask=ok, sem="relaxed")
     else:
         tl.store(dst, v, mask=ok)
+
+
+@triton.jit
+def _first_bad_of_all(idx_ptr, n_idx, stride, size, WRAP: tl.constexpr, BLOCK: tl.constexpr):
+    """(position, value as given) of the first index outside [0, size) ([-size, size) with WRAP) among
+    the n_idx at idx_ptr, stride apart; (n_idx, 0) when there is none."""
+    first = tl.zeros((), tl.int64) + n_idx
+    raw = tl.zeros((), tl.int64)
+    for start in range(0, n_idx, BLOCK):
+        q = start + tl.arange(0, BLOCK).to(tl.int64)
+        live = q < n_idx
+        v = tl.load(idx_ptr + q * stride, mask=live, other=0).to(tl.int64)
+        i = tl.where(v < 0, v + size, v) if WRAP else v
+        f = tl.min(tl.where(live & ((i < 0) | (i >= size)), q, n_idx), 0)
+        take = f < first  # NOTE: blocks run in index order: only the first block with a bad index takes
+        raw = tl.where(take, tl.sum(tl.where(q == f, v, 0), 0), raw)
+        first = tl.where(take, f, first)
+    return first, raw
 
 
 @triton.jit(do_not_specialize=["n", "size"])
@@ -184,15 +214,20 @@ def _run(kernel, op, check, shape, arrays, scalars, dim, size, wrap, **meta):
     then PyTorch's error is raised for the first out-of-range one in index order. Positions run row-major
     over `shape`, and every index entry's first position comes before the next entry's, so the first bad
     position holds the first bad index."""
-    check = check and not is_current_stream_capturing()
+    scan = check if check.__class__ is tuple else None  # NOTE: scatter_kernel's CHECK 2: (n_idx, stride, index)
+    plans = U.plan(tuple(shape), arrays)
+    if scan and len(plans) > 1:  # NOTE: rare (see U.plan); later launches' shifted pointers can't walk the index
+        check_bounds(op, scan[2], dim, size, wrap)
+        scan, check = None, False
+    check = 2 if scan else int(bool(check) and not is_current_stream_capturing())
     found = []
-    for deltas, grid, args, nd_meta in U.plan(tuple(shape), arrays):
+    for deltas, grid, args, nd_meta in plans:
         arrs = arrays if deltas is None else [
             U.DeviceArray(a.buf, a.offset + d, a.shape, a.strides, a.dtype) for a, d in zip(arrays, deltas)]
-        bad = U.empty((grid[0], 2), int64) if check else arrs[2]  # NOTE: not read without CHECK
+        bad = U.empty((1 if scan else grid[0], 2), int64) if check else arrs[2]  # NOTE: not read without CHECK
         fast(kernel)[grid](*arrs, bad, *scalars, *args, CHECK=check, WRAP=bool(wrap), num_warps=4, **nd_meta,
                            **meta)
-        found.append((bad, args[0]))
+        found.append((bad, scan[0] if scan else args[0]))
     for bad, n in found if check else ():  # NOTE: launches run in order of position: the first bad one wins
         h = memory.to_host(bad)
         pos, value = h[int(np.argmin(h[:, 0]))]
@@ -249,16 +284,27 @@ def _accumulate(out, launch):
 
 
 IN_WRITE = "in the write launch"  # a scatter's `check` for an `out` nobody else holds yet (see _bounds)
+SCAN_BUDGET = 1 << 20  # index reads of an all-or-nothing write: programs x indices (see _bounds)
 
 
 def _bounds(op, check, i1, shape, dim, size, wrap):
-    """Where a scatter checks its indices; returns whether its write launch must (see check_bounds). An
-    `out` nobody else holds yet (check=IN_WRITE: the copy an out-of-place op returns) is checked in the
-    write launch, which an error then discards: PyTorch's launch count. An existing one (check=True), or
-    an empty write, by check_bounds first."""
-    if check is IN_WRITE and U.numel(shape):
+    """How a scatter checks its indices (see check_bounds); returns the `check` of its write launch (_run):
+    - an `out` nobody else holds yet (check=IN_WRITE: the copy an out-of-place op returns): True, each
+      program records its first bad index as it writes, and the error then discards `out`;
+    - an existing `out` (check=True): (n_idx, stride, i1), an all-or-nothing write (scatter_kernel's CHECK 2:
+      every program reads every index before it writes), when the index can be walked flat and the reads
+      stay within SCAN_BUDGET (x[idx] = v of training sizes); else check_bounds' launch first, then False.
+    Both keep PyTorch's single launch where they apply. No check, or an empty write: False."""
+    n = U.numel(shape)
+    if not check or not n or is_current_stream_capturing():
+        _maybe_check(op, bool(check), i1, dim, size, wrap)
+        return False
+    if check is IN_WRITE:
         return True
-    _maybe_check(op, bool(check), i1, dim, size, wrap)
+    walk = (i1.shape[0], i1.strides[0]) if i1.ndim == 1 else (i1.size_, 1) if i1.is_contiguous() else None
+    if walk is not None and U.cdiv(n, U.block_for(n)) * walk[0] <= SCAN_BUDGET:
+        return (*walk, i1)
+    check_bounds(op, i1, dim, size, wrap)
     return False
 
 
@@ -268,9 +314,10 @@ def _scatter(out, dim, idx_view, src_view, shape, add, wrap, skip=None, alpha=1,
     def launch(target):
         t1 = _1d(target)
         af, ai = U.scalar_args(alpha, target.dtype)
+        walk = check[:2] if check.__class__ is tuple else (0, 0)
         _run(scatter_kernel, op, check, shape, [src_view, idx_view, _along(t1, shape, dim)],
-             (o1.shape[dim], t1.strides[dim], 0 if skip is None else int(skip), af, ai), dim, o1.shape[dim], wrap,
-             ADD=add, HAS_SKIP=skip is not None, HAS_ALPHA=alpha != 1)
+             (o1.shape[dim], t1.strides[dim], 0 if skip is None else int(skip), af, ai, *walk), dim, o1.shape[dim],
+             wrap, ADD=add, HAS_SKIP=skip is not None, HAS_ALPHA=alpha != 1)
 
     if not U.numel(shape):
         return out

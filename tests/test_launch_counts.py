@@ -92,10 +92,12 @@ SCATTERS = {  # out of place: a copy, then the write with its bounds check insid
     "index_copy": (lambda x, ids, v: x.index_copy(0, ids.reshape(-1), v), 2),
     "index_put": (lambda x, ids, v: x.index_put((ids.reshape(-1),), v), 2),
     "index_put_accumulate": (lambda x, ids, v: x.index_put((ids.reshape(-1),), v, accumulate=True), 2),
-    # in place: the check's own launch before the write (one more than PyTorch, whose device-side assert
-    # fires mid-write; kernels/index.py's docstring says why)
-    "x[idx] = v": (lambda x, ids, v: x.__setitem__(ids.reshape(-1), v), 2),
-    "scatter_": (lambda x, ids, v: x.scatter_(0, ids, v), 2),
+    # in place: one all-or-nothing write (every program reads every index before writing), as PyTorch's one
+    "x[idx] = v": (lambda x, ids, v: x.__setitem__(ids.reshape(-1), v), 1),
+    "x[idx] += v": (lambda x, ids, v: x.index_put_((ids.reshape(-1),), v, accumulate=True), 1),
+    "scatter_": (lambda x, ids, v: x.scatter_(0, ids, v), 1),
+    "index_add_": (lambda x, ids, v: x.index_add_(0, ids.reshape(-1), v), 1),
+    "index_add_ strided index": (lambda x, ids, v: x.index_add_(0, ids.reshape(-1)[::2], v[:10]), 1),
 }
 
 
@@ -127,3 +129,46 @@ def test_checked_write_raises_first_bad_index_and_returns_nothing(launches, torc
     assert type(got.value) is type(want.value) and str(got.value) == str(want.value)
     assert (x.cpu().numpy() == data).all() and x._version == 0
     assert launches.count("first_bad_kernel") == 0
+
+
+@pytest.mark.parametrize("case", ["x[idx] = v", "scatter_", "index_add_"])
+def test_in_place_scatter_past_the_scan_budget_checks_first(launches, monkeypatch, case):
+    """More index reads than SCAN_BUDGET (programs x indices), or an index that can't be walked flat: the
+    check's own launch, then the write (kernels/index.py's _bounds)."""
+    from tritongrad.kernels import index as IX
+
+    monkeypatch.setattr(IX, "SCAN_BUDGET", 0)
+    fn, _ = SCATTERS[case]
+    x, v = tg.randn(50, 8, **W), tg.randn(20, 8, **W)
+    ids = tg.randperm(50, **W)[:20].reshape(4, 5)
+    got = _count(launches, lambda: fn(x, ids, v.reshape(4, 5, 8)[..., 0] if case.startswith("scatter") else v))
+    assert got == ["first_bad_kernel", "scatter_kernel"], got
+
+
+@pytest.mark.parametrize("case", ["x[idx] = v", "x[idx] += v", "scatter_", "index_add_"])
+def test_all_or_nothing_write_raises_first_bad_index_and_writes_nothing(launches, torch, case):
+    """The in-place scatters' single launch: PyTorch's error for the first bad index (in index order),
+    and not one element written, although most indices are in range."""
+    fn, _ = SCATTERS[case]
+    rng = np.random.default_rng(6)
+    data = rng.standard_normal((6, 3))
+    bad = [[1, 9], [-8, 2]] if case == "scatter_" else [[1, 2, 0, 9], [-8, 3, 4, 5]]
+    errors = []
+    for M, dev in ((tg, "cuda"), (torch, "cpu")):
+        x = M.tensor(data, device=dev)
+        vals = M.tensor(rng.standard_normal((2, 2) if case == "scatter_" else (8, 3)), device=dev)
+        with pytest.raises((IndexError, RuntimeError)) as e:
+            fn(x, M.tensor(bad, device=dev), vals)
+        errors.append(e.value)
+        if M is tg:
+            assert (x.cpu().numpy() == data).all() and x._version == 0
+    assert type(errors[0]) is type(errors[1]) and str(errors[0]) == str(errors[1])
+    assert launches.count("first_bad_kernel") == 0
+
+
+def test_scatter_with_a_strided_nd_index_checks_first(launches):
+    """A scatter_ index that is neither 1-d nor contiguous cannot be walked flat: the check's launch first."""
+    x, src = tg.randn(50, 8, **W), tg.randn(5, 4, **W)
+    ids = tg.randperm(50, **W)[:20].reshape(4, 5).t()
+    got = _count(launches, lambda: x.scatter_(0, ids, src))
+    assert got[-2:] == ["first_bad_kernel", "scatter_kernel"], got
