@@ -58,6 +58,7 @@ def test_composite_matches_pytorch(device, torch, rng, case):
     "M.cartesian_prod(M.ones(2, 2))", "M.tensordot(x, x, -1)", "M.tensordot(x, x, 3)", "M.tensordot(x, x, 'a')",
     "M.tensordot(x, x, ([0], [0, 1]))", "M.tensordot(x, x.double(), 1)", "M.tensordot(x, x, ([1], [0]))",
     "M.tensordot(x, x, ([0, 0], [0, 1]))", "M.column_stack([x, M.ones(2)])", "M.dstack(x)",
+    "M.cartesian_prod([M.ones(2), M.ones(2)])",
 ])
 def test_composite_errors_match_pytorch(torch, call):
     errors = []

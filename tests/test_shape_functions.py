@@ -66,7 +66,8 @@ def test_broadcast_shapes_matches_pytorch(torch, shapes):
                                   "M.broadcast_tensors(x, 3)", "M.broadcast_to(x, 3)", "M.broadcast_to(3, (2, 3))",
                                   "x.broadcast_to((3, 3))", "M.meshgrid()", "M.meshgrid(x, indexing='ij')",
                                   "M.meshgrid(M.ones(2), M.ones(2, dtype=M.float64), indexing='ij')",
-                                  "M.meshgrid(M.ones(2), indexing='yx')", "M.atleast_1d([x, 3])", "x.type_as(3)"])
+                                  "M.meshgrid(M.ones(2), indexing='yx')", "M.atleast_1d([x, 3])", "x.type_as(3)",
+                                  "M.broadcast_tensors([x, x])"])
 def test_shape_helper_errors_match_pytorch(torch, call):
     errors = []
     for M in (tg, torch):

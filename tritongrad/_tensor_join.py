@@ -91,18 +91,17 @@ def column_stack(tensors):
 
 
 def dstack(tensors):
-    """cat along dim 2 of the tensors made 3-d as atleast_3d makes them: (n,) -> (1, n, 1), (a, b) -> (a, b, 1)."""
-    ts = _tensors(tensors, "dstack")
-    three = [t.reshape(1, 1, 1) if t.ndim == 0 else t.unsqueeze(0).unsqueeze(-1) if t.ndim == 1 else
-             t.unsqueeze(-1) if t.ndim == 2 else t for t in ts]
-    return cat(three, 2)
+    """cat along dim 2 of the tensors made 3-d by atleast_3d: (n,) -> (1, n, 1), (a, b) -> (a, b, 1)."""
+    from .functional import atleast_3d
+
+    return cat(atleast_3d(_tensors(tensors, "dstack")), 2)
 
 
 def cartesian_prod(*tensors):
     """The rows of every combination of the 1-d tensors' elements (meshgrid 'ij', flattened, stacked)."""
     from .functional import _tensor_list, meshgrid
 
-    for t in _tensor_list(tensors):
+    for t in _tensor_list(tensors, one_sequence=False):
         if t.ndim != 1:
             raise RuntimeError(f"Expect a 1D vector, but got shape {size_str(t.shape)}")
     if len(tensors) == 1:

@@ -186,8 +186,9 @@ def broadcast_shapes(*shapes):
     return Size(common)
 
 
-def _tensor_list(tensors):
-    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+def _tensor_list(tensors, one_sequence=True):
+    """*tensors as a tuple of Tensors (PyTorch's message otherwise); `one_sequence`: f([a, b]) as f(a, b)."""
+    if one_sequence and len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
         tensors = tuple(tensors[0])
     for k, t in enumerate(tensors):
         if not isinstance(t, Tensor):
@@ -199,7 +200,7 @@ def broadcast_tensors(*tensors):
     """The tensors expanded to their common shape (views; one already of that shape is returned as is)."""
     from .ops.util import broadcast_shapes as common
 
-    tensors = _tensor_list(tensors)
+    tensors = _tensor_list(tensors, one_sequence=False)
     shape = common(*(tuple(t.shape) for t in tensors)) if tensors else ()
     return tuple(t if tuple(t.shape) == shape else t.expand(shape) for t in tensors)
 

@@ -206,7 +206,7 @@ def twin_(t, fn, args):
     """t = fn(t), fn an out-of-place method with its arguments bound and `args` the Tensors among them
     (_inplace_methods.py). fn runs first, since PyTorch parses a call's arguments before its in-place
     checks; every check passes before anything is written."""
-    def checked(out, t):
+    def checked(out):
         for a in args:
             check_device(t, util.cpu_scalar_to(t, a))
         _check_overlap(t)
@@ -221,11 +221,11 @@ def twin_(t, fn, args):
         from ..autograd.grad_mode import no_grad
 
         with no_grad():
-            out = checked(fn(t), t)
+            out = checked(fn(t))
         t._be.copy_(t._data, out._data)
         t._vc[0] += 1
         return t
-    return _record(t, lambda s: checked(fn(s), t).to(t._dtype))
+    return _record(t, lambda s: checked(fn(s)).to(t._dtype))
 
 
 def _castable(out, t):
