@@ -83,8 +83,8 @@ KNOWN = {
        "Tensor.clamp_": "a 0-d CPU tensor clamped by 0-d CUDA bounds: RuntimeError here (CPU PyTorch can't say)",
        "tg.masked_fill": "a 0-d CPU tensor with a CUDA mask: RuntimeError here (CPU PyTorch can't say)",
        "F.scaled_dot_product_attention": "empty integer inputs: refused here, an empty result in PyTorch",
-       "Tensor.broadcast_to": "-1 in a new leading dim beside a 0: PyTorch returns a size-[-1, 0, ...] tensor (a "
-                              "negative size); refused here, as expand refuses it"},
+       **{op: "-1 in a new leading dim beside a 0: PyTorch returns a size-[-1, 0, ...] tensor (a negative "
+              "size); refused here" for op in ("Tensor.broadcast_to", "Tensor.expand")}},
     "accepts": {"F.binary_cross_entropy": "CUDA: the [0, 1] range check of input is skipped (a sync; PyTorch's "
                                           "kernel device-asserts)"},
     "result": {"tg.get_rng_state": "the two default generators stand at different points of their streams in "

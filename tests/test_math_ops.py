@@ -355,3 +355,30 @@ def test_softmax_methods_close_tests_and_constructors(device, torch):
             getattr(tg, name)(2, size=(2,))
     assert tg.full(size=(2,), fill_value=3.0).tolist() == [3.0, 3.0]
     assert math.isclose(tg.tensor([3.0, 4.0], device=device).norm().item(), 5.0)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64", "bool"])
+def test_integer_reductions_keep_the_dtype_asked_for(device, torch, dtype):
+    """sum / prod / cumsum of integers: int64 by default, and wrapped around in a narrower dtype asked for,
+    as PyTorch (the backends accumulate in int64; NumPy alone would give uint64 for unsigned inputs)."""
+    data = np.array([[200, 100, 7], [3, 250, 1]])
+    calls = [("sum", {}), ("sum", {"dim": 0, "dtype": 1}), ("sum", {"dtype": 1}), ("prod", {}),
+             ("prod", {"dtype": 1}), ("prod", {"dim": 1, "dtype": 1}), ("cumsum", {"dim": 1})]
+    if dtype != "bool":
+        calls.append(("cumsum", {"dim": 1, "dtype": 1}))
+    for name, kw in calls:
+        got = getattr(tg.tensor(data, dtype=getattr(tg, dtype), device=device), name)(
+            **{k: getattr(tg, dtype) if k == "dtype" else v for k, v in kw.items()})
+        want = getattr(torch.tensor(data, dtype=getattr(torch, dtype)), name)(
+            **{k: getattr(torch, dtype) if k == "dtype" else v for k, v in kw.items()})
+        assert str(got.dtype).split(".")[-1] == str(want.dtype).split(".")[-1], (name, kw)
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("shape,dim", [((0,), -1), ((2, 0), -1), ((0, 3), 0)])
+def test_logsumexp_of_nothing_is_minus_inf(device, torch, shape, dim):
+    for dtype in ("float32", "int32"):
+        got = tg.ones(*shape, dtype=getattr(tg, dtype), device=device).logsumexp(dim, keepdim=True)
+        want = torch.ones(*shape, dtype=getattr(torch, dtype)).logsumexp(dim, keepdim=True)
+        assert tuple(got.shape) == tuple(want.shape) and got.dtype == tg.float32
+        np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())

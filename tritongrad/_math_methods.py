@@ -34,6 +34,12 @@ def numpy_names(fn):
     return wrapper
 
 
+def _integer_as(out, dtype):
+    """out in the integer dtype asked for: the backends multiply and add integers in int64 (NumPy's and the
+    CUDA kernels' rule), where PyTorch wraps around in the narrower type it was given."""
+    return out if dtype is None or out._dtype is dtype or dtype._kind == 2 else out.to(dtype)
+
+
 def _not_implemented(name, t):
     return NotImplementedError(f'"{name}_{t.device.type}" not implemented for \'{_SCALAR_NAMES[t._dtype.name]}\'')
 
@@ -269,15 +275,15 @@ class MathMethods:
             dtype = dt.int64  # NOTE: PyTorch multiplies bool and integer tensors as int64
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
         if dim is None:
-            return ST.Prod.apply(x, (), False)
+            return _integer_as(ST.Prod.apply(x, (), False), dtype)
         dim = wrap_dim(dim, x.ndim)
-        return ST.ProdDim.apply(x, (dim,) if x.ndim else (), keepdim)
+        return _integer_as(ST.ProdDim.apply(x, (dim,) if x.ndim else (), keepdim), dtype)
 
     @numpy_names
     def cumsum(self, dim, *, dtype=None):
         A.check_dtype(dtype, "cumsum")
         x = self if dtype is None or dtype is self._dtype else self.to(dtype)
-        return ST.Cumsum.apply(x, wrap_dim(dim, x.ndim, "cumsum"))
+        return _integer_as(ST.Cumsum.apply(x, wrap_dim(dim, x.ndim, "cumsum")), dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):  # NOTE: no axis=, as PyTorch's
         from .linalg import vector_norm
@@ -398,7 +404,12 @@ class MathMethods:
             if dim is not A.UNSET:
                 raise TypeError("count_nonzero() received an invalid combination of arguments: dims given both "
                                 "by position and as dim=")
+            dims = tuple(int(d.item()) if isinstance(d, A.TensorBase) and d._dtype._kind < 2 and d.numel() == 1
+                         else d for d in dims)  # NOTE: by position, one-element integer (bool) tensors are ints
             dim = dims[0] if len(dims) == 1 else dims
+        if dim is not A.UNSET and dim is not None:  # NOTE: ints (0-d integer tensors too), not bools
+            dim = tuple(A.index(d, "count_nonzero") for d in dim) if isinstance(dim, (tuple, list)) else A.index(
+                dim, "count_nonzero")
         return self.ne(0).sum(None if dim is A.UNSET else dim)
 
     def diff(self, n=1, dim=-1, prepend=None, append=None):
@@ -412,24 +423,27 @@ class MathMethods:
             raise RuntimeError("diff expects input to be at least one-dimensional")
         if n < 0:
             raise RuntimeError(f"order must be non-negative but got {n}")
-        dim = wrap_dim(dim, self.ndim)
         parts = [self]
         for i, extra in ((0, prepend), (2, append)):
             if extra is None:
                 continue
+            wrapped = wrap_dim(dim, self.ndim)
             if extra.ndim != self.ndim:
                 raise RuntimeError("diff expects prepend or append to be the same dimension as input")
             for d in range(self.ndim):
-                if d != dim and extra.shape[d] != self.shape[d]:
+                if d != wrapped and extra.shape[d] != self.shape[d]:
                     raise RuntimeError(f"diff expects the shape of tensor to prepend or append to match that of "
                                        f"input except along the differencing dimension; input.size({d}) = "
                                        f"{self.shape[d]}, but got tensor.size({d}) = {extra.shape[d]}")
             parts.insert(i, extra)
+        if n == 0:  # NOTE: PyTorch's copy of the input (CopyBackwards), whatever prepend / append, dim unread
+            return self.new_zeros(self.shape).copy_(self)
         from ._tensor_join import cat
 
+        dim = wrap_dim(dim, self.ndim)
         out = cat(parts, dim) if len(parts) > 1 else self
-        if n == 0:
-            return out.new_zeros(out.shape).copy_(out)  # NOTE: PyTorch's copy (CopyBackwards)
+        if out.shape[dim] == 0:
+            return out.detach().clone()  # NOTE: PyTorch's result here records no history
         for _ in range(n):
             length = out.shape[dim]
             if length == 0:

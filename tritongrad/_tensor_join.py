@@ -135,9 +135,20 @@ def tensordot(a, b, dims=2, out=None):
         dims = (list(range(-dims, 0)), list(range(dims)))
     A.check_tensor(a, "tensordot", "input", 1)
     A.check_tensor(b, "tensordot", "other", 2)
+    da, db = dims
+    for pos, name, dl in ((3, "dims_self", da), (4, "dims_other", db)):
+        if not isinstance(dl, (tuple, list)):
+            raise TypeError(f"tensordot(): argument '{name}' (position {pos}) must be tuple of ints, not "
+                            f"{type(dl).__name__}")
+        for k, d in enumerate(dl):
+            if d.__class__ is not int:
+                raise TypeError(f"tensordot(): argument '{name}' (position {pos}) must be tuple of ints, but found "
+                                f"element of type {type(d).__name__} at pos {k}")
     if out is not None:
+        if not isinstance(out, Tensor):
+            raise TypeError(f"tensordot(): argument 'out' must be Tensor, not {type(out).__name__}")
         raise NotImplementedError("tensordot(out=...) is not implemented by tritongrad")
-    da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
+    da, db = list(da), list(db)
     if len(da) != len(db):
         raise RuntimeError("both dimension lists should have same length")
     if a.dtype is not b.dtype:
@@ -146,10 +157,10 @@ def tensordot(a, b, dims=2, out=None):
     csize, ta, tb = 1, a, b  # NOTE: ATen's tensordot, step by step (sizes, then repeated dims)
     for x, y in zip(da, db):
         s1, s2 = a.shape[x], b.shape[y]
-        if s2 == 1:  # NOTE: a broadcast dim is summed at once
-            ta = ta.sum(x, keepdim=True)
+        if s2 == 1:  # NOTE: a broadcast dim is summed at once, in the inputs' dtype
+            ta = ta.sum(x, keepdim=True, dtype=ta.dtype)
         elif s1 == 1:
-            tb = tb.sum(y, keepdim=True)
+            tb = tb.sum(y, keepdim=True, dtype=tb.dtype)
         elif s1 != s2:
             raise RuntimeError(f"contracted dimensions need to match, but first has size {s1} in dim {x} and "
                                f"second has size {s2} in dim {y}")

@@ -329,7 +329,8 @@ class TensorMath(TensorBase):
             dtype = dt.int64  # NOTE: PyTorch sums bool and integer tensors as int64
         dims = () if dim is None else _reduce_dims(self, dim, "sum")
         cls = RD.Sum if dim is None else RD.SumDim
-        out_dtype = None if dtype is self._dtype else dtype
+        # NOTE: NumPy and the CUDA reduction sum integers in int64: another integer dtype asked for is a cast
+        out_dtype = None if dtype is self._dtype and (self._dtype._kind == 2 or dtype is dt.int64) else dtype
         return cls.apply(self, dims, keepdim, out_dtype)
 
     def mean(self, dim=_UNSET, keepdim=_UNSET, *, dtype=None, axis=_UNSET, keepdims=_UNSET):

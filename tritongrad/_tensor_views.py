@@ -155,13 +155,17 @@ class TensorViews(TensorBase):
             s, want = shape[i], sizes[lead + i]
             if want == -1:
                 out[lead + i] = s
+            elif want < 0 and s == 1:  # NOTE: PyTorch reports an overflow of numel here
+                raise RuntimeError(f"The expanded size of the tensor ({want}) isn't allowed at dimension {lead + i}: "
+                                   f"a size is non-negative, or -1 for the existing size ({s})")
             elif s != want and s != 1:
                 raise RuntimeError(f"The expanded size of the tensor ({want}) must match the existing size ({s}) at "
                                    f"non-singleton dimension {lead + i}.  Target sizes: {size_str(sizes)}.  "
                                    f"Tensor sizes: {size_str(shape)}")
-        if any(s < 0 for s in out[:lead]):
-            raise RuntimeError(f"The expanded size of the tensor (-1) isn't allowed in a leading, non-existing "
-                               f"dimension {out.index(-1)}")
+        for d, s in enumerate(out[:lead]):
+            if s < 0:  # NOTE: -1 there is PyTorch's message; below it PyTorch reports an overflow of numel
+                raise RuntimeError(f"The expanded size of the tensor ({s}) isn't allowed in a leading, non-existing "
+                                   f"dimension {d}")
         return self._expand(tuple(out))
 
     def _expand(self, shape):

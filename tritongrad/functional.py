@@ -1,6 +1,7 @@
 """Module-level functions (tritongrad.exp(x), tritongrad.where(c, a, b), ...), as in PyTorch."""
 import builtins
 from collections import namedtuple
+from collections.abc import Sequence
 
 from . import _dtype as dt
 from ._args import UNSET as _UNSET
@@ -168,7 +169,7 @@ def broadcast_shapes(*shapes):
 
     shapes = tuple((s,) if isinstance(s, int) else s for s in shapes if s is not None)
     for s in shapes:
-        if not isinstance(s, (tuple, list)):
+        if not isinstance(s, Sequence):  # NOTE: PyTorch's test: a string passes it, and fails later
             raise RuntimeError(f"Input shapes should be of type ints, a tuple of ints, or a list of ints, got {s}")
     common = [1] * builtins.max((len(s) for s in shapes), default=0)  # NOTE: max is tritongrad's here
     for k, shape in enumerate(shapes):  # NOTE: torch._refs._broadcast_shapes' walk and messages

@@ -237,7 +237,9 @@ class CPUBackend:
         """sum / mean / amax / amin / all / any / prod over `dims` (a tuple; () means all)."""
         axis = dims if dims else None
         half = (op == "sum" or op == "mean") and a.dtype == np.float16  # NOTE: accumulated in float32, as PyTorch
-        out = _REDUCE[op](a, axis, np.float32 if half else None, None, keepdim)  # NOTE: positional: faster
+        # NOTE: NumPy sums and multiplies unsigned integers in uint64, which has no tritongrad dtype: int64
+        acc = np.float32 if half else np.int64 if a.dtype.kind == "u" and op in ("sum", "prod") else None
+        out = _REDUCE[op](a, axis, acc, None, keepdim)  # NOTE: positional: faster
         if op == "mean":
             n = a.size if axis is None else math.prod(a.shape[d] for d in dims)
             out = np.true_divide(out, n, dtype=out.dtype)

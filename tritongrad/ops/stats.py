@@ -118,7 +118,7 @@ class LogSumExp(Op):
     @staticmethod
     def forward(a, dims, keepdim):
         be, x = a._be, a._data
-        if not x.size:  # NOTE: log of an empty sum is -inf (amax has no identity for an empty dim)
+        if not math.prod(x.shape):  # NOTE: log of an empty sum is -inf (amax has no identity for an empty dim)
             kept = tuple(1 if not dims or d in dims else n for d, n in enumerate(x.shape))
             return be.full(kept if keepdim else tuple(n for d, n in enumerate(x.shape) if dims and d not in dims),
                            -math.inf, a._dtype)
