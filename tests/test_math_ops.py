@@ -382,3 +382,32 @@ def test_logsumexp_of_nothing_is_minus_inf(device, torch, shape, dim):
         want = torch.ones(*shape, dtype=getattr(torch, dtype)).logsumexp(dim, keepdim=True)
         assert tuple(got.shape) == tuple(want.shape) and got.dtype == tg.float32
         np.testing.assert_array_equal(got.cpu().numpy(), want.numpy())
+
+
+@pytest.mark.parametrize("call", ["x.amax(-1)", "x.amax(0)", "x.amin((0,))", "x.norm(dim=-3)", "x.norm(1, 1)",
+                                  "x.norm(dim=0)", "M.linalg.vector_norm(x, dim=(0, -1))", "x.sum(1)"])
+def test_zero_dim_reductions_take_dim_0_or_minus_1(device, torch, call):
+    """A 0-d tensor reduces over dim 0 or -1 (nothing) and refuses any other dim, as PyTorch: amax crashed
+    on them and norm accepted any dim, returning a number for a call PyTorch refuses."""
+    results = []
+    for M, dev in ((tg, device), (torch, "cpu")):
+        x = M.tensor(2.5, device=dev)
+        try:
+            results.append(float(eval(call, {"x": x, "M": M})))
+        except (IndexError, RuntimeError) as e:
+            results.append((type(e), str(e)))
+    assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("call", ["x.sum((2, 0, 2))", "x.sum((0, -3))", "x.amax((1, 1))", "M.ones(()).flip(-1, 0, 3)",
+                                  "x.flip(0, 2, -1)", "M.flip(x, -1)", "M.tile(x, 2)", "M.reshape(x, 24)"])
+def test_dim_lists_fail_as_pytorchs(device, torch, call):
+    """A repeated dim is named as PyTorch names it (the first repeat, wrapped), before later dims are range
+    checked; the function forms of flip / tile / reshape take one sequence, not an int."""
+    errors = []
+    for M, dev in ((tg, device), (torch, "cpu")):
+        x = M.ones(2, 3, 4, device=dev)
+        with pytest.raises((RuntimeError, TypeError, IndexError)) as e:
+            eval(call, {"x": x, "M": M})
+        errors.append((type(e.value), str(e.value)))
+    assert errors[0] == errors[1]

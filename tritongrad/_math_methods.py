@@ -238,7 +238,7 @@ class MathMethods:
         if not dims and self.numel() == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() == 0. Specify "
                              "the reduction dim with the 'dim' argument.")
-        for given in (dim,) if isinstance(dim, int) else dim if dims else ():  # NOTE: named as given (PyTorch)
+        for given in ((dim,) if isinstance(dim, int) else dim) if dims else ():  # NOTE: named as given (PyTorch)
             if self.shape[wrap_dim(given, self.ndim)] == 0:
                 raise IndexError(f"{name}(): Expected reduction dim {given} to have non-zero size.")
         return cls.apply(self, dims or tuple(range(self.ndim)), keepdim)

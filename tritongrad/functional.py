@@ -53,9 +53,11 @@ def _one_list(name, args):
     """torch.permute(x, dims) / reshape / squeeze take one sequence (or squeeze an int), not x.permute(*dims)."""
     if len(args) > 1:
         raise TypeError(f"{name}() takes 2 positional arguments but {1 + len(args)} were given")
-    if isinstance(args[0], Tensor) and (args[0].ndim or name != "squeeze"):
-        raise TypeError(f"{name}(): argument '{'dim' if name == 'squeeze' else 'dims'}' (position 2) must be tuple "
-                        "of ints, not Tensor")
+    param = "dim" if name == "squeeze" else "shape" if name == "reshape" else "dims"
+    if isinstance(args[0], Tensor) and (args[0].ndim or name != "squeeze") or (
+            isinstance(args[0], int) and name != "squeeze"):
+        raise TypeError(f"{name}(): argument '{param}' (position 2) must be tuple of ints, not "
+                        f"{type(args[0]).__name__}")
 
 
 def _method(name):

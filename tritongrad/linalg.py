@@ -16,7 +16,11 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {type(ord).__name__}")
     if dtype is not None:
         x = x.to(dtype)
-    dims = wrap_dims(dim, x.ndim) if x.ndim else ()
+    if x.ndim:
+        dims = wrap_dims(dim, x.ndim)
+    else:
+        wrap_dims(dim, 1)  # NOTE: a 0-d tensor takes dim 0 or -1 (PyTorch's check), and reduces nothing
+        dims = ()
     if (ord < 0 or ord == math.inf) and x.numel() == 0:  # NOTE: no identity: PyTorch's messages (sic: no space)
         if dim is None:
             raise RuntimeError(f"linalg.vector_norm cannot compute the {_ord_str(ord)} norm on an empty tensor "

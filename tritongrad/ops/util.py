@@ -114,10 +114,13 @@ def wrap_dims(dim, ndim, fn=None):
         return ()
     if dim.__class__ is int:
         return (wrap_dim(dim, ndim),)
-    dims = tuple(sorted(wrap_dim(d, ndim) for d in int_list(dim, fn)))
-    if len(set(dims)) != len(dims):
-        raise RuntimeError(f"dim {dims[0]} appears multiple times in the list of dims")
-    return dims
+    seen = []
+    for d in int_list(dim, fn):  # NOTE: PyTorch's walk: each dim wrapped, then compared with those before it
+        d = wrap_dim(d, ndim)
+        if d in seen:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        seen.append(d)
+    return tuple(sorted(seen))
 
 
 def clamp_args(t, lo, hi):
