@@ -400,10 +400,13 @@ def test_zero_dim_reductions_take_dim_0_or_minus_1(device, torch, call):
 
 
 @pytest.mark.parametrize("call", ["x.sum((2, 0, 2))", "x.sum((0, -3))", "x.amax((1, 1))", "M.ones(()).flip(-1, 0, 3)",
+                                  "x.sum((0, 0, 5))", "M.ones(()).sum((-1, 0, 3))", "M.ones(()).squeeze((-1, 0, 3))",
+                                  "M.ones(()).count_nonzero((-1, 0, 3))", "x.count_nonzero((1, -2))",
                                   "x.flip(0, 2, -1)", "M.flip(x, -1)", "M.tile(x, 2)", "M.reshape(x, 24)"])
 def test_dim_lists_fail_as_pytorchs(device, torch, call):
-    """A repeated dim is named as PyTorch names it (the first repeat, wrapped), before later dims are range
-    checked; the function forms of flip / tile / reshape take one sequence, not an int."""
+    """A repeated dim is named as PyTorch names it (the first repeat, wrapped): after every dim is range
+    checked for reductions, as the walk meets it for flip and squeeze; the function forms of flip / tile /
+    reshape take one sequence, not an int."""
     errors = []
     for M, dev in ((tg, device), (torch, "cpu")):
         x = M.ones(2, 3, 4, device=dev)

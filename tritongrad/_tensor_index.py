@@ -310,7 +310,7 @@ class TensorIndexing:
         return self.repeat((1,) * (self.ndim - len(reps)) + reps)
 
     def flip(self, *dims):
-        dims = wrap_dims(_sizes(dims, "flip", "dims", sym=False), self.ndim)
+        dims = wrap_dims(_sizes(dims, "flip", "dims", sym=False), self.ndim, repeats_first=True)
         return J.Flip.apply(self, dims if self.ndim else ())  # NOTE: a 0-d tensor flips to a copy of itself
 
     def fliplr(self):

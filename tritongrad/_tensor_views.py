@@ -137,7 +137,7 @@ class TensorViews(TensorBase):
         shape = self.shape
         if dim is A.UNSET:
             return self._view_op(V.Squeeze, "squeeze", (), tuple(s for s in shape if s != 1))
-        dims = wrap_dims(dim, self.ndim, "squeeze")
+        dims = wrap_dims(dim, self.ndim, "squeeze", repeats_first=True)
         new = tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1))
         cls = V.SqueezeDim if isinstance(dim, int) else V.SqueezeDims  # NOTE: PyTorch's squeeze.dims overload
         return self._view_op(cls, "squeeze", (dim,), new)

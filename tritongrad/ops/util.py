@@ -108,15 +108,20 @@ def wrap_dim(dim, ndim, fn=None):
     return dim % n
 
 
-def wrap_dims(dim, ndim, fn=None):
-    """`dim` (None, an int, or a sequence) as a sorted tuple of non-negative dims; () means all."""
+def wrap_dims(dim, ndim, fn=None, repeats_first=False):
+    """`dim` (None, an int, or a sequence) as a sorted tuple of non-negative dims; () means all. A repeated
+    dim is PyTorch's error, naming the first repeat: found after every dim is range checked (reductions'
+    order), or with `repeats_first` as the walk meets it (flip's and squeeze's)."""
     if dim is None:
         return ()
     if dim.__class__ is int:
         return (wrap_dim(dim, ndim),)
+    given = int_list(dim, fn)
+    if not repeats_first:  # NOTE: reductions range check every dim before they look for a repeat
+        given = [wrap_dim(d, ndim) for d in given]
     seen = []
-    for d in int_list(dim, fn):  # NOTE: PyTorch's walk: each dim wrapped, then compared with those before it
-        d = wrap_dim(d, ndim)
+    for d in given:
+        d = wrap_dim(d, ndim)  # NOTE: a wrapped dim wraps to itself
         if d in seen:
             raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
         seen.append(d)
