@@ -124,6 +124,19 @@ def _svd_kernel(a_ptr, u_ptr, s_ptr, v_ptr, M, N, tol, s_ab, s_ar, s_ac, s_ub, s
 
 
 @triton.jit
+def _rotate_columns(base, p, q, length, c, s, BLOCK_M: tl.constexpr):
+    """Columns p and q (each `length` contiguous elements at base + column * length) rotated in place:
+    (p, q) <- (c p - s q, s p + c q), in blocks of BLOCK_M."""
+    rows = tl.arange(0, BLOCK_M)
+    for r0 in range(0, length, BLOCK_M):
+        r = r0 + rows
+        xp = tl.load(base + p * length + r, mask=r < length, other=0.0)
+        xq = tl.load(base + q * length + r, mask=r < length, other=0.0)
+        tl.store(base + p * length + r, c * xp - s * xq, mask=r < length)
+        tl.store(base + q * length + r, s * xp + c * xq, mask=r < length)
+
+
+@triton.jit
 def _svd_big_kernel(a_ptr, w_ptr, vt_ptr, sc_ptr, u_ptr, s_ptr, v_ptr, M, N, tol, s_ab, s_ar, s_ac,
                     s_ub, s_ur, s_uc, s_vb, s_vr, s_vc, MAX_SWEEPS: tl.constexpr, BLOCK_M: tl.constexpr):
     """_svd_kernel's contract for any size: W's columns (w_ptr, (batch, N, M)), V's columns (vt_ptr,
@@ -162,18 +175,8 @@ def _svd_big_kernel(a_ptr, w_ptr, vt_ptr, sc_ptr, u_ptr, s_ptr, v_ptr, M, N, tol
                     gg += wp * wq
                 go, c, s = _rotation(tl.sum(aa, axis=0), tl.sum(bb, axis=0), tl.sum(gg, axis=0), tol)
                 if go:
-                    for r0 in range(0, M, BLOCK_M):
-                        r = r0 + rows
-                        wp = tl.load(w + p * M + r, mask=r < M, other=0.0)
-                        wq = tl.load(w + q * M + r, mask=r < M, other=0.0)
-                        tl.store(w + p * M + r, c * wp - s * wq, mask=r < M)
-                        tl.store(w + q * M + r, s * wp + c * wq, mask=r < M)
-                    for r0 in range(0, N, BLOCK_M):
-                        r = r0 + rows
-                        vp = tl.load(vt + p * N + r, mask=r < N, other=0.0)
-                        vq = tl.load(vt + q * N + r, mask=r < N, other=0.0)
-                        tl.store(vt + p * N + r, c * vp - s * vq, mask=r < N)
-                        tl.store(vt + q * N + r, s * vp + c * vq, mask=r < N)
+                    _rotate_columns(w, p, q, M, c, s, BLOCK_M)
+                    _rotate_columns(vt, p, q, N, c, s, BLOCK_M)
                     # NOTE: the next pair's loads may fall to other threads than these stores (replicated
                     # layouts): the barrier orders them. go is a reduction's result, the same in every
                     # thread, so all of them reach the barrier or none

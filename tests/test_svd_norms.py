@@ -54,6 +54,11 @@ SHAPES = [(5, 3), (3, 5), (4, 4), (2, 6, 4), (2, 1, 3, 5), (1, 1), (7, 1)]
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("name", FIRST_ORDER)
 def test_svd_norms_per_dtype_match_pytorch(device, torch, rng, name, shape, dtype):
+    _norm_matches_pytorch(device, torch, rng, name, shape, dtype)
+
+
+def _norm_matches_pytorch(device, torch, rng, name, shape, dtype):
+    """FIRST_ORDER[name]'s value and gradient (shape, dtype) against PyTorch's, at the dtype's tolerance."""
     data = rng.standard_normal(shape)
     tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
     a = tg.tensor(data, dtype=getattr(tg, dtype), device=device, requires_grad=True)
@@ -212,16 +217,7 @@ def test_big_kernel_rank_deficient_and_nan(big_kernel, rng, dtype):
 @pytest.mark.parametrize("name", FIRST_ORDER)
 def test_big_kernel_norms_match_pytorch(big_kernel, torch, rng, name, shape, dtype):
     """The norms and their gradients through the global-memory kernel's factors, against PyTorch."""
-    data = rng.standard_normal(shape)
-    tol = dict(rtol=1e-5, atol=1e-5) if dtype == "float32" else dict(rtol=1e-11, atol=1e-12)
-    a = tg.tensor(data, dtype=getattr(tg, dtype), device=big_kernel, requires_grad=True)
-    ta = torch.tensor(data, dtype=getattr(torch, dtype), requires_grad=True)
-    y, ty = FIRST_ORDER[name](tg, a), FIRST_ORDER[name](torch, ta)
-    np.testing.assert_allclose(y.detach().cpu().numpy(), ty.detach().numpy(), **tol)
-    w = rng.standard_normal(ty.shape)
-    y.backward(tg.tensor(w, dtype=a.dtype, device=big_kernel))
-    ty.backward(torch.tensor(w, dtype=ta.dtype))
-    np.testing.assert_allclose(a.grad.cpu().numpy(), ta.grad.numpy(), **tol)
+    _norm_matches_pytorch(big_kernel, torch, rng, name, shape, dtype)
 
 
 BAD = {
